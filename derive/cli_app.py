@@ -1,0 +1,104 @@
+"""The command line: parse arguments, make one library call, print. Heavy imports happen inside commands.
+
+Exit codes: 0 success; 1 a verification or check found something wrong; 2 bad input or arguments;
+3 undecided (check); 4 internal verification failure; 5 a needed tool is missing.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import DeriveError
+
+FORMATS = ("json",)
+
+
+def _fail(error: DeriveError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class _Group(click.Group):
+    """Turns DeriveError anywhere below into one line on stderr and its exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DeriveError as error:
+            _fail(error)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="softmax-derive", message="%(prog)s %(version)s")
+def main() -> None:
+    """Derive softmax gradients step by step, verify every step, write LaTeX/Markdown/JSON, check answers."""
+
+
+@main.command("list")
+def list_command() -> None:
+    """Names and one-line descriptions of the derivations."""
+    from .engine import REGISTRY
+    width = max(map(len, REGISTRY))
+    for entry in REGISTRY.values():
+        click.echo(f"{entry.name:<{width}}  {entry.description}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every derivation.")
+@click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes >= 2.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout.")
+def generate(names, all_, K, fmt, output) -> None:
+    """Derive NAME (or --all), verify every step, and write NAME.json."""
+    from . import engine
+    from .api import derive
+    from .files import write_atomic
+    from .serialize import to_json
+
+    chosen = _chosen_names(names, all_, engine.names())
+    K_value = engine.parse_K(K)
+    rendered = [(name, to_json(derive(name, K_value))) for name in chosen]  # all before any write
+    if output == "-":
+        for _name, text in rendered:
+            click.echo(text, nl=False)
+        return
+    for name, text in rendered:
+        path = write_atomic(Path(output) / f"{name}.json", text)
+        click.echo(str(path))
+
+
+def _chosen_names(names, all_, known) -> tuple:
+    from .engine import lookup
+    from .errors import UsageError
+    if all_ and names:
+        raise UsageError("give derivation names or --all, not both")
+    if all_:
+        return tuple(known)
+    if not names:
+        raise UsageError(f"name a derivation ({', '.join(known)}) or use --all")
+    for name in names:
+        lookup(name)
+    return tuple(names)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--max-K", "max_K", default=6, show_default=True, type=click.IntRange(2, 64),
+              help="Also check every concrete K from 2 to this.")
+def verify(names, max_K) -> None:
+    """Re-derive and re-check every step for symbolic K and K = 2..max-K; exit 1 if anything fails."""
+    from .verify_report import run_verification
+    from . import engine
+
+    chosen = tuple(names) or engine.names()
+    for name in chosen:
+        engine.lookup(name)
+    ok = run_verification(chosen, Ks=(None, *range(2, max_K + 1)), echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Building blocks every derivation module uses: a step chain, assumptions, matrix-form checks."""
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..model import Assumption, Rule, Step
+from ..symbols import K, i, j, y, k
+
+INDEX_RANGE = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, j), sp.Le(j, K)))
+INDEX_RANGE_I = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K)))
+TARGETS_SUM_TO_ONE = Assumption("targets-sum-to-one", sp.Eq(sp.Sum(y[k], (k, 1, K)), 1))
+TARGETS_NONNEGATIVE = Assumption("targets-nonnegative", sp.Ge(y[k], 0))
+
+
+class Chain:
+    """Accumulates `lhs = rhs_1 = rhs_2 = ...`, each rhs made by a rewrite of the one before."""
+
+    def __init__(self, lhs: sp.Basic, first_rhs: sp.Basic, note: str, rule: Rule = Rule.DEFINITION):
+        self.lhs = lhs
+        self.steps: list[Step] = [Step(lhs=lhs, rhs=first_rhs, rule=rule, note=note)]
+
+    @property
+    def current(self) -> sp.Basic:
+        return self.steps[-1].rhs
+
+    def then(self, rewrite: Callable[[sp.Basic], sp.Basic], rule: Rule, note: str, *,
+             uses: tuple = (), condition: sp.Basic = sp.true) -> "Chain":
+        new_rhs = rewrite(self.current)
+        if new_rhs == self.current:
+            raise AssertionError(f"rule {rule.value} changed nothing: the derivation is mis-built")
+        self.steps.append(Step(lhs=self.lhs, rhs=new_rhs, rule=rule, note=note, uses=uses, condition=condition))
+        return self
+
+    def add(self, step: Step) -> "Chain":
+        self.steps.append(step)
+        return self
+
+
+def entrywise(fn: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Basic], sp.Basic]:
+    """Lift an entry rewrite to explicit matrices; leave scalars to `fn` directly."""
+    def apply(value):
+        if isinstance(value, sp.MatrixBase):
+            return value.applyfunc(fn)
+        return fn(value)
+    return apply
+
+
+def column_entries_to_indexed(expr: sp.Basic, *, shift: int = 1) -> sp.Basic:
+    """Entry (r, 0) of a K x 1 MatrixSymbol `v` -> the Indexed v[r + shift] (trees are 1-based)."""
+    indexed = expr.replace(
+        lambda e: isinstance(e, MatrixElement) and e.parent.shape[1] == 1,
+        lambda e: sp.IndexedBase(e.parent.name)[e.i + shift])
+    # Identity(K)[i, j] is KroneckerDelta(i, j, (0, K - 1)); the range is implied by 1 <= i, j <= K.
+    return indexed.replace(lambda e: isinstance(e, sp.KroneckerDelta) and len(e.args) == 3,
+                           lambda e: sp.KroneckerDelta(*e.args[:2]))
+
+
+def matrix_form_matches(matrix_expr, entry: sp.Expr, *, row: sp.Expr = i, col: sp.Expr = j) -> bool:
+    """SymPy's own (row, col) entry of a matrix expression equals the derived entry.
+
+    With symbolic row and col the labels are arbitrary, so entry (i, j) is read without a shift."""
+    derived = column_entries_to_indexed(matrix_expr[row, col], shift=0)
+    return sp.expand(derived - entry) == 0
+
+
+def explicit_matches(matrix_expr, explicit: sp.Matrix) -> bool:
+    """A concrete-size matrix expression, made explicit by SymPy, equals the derived matrix."""
+    made = column_entries_to_indexed(sp.Matrix(matrix_expr.as_explicit()))
+    return all(sp.expand(a - b) == 0 for a, b in zip(made, explicit))
+
+
+def require(condition: bool, what: str) -> None:
+    """A recognition step (e.g. 'this is diag(s) - ss^T') must be confirmed by SymPy, or we stop."""
+    if not condition:
+        raise AssertionError(f"SymPy does not confirm: {what}")

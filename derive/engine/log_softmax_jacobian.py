@@ -1,0 +1,69 @@
+"""The log-softmax Jacobian d log sigma_i / d z_j = delta_ij - sigma_j, for symbolic and concrete K."""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model import Derivation, Rule, Step
+from ..symbols import K, explicit_softmax, i, j, logits_vector, sigma, softmax_entry, z
+from . import rewrites
+from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, matrix_form_matches, require
+from .roles import PROBS_AND_LOGITS
+
+NAME = "log-softmax-jacobian"
+TITLE = "The Jacobian of the log-softmax function"
+DESCRIPTION = "d log sigma_i / d z_j = delta_ij - sigma_j; matrix form I - 1 sigma^T"
+
+
+def _expand_log(expr: sp.Basic) -> sp.Basic:
+    """log(e^{z_i} / S) -> z_i - log S; `force` is sound because logits are real."""
+    return expr.replace(lambda e: isinstance(e, sp.Derivative),
+                        lambda d: sp.Derivative(sp.expand_log(d.expr, force=True), *d.variable_count,
+                                                evaluate=False))
+
+
+def matrix_form(size) -> sp.MatrixExpr:
+    return sp.Identity(size) - sp.OneMatrix(size, 1) * sp.MatrixSymbol("sigma", size, 1).T
+
+
+def build_symbolic() -> Derivation:
+    lhs = sp.Derivative(sp.log(sigma[i]), z[j], evaluate=False)
+    chain = Chain(lhs, sp.Derivative(sp.log(softmax_entry(i)), z[j], evaluate=False),
+                  "definition of the softmax")
+    chain.then(_expand_log, Rule.LOG_RULES, "log of a quotient; log e^{z_i} = z_i")
+    chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
+               "differentiate: d z_i / d z_j = delta_ij; d log S / d z_j = (dS/dz_j) / S")
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= j <= K)")
+    chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j)), Rule.SUBSTITUTE_SOFTMAX,
+               "substitute sigma_j")
+    entry = chain.current
+    chain.add(Step(lhs=sp.Derivative(sp.log(sigma[i]), z[i], evaluate=False), rhs=entry.subs(j, i),
+                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1"))
+    chain.add(Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
+                   note="case i != j: delta_ij = 0", condition=sp.Ne(i, j)))
+    form = matrix_form(K)
+    require(matrix_form_matches(form, entry), "entry (i, j) of I - 1 sigma^T")
+    chain.add(Step(lhs=_jacobian_symbol(K), rhs=form, rule=Rule.MATRIX_FORM,
+                   note="entry (i, j) of I - 1 sigma^T is delta_ij - sigma_j"))
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=PROBS_AND_LOGITS, assumptions=(INDEX_RANGE,),
+                      steps=tuple(chain.steps), result=entry, result_lhs=lhs)
+
+
+def _jacobian_symbol(size):
+    from sympy.matrices.expressions import MatrixSymbol
+    return sp.Derivative(sp.log(MatrixSymbol("sigma", size, 1)), MatrixSymbol("z", size, 1), evaluate=False)
+
+
+def build_concrete(n: int) -> Derivation:
+    lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sp.log(sigma[r + 1]), z[c + 1], evaluate=False))
+    log_probs = explicit_softmax(n).applyfunc(sp.log)
+    chain = Chain(lhs, log_probs.jacobian(logits_vector(n)), "differentiate every entry (SymPy's jacobian)",
+                  rule=Rule.JACOBIAN)
+    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
+               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
+    explicit = chain.current
+    form = matrix_form(n)
+    require(explicit_matches(form, explicit), "the matrix equals I - 1 sigma^T")
+    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T"))
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
+                      steps=tuple(chain.steps), result=explicit, result_lhs=lhs)

@@ -1,0 +1,147 @@
+"""Named rewrite rules shared by the derivations: each takes an expression and returns SymPy's rewrite.
+
+A rule never states its answer; it asks SymPy to differentiate, sum, substitute or factor, and
+handles SymPy's traps (Piecewise from delta sums, captured dummies) explicitly.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..symbols import K, sigma, softmax_denominator, z
+
+_CANONICAL_DUMMIES = [sp.Symbol(name, integer=True, positive=True) for name in ("k", "m", "n", "l")]
+
+
+def rename_dummies(expr: sp.Basic, *, avoid: set) -> sp.Basic:
+    """Rename summation dummies that collide with `avoid`, so no free index is captured (sympy#21891)."""
+    def rename(summation: sp.Sum) -> sp.Sum:
+        taken = set(avoid) | summation.free_symbols
+        new = summation
+        for var, _lo, _hi in summation.limits:
+            if var in avoid:
+                fresh = next(d for d in _CANONICAL_DUMMIES if d not in taken and d != var)
+                taken.add(fresh)
+                new = new.xreplace({var: fresh})
+        return new
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def quotient_rule(derivative: sp.Derivative) -> sp.Expr:
+    """d(u/v)/dx -> (du/dx * v - u * dv/dx) / v^2, derivatives left unevaluated for display."""
+    (x, _order), = derivative.variable_count
+    numerator, denominator = sp.fraction(sp.together(derivative.expr))
+    du = sp.Derivative(numerator, x, evaluate=False)
+    dv = sp.Derivative(denominator, x, evaluate=False)
+    return (du * denominator - numerator * dv) / denominator**2
+
+
+def evaluate_derivatives(expr: sp.Basic) -> sp.Basic:
+    """Let SymPy differentiate every unevaluated Derivative, renaming dummies first."""
+    def differentiate(derivative: sp.Derivative) -> sp.Expr:
+        variables = set().union(*(v.free_symbols for v in derivative.variables))
+        safe = rename_dummies(derivative.expr, avoid=variables)
+        return sp.diff(safe, *derivative.variables)
+    return expr.replace(lambda e: isinstance(e, sp.Derivative), differentiate)
+
+
+def index_range_facts(*indices: sp.Symbol) -> dict:
+    """The relations 1 <= idx <= K that a statement `1 <= i, j <= K` makes true."""
+    facts = {}
+    for idx in indices:
+        for relation in (sp.Ge(K, idx), sp.Le(idx, K), sp.Ge(idx, 1), sp.Le(1, idx)):
+            facts[relation] = sp.true
+    return facts
+
+
+def resolve_piecewise(expr: sp.Basic, facts: dict) -> sp.Basic:
+    """Pick the Piecewise branch whose condition the stated index ranges make true."""
+    def choose(piecewise: sp.Piecewise) -> sp.Expr:
+        for value, condition in piecewise.args:
+            if condition.xreplace(facts) == sp.true:
+                return value
+        raise ValueError(f"no branch of {piecewise} follows from the stated index ranges")
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
+
+
+def collapse_delta_sums(expr: sp.Basic, *, indices: tuple) -> sp.Basic:
+    """Sum_k delta_{jk} f(k) -> f(j): SymPy's doit gives Piecewise((f(j), K >= j), (0, True));
+    the stated range 1 <= j <= K selects the first branch (sympy#13993)."""
+    def collapse(summation: sp.Sum) -> sp.Expr:
+        if not summation.has(sp.KroneckerDelta):
+            return summation
+        return summation.doit()
+    collapsed = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), collapse)
+    return resolve_piecewise(collapsed, index_range_facts(*indices))
+
+
+def substitute_softmax(expr: sp.Expr, *, indices: tuple) -> sp.Expr:
+    """e^{z_x} / Sum_k e^{z_k} -> sigma_x for each free index x, letting SymPy cancel the sums."""
+    denominator = softmax_denominator()
+    expanded = sp.expand(rename_dummies(expr, avoid=set(indices)))
+    replaced = expanded.subs({sp.exp(z[x]): sigma[x] * denominator for x in indices})
+    return sp.expand(sp.cancel(replaced)) if replaced.has(sp.Sum) else sp.expand(replaced)
+
+
+def pull_constants_out_of_sums(expr: sp.Expr) -> sp.Expr:
+    """Sum_k c f(k) -> c Sum_k f(k) for factors c free of the dummy, as SymPy's factor_terms does."""
+    return sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), lambda s: sp.factor_terms(s))
+
+
+def explicit_denominators_to_softmax(expr: sp.Expr, n: int) -> sp.Expr:
+    """For concrete K: e^{z_r} -> sigma_r * (e^{z_1} + ... + e^{z_n}) and cancel, entry by entry."""
+    total = sp.Symbol("S_total", positive=True)
+    exps = [sp.exp(z[r]) for r in range(1, n + 1)]
+    with_total = expr.subs(sp.Add(*exps), total)
+    with_sigma = with_total.subs({exps[r - 1]: sigma[r] * total for r in range(1, n + 1)})
+    return sp.expand(sp.cancel(with_sigma))
+
+
+def positive_leading_factor(expr: sp.Expr) -> sp.Expr:
+    """-(s - 1) s -> s (1 - s): factor() leaves the minus outside; people write it inside."""
+    if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+        adds = [f for f in expr.args if isinstance(f, sp.Add)]
+        if len(adds) == 1:
+            rest = sp.Mul(*[f for f in expr.args if f is not adds[0]])
+            return sp.Mul(-rest, -adds[0])
+    return expr
+
+
+def factor_entry(expr: sp.Expr) -> sp.Expr:
+    return positive_leading_factor(sp.factor(expr))
+
+
+def chain_rule_through_probs(derivative: sp.Derivative) -> sp.Expr:
+    """d/dz_x Sum_k f(sigma_k) -> Sum_k (df/dsigma_k) (d sigma_k / d z_x).
+
+    SymPy differentiates f with respect to sigma_k (the outer derivative); the inner derivative
+    stays unevaluated for the next step. Dummies are renamed first so k cannot be captured."""
+    (variable, _order), = derivative.variable_count
+    body = rename_dummies(derivative.expr, avoid=variable.free_symbols)
+    def through(summation: sp.Sum) -> sp.Expr:
+        (dummy, lo, hi), = summation.limits
+        outer = sp.diff(summation.function, sigma[dummy])
+        return sp.Sum(outer * sp.Derivative(sigma[dummy], variable, evaluate=False), (dummy, lo, hi))
+    return sp.expand(body).replace(lambda e: isinstance(e, sp.Sum), through)
+
+
+def substitute_derivative(expr: sp.Basic, known: sp.Derivative, value: sp.Expr, *,
+                          pattern_indices: tuple) -> sp.Basic:
+    """Replace every instance of a known derivative (e.g. d sigma_a / d z_b) by a derived result,
+    matching the index pattern so that d sigma_k / d z_i gets sigma_k (delta_ki - sigma_i)."""
+    a, b = pattern_indices
+    wa, wb = sp.Wild("wa"), sp.Wild("wb")
+    pattern = known.xreplace({a: wa, b: wb})
+    def apply(match_expr):
+        found = match_expr.match(pattern)
+        return value.xreplace({a: found[wa], b: found[wb]})
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and e.match(pattern) is not None, apply)
+
+
+def expand_sums(expr: sp.Expr) -> sp.Expr:
+    """Linearity: split sums of sums and pull factors free of the dummy outside."""
+    return pull_constants_out_of_sums(sp.expand(expr))
+
+
+def substitute_sum(expr: sp.Expr, total: sp.Sum, value: sp.Expr) -> sp.Expr:
+    """Replace a whole sum, such as Sum_k y_k, by a value an assumption gives it."""
+    return expr.xreplace({total: value})

@@ -1,0 +1,69 @@
+"""The softmax Jacobian d sigma_i / d z_j = sigma_i (delta_ij - sigma_j), for symbolic and concrete K."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions import DiagMatrix
+
+from ..model import Derivation, Rule, Step
+from ..symbols import (K, explicit_softmax, i, j, logits_vector, probs_vector, sigma, softmax_entry, z)
+from . import rewrites
+from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, matrix_form_matches, require
+from .roles import PROBS_AND_LOGITS
+
+NAME = "softmax-jacobian"
+TITLE = "The Jacobian of the softmax function"
+DESCRIPTION = "d sigma_i / d z_j = sigma_i (delta_ij - sigma_j); matrix form diag(sigma) - sigma sigma^T"
+
+
+def matrix_form(size) -> sp.MatrixExpr:
+    probs = sp.MatrixSymbol("sigma", size, 1)
+    return DiagMatrix(probs) - probs * probs.T
+
+
+def jacobian_symbol(size) -> sp.Derivative:
+    return sp.Derivative(sp.MatrixSymbol("sigma", size, 1), sp.MatrixSymbol("z", size, 1), evaluate=False)
+
+
+def build_symbolic() -> Derivation:
+    lhs = sp.Derivative(sigma[i], z[j], evaluate=False)
+    chain = Chain(lhs, sp.Derivative(softmax_entry(i), z[j], evaluate=False),
+                  "definition of the softmax")
+    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule")
+    chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
+               "differentiate: d e^{z_i}/d z_j = delta_ij e^{z_i}, d e^{z_k}/d z_j = delta_jk e^{z_k}")
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= j <= K)")
+    chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j)), Rule.SUBSTITUTE_SOFTMAX,
+               "substitute sigma_i and sigma_j")
+    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i")
+    entry = chain.current
+
+    diagonal = Step(lhs=sp.Derivative(sigma[i], z[i], evaluate=False), rhs=entry.subs(j, i),
+                    rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1")
+    off_diagonal = Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
+                        note="case i != j: delta_ij = 0", condition=sp.Ne(i, j))
+    form = matrix_form(K)
+    require(matrix_form_matches(form, sp.expand(entry)), "entry (i, j) of diag(sigma) - sigma sigma^T")
+    matrix = Step(lhs=jacobian_symbol(K), rhs=form, rule=Rule.MATRIX_FORM,
+                  note="entry (i, j) of diag(sigma) - sigma sigma^T is delta_ij sigma_i - sigma_i sigma_j")
+    chain.add(diagonal).add(off_diagonal).add(matrix)
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=PROBS_AND_LOGITS, assumptions=(INDEX_RANGE,),
+                      steps=tuple(chain.steps), result=entry, result_lhs=lhs)
+
+
+def build_concrete(n: int) -> Derivation:
+    probs = probs_vector(n)
+    definition = Step(lhs=probs, rhs=explicit_softmax(n), rule=Rule.DEFINITION,
+                      note="definition of the softmax, written out")
+    lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
+    chain = Chain(lhs, explicit_softmax(n).jacobian(logits_vector(n)),
+                  "differentiate every entry (SymPy's jacobian)", rule=Rule.JACOBIAN)
+    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
+               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
+    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry")
+    explicit = chain.current
+    form = matrix_form(n)
+    require(explicit_matches(form, explicit), "the matrix equals diag(sigma) - sigma sigma^T")
+    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T"))
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
+                      steps=(definition, *chain.steps), result=explicit, result_lhs=lhs)

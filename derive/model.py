@@ -1,0 +1,102 @@
+"""The data a derivation is made of: frozen records, so a derivation can be shared and never drifts."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+
+class Rule(enum.Enum):
+    """Why one step follows from the previous one; the value is the stable id used in JSON."""
+
+    DEFINITION = "definition"
+    QUOTIENT_RULE = "quotient-rule"
+    DIFFERENTIATE = "differentiate"
+    CHAIN_RULE = "chain-rule"
+    DELTA_SUM = "delta-sum"
+    SUBSTITUTE_SOFTMAX = "substitute-softmax"
+    SUBSTITUTE_RESULT = "substitute-result"
+    LOG_RULES = "log-rules"
+    LINEARITY = "linearity"
+    FACTOR = "factor"
+    EXPAND = "expand"
+    ASSUMPTION = "assumption"
+    CASE_EQUAL = "case-equal"
+    CASE_UNEQUAL = "case-unequal"
+    MATRIX_FORM = "matrix-form"
+    VECTOR_FORM = "vector-form"
+    JACOBIAN = "jacobian"
+    PROPERTY = "property"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How one displayed equality was checked.
+
+    `symbolic` is True when SymPy proved lhs - rhs == 0, None when it could not decide
+    (numeric evidence then carries the claim); False never survives verification.
+    """
+
+    symbolic: bool | None
+    numeric_max_abs_error: float
+    points: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One displayed equality `lhs = rhs`, with the rule that produced `rhs`."""
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+    rule: Rule
+    note: str = ""
+    # The equality is claimed only where this holds (e.g. Ne(i, j) for the off-diagonal case).
+    condition: sp.Basic = sp.true
+    # Ids of the derivation's assumptions this step relies on (e.g. "targets-sum-to-one").
+    uses: tuple[str, ...] = ()
+    evidence: Evidence | None = None
+
+
+@dataclass(frozen=True)
+class SymbolRole:
+    """A canonical symbol and the role it plays (logits, probs, targets, ...)."""
+
+    role: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A stated hypothesis, e.g. Sum_k y_k = 1, with a stable id steps can refer to."""
+
+    id: str
+    statement: sp.Basic
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A named, ordered sequence of verified steps ending in `result`."""
+
+    name: str
+    title: str
+    K: int | None  # None: symbolic number of classes
+    symbols: tuple[SymbolRole, ...]
+    assumptions: tuple["Assumption", ...]
+    steps: tuple[Step, ...]
+    result: sp.Basic
+    result_lhs: sp.Basic
+    # Symbols shown in steps and their meaning, e.g. (L, -Sum_k y_k log sigma_k): the verifier
+    # substitutes them before checking, the documents show the symbol.
+    definitions: tuple[tuple[sp.Symbol, sp.Basic], ...] = field(default=())
+    # Extra named results (for derivations with several gradients); name -> (lhs, rhs).
+    results: tuple[tuple[str, sp.Basic, sp.Basic], ...] = field(default=())
+
+    @property
+    def is_symbolic(self) -> bool:
+        return self.K is None
+
+    @property
+    def is_verified(self) -> bool:
+        return all(step.evidence is not None for step in self.steps)

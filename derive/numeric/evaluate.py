@@ -1,0 +1,330 @@
+"""Evaluate a SymPy tree at a point with mpmath, without lambdify.
+
+Why our own evaluator: it must evaluate *unevaluated* derivatives numerically (mpmath.diff is our
+independent oracle), recompute softmax outputs from perturbed logits, run Sums over a concrete K,
+and never execute text. Trees are compiled once into closures, then run at many points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import mpmath
+import sympy as sp
+from sympy.matrices.expressions import DiagMatrix, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..errors import DeriveError
+
+Value = "mpmath.mpf | mpmath.matrix"
+
+
+class EvaluationError(DeriveError):
+    """The tree holds something the evaluator does not know; a bug or an unsupported input."""
+
+
+def stable_softmax(logits: list) -> list:
+    """Softmax with the maximum subtracted: softmax is shift-invariant, and it keeps exp() small."""
+    top = max(logits)
+    exps = [mpmath.exp(v - top) for v in logits]
+    total = mpmath.fsum(exps)
+    return [e / total for e in exps]
+
+
+@dataclass(frozen=True)
+class Env:
+    """A point: array values (1-based in the trees), scalar symbols, and derived arrays."""
+
+    K: int
+    arrays: dict = field(default_factory=dict)  # name -> list of mpf (vectors) or mpmath.matrix
+    scalars: dict = field(default_factory=dict)  # sympy Symbol -> number
+    derived: dict = field(default_factory=dict)  # name -> fn(env) -> list, e.g. sigma from z
+
+    def array(self, name: str):
+        if name in self.arrays:
+            return self.arrays[name]
+        if name in self.derived:
+            return self.derived[name](self)
+        raise EvaluationError(f"no value for {name!r} at this point")
+
+    def with_entry(self, name: str, position: tuple, value) -> "Env":
+        """A copy with one array entry changed (0-based position), for numeric derivatives."""
+        current = self.arrays[name]
+        if isinstance(current, mpmath.matrix):
+            changed = current.copy()
+            changed[position] = value
+        else:
+            changed = list(current)
+            changed[position[0]] = value
+        return replace(self, arrays={**self.arrays, name: changed})
+
+    def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
+        return replace(self, scalars={**self.scalars, symbol: value})
+
+
+def default_derived() -> dict:
+    """sigma is always the softmax of z, recomputed whenever z is perturbed."""
+    return {"sigma": lambda env: stable_softmax(env.array("z"))}
+
+
+Compiled = Callable[[Env], object]
+
+
+def compile_expr(expr: sp.Basic) -> Compiled:
+    """Turn a tree into a closure env -> value; unknown node types fail loudly."""
+    for kind, builder in _DISPATCH:
+        if isinstance(expr, kind):
+            return builder(expr)
+    raise EvaluationError(f"cannot evaluate {type(expr).__name__}: {expr}")
+
+
+def evaluate(expr: sp.Basic, env: Env):
+    return compile_expr(expr)(env)
+
+
+# --- node builders -----------------------------------------------------------------------------
+
+def _number(expr):
+    value = mpmath.mpf(sp.Rational(expr).p) / sp.Rational(expr).q if expr.is_Rational else mpmath.mpf(str(expr.evalf(60)))
+    return lambda env: value
+
+
+def _constant(expr):
+    if expr == sp.E:
+        return lambda env: mpmath.e
+    if expr == sp.pi:
+        return lambda env: mpmath.pi
+    raise EvaluationError(f"cannot evaluate constant {expr}")
+
+
+def _symbol(expr):
+    def run(env):
+        if expr in env.scalars:
+            return env.scalars[expr]
+        if expr.name in env.arrays or expr.name in env.derived:  # bare symbol used as a vector
+            return mpmath.matrix(env.array(expr.name))
+        if expr.name == "K":
+            return env.K
+        raise EvaluationError(f"no value for symbol {expr}")
+    return run
+
+
+def _add(expr):
+    parts = [compile_expr(a) for a in expr.args]
+    def run(env):
+        total = parts[0](env)
+        for part in parts[1:]:
+            total = total + part(env)
+        return total
+    return run
+
+
+def _mul(expr):
+    parts = [compile_expr(a) for a in expr.args]
+    def run(env):
+        product = parts[0](env)
+        for part in parts[1:]:
+            product = product * part(env)
+        return product
+    return run
+
+
+def _pow(expr):
+    base, exponent = compile_expr(expr.base), compile_expr(expr.exp)
+    return lambda env: mpmath.power(base(env), exponent(env))
+
+
+def _unary(fn):
+    """Scalar functions; applied entry by entry to a matrix (log of a vector is elementwise)."""
+    def apply(value):
+        return value.apply(fn) if isinstance(value, mpmath.matrix) else fn(value)
+    def build(expr):
+        inner = compile_expr(expr.args[0])
+        return lambda env: apply(inner(env))
+    return build
+
+
+def _index_value(compiled, env) -> int:
+    value = compiled(env)
+    as_int = int(value)
+    if as_int != value:
+        raise EvaluationError(f"index {value} is not an integer")
+    return as_int
+
+
+def _indexed(expr):
+    name = expr.base.name
+    indices = [compile_expr(ix) for ix in expr.indices]
+    def run(env):
+        values = env.array(name)
+        positions = [_index_value(ix, env) - 1 for ix in indices]  # 1-based in the trees
+        if any(p < 0 for p in positions):
+            raise EvaluationError(f"index out of range in {expr}")
+        if isinstance(values, mpmath.matrix):
+            return values[tuple(positions)] if len(positions) == 2 else values[positions[0]]
+        return values[positions[0]]
+    return run
+
+
+def _kronecker(expr):
+    a, b = (compile_expr(x) for x in expr.args)
+    return lambda env: mpmath.mpf(1) if a(env) == b(env) else mpmath.mpf(0)
+
+
+def _sum(expr):
+    body = compile_expr(expr.function)
+    limits = [(var, compile_expr(lo), compile_expr(hi)) for var, lo, hi in expr.limits]
+    def run(env, level=0):
+        if level == len(limits):
+            return body(env)
+        var, lo, hi = limits[level]
+        total = mpmath.mpf(0)
+        for value in range(_index_value(lo, env), _index_value(hi, env) + 1):
+            total += run(env.with_scalar(var, value), level + 1)
+        return total
+    return run
+
+
+def _piecewise(expr):
+    branches = [(compile_expr(e), _compile_condition(c)) for e, c in expr.args]
+    def run(env):
+        for value, condition in branches:
+            if condition(env):
+                return value(env)
+        raise EvaluationError(f"no branch of {expr} applies")
+    return run
+
+
+def _compile_condition(cond):
+    if cond == sp.true:
+        return lambda env: True
+    if cond == sp.false:
+        return lambda env: False
+    if isinstance(cond, sp.And):
+        parts = [_compile_condition(c) for c in cond.args]
+        return lambda env: all(p(env) for p in parts)
+    if isinstance(cond, sp.Or):
+        parts = [_compile_condition(c) for c in cond.args]
+        return lambda env: any(p(env) for p in parts)
+    if isinstance(cond, sp.Not):
+        part = _compile_condition(cond.args[0])
+        return lambda env: not part(env)
+    ops = {sp.Eq: lambda a, b: a == b, sp.Ne: lambda a, b: a != b, sp.Ge: lambda a, b: a >= b,
+           sp.Gt: lambda a, b: a > b, sp.Le: lambda a, b: a <= b, sp.Lt: lambda a, b: a < b}
+    for kind, op in ops.items():
+        if isinstance(cond, kind):
+            lhs, rhs = compile_expr(cond.lhs), compile_expr(cond.rhs)
+            return lambda env: op(lhs(env), rhs(env))
+    raise EvaluationError(f"cannot evaluate condition {cond}")
+
+
+def _derivative(expr):
+    """Numeric derivative with mpmath.diff: the oracle independent of SymPy's differentiation."""
+    body = compile_expr(expr.expr)
+    (variable, order), = expr.variable_count
+    if isinstance(variable, MatrixSymbol):
+        return _jacobian(expr, body, variable)
+    if isinstance(variable, sp.Indexed):
+        name, index = variable.base.name, [compile_expr(ix) for ix in variable.indices]
+        def run(env):
+            position = tuple(_index_value(ix, env) - 1 for ix in index)
+            start = env.array(name)[position if isinstance(env.array(name), mpmath.matrix) else position[0]]
+            return mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
+        return run
+    if isinstance(variable, sp.Symbol):
+        def run(env):
+            return mpmath.diff(lambda t: body(env.with_scalar(variable, t)), env.scalars[variable], order)
+        return run
+    raise EvaluationError(f"cannot differentiate numerically with respect to {variable}")
+
+
+def _jacobian(expr, body, variable):
+    """d(vector)/d(vector) as J[r, c] = d out_r / d in_c (numerator layout); the gradient of a
+    scalar as a column, entry c = d out / d in_c (the shape of the input)."""
+    name = variable.name
+    def run(env):
+        inputs = env.array(name)
+        size = inputs.rows if isinstance(inputs, mpmath.matrix) else len(inputs)
+        out0 = body(env)
+        if not isinstance(out0, mpmath.matrix):
+            return mpmath.matrix([mpmath.diff(lambda t: body(env.with_entry(name, (c,), t)), inputs[c])
+                                  for c in range(size)])
+        jac = mpmath.matrix(out0.rows, size)
+        for c in range(size):
+            for r in range(out0.rows):
+                jac[r, c] = mpmath.diff(lambda t: body(env.with_entry(name, (c,), t))[r], inputs[c])
+        return jac
+    return run
+
+
+def _explicit_matrix(expr):
+    cells = [[compile_expr(expr[r, c]) for c in range(expr.cols)] for r in range(expr.rows)]
+    def run(env):
+        out = mpmath.matrix(expr.rows, expr.cols)
+        for r, row in enumerate(cells):
+            for c, cell in enumerate(row):
+                out[r, c] = cell(env)
+        return out
+    return run
+
+
+def _matrix_symbol(expr):
+    def run(env):
+        values = env.array(expr.name)
+        return values.copy() if isinstance(values, mpmath.matrix) else mpmath.matrix(values)
+    return run
+
+
+def _diag_matrix(expr):
+    inner = compile_expr(expr.args[0])
+    def run(env):
+        vector = inner(env)
+        return mpmath.diag([vector[r] for r in range(vector.rows)])
+    return run
+
+
+def _transpose(expr):
+    inner = compile_expr(expr.args[0])
+    return lambda env: inner(env).T
+
+
+def _matrix_element(expr):
+    parent = compile_expr(expr.parent)
+    i_, j_ = compile_expr(expr.i), compile_expr(expr.j)
+    return lambda env: parent(env)[_index_value(i_, env), _index_value(j_, env)]
+
+
+def _ones(expr):
+    return lambda env: mpmath.ones(_index_value(compile_expr(expr.rows), env), _index_value(compile_expr(expr.cols), env))
+
+
+def _identity(expr):
+    return lambda env: mpmath.eye(_index_value(compile_expr(expr.rows), env))
+
+
+_DISPATCH: list[tuple[type, Callable]] = [
+    (sp.MatrixBase, _explicit_matrix),
+    (DiagMatrix, _diag_matrix),
+    (MatrixSymbol, _matrix_symbol),
+    (Transpose, _transpose),
+    (MatrixElement, _matrix_element),
+    (MatAdd, _add),
+    (MatMul, _mul),
+    (sp.OneMatrix, _ones),
+    (sp.Identity, _identity),
+    (sp.Derivative, _derivative),
+    (sp.Sum, _sum),
+    (sp.Piecewise, _piecewise),
+    (sp.KroneckerDelta, _kronecker),
+    (sp.Indexed, _indexed),
+    (sp.exp, _unary(mpmath.exp)),
+    (sp.log, _unary(mpmath.log)),
+    (sp.Abs, _unary(abs)),
+    (sp.Add, _add),
+    (sp.Mul, _mul),
+    (sp.Pow, _pow),
+    (sp.Rational, _number),
+    (sp.Float, _number),
+    (sp.NumberSymbol, _constant),
+    (sp.Symbol, _symbol),
+]

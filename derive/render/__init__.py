@@ -1,0 +1,1 @@
+"""Printing and documents: notation-aware LaTeX, Jinja2 templates, writers."""

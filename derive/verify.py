@@ -1,0 +1,221 @@
+"""Check every displayed equality: symbolically where SymPy can, numerically always.
+
+A step whose sides differ numerically raises VerificationError: a derivation never shows an
+unchecked or false equality. The evidence becomes part of the step.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import mpmath
+import sympy as sp
+
+from .engine.common import column_entries_to_indexed
+from .engine.rewrites import evaluate_derivatives, pull_constants_out_of_sums, index_range_facts, rename_dummies, resolve_piecewise
+from .errors import VerificationError
+from .model import Derivation, Evidence, Step
+from .numeric.evaluate import compile_expr
+from .numeric.points import PointSpec, environments
+from .symbols import K, i, j, k, softmax_definitions, y
+
+PRECISION_DIGITS = 50
+# Numeric derivatives at 50 digits are good to ~40 digits; 1e-25 leaves a wide margin while
+# catching any real mistake (a wrong step is off by O(sigma) or more).
+TOLERANCE = mpmath.mpf("1e-25")
+TARGETS_SUM_TO_ONE = "targets-sum-to-one"
+
+_FREE_INDEX_SYMBOLS = (i, j)
+
+
+def verify_derivation(derivation: Derivation) -> Derivation:
+    """Return the derivation with evidence attached to every step (or raise VerificationError)."""
+    steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions)
+                  for step in derivation.steps)
+    return dataclasses.replace(derivation, steps=steps)
+
+
+def _with_definitions(step: Step, definitions: tuple) -> Step:
+    """Replace defined symbols (the loss L) by what they stand for: checks need the meaning."""
+    if not definitions:
+        return step
+    mapping = dict(definitions)
+    return dataclasses.replace(step, lhs=_substitute(step.lhs, mapping), rhs=_substitute(step.rhs, mapping))
+
+
+def _substitute(expr, mapping):
+    """xreplace that also reaches inside unevaluated Derivatives without evaluating them."""
+    return expr.replace(lambda e: isinstance(e, sp.Derivative),
+                        lambda d: sp.Derivative(d.expr.xreplace(mapping), *d.variable_count, evaluate=False)
+                        ).xreplace(mapping)
+
+
+def verify_step(step: Step, *, K_value: int | None, definitions: tuple = ()) -> Step:
+    checked = _with_definitions(step, definitions)
+    symbolic = prove_equal(checked, n=K_value)
+    error, points = numeric_max_error(checked, K_value=K_value)
+    if error > TOLERANCE:
+        raise VerificationError(
+            f"step {step.rule.value} ({step.note}) fails numerically: |lhs - rhs| = {mpmath.nstr(error, 5)}")
+    if symbolic is False:
+        raise VerificationError(f"step {step.rule.value}: SymPy finds lhs - rhs != 0")
+    evidence = Evidence(symbolic=symbolic, numeric_max_abs_error=float(error), points=points)
+    return dataclasses.replace(step, evidence=evidence)
+
+
+# --- numeric ----------------------------------------------------------------------------------
+
+def numeric_max_error(step: Step, *, K_value: int | None) -> tuple:
+    """Max |lhs - rhs| over all test points, at PRECISION_DIGITS digits."""
+    # atoms, not free_symbols: SymPy drops z[j]'s index j from a Derivative's free symbols.
+    present = step.lhs.atoms(sp.Symbol) | step.rhs.atoms(sp.Symbol) | step.condition.atoms(sp.Symbol)
+    free = tuple(s for s in _FREE_INDEX_SYMBOLS if s in present)
+    spec = PointSpec(free_indices=free, condition=step.condition,
+                     targets_on_simplex=TARGETS_SUM_TO_ONE in step.uses)
+    Ks = (K_value,) if K_value is not None else None
+    with mpmath.workdps(PRECISION_DIGITS):
+        lhs, rhs = compile_expr(step.lhs), compile_expr(step.rhs)
+        envs = environments(spec, **({"Ks": Ks} if Ks else {}))
+        worst = mpmath.mpf(0)
+        for env in envs:
+            worst = max(worst, _distance(lhs(env), rhs(env)))
+    return worst, len(envs)
+
+
+def _distance(a, b) -> mpmath.mpf:
+    """|a - b|, relative to the size of the values once they exceed 1 (log-sums at |z| ~ 1000)."""
+    if isinstance(a, mpmath.matrix) or isinstance(b, mpmath.matrix):
+        if not (isinstance(a, mpmath.matrix) and isinstance(b, mpmath.matrix)) or a.rows != b.rows or a.cols != b.cols:
+            return mpmath.inf
+        return max(_distance(a[r, c], b[r, c]) for r in range(a.rows) for c in range(a.cols))
+    return abs(a - b) / max(1, abs(a), abs(b))
+
+
+# --- symbolic ---------------------------------------------------------------------------------
+
+def prove_equal(step: Step, *, n: int | None = None) -> bool | None:
+    """True when SymPy reduces lhs - rhs to 0 in the logits; None when it cannot decide."""
+    try:
+        pairs = _entry_pairs(step.lhs, step.rhs, n)
+        if pairs is None:
+            return None
+        return all(_is_zero_by_cases(_normal_form(a, step, n) - _normal_form(b, step, n)) for a, b in pairs) or None
+    except (ValueError, TypeError, NotImplementedError, StopIteration, RecursionError, AttributeError):
+        # SymPy could not decide (sympy#14570 raises StopIteration from simplify on these sums).
+        return None
+
+
+def _entry_pairs(lhs, rhs, n):
+    """Scalars pair as they are; matrices pair entry by entry (generic entry (i, j) for symbolic K)."""
+    if not (_is_matrix(lhs) or _is_matrix(rhs)):
+        return [(lhs, rhs)]
+    if n is None:
+        return [(_generic_entry(lhs), _generic_entry(rhs))]
+    a, b = _explicit(lhs, n), _explicit(rhs, n)
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    return list(zip(a, b))
+
+
+def _is_matrix(expr) -> bool:
+    return isinstance(expr, sp.MatrixBase) or getattr(expr, "is_Matrix", False) or (
+        isinstance(expr, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in expr.variables))
+
+
+def _generic_entry(expr):
+    """Entry (i, j) of a matrix expression of symbolic size, in Indexed form."""
+    if isinstance(expr, sp.Derivative):
+        (var, _order), = expr.variable_count
+        if _has_matrix_symbol(expr.expr):  # Jacobian: d out_i / d in_j
+            return sp.Derivative(_row(expr.expr, i), sp.IndexedBase(var.name)[j], evaluate=False)
+        return sp.Derivative(expr.expr, sp.IndexedBase(var.name)[i], evaluate=False)  # gradient entry i
+    column = expr.shape[1] == 1
+    entry = expr[i, 0] if column else expr[i, j]
+    return _matrix_elements_to_indexed(entry, shift=0)
+
+
+def _has_matrix_symbol(expr) -> bool:
+    return bool(expr.atoms(sp.MatrixSymbol))
+
+
+def _row(expr, index):
+    """Entry `index` of an elementwise expression of column MatrixSymbols: log(sigma) -> log(sigma_index)."""
+    return expr.replace(lambda e: isinstance(e, sp.MatrixSymbol), lambda m: sp.IndexedBase(m.name)[index])
+
+
+def _explicit(expr, n):
+    if isinstance(expr, sp.MatrixBase):
+        return expr
+    if isinstance(expr, sp.Derivative):
+        (var, _order), = expr.variable_count
+        base = expr.expr
+        v = sp.IndexedBase(var.name)
+        if _has_matrix_symbol(base):
+            return sp.Matrix(n, n, lambda r, c: sp.Derivative(_row(base, r + 1), v[c + 1], evaluate=False))
+        return sp.Matrix(n, 1, lambda r, _c: sp.Derivative(base, v[r + 1], evaluate=False))
+    try:
+        return _matrix_elements_to_indexed(sp.Matrix(expr.as_explicit()))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _normal_form(expr: sp.Expr, step: Step, n: int | None) -> sp.Expr:
+    """Everything in logits: sigma by its definition, derivatives done, delta sums collapsed."""
+    expr = _matrix_elements_to_indexed(expr)
+    expr = evaluate_derivatives(softmax_definitions(expr, n=n))
+    expr = sp.expand_log(expr.doit(), force=True)  # force: logits are real, probabilities positive
+    expr = resolve_piecewise(expr, index_range_facts(i, j))
+    if step.condition != sp.true:
+        expr = _apply_condition(expr, step.condition)
+    if TARGETS_SUM_TO_ONE in step.uses:
+        expr = _targets_sum_to_one(expr, n)
+    return _canonical_dummies(expr)
+
+
+def _targets_sum_to_one(expr, n):
+    """Use Sum_k y_k = 1: the sum becomes 1 (symbolic K), or y_K = 1 - y_1 - ... (concrete K)."""
+    if n is not None:
+        return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)]))
+    expr = pull_constants_out_of_sums(expr)
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.is_Indexed and e.function.base == y,
+                        lambda e: sp.Integer(1))
+
+
+def _matrix_elements_to_indexed(expr, *, shift: int = 1):
+    return column_entries_to_indexed(expr, shift=shift)
+
+
+def _apply_condition(expr, condition):
+    if isinstance(condition, sp.Ne):
+        a, b = condition.args
+        return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta) and set(e.args) == {a, b},
+                            lambda e: sp.Integer(0))
+    return expr
+
+
+def _canonical_dummies(expr):
+    """Give every Sum the dummy `k` where that captures nothing, so equal sums compare equal."""
+    def canon(summation):
+        (var, lo, hi), = summation.limits if len(summation.limits) == 1 else ((None, None, None),)
+        if var is None or var == k or k in summation.function.free_symbols:
+            return summation
+        return summation.xreplace({var: k})
+    return rename_dummies(expr, avoid=set()).replace(lambda e: isinstance(e, sp.Sum), canon)
+
+
+def _is_zero_by_cases(difference: sp.Expr) -> bool:
+    """Zero outright, or zero both when i = j (delta_ij = 1) and when i != j (delta_ij = 0):
+    sigma_j (delta_ij - sigma_i) equals sigma_i (delta_ij - sigma_j) only by that case split."""
+    if _is_zero(difference):
+        return True
+    if not difference.has(sp.KroneckerDelta(i, j)):
+        return False
+    equal_case = difference.subs(j, i)
+    unequal_case = difference.xreplace({sp.KroneckerDelta(i, j): sp.Integer(0)})
+    return _is_zero(equal_case) and _is_zero(unequal_case)
+
+
+def _is_zero(difference: sp.Expr) -> bool:
+    expanded = sp.expand(difference)
+    if expanded == 0:
+        return True
+    return sp.expand(sp.cancel(sp.together(expanded))) == 0

@@ -1,0 +1,83 @@
+"""The command line: exit codes, one-line errors, real output files."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_list_names_every_derivation():
+    result = run("list")
+    assert result.exit_code == 0
+    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"):
+        assert name in result.output
+
+
+def test_generate_json_to_stdout_follows_the_contract():
+    result = run("generate", "softmax-jacobian", "--format", "json", "-o", "-")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert set(data) >= {"name", "K", "assumptions", "steps", "result"}
+    assert data["K"] == "symbolic"
+    for step in data["steps"]:
+        assert set(step) >= {"lhs", "rhs", "justification", "verified"}
+        assert set(step["verified"]) == {"symbolic", "numeric_max_abs_error", "points"}
+        assert step["verified"]["numeric_max_abs_error"] < 1e-25
+    assert "Indexed(IndexedBase(Symbol('sigma'))" in data["result"]["sympy"]
+
+
+def test_generate_concrete_K_writes_a_file(tmp_path):
+    result = run("generate", "cross-entropy-gradient", "--K", "3", "-o", str(tmp_path))
+    assert result.exit_code == 0
+    data = json.loads((tmp_path / "cross-entropy-gradient.json").read_text())
+    assert data["K"] == 3
+    assert data["result"]["sympy"].startswith("ImmutableDenseMatrix") or data["result"]["sympy"].startswith("MutableDenseMatrix")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("generate", "no-such"), "unknown derivation"),
+    (("generate", "softmax-jacobian", "--K", "1"), "at least 2"),
+    (("generate", "softmax-jacobian", "--K", "2.5"), "integer"),
+    (("generate", "softmax-jacobian", "--K", "abc"), "integer"),
+    (("generate",), "name a derivation"),
+    (("verify", "no-such"), "unknown derivation"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_verify_prints_a_table_and_exits_0():
+    result = run("verify", "log-softmax-jacobian", "--max-K", "3")
+    assert result.exit_code == 0, result.output
+    assert "all steps verified" in result.output
+    assert result.output.count(" ok") == 3  # symbolic, K=2, K=3
+
+
+def test_python_cli_py_runs_as_a_script():
+    out = subprocess.run([sys.executable, "cli.py", "list"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "softmax-jacobian" in out.stdout
+
+
+def test_unknown_name_in_a_real_process_has_no_traceback():
+    out = subprocess.run([sys.executable, "cli.py", "generate", "nope"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error:")
+    assert "Traceback" not in out.stderr
