@@ -12,9 +12,6 @@ import click
 
 from .errors import DeriveError
 
-FORMATS = ("json",)
-
-
 def _fail(error: DeriveError) -> None:
     click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
@@ -47,45 +44,6 @@ def list_command() -> None:
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--all", "all_", is_flag=True, help="Every derivation.")
-@click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes >= 2.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
-@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout.")
-def generate(names, all_, K, fmt, output) -> None:
-    """Derive NAME (or --all), verify every step, and write NAME.json."""
-    from . import engine
-    from .api import derive
-    from .files import write_atomic
-    from .serialize import to_json
-
-    chosen = _chosen_names(names, all_, engine.names())
-    K_value = engine.parse_K(K)
-    rendered = [(name, to_json(derive(name, K_value))) for name in chosen]  # all before any write
-    if output == "-":
-        for _name, text in rendered:
-            click.echo(text, nl=False)
-        return
-    for name, text in rendered:
-        path = write_atomic(Path(output) / f"{name}.json", text)
-        click.echo(str(path))
-
-
-def _chosen_names(names, all_, known) -> tuple:
-    from .engine import lookup
-    from .errors import UsageError
-    if all_ and names:
-        raise UsageError("give derivation names or --all, not both")
-    if all_:
-        return tuple(known)
-    if not names:
-        raise UsageError(f"name a derivation ({', '.join(known)}) or use --all")
-    for name in names:
-        lookup(name)
-    return tuple(names)
-
-
-@main.command()
-@click.argument("names", nargs=-1)
 @click.option("--max-K", "max_K", default=6, show_default=True, type=click.IntRange(2, 64),
               help="Also check every concrete K from 2 to this.")
 def verify(names, max_K) -> None:
@@ -99,6 +57,14 @@ def verify(names, max_K) -> None:
     ok = run_verification(chosen, Ks=(None, *range(2, max_K + 1)), echo=click.echo)
     sys.exit(0 if ok else 1)
 
+
+def _register_commands() -> None:
+    """One module per command (derive/commands/), so each stays small and owned by one feature."""
+    from .commands import generate
+    main.add_command(generate.generate)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()
