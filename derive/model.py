@@ -56,6 +56,9 @@ class Step:
     # Ids of the derivation's assumptions this step relies on (e.g. "targets-sum-to-one").
     uses: tuple[str, ...] = ()
     evidence: Evidence | None = None
+    # For a concrete-K matrix: the diagonal + rank-one factors the displayed `rhs` was built from
+    # (engine.concrete.Structured), so every entry can be proved with O(K) work.
+    certificate: object = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ _FREE_INDEX_SYMBOLS = (i, j)
 
 def verify_derivation(derivation: Derivation) -> Derivation:
     """Return the derivation with evidence attached to every step (or raise VerificationError)."""
+    from .verify_concrete import is_written_over_S, verify_concrete_derivation
+    if is_written_over_S(derivation):
+        return verify_concrete_derivation(derivation)
     steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions)
                   for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model import Derivation, Rule, Step
-from ..symbols import (K, L, explicit_softmax, i, j, k, logits_vector, sigma, targets_vector, y, z)
-from . import rewrites, softmax_jacobian
-from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, entrywise, require
+from ..symbols import K, L, i, j, k, sigma, targets_vector, y, z
+from . import concrete, rewrites, softmax_jacobian
+from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require
 from .common import column_entries_to_indexed
 from .roles import WITH_TARGETS
 
@@ -58,29 +58,30 @@ def build_symbolic() -> Derivation:
 
 
 def build_concrete(n: int) -> Derivation:
+    """L written over S = e^{z_1} + ... + e^{z_K} and differentiated through S: O(1) per entry."""
     targets = targets_vector(n)
+    probs = sp.ImmutableMatrix(concrete.softmax_over_S(n))
     loss = -sp.Add(*[targets[r] * sp.log(sigma[r + 1]) for r in range(n)])
-    explicit_loss = -sp.Add(*[targets[r] * sp.log(explicit_softmax(n)[r]) for r in range(n)])
-    definition = Step(lhs=L, rhs=loss, rule=Rule.DEFINITION, note="definition of the cross-entropy loss")
-    lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
-    expanded_loss = sp.expand_log(explicit_loss, force=True)  # force: logits are real
-    definition_in_z = Step(lhs=L, rhs=expanded_loss, rule=Rule.LOG_RULES,
-                           note="log of a quotient; log e^{z_r} = z_r")
-    chain = Chain(lhs, sp.Matrix([expanded_loss]).jacobian(logits_vector(n)).T,
-                  "differentiate the loss (SymPy's gradient)", rule=Rule.DIFFERENTIATE)
-    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
-    chain.then(entrywise(lambda e: sp.collect(e, [sigma[r] for r in range(1, n + 1)])), Rule.FACTOR,
-               "collect the terms in sigma_r")
+    loss_in_z = -sp.Add(*[targets[r] * sp.log(probs[r]) for r in range(n)])
+    # force: logits are real. Collecting log S once keeps dL/dS = (y_1 + ... + y_K) / S one term.
+    split = rewrites.collect_factor(sp.expand(sp.expand_log(loss_in_z, force=True)), sp.log(concrete.S))
+    td = concrete.TotalDerivative([split], n)
+    exp_form = td.gradient()
+    sigma_form = td.rewritten(concrete.softmax_substitution(n)).gradient()
     total = sp.Add(*targets)
-    chain.then(entrywise(lambda e: e.subs(total, 1)), Rule.ASSUMPTION,
-               "the targets sum to one", uses=USES_SUM)
-    explicit = chain.current
-    form = vector_form(n)
-    made = column_entries_to_indexed(sp.Matrix(form.as_explicit()))
-    require(all(sp.expand(a - b) == 0 for a, b in zip(made, explicit)), "the vector equals sigma - y")
-    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.VECTOR_FORM, note="recognise sigma - y", uses=USES_SUM))
+    final = sigma_form.applyfunc(lambda e: e.xreplace({total: sp.Integer(1)}))
+    lhs = gradient_symbol(n)
+    steps = (
+        concrete.denominator_step(n),
+        Step(lhs=L, rhs=loss, rule=Rule.DEFINITION, note="definition of the cross-entropy loss"),
+        Step(lhs=L, rhs=split, rule=Rule.LOG_RULES, note="log sigma_r = z_r - log S; collect log S"),
+        Step(lhs=lhs, rhs=exp_form, rule=Rule.DIFFERENTIATE,
+             note="differentiate: chain rule through S, dS/dz_c = e^{z_c}"),
+        Step(lhs=lhs, rhs=sigma_form, rule=Rule.SUBSTITUTE_SOFTMAX, note="substitute sigma_c = e^{z_c} / S"),
+        Step(lhs=lhs, rhs=final, rule=Rule.ASSUMPTION, note="the targets sum to one", uses=USES_SUM),
+        Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma - y", uses=USES_SUM),
+    )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=WITH_TARGETS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
-                      steps=(definition, definition_in_z, *chain.steps), result=explicit, result_lhs=lhs,
-                      definitions=((L, explicit_loss),))
+                      steps=steps, result=final, result_lhs=lhs,
+                      definitions=(*concrete.definitions(n), (L, loss)))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model import Derivation, Rule, Step
-from ..symbols import K, explicit_softmax, i, j, logits_vector, sigma, softmax_entry, z
-from . import rewrites
-from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, matrix_form_matches, require
+from ..symbols import K, i, j, sigma, softmax_entry, z
+from . import concrete, rewrites
+from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 
 NAME = "log-softmax-jacobian"
@@ -55,15 +55,24 @@ def _jacobian_symbol(size):
 
 
 def build_concrete(n: int) -> Derivation:
-    lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sp.log(sigma[r + 1]), z[c + 1], evaluate=False))
-    log_probs = explicit_softmax(n).applyfunc(sp.log)
-    chain = Chain(lhs, log_probs.jacobian(logits_vector(n)), "differentiate every entry (SymPy's jacobian)",
-                  rule=Rule.JACOBIAN)
-    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
-    explicit = chain.current
+    """log(e^{z_r} / S) = z_r - log S, differentiated through S (engine.concrete): O(1) per entry."""
+    functions = [sp.expand_log(sp.log(f), force=True) for f in concrete.softmax_over_S(n)]  # logits are real
+    td = concrete.TotalDerivative(functions, n)
+    exp_form = concrete.Structured.from_total_derivative(td)
+    sigma_form = exp_form.rewritten(concrete.softmax_substitution(n))
     form = matrix_form(n)
-    require(explicit_matches(form, explicit), "the matrix equals I - 1 sigma^T")
-    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T"))
+    # The verifier proves the matrix-form step for every entry (verify_concrete), so no `require` here.
+    lhs = _jacobian_symbol(n)
+    steps = (
+        concrete.denominator_step(n),
+        Step(lhs=sp.log(sp.MatrixSymbol("sigma", n, 1)), rhs=sp.ImmutableMatrix(functions), rule=Rule.LOG_RULES,
+             note="log sigma_r = log(e^{z_r} / S) = z_r - log S"),
+        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN, certificate=exp_form,
+             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
+        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX, certificate=sigma_form,
+             note="substitute sigma_c = e^{z_c} / S"),
+        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T"),
+    )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
-                      steps=tuple(chain.steps), result=explicit, result_lhs=lhs)
+                      steps=steps, result=sigma_form.matrix.as_explicit(), result_lhs=lhs,
+                      definitions=concrete.definitions(n))

@@ -145,3 +145,10 @@ def expand_sums(expr: sp.Expr) -> sp.Expr:
 def substitute_sum(expr: sp.Expr, total: sp.Sum, value: sp.Expr) -> sp.Expr:
     """Replace a whole sum, such as Sum_k y_k, by a value an assumption gives it."""
     return expr.xreplace({total: value})
+
+
+def collect_factor(expr: sp.Expr, factor: sp.Expr) -> sp.Expr:
+    """a f + b f + c -> (a + b) f + c in one pass over the terms (sp.collect re-expands every term)."""
+    terms = sp.Add.make_args(expr)
+    coefficient = sp.Add(*[t / factor for t in terms if t.has(factor)])
+    return coefficient * factor + sp.Add(*[t for t in terms if not t.has(factor)])

@@ -5,9 +5,9 @@ import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
 from ..model import Derivation, Rule, Step
-from ..symbols import (K, explicit_softmax, i, j, logits_vector, probs_vector, sigma, softmax_entry, z)
-from . import rewrites
-from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, matrix_form_matches, require
+from ..symbols import K, i, j, probs_vector, sigma, softmax_entry, z
+from . import concrete, rewrites
+from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 
 NAME = "softmax-jacobian"
@@ -52,18 +52,25 @@ def build_symbolic() -> Derivation:
 
 
 def build_concrete(n: int) -> Derivation:
-    probs = probs_vector(n)
-    definition = Step(lhs=probs, rhs=explicit_softmax(n), rule=Rule.DEFINITION,
-                      note="definition of the softmax, written out")
-    lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
-    chain = Chain(lhs, explicit_softmax(n).jacobian(logits_vector(n)),
-                  "differentiate every entry (SymPy's jacobian)", rule=Rule.JACOBIAN)
-    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
-    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry")
-    explicit = chain.current
+    """Differentiate e^{z_r} / S through S = e^{z_1} + ... + e^{z_K} (engine.concrete): O(1) per entry."""
+    td = concrete.TotalDerivative(concrete.softmax_over_S(n), n)
+    exp_form = concrete.Structured.from_total_derivative(td)
+    sigma_form = exp_form.rewritten(concrete.softmax_substitution(n)).rescaled(concrete.S)
+    factored = sigma_form.with_diagonal(rewrites.factor_entry)
     form = matrix_form(n)
-    require(explicit_matches(form, explicit), "the matrix equals diag(sigma) - sigma sigma^T")
-    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T"))
+    # The verifier proves the matrix-form step for every entry (verify_concrete), so no `require` here.
+    lhs = jacobian_symbol(n)
+    steps = (
+        concrete.denominator_step(n),
+        Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(concrete.softmax_over_S(n)), rule=Rule.DEFINITION,
+             note="definition of the softmax"),
+        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN, certificate=exp_form,
+             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
+        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX, certificate=sigma_form,
+             note="substitute sigma_r = e^{z_r} / S"),
+        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, certificate=factored, note="factor the diagonal"),
+        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T"),
+    )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
-                      steps=(definition, *chain.steps), result=explicit, result_lhs=lhs)
+                      steps=steps, result=factored.matrix.as_explicit(), result_lhs=lhs,
+                      definitions=concrete.definitions(n))

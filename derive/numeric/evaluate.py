@@ -39,12 +39,16 @@ class Env:
     arrays: dict = field(default_factory=dict)  # name -> list of mpf (vectors) or mpmath.matrix
     scalars: dict = field(default_factory=dict)  # sympy Symbol -> number
     derived: dict = field(default_factory=dict)  # name -> fn(env) -> list, e.g. sigma from z
+    # Derived values depend on the arrays only: computed once per point, dropped when an array changes.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def array(self, name: str):
         if name in self.arrays:
             return self.arrays[name]
         if name in self.derived:
-            return self.derived[name](self)
+            if name not in self.memo:
+                self.memo[name] = self.derived[name](self)
+            return self.memo[name]
         raise EvaluationError(f"no value for {name!r} at this point")
 
     def with_entry(self, name: str, position: tuple, value) -> "Env":
@@ -56,15 +60,17 @@ class Env:
         else:
             changed = list(current)
             changed[position[0]] = value
-        return replace(self, arrays={**self.arrays, name: changed})
+        return replace(self, arrays={**self.arrays, name: changed}, memo={})
 
     def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
         return replace(self, scalars={**self.scalars, symbol: value})
 
 
 def default_derived() -> dict:
-    """sigma is always the softmax of z, recomputed whenever z is perturbed."""
-    return {"sigma": lambda env: stable_softmax(env.array("z"))}
+    """sigma is always the softmax of z, and S the softmax denominator, recomputed whenever z is
+    perturbed (S is exact at |z| ~ 1000: mpmath's exponent range does not overflow)."""
+    return {"sigma": lambda env: stable_softmax(env.array("z")),
+            "S": lambda env: mpmath.fsum(mpmath.exp(v) for v in env.array("z"))}
 
 
 Compiled = Callable[[Env], object]
@@ -101,8 +107,9 @@ def _symbol(expr):
     def run(env):
         if expr in env.scalars:
             return env.scalars[expr]
-        if expr.name in env.arrays or expr.name in env.derived:  # bare symbol used as a vector
-            return mpmath.matrix(env.array(expr.name))
+        if expr.name in env.arrays or expr.name in env.derived:  # a derived scalar, or a whole vector
+            value = env.array(expr.name)
+            return mpmath.matrix(value) if isinstance(value, (list, tuple)) else value
         if expr.name == "K":
             return env.K
         raise EvaluationError(f"no value for symbol {expr}")

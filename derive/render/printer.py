@@ -72,6 +72,10 @@ class NotationPrinter(LatexPrinter):
             inner = rf"\left({inner}\right)"
         return rf"\frac{{\partial}}{{\partial {var}}} {inner}"
 
+    def _print_StructuredMatrix(self, expr):
+        """A concrete-K matrix kept as diagonal + rank-one factors prints as its explicit entries."""
+        return self._print(expr.as_explicit())
+
     def _print_DiagMatrix(self, expr):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
