@@ -13,6 +13,11 @@ MAX_MATRIX_SIDE = 6
 MAX_ADD_TERMS = 8
 
 
+def _index_key(term: sp.Basic) -> tuple[int, ...]:
+    """The integer indices of a term's indexed symbols, for sorting 1, 2, ..., 10 numerically."""
+    return tuple(sorted(int(ix) for atom in term.atoms(sp.Indexed) for ix in atom.indices if ix.is_Integer))
+
+
 def _factor_rank(factor: sp.Basic) -> int:
     """Textbook order inside a product: numbers, plain symbols, deltas, e^x, log, sums, derivatives, brackets."""
     base = factor.base if isinstance(factor, sp.Pow) else factor
@@ -157,11 +162,13 @@ class NotationPrinter(LatexPrinter):
         limit = self._settings["max_add_terms"]
         elided = len(terms) > limit
         if elided:
+            # Natural order by index (z_2 before z_10), so the shown ends are really the first and last.
+            terms = sorted(terms, key=lambda t: (t.could_extract_minus_sign(), _index_key(t)))
             terms = [*terms[:2], None, terms[-1]]
         tex = ""
         for position, term in enumerate(terms):
-            if term is None:
-                tex += r" + \cdots"
+            if term is None:  # the elided terms take the sign of the terms around them
+                tex += r" - \cdots" if terms[position - 1].could_extract_minus_sign() else r" + \cdots"
                 continue
             if position > 0:
                 if term.could_extract_minus_sign():
