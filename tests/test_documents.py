@@ -124,3 +124,13 @@ def test_big_K_documents_elide_matrices_and_say_so():
     text = render(derive.derive("softmax-jacobian", 9), "latex")
     assert r"\ddots" in text and "only the corners" in text
     assert r"\sigma_{5}" not in text  # the middle rows and columns are not printed
+
+
+def test_chinese_fragments_in_a_ctex_host(tmp_path):
+    for file, name, prefix in (("a.tex", "softmax-jacobian", "zh-a"), ("b.tex", "log-softmax-jacobian", None)):
+        (tmp_path / file).write_text(render(derive.derive(name), "fragment", lang="zh", label_prefix=prefix),
+                                     encoding="utf-8")
+    host = ("\\documentclass{ctexart}\n\\usepackage{amsmath,amssymb,mathtools,bm}\n\\begin{document}\n"
+            "\\input{a}\n\\input{b}\n见式 \\eqref{zh-a:eq6}。\n\\end{document}\n")
+    (tmp_path / "host.tex").write_text(host, encoding="utf-8")
+    assert_clean(latexmk(tmp_path, "host.tex", lang="zh"))

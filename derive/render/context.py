@@ -81,6 +81,8 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
         "cases": cases,
         "cases_intro": say.rich(messages.word(lang, "case_intro"), ref=main["ref"]) if cases else "",
         "forms": forms,
+        "forms_heading": say.text(messages.word(
+            lang, "vector" if any(e["rule"] == Rule.VECTOR_FORM for e in forms) else "matrix")),
         "forms_intro": say.rich(messages.word(lang, "matrix_intro"), ref=main["ref"]) if forms else "",
         "result": {"lhs": to_latex(derivation.result_lhs, notation), "rhs": to_latex(derivation.result, notation),
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
