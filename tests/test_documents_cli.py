@@ -89,3 +89,11 @@ def test_notebook_display():
     d = derive.derive("softmax-jacobian")
     assert d._repr_latex_().startswith("$$") and r"\sigma_{i} \left(\delta_{ij}" in d._repr_latex_()
     assert "# The Jacobian of the softmax function" in d._repr_markdown_()
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    assert run("generate", "softmax-jacobian", "--format", "json", "-o", str(tmp_path)).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "softmax-jacobian.json").stat().st_mode & 0o777 == 0o666 & ~mask
