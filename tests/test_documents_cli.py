@@ -26,6 +26,12 @@ def test_default_formats_are_the_four_text_documents(tmp_path):
     assert "softmax-jacobian.fragment.tex" in names and "cross-entropy-gradient.md" in names
 
 
+def test_stdout_prints_json_by_default_or_the_one_format_asked_for():
+    assert run("generate", "softmax-jacobian", "-o", "-").output.startswith("{")
+    markdown = run("generate", "softmax-jacobian", "--format", "markdown", "-o", "-").output
+    assert markdown.startswith("# The Jacobian of the softmax function")
+
+
 def test_chinese_goes_to_its_own_directory(tmp_path):
     assert run("generate", "softmax-jacobian", "-o", str(tmp_path)).exit_code == 0
     assert run("generate", "softmax-jacobian", "--lang", "zh", "-o", str(tmp_path)).exit_code == 0
@@ -44,7 +50,8 @@ def test_label_prefix_reaches_every_label(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (("--label-prefix", "bad prefix"), "label prefix"),
     (("--lang", "fr"), "Invalid value"),
-    (("--format", "pdf", "-o", "-"), "stdout"),
+    (("--format", "pdf", "-o", "-"), "one text format"),
+    (("--format", "latex", "--format", "json", "-o", "-"), "one text format"),
 ])
 def test_bad_options_exit_2(args, message):
     result = run("generate", "softmax-jacobian", *args)

@@ -25,7 +25,7 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
               help="Repeatable: probs, logits, targets, loss, classes, i, j, k; vector=bold|arrow|plain; "
                    "delta=kronecker|indicator.")
 @click.option("--label-prefix", default=None, help="Prefix of every \\label (default: the derivation's name).")
-@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (text formats).")
+@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (one text format; json by default).")
 def generate(names, all_, K, formats, lang, notation_file, symbols, label_prefix, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
@@ -35,11 +35,12 @@ def generate(names, all_, K, formats, lang, notation_file, symbols, label_prefix
     from ..render.notation_input import notation_from
 
     chosen = _chosen_names(names, all_, engine.names())
-    chosen_formats = _formats(formats)
+    # To stdout: one text format, JSON unless told otherwise (what `-o -` has always printed).
+    chosen_formats = ("json",) if output == "-" and not formats else _formats(formats)
     K_value = engine.parse_K(K)
     notation = notation_from(notation_file, symbols)
-    if output == "-" and "pdf" in chosen_formats:
-        raise UsageError("pdf cannot go to stdout; give a directory with -o")
+    if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
+        raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
     documents = []  # (file name, content): everything rendered before anything is written
     for name in chosen:
         derivation = derive(name, K_value)
