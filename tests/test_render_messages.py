@@ -35,3 +35,15 @@ def test_chinese_documents_use_chinese_words(name, fmt):
     for english in ("Derivation", "Result", "Setting", "Quotient rule", "Chain rule", "Definition of"):
         assert english not in zh
     assert "Result" in en
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", engine.names())
+def test_words_follow_the_notation_too(lang, name):
+    """No message hard-codes sigma, z, delta or a plain vector: prose math uses the reader's notation."""
+    from derive.render.notation_input import notation_from
+    notation = notation_from(flags=["probs=p", "logits=x", "targets=t", "vector=arrow", "delta=indicator"])
+    for K in (None, 3):
+        text = render(derive.derive(name, K), "markdown", lang=lang, notation=notation).split("```python")[0]
+        for canonical in (r"\sigma", r"\delta", "z_", r"\boldsymbol", "<"):
+            assert canonical not in text, canonical

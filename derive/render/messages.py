@@ -17,6 +17,9 @@ from .notation import Notation
 
 LANGS = ("en", "zh")
 _PLACEHOLDER = re.compile(r"<(probs|logits|targets|loss|classes|i|j|k)>")
+# <vec:probs>: the whole vector in the notation's vector style; <delta:i,j>: delta_ij or 1[i = j].
+_VECTOR = re.compile(r"<vec:(probs|logits|targets)>")
+_DELTA = re.compile(r"<delta:(i|j|k),(i|j|k)>")
 
 
 class MissingMessageError(LookupError):
@@ -83,7 +86,15 @@ def fill(text: str, notation: Notation) -> str:
     def symbol(match: re.Match) -> str:
         tex = notation.symbol(match.group(1))
         return tex if re.fullmatch(r"[A-Za-z]", tex) else f"{{{tex}}}"
-    return _PLACEHOLDER.sub(symbol, text)
+
+    def vector(match: re.Match) -> str:
+        tex = notation.symbol(match.group(1))
+        return {"bold": rf"\boldsymbol{{{tex}}}", "arrow": rf"\vec{{{tex}}}"}.get(notation.vector_style, tex)
+
+    def delta(match: re.Match) -> str:
+        a, b = (notation.symbol(role) for role in match.groups())
+        return rf"\mathbb{{1}}[{a} = {b}]" if notation.delta == "indicator" else rf"\delta_{{{a}{b}}}"
+    return _PLACEHOLDER.sub(symbol, _DELTA.sub(delta, _VECTOR.sub(vector, text)))
 
 
 def rich(text: str, notation: Notation, *, escape: Callable[[str], str], math: Callable[[str], str]) -> str:
