@@ -104,3 +104,9 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "softmax-jacobian.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_one_label_prefix_for_several_derivations_stays_unique(tmp_path):
+    assert run("generate", "--all", "--format", "fragment", "--label-prefix", "notes", "-o", str(tmp_path)).exit_code == 0
+    text = (tmp_path / "log-softmax-jacobian.fragment.tex").read_text()
+    assert r"\label{notes-log-softmax-jacobian:eq1}" in text
