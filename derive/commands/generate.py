@@ -1,36 +1,81 @@
-"""`softmax-derive generate`: derive, verify, and write documents. Heavy imports happen inside."""
+"""`softmax-derive generate`: derive, verify, render every document in memory, then write them atomically."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-FORMATS = ("json",)
+FORMAT_CHOICES = ("latex", "fragment", "markdown", "json", "pdf", "all")
+# The default is fast and needs no TeX: PDF only when asked for.
+DEFAULT_FORMATS = ("latex", "fragment", "markdown", "json")
+ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 
 
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every derivation.")
-@click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes >= 2.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
-@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout.")
-def generate(names, all_, K, fmt, output) -> None:
-    """Derive NAME (or --all), verify every step, and write NAME.json."""
+@click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes 2..512.")
+@click.option("--format", "formats", type=click.Choice(FORMAT_CHOICES), multiple=True,
+              help="Repeatable. Default: latex, fragment, markdown, json; 'all' adds pdf.")
+@click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
+              help="Language of the documents; zh files go to DIR/zh/.")
+@click.option("--notation", "notation_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML notation file ([symbols] probs = 'p', vector_style, delta).")
+@click.option("--symbol", "symbols", multiple=True, metavar="ROLE=TEX",
+              help="Repeatable: probs, logits, targets, loss, classes, i, j, k; vector=bold|arrow|plain; "
+                   "delta=kronecker|indicator.")
+@click.option("--label-prefix", default=None, help="Prefix of every \\label (default: the derivation's name).")
+@click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (one text format; json by default).")
+def generate(names, all_, K, formats, lang, notation_file, symbols, label_prefix, output) -> None:
+    """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
     from ..api import derive
+    from ..errors import UsageError
     from ..files import write_atomic
-    from ..serialize import to_json
+    from ..render.notation_input import notation_from
 
     chosen = _chosen_names(names, all_, engine.names())
+    # To stdout: one text format, JSON unless told otherwise (what `-o -` has always printed).
+    chosen_formats = ("json",) if output == "-" and not formats else _formats(formats)
     K_value = engine.parse_K(K)
-    rendered = [(name, to_json(derive(name, K_value))) for name in chosen]  # all before any write
+    notation = notation_from(notation_file, symbols)
+    if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
+        raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
+    documents = []  # (file name, content): everything rendered before anything is written
+    for name in chosen:
+        derivation = derive(name, K_value)
+        prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
+        documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
     if output == "-":
-        for _name, text in rendered:
-            click.echo(text, nl=False)
+        for _file, content in documents:
+            click.echo(content, nl=False)
         return
-    for name, text in rendered:
-        path = write_atomic(Path(output) / f"{name}.json", text)
-        click.echo(str(path))
+    directory = Path(output) / lang if lang != "en" else Path(output)
+    for file, content in documents:
+        click.echo(str(write_atomic(directory / file, content)))
+
+
+def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tuple[str, str | bytes]]:
+    from ..render.documents import file_name, render
+    from ..render.pdf import compile_pdf
+
+    rendered: dict[str, str | bytes] = {}
+    for fmt in formats:
+        if fmt == "pdf":
+            latex = rendered.get("latex") or render(derivation, "latex", notation=notation, lang=lang,
+                                                    label_prefix=label_prefix)
+            rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name)
+        else:
+            rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix)
+    return [(file_name(derivation.name, fmt), content) for fmt, content in rendered.items()]
+
+
+def _formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    if not formats:
+        return DEFAULT_FORMATS
+    if "all" in formats:
+        return ALL_FORMATS
+    return tuple(dict.fromkeys(formats))
 
 
 def _chosen_names(names, all_, known) -> tuple:

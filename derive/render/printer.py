@@ -3,14 +3,46 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.simplify.radsimp import fraction
 
 from .notation import NAME_TO_ROLE, Notation
+
+# A matrix with more rows or columns than this prints as its corners with \cdots, \vdots, \ddots.
+MAX_MATRIX_SIDE = 6
+# A sum with more terms than this prints its first and last terms around \cdots.
+MAX_ADD_TERMS = 8
+
+
+def _index_key(term: sp.Basic) -> tuple[int, ...]:
+    """The integer indices of a term's indexed symbols, for sorting 1, 2, ..., 10 numerically."""
+    return tuple(sorted(int(ix) for atom in term.atoms(sp.Indexed) for ix in atom.indices if ix.is_Integer))
+
+
+def _factor_rank(factor: sp.Basic) -> int:
+    """Textbook order inside a product: numbers, plain symbols, deltas, e^x, log, sums, derivatives, brackets."""
+    base = factor.base if isinstance(factor, sp.Pow) else factor
+    if factor.is_Number:
+        return 0
+    if isinstance(base, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)):
+        return 1
+    if isinstance(base, sp.KroneckerDelta):
+        return 2
+    if isinstance(base, sp.exp):
+        return 3
+    if isinstance(base, sp.log):
+        return 4
+    if isinstance(base, sp.Sum):
+        return 5
+    if isinstance(base, sp.Derivative):
+        return 6
+    return 7
 
 
 class NotationPrinter(LatexPrinter):
     """Prints our trees the way a textbook writes them: sigma_i, partial fractions, delta_ij."""
 
-    _default_settings = {**LatexPrinter._default_settings, "notation": None}
+    _default_settings = {**LatexPrinter._default_settings, "notation": None,
+                         "max_matrix_side": MAX_MATRIX_SIDE, "max_add_terms": MAX_ADD_TERMS}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -105,6 +137,86 @@ class NotationPrinter(LatexPrinter):
             return rf"1 \leq {self._print(expr.lhs)} \leq {self._print(expr.rhs)}"
         return super()._print_Relational(expr)
 
+    # -- textbook order: the math is untouched, only the order factors and terms are written in --
+    def _print_Mul(self, expr):
+        """`\\sigma_i (\\delta_{ij} - \\sigma_j)` and `y_k \\log \\sigma_k`, not SymPy's canonical order."""
+        if expr.could_extract_minus_sign():
+            return "- " + self._bracket_if_sum(-expr)
+        numer, denom = fraction(expr, exact=True)
+        if denom != 1:
+            return rf"\frac{{{self._print(numer)}}}{{{self._print(denom)}}}"
+        factors = sorted(sp.Mul.make_args(expr), key=_factor_rank)
+        parts = []
+        for position, factor in enumerate(factors):
+            tex = self._print(factor)
+            if self._needs_mul_brackets(factor, first=position == 0, last=position == len(factors) - 1):
+                tex = rf"\left({tex}\right)"
+            parts.append(tex)
+        return " ".join(parts)
+
+    def _bracket_if_sum(self, expr) -> str:
+        tex = self._print(expr)
+        return rf"\left({tex}\right)" if isinstance(expr, sp.Add) else tex
+
+    def _print_Add(self, expr, order=None):
+        """Positive terms first (`z_i - \\log S`, not `- \\log S + z_i`); long sums elided in the middle."""
+        ordered = list(self._as_ordered_terms(expr, order=order))
+        terms = [t for t in ordered if not t.could_extract_minus_sign()] + \
+                [t for t in ordered if t.could_extract_minus_sign()]
+        limit = self._settings["max_add_terms"]
+        elided = len(terms) > limit
+        if elided:
+            # Natural order by index (z_2 before z_10), so the shown ends are really the first and last.
+            terms = sorted(terms, key=lambda t: (t.could_extract_minus_sign(), _index_key(t)))
+            terms = [*terms[:2], None, terms[-1]]
+        tex = ""
+        for position, term in enumerate(terms):
+            if term is None:  # the elided terms take the sign of the terms around them
+                tex += r" - \cdots" if terms[position - 1].could_extract_minus_sign() else r" + \cdots"
+                continue
+            if position > 0:
+                if term.could_extract_minus_sign():
+                    tex += " - "
+                    term = -term
+                else:
+                    tex += " + "
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = rf"\left({term_tex}\right)"
+            tex += term_tex
+        return tex
+
+    def _print_MatrixBase(self, expr):
+        """Small matrices in full; big ones (K up to 512) as their corners, so documents stay readable."""
+        limit = self._settings["max_matrix_side"]
+        rows, cols = expr.shape
+        if rows <= limit and cols <= limit:
+            return super()._print_MatrixBase(expr)
+        row_ix = self._corner(rows)
+        col_ix = self._corner(cols)
+        lines = []
+        for r in row_ix:
+            cells = []
+            for c in col_ix:
+                if r is None and c is None:
+                    cells.append(r"\ddots")
+                elif r is None:
+                    cells.append(r"\vdots")
+                elif c is None:
+                    cells.append(r"\cdots")
+                else:
+                    cells.append(self._print(expr[r, c]))
+            lines.append(" & ".join(cells))
+        body = " \\\\ ".join(lines)
+        return rf"\begin{{pmatrix}}{body}\end{{pmatrix}}"
+
+    @staticmethod
+    def _corner(size: int) -> list:
+        """Indices 0, 1, ..., None (the elision), last; all indices when the side is short."""
+        if size <= MAX_MATRIX_SIDE:
+            return list(range(size))
+        return [0, 1, None, size - 1]
+
     def _print_log(self, expr, exp=None):
         arg = expr.args[0]
         inner = self._print(arg)
@@ -115,5 +227,5 @@ class NotationPrinter(LatexPrinter):
 
 
 def to_latex(expr, notation: Notation | None = None) -> str:
-    """LaTeX for an expression; products keep the order SymPy gives them."""
+    """LaTeX for an expression in textbook order (`\\sigma_i(\\delta_{ij} - \\sigma_j)`); the math is unchanged."""
     return NotationPrinter({"notation": notation, "mat_delim": "", "mat_str": "pmatrix"}).doprint(expr)

@@ -1,0 +1,105 @@
+"""The documents' words, per language, from message catalogues (messages/<lang>.toml); never from the engine.
+
+A missing entry is an error, not a silent fallback to English: `missing_entries` is what the
+tests call so that a new Rule value or derivation without en and zh text fails CI.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from importlib import resources
+from typing import Callable, Iterable
+
+from ..errors import UsageError
+from ..model import Rule
+from .notation import Notation
+
+LANGS = ("en", "zh")
+_PLACEHOLDER = re.compile(r"<(probs|logits|targets|loss|classes|i|j|k)>")
+# <vec:probs>: the whole vector in the notation's vector style; <delta:i,j>: delta_ij or 1[i = j].
+_VECTOR = re.compile(r"<vec:(probs|logits|targets)>")
+_DELTA = re.compile(r"<delta:(i|j|k),(i|j|k)>")
+
+
+class MissingMessageError(LookupError):
+    """A catalogue lacks an entry: a bug the catalogue tests catch, never shown to a user."""
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict:
+    if lang not in LANGS:
+        raise UsageError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    text = resources.files("derive.render").joinpath("messages", f"{lang}.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def word(lang: str, key: str) -> str:
+    try:
+        return catalogue(lang)["words"][key]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [words] {key}") from None
+
+
+def role_description(lang: str, role: str) -> str:
+    try:
+        return catalogue(lang)["roles"][role]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [roles] {role}") from None
+
+
+def derivation_text(lang: str, name: str, key: str) -> str:
+    try:
+        return catalogue(lang)["derivations"][name][key]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [derivations.{name}] {key}") from None
+
+
+def step_text(lang: str, name: str, rule: Rule) -> str:
+    """The per-derivation override for this rule if any, else the rule's general text."""
+    table = catalogue(lang)
+    override = table.get("derivations", {}).get(name, {}).get("steps", {}).get(rule.value)
+    if override is not None:
+        return override
+    try:
+        return table["rules"][rule.value]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [rules] {rule.value}") from None
+
+
+def missing_entries(derivation_names: Iterable[str]) -> list[str]:
+    """Every (language, entry) the documents may need and a catalogue lacks; empty when complete."""
+    missing = []
+    reference_words = set(catalogue("en")["words"])
+    for lang in LANGS:
+        table = catalogue(lang)
+        missing += [f"{lang}: rule {r.value}" for r in Rule if r.value not in table.get("rules", {})]
+        missing += [f"{lang}: word {w}" for w in sorted(reference_words - set(table.get("words", {})))]
+        for name in derivation_names:
+            entry = table.get("derivations", {}).get(name, {})
+            missing += [f"{lang}: derivation {name} {key}" for key in ("title", "intro") if key not in entry]
+    return missing
+
+
+def fill(text: str, notation: Notation) -> str:
+    """Replace <role> placeholders inside a message's math with the notation's symbols."""
+    def symbol(match: re.Match) -> str:
+        tex = notation.symbol(match.group(1))
+        return tex if re.fullmatch(r"[A-Za-z]", tex) else f"{{{tex}}}"
+
+    def vector(match: re.Match) -> str:
+        tex = notation.symbol(match.group(1))
+        return {"bold": rf"\boldsymbol{{{tex}}}", "arrow": rf"\vec{{{tex}}}"}.get(notation.vector_style, tex)
+
+    def delta(match: re.Match) -> str:
+        a, b = (notation.symbol(role) for role in match.groups())
+        return rf"\mathbb{{1}}[{a} = {b}]" if notation.delta == "indicator" else rf"\delta_{{{a}{b}}}"
+    return _PLACEHOLDER.sub(symbol, _DELTA.sub(delta, _VECTOR.sub(vector, text)))
+
+
+def rich(text: str, notation: Notation, *, escape: Callable[[str], str], math: Callable[[str], str]) -> str:
+    """A message with `$...$` math spans: prose escaped for the target format, math wrapped for it."""
+    parts = fill(text, notation).split("$")
+    if len(parts) % 2 == 0:
+        raise MissingMessageError(f"unbalanced $ in message: {text!r}")
+    return "".join(math(part) if index % 2 else escape(part) for index, part in enumerate(parts))

@@ -1,0 +1,49 @@
+"""The message catalogues: complete for every Rule and derivation in en and zh, and never silently English."""
+from __future__ import annotations
+
+import pytest
+
+import derive
+from derive import engine
+from derive.model import Rule
+from derive.render import messages
+from derive.render.documents import render
+
+
+def test_catalogues_cover_every_rule_and_every_derivation():
+    """When you add a Rule value or a derivation, add its words to messages/en.toml and zh.toml."""
+    assert messages.missing_entries(engine.names()) == []
+
+
+def test_missing_entries_notices_an_unknown_derivation():
+    assert "en: derivation no-such title" in messages.missing_entries(["no-such"])
+
+
+def test_a_missing_rule_text_is_an_error_not_english(monkeypatch):
+    table = {**messages.catalogue("zh"), "rules": {}, "derivations": {}}
+    monkeypatch.setattr(messages, "catalogue", lambda lang: table)
+    with pytest.raises(messages.MissingMessageError):
+        messages.step_text("zh", "softmax-jacobian", Rule.FACTOR)
+
+
+@pytest.mark.parametrize("name", engine.names())
+@pytest.mark.parametrize("fmt", ["latex", "markdown", "fragment"])
+def test_chinese_documents_use_chinese_words(name, fmt):
+    zh = render(derive.derive(name), fmt, lang="zh")
+    en = render(derive.derive(name), fmt, lang="en")
+    assert messages.derivation_text("zh", name, "title") in zh
+    for english in ("Derivation", "Result", "Setting", "Quotient rule", "Chain rule", "Definition of"):
+        assert english not in zh
+    assert "Result" in en
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", engine.names())
+def test_words_follow_the_notation_too(lang, name):
+    """No message hard-codes sigma, z, delta or a plain vector: prose math uses the reader's notation."""
+    from derive.render.notation_input import notation_from
+    notation = notation_from(flags=["probs=p", "logits=x", "targets=t", "vector=arrow", "delta=indicator"])
+    for K in (None, 3):
+        text = render(derive.derive(name, K), "markdown", lang=lang, notation=notation).split("```python")[0]
+        for canonical in (r"\sigma", r"\delta", "z_", r"\boldsymbol", "<"):
+            assert canonical not in text, canonical
