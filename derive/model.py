@@ -11,6 +11,7 @@ class Rule(enum.Enum):
     """Why one step follows from the previous one; the value is the stable id used in JSON."""
 
     DEFINITION = "definition"
+    ABBREVIATE = "abbreviate"  # give a shared subexpression a name (S for the softmax denominator)
     QUOTIENT_RULE = "quotient-rule"
     DIFFERENTIATE = "differentiate"
     CHAIN_RULE = "chain-rule"

@@ -108,7 +108,8 @@ class _Sayer:
         return (ref or "").join(pieces)
 
     def step(self, rule: Rule) -> str:
-        return self.rich(messages.step_text(self.lang, self.derivation.name, rule))
+        return self.rich(messages.step_text(self.lang, self.derivation.name, rule,
+                                            concrete=self.derivation.K is not None))
 
 
 def _equation(step: Step, number: int, prefix: str, notation: Notation, say: _Sayer) -> dict:

@@ -55,12 +55,16 @@ def derivation_text(lang: str, name: str, key: str) -> str:
         raise MissingMessageError(f"{lang}.toml: no [derivations.{name}] {key}") from None
 
 
-def step_text(lang: str, name: str, rule: Rule) -> str:
-    """The per-derivation override for this rule if any, else the rule's general text."""
+def step_text(lang: str, name: str, rule: Rule, *, concrete: bool = False) -> str:
+    """The per-derivation override for this rule if any (for a concrete K the `concrete_steps`
+    table first: its steps differ), else the rule's general text."""
     table = catalogue(lang)
-    override = table.get("derivations", {}).get(name, {}).get("steps", {}).get(rule.value)
-    if override is not None:
-        return override
+    entry = table.get("derivations", {}).get(name, {})
+    tables = (("concrete_steps", "steps") if concrete else ("steps",))
+    for key in tables:
+        override = entry.get(key, {}).get(rule.value)
+        if override is not None:
+            return override
     try:
         return table["rules"][rule.value]
     except KeyError:
