@@ -336,7 +336,9 @@ class Build(Transformer):
 
     # --- sums ------------------------------------------------------------------------------
     def bigsum(self, children):
-        limits, body = children[1], value(children[2])
+        limits, body = children[1], value(children[-1])
+        if len(children) == 4 and str(children[2]) == "-":
+            body = -body
         if limits.get("dummy") is None:
             raise ParseError("say which index is summed, as in \\sum_k", column=children[0].column)
         if getattr(body, "is_Matrix", False):

@@ -34,7 +34,7 @@ LAYOUT_COMMANDS = frozenset({
 })
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _LAYOUT = re.compile(r"\\(?:left|right)\s*\.|\\(?:" + "|".join(sorted(LAYOUT_COMMANDS, key=len, reverse=True))
-                     + r")(?![A-Za-z])|\\[,;:! ]")
+                     + r")(?![A-Za-z])|(?<!\\)\\[,;:! ]")
 _EXPONENT_NOTATION = re.compile(r"[0-9]\.?[0-9]*[eE][+-]?[0-9]")
 _LONG_NUMBER = re.compile(r"[0-9]{7,}|\.[0-9]{7,}")
 _TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]|[0-9]+|\S")
