@@ -16,7 +16,7 @@ import mpmath
 import sympy as sp
 
 from ..errors import DeriveError
-from ..numeric.evaluate import compile_expr
+from ..numeric.evaluate import EvaluationError, compile_expr
 from ..parse.parser import free_indices
 from .. import symbols as S
 from .points import PRECISION_DIGITS, Point, environments, points
@@ -113,7 +113,7 @@ class ShapeMismatch(DeriveError):
 
 def enumerated_indices(expr: sp.Basic, target: Target) -> tuple:
     """The target's free indices plus any other free index the answer uses (an index slip)."""
-    extra = sorted(free_indices(expr) - set(target.free), key=str)
+    extra = sorted((free_indices(expr) | free_indices(target.result)) - set(target.free), key=str)
     return tuple(target.free) + tuple(extra[:2])
 
 
@@ -127,7 +127,7 @@ def safe(run, env, assignment):
     """A value, or nan where it cannot be computed (log of 0, division by 0 at this point)."""
     try:
         value = run(env, assignment)
-    except (ZeroDivisionError, ValueError, OverflowError):
+    except (ZeroDivisionError, ValueError, OverflowError, EvaluationError):
         return mpmath.nan
     if isinstance(value, mpmath.mpc):
         return value.real if value.imag == 0 else mpmath.nan
@@ -143,7 +143,8 @@ def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
     checked = 0
     with mpmath.workdps(PRECISION_DIGITS):
         got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
-        for point in points(simplex=target.simplex)[:sample]:
+        chosen = points(simplex=target.simplex)
+        for point in (chosen if sample is None else [chosen[0], chosen[3]]):
             for assignment, env in environments(point, free, target.arrays):
                 if deadline is not None and time.monotonic() > deadline:
                     raise CheckTimeout("the check ran out of time")

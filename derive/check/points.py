@@ -39,7 +39,9 @@ def points(*, simplex: bool, arrays: tuple = ("z", "y")) -> list:
     rng = random.Random(SEED)
     out = []
     for sigma, y in READABLE:
-        z = tuple(mpmath.log(mpmath.mpf(s)) for s in sigma)
+        # z = 1 + log sigma: softmax(z) = sigma exactly, and e^{z_k} != sigma_k, so a forgotten
+        # normalisation shows at the readable point too.
+        z = tuple(1 + mpmath.log(mpmath.mpf(s)) for s in sigma)
         out.append(Point(len(sigma), z, tuple(mpmath.mpf(v) for v in y), sigma))
     for n in RANDOM_KS:
         z = tuple(mpmath.mpf(rng.uniform(-3, 3)) for _ in range(n))
