@@ -161,18 +161,20 @@ class Build(Transformer):
     def sum(self, children):
         if len(children) == 1:  # a lone item may be a marker (delta(i, j) takes bare indices)
             return children[0]
-        op, total = "+", None
+        terms, op = [], "+"
         for child in children:
             if isinstance(child, Token):
                 op = str(child)
                 continue
             item = value(child)
-            if total is None:
-                total = -item if op == "-" else item
-            else:
-                total = combine(op, total, item)
+            terms.append(-item if op == "-" else item)
             op = "+"
-        return total
+        if any(getattr(t, "is_Matrix", False) for t in terms):
+            total = terms[0]
+            for term in terms[1:]:
+                total = combine("+", total, term)
+            return total
+        return checked(sp.Add(*terms))
 
     def item(self, children):
         return (children[0], str(children[1]))
@@ -180,13 +182,25 @@ class Build(Transformer):
     def term(self, children):
         if len(children) == 1 and not isinstance(children[0], tuple):
             return children[0]
-        product, op = None, "*"
+        factors, op = [], "*"
         for child in children:
             item, next_op = child if isinstance(child, tuple) else (child, "*")
             item = value(item)
-            product = item if product is None else combine("/" if op == "/" else "*", product, item)
+            if op == "/":
+                if getattr(item, "is_Matrix", False):
+                    raise ParseError("division by a vector or matrix")
+                if item == 0:
+                    raise ParseError("division by zero")
+                item = power(item, sp.Integer(-1))
+            factors.append(item)
             op = next_op
-        return product
+        if any(getattr(f, "is_Matrix", False) for f in factors):
+            product = factors[0]
+            for factor in factors[1:]:
+                product = combine("*", product, factor)
+            return product
+        # One Mul of all factors, as SymPy builds it: 2 (a + b) c stays a product, not 2a c + 2b c.
+        return checked(sp.Mul(*factors))
 
     def group(self, children):
         return children[0]
