@@ -86,7 +86,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         if not result.agree:
             per_line[line] = "incorrect"
             lines = _line_verdicts(chain, per_line, upto=line)
-            found = identify(expr, goal) if result.counterexample is not None else None
+            found = _name_mistake(expr, goal, result)
             message = _wrong_message(line, chain, result, goal, reading)
             return Verdict("incorrect", interpretation, message, found, result.counterexample, lines, line)
         per_line.setdefault(line, "correct")
@@ -98,6 +98,16 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                        mistake("not-differentiated"), None, _line_verdicts(chain, per_line), last_line)
     return Verdict("correct", interpretation, f"{reading} Correct: equals {to_latex(goal.result)}.",
                    None, None, _line_verdicts(chain, per_line), None)
+
+
+def _name_mistake(expr, goal, result):
+    """The verdict is already known; naming the mistake is a bonus that may run out of time."""
+    if result.counterexample is None:
+        return None
+    try:
+        return identify(expr, goal)
+    except (CheckTimeout, ShapeMismatch):
+        return None
 
 
 def _line_verdicts(chain: list, per_line: dict, upto: int | None = None) -> tuple:

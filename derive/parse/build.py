@@ -18,6 +18,8 @@ from ..errors import ParseError
 
 MAX_LOG10 = 300  # estimated |value| above 10^300 is refused before SymPy computes it
 MAX_EXPONENT = 1000
+MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
+MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
 Z_NAMES = frozenset({"z"})
@@ -84,8 +86,10 @@ def log10_bound(expr: sp.Basic) -> float:
     """An upper estimate of log10 |value| at the points we evaluate (|z| < 10, K <= 8)."""
     if expr.is_Number:
         return math.log10(max(abs(float(expr)), 1.0)) if abs(expr) < 10**300 else math.inf
+    if isinstance(expr, sp.Indexed) and expr.base == S.z:
+        return 1.0  # logits are below 10 in magnitude at our points
     if isinstance(expr, (sp.Indexed, sp.KroneckerDelta, sp.MatrixSymbol)):
-        return 1.0
+        return 0.0  # probabilities, targets and deltas lie in [0, 1]
     if isinstance(expr, sp.exp):
         return math.exp(min(log10_bound(expr.args[0]), 3.0)) * 0.44 * 10 ** max(0.0, log10_bound(expr.args[0]) - 3)
     if isinstance(expr, sp.Pow):
@@ -358,8 +362,11 @@ class Build(Transformer):
         if getattr(body, "is_Matrix", False):
             raise ParseError("a sum of vectors is not understood; sum entries such as y_k")
         dummy = limits["dummy"]
-        if any(isinstance(s, sp.Sum) and s.limits[0][0] == dummy for s in body.atoms(sp.Sum)):
+        inner = body.atoms(sp.Sum)
+        if any(limit[0] == dummy for s in inner for limit in s.limits):
             raise ParseError(f"two nested sums both use the index {dummy}")
+        if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
+            raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
         return checked(sp.Sum(body, (dummy, 1, S.K)))
 
     def sumlimits(self, children):

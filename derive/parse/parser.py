@@ -99,8 +99,9 @@ def check_dummies(expr: sp.Basic) -> None:
     the numerator is free and the i of the sum is bound, so the reader cannot tell which is meant."""
     free = free_indices(expr)
     for summation in expr.atoms(sp.Sum):
-        dummy = summation.limits[0][0]
-        if dummy in free:
+        for dummy in (limit[0] for limit in summation.limits):
+            if dummy not in free:
+                continue
             raise ParseError(f"the summation index {dummy} is also used outside its sum; "
                              f"this is ambiguous: use another letter for the sum, e.g. \\sum_m")
 
@@ -108,8 +109,7 @@ def check_dummies(expr: sp.Basic) -> None:
 def free_indices(expr: sp.Basic) -> set:
     """Index symbols that stand free (not bound by a sum), including those in derivative variables."""
     if isinstance(expr, sp.Sum):
-        dummy = expr.limits[0][0]
-        return free_indices(expr.function) - {dummy}
+        return free_indices(expr.function) - {limit[0] for limit in expr.limits}
     if isinstance(expr, sp.Indexed):
         return {s for ix in expr.indices for s in ix.free_symbols}
     if isinstance(expr, sp.Symbol):
@@ -122,4 +122,4 @@ def free_indices(expr: sp.Basic) -> set:
 
 
 def summed_indices(expr: sp.Basic) -> set:
-    return {s.limits[0][0] for s in expr.atoms(sp.Sum)}
+    return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
