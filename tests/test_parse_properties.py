@@ -74,7 +74,7 @@ GRAMMAR = lark.Lark(resources.files("derive.parse").joinpath("grammar.lark").rea
                     maybe_placeholders=True)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                    HealthCheck.filter_too_much])
 @given(from_lark(GRAMMAR, start="start"))
 def test_grammar_generated_text_gives_an_expression_or_a_parse_error(text):

@@ -11,6 +11,7 @@ import time
 import sympy as sp
 
 from ..errors import ParseError
+from ..numeric.evaluate import EvaluationError
 from ..parse.lines import split
 from ..parse.parser import free_indices, parse_line, summed_indices
 from ..render.printer import to_latex
@@ -35,6 +36,9 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS)
             return _judge(chain, goal, interpretation, reading, time.monotonic() + seconds)
     except (CheckTimeout, Undecided, RecursionError) as error:
         return Verdict("undecided", interpretation, f"{reading} Undecided: {error}")
+    except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:
+        # Read, but not computable by our evaluator (or SymPy refused a step): never "correct".
+        return Verdict("undecided", interpretation, f"{reading} Undecided: cannot evaluate this answer ({error}).")
 
 
 def _read(text: str) -> tuple:

@@ -134,6 +134,9 @@ def combine(op: str, left: sp.Basic, right: sp.Basic) -> sp.Basic:
         if op == "-":
             return checked(left - right)
         if op == "*":
+            if _is_column(left) and _is_column(right):
+                raise ParseError("two column vectors multiplied: write \\sigma\\sigma^\\top (outer) "
+                                 "or a sum over entries (inner)")
             return checked(left * right)
         if right == 0:
             raise ParseError("division by zero")
@@ -142,6 +145,10 @@ def combine(op: str, left: sp.Basic, right: sp.Basic) -> sp.Basic:
         return checked(left * power(right, sp.Integer(-1)))
     except (TypeError, ValueError, sp.ShapeError) as error:
         raise ParseError(f"cannot combine {_kind(left)} and {_kind(right)} with {op!r}") from error
+
+
+def _is_column(expr) -> bool:
+    return getattr(expr, "is_Matrix", False) and expr.shape[1] == 1
 
 
 def _kind(expr) -> str:
