@@ -110,3 +110,9 @@ def test_refusals_name_the_column():
     with pytest.raises(ParseError) as info:
         parse("σ_i - \u202e")
     assert info.value.column == 7
+
+
+def test_columns_count_in_the_students_own_text_after_unicode():
+    with pytest.raises(ParseError) as info:
+        parse("σ_i − σ_j )")
+    assert info.value.column == 11

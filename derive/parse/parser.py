@@ -16,7 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import ParseError
 from .build import Build
-from .text import screen
+from .text import screen_with_origin
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,24 @@ def _describe(error: UnexpectedInput, text: str) -> str:
     return "the answer cannot be read"
 
 
+def _column(error: UnexpectedInput, origin: tuple) -> int | None:
+    """The column in the student's text (before Unicode was rewritten) where lark stopped."""
+    position = getattr(error, "pos_in_stream", None)
+    token = getattr(error, "token", None)
+    if token is not None and getattr(token, "start_pos", None) is not None:
+        position = token.start_pos
+    if position is None or not origin:
+        return getattr(error, "column", None)
+    return origin[min(position, len(origin) - 1)] + (1 if position >= len(origin) else 0)
+
+
 def parse_line(raw: str) -> ParsedLine:
     """One line: `expr`, `lhs = rhs`, `= rhs` or `lhs =`; ParseError otherwise."""
-    text = screen(raw)
+    text, origin = screen_with_origin(raw)
     try:
         tree = grammar().parse(text)
     except UnexpectedInput as error:
-        raise ParseError(_describe(error, text), column=getattr(error, "column", None)) from None
+        raise ParseError(_describe(error, text), column=_column(error, origin)) from None
     builder = Build()
     try:
         parts = builder.transform(tree)

@@ -53,6 +53,12 @@ def _refuse(text: str, index: int, message: str) -> ParseError:
 
 def screen(raw: str) -> str:
     """The text NFC-normalised, checked, with Unicode mapped to LaTeX and layout commands blanked."""
+    return screen_with_origin(raw)[0]
+
+
+def screen_with_origin(raw: str) -> tuple:
+    """(screened text, original 1-based column of each of its characters): lark reports positions
+    in the rewritten text, the student needs them in what they typed (σ became \\sigma)."""
     if not isinstance(raw, str):
         raise ParseError("the answer must be text")
     if len(raw) > MAX_CHARS:
@@ -66,8 +72,10 @@ def screen(raw: str) -> str:
     _check_depth(text)
     if len(_TOKEN.findall(text)) > MAX_TOKENS:
         raise ParseError(f"the answer has too many symbols (at most {MAX_TOKENS})")
-    mapped = "".join(UNICODE_TO_LATEX.get(ch, ch) for ch in text)
-    return _LAYOUT.sub(lambda m: " " * len(m.group(0)), mapped)
+    pieces = [UNICODE_TO_LATEX.get(ch, ch) for ch in text]
+    origin = tuple(where(text, index)[1] for index, piece in enumerate(pieces) for _ in piece)
+    mapped = "".join(pieces)
+    return _LAYOUT.sub(lambda m: " " * len(m.group(0)), mapped), origin
 
 
 def _check_characters(text: str) -> None:
