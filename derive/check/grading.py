@@ -73,7 +73,7 @@ def grade_one(job: tuple) -> Graded:
     from ..errors import DeriveError
     try:
         verdict = check_answer(row.answer, target=target)
-    except (DeriveError, RecursionError, ValueError, TypeError, ArithmeticError) as error:
+    except (DeriveError, RecursionError, MemoryError, ValueError, TypeError, ArithmeticError) as error:
         return Graded(row.id, "undecided", None, f"the checker failed on this answer: {error}")
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message)
 
