@@ -82,6 +82,7 @@ def _reading(chain: list, notes: list) -> str:
 
 def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float) -> Verdict:
     per_line: dict[int, str] = {}
+    points = 0
     for line, expr in chain:
         try:
             result = compare(expr, goal, deadline=deadline)
@@ -94,13 +95,16 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
             message = _wrong_message(line, chain, result, goal, reading)
             return Verdict("incorrect", interpretation, message, found, result.counterexample, lines, line)
         per_line.setdefault(line, "correct")
+        points += result.checked
     last_line, last = chain[-1]
     if last.has(sp.Derivative):
         per_line[last_line] = "incorrect"
         return Verdict("incorrect", interpretation,
                        f"{reading} The last expression still holds a derivative: it restates the question.",
                        mistake("not-differentiated"), None, _line_verdicts(chain, per_line), last_line)
-    return Verdict("correct", interpretation, f"{reading} Correct: equals {to_latex(goal.result)}.",
+    return Verdict("correct", interpretation, f"{reading} Correct: equals {to_latex(goal.result)} "
+                   f"(compared at {points} points at 50 digits"
+                   f"{', with i = j and i != j' if len(goal.free) == 2 else ''}).",
                    None, None, _line_verdicts(chain, per_line), None)
 
 
