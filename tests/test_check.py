@@ -143,3 +143,9 @@ def test_invalid_answer_is_a_verdict_not_an_exception():
 def test_time_limit_gives_undecided_never_correct():
     result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j)", target=SJ, seconds=1e-6)
     assert result.verdict == "undecided" and result.exit_code == 3
+
+
+def test_left_side_of_another_question_is_named():
+    result = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)", target=CE)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 1
+    assert result.mistake.id == "other-target" and "softmax-jacobian" in result.mistake.explanation

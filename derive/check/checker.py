@@ -91,7 +91,8 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         if not result.agree:
             per_line[line] = "incorrect"
             lines = _line_verdicts(chain, per_line, upto=line)
-            found = _name_mistake(expr, goal, result)
+            is_left_side = (line, expr) == chain[0] and len(chain) > 1 and isinstance(expr, sp.Derivative)
+            found = _left_side_mistake(expr, goal) if is_left_side else _name_mistake(expr, goal, result)
             message = _wrong_message(line, chain, result, goal, reading)
             return Verdict("incorrect", interpretation, message, found, result.counterexample, lines, line)
         per_line.setdefault(line, "correct")
@@ -106,6 +107,15 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                    f"(compared at {points} points at 50 digits"
                    f"{', with i = j and i != j' if len(goal.free) == 2 else ''}).",
                    None, None, _line_verdicts(chain, per_line), None)
+
+
+def _left_side_mistake(expr, goal):
+    """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
+    for other in targets.all_targets():
+        if other.name != goal.name and isinstance(expr, sp.Derivative) and expr == other.lhs:
+            return mistake("other-target", f"The left side {to_latex(expr)} is the question of {other.name}, "
+                                           f"not {to_latex(goal.lhs)}.")
+    return None
 
 
 def _name_mistake(expr, goal, result):
