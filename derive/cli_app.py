@@ -62,6 +62,9 @@ def _register_commands() -> None:
     """One module per command (derive/commands/), so each stays small and owned by one feature."""
     from .commands import generate
     main.add_command(generate.generate)
+    from .commands import check, grade
+    main.add_command(check.check)
+    main.add_command(grade.grade)
 
 
 _register_commands()

@@ -1,0 +1,170 @@
+"""Decide whether an answer equals the target: high-precision evaluation at many points.
+
+Numeric disagreement always means "incorrect" (and yields a counterexample); agreement at every
+point, every K, i = j and i != j separately, means "correct". A check that runs out of time is
+"undecided", never "correct".
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from ..errors import DeriveError
+from ..numeric.evaluate import EvaluationError, compile_expr
+from ..parse.parser import free_indices
+from .. import symbols as S
+from .points import PRECISION_DIGITS, Point, environments, points
+from .target import Target
+
+RELATIVE_TOLERANCE = mpmath.mpf("1e-30")  # +10^{-12} is caught by 18 orders of magnitude
+DERIVATIVE_TOLERANCE = mpmath.mpf("1e-20")  # numeric differentiation loses some digits
+TIME_LIMIT_SECONDS = 5.0
+
+
+class Undecided(DeriveError):
+    """The check could not finish (time limit, or a value that cannot be computed)."""
+
+    exit_code = 3
+
+
+class CheckTimeout(Undecided):
+    pass
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A point where the answer and the target differ, small enough to check by hand."""
+
+    K: int
+    indices: tuple  # ((name, value), ...)
+    z: tuple
+    y: tuple | None
+    expected: float
+    got: float
+    sigma_text: tuple | None = None
+
+    def index(self, name: str):
+        return dict(self.indices).get(name)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    agree: bool
+    counterexample: Counterexample | None
+    checked: int
+    message: str = ""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float = TIME_LIMIT_SECONDS):
+    """Interrupt a long evaluation with SIGALRM when we own the main thread (CLI, grade workers);
+    elsewhere the cooperative deadline checks in `compare` still apply."""
+    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+    if not usable:
+        yield
+        return
+    def expire(_signum, _frame):
+        raise CheckTimeout(f"the check took longer than {seconds:g} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def prepare(expr: sp.Basic, target: Target) -> sp.Basic:
+    """Definitions substituted (L), and derivatives with respect to sigma done symbolically:
+    the evaluator recomputes sigma from z, so it can only differentiate with respect to z."""
+    expr = target.substitute(expr)
+    def by_sigma(d):
+        return isinstance(d, sp.Derivative) and any(isinstance(v, sp.Indexed) and v.base == S.sigma
+                                                     for v in d.variables)
+    return expr.replace(by_sigma, lambda d: sp.diff(d.expr, *d.variables).doit())
+
+
+def evaluator(expr: sp.Basic, target: Target):
+    """A function (env, assignment) -> mpf: the entry the target's free indices pick out."""
+    compiled = compile_expr(prepare(expr, target))
+    def run(env, assignment):
+        value = compiled(env)
+        if isinstance(value, mpmath.matrix):
+            picks = [assignment[s] for s in target.free]
+            if value.cols == 1 and len(picks) == 1:
+                return value[picks[0] - 1]
+            if len(picks) == 2 and value.rows == value.cols == env.K:
+                return value[picks[0] - 1, picks[1] - 1]
+            raise ShapeMismatch(f"a {value.rows}x{value.cols} result where one entry per "
+                                f"{', '.join(map(str, target.free))} is expected")
+        return value
+    return run
+
+
+class ShapeMismatch(DeriveError):
+    exit_code = 1
+
+
+def enumerated_indices(expr: sp.Basic, target: Target) -> tuple:
+    """The target's free indices plus any other free index the answer uses (an index slip)."""
+    extra = sorted((free_indices(expr) | free_indices(target.result)) - set(target.free), key=str)
+    return tuple(target.free) + tuple(extra[:2])
+
+
+def close(a, b, tolerance) -> bool:
+    if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+        return False
+    return abs(a - b) <= tolerance * max(1, abs(a), abs(b))
+
+
+def safe(run, env, assignment):
+    """A value, or nan where it cannot be computed (log of 0, division by 0 at this point)."""
+    try:
+        value = run(env, assignment)
+    except (ZeroDivisionError, ValueError, OverflowError, EvaluationError):
+        return mpmath.nan
+    if isinstance(value, mpmath.mpc):
+        return value.real if value.imag == 0 else mpmath.nan
+    return value
+
+
+def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
+            sample: int | None = None) -> Comparison:
+    """Evaluate both at every point and index assignment; the first disagreement is returned."""
+    free = enumerated_indices(answer, target)
+    tolerance = DERIVATIVE_TOLERANCE if answer.has(sp.Derivative) or target.result.has(sp.Derivative) \
+        else RELATIVE_TOLERANCE
+    checked = 0
+    with mpmath.workdps(PRECISION_DIGITS):
+        got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
+        chosen = points(simplex=target.simplex)
+        for point in (chosen if sample is None else [chosen[0], chosen[3]]):
+            for assignment, env in environments(point, free, target.arrays):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise CheckTimeout("the check ran out of time")
+                expected = safe(expected_fn, env, assignment)
+                got = safe(got_fn, env, assignment)
+                checked += 1
+                if not close(expected, got, tolerance):
+                    return Comparison(False, _counterexample(point, assignment, expected, got, target), checked)
+    return Comparison(True, None, checked)
+
+
+def _counterexample(point: Point, assignment: dict, expected, got, target: Target) -> Counterexample:
+    uses_y = "y" in target.arrays
+    return Counterexample(
+        K=point.K, indices=tuple((str(s), v) for s, v in assignment.items()),
+        z=tuple(round(float(v), 6) for v in point.z),
+        y=tuple(round(float(v), 6) for v in point.y) if uses_y else None,
+        expected=_number(expected), got=_number(got), sigma_text=point.sigma_text)
+
+
+def _number(value) -> float:
+    value = float(value) if mpmath.isfinite(value) else float("nan")
+    return float(f"{value:.12g}") if value == value else value

@@ -1,0 +1,200 @@
+"""Name the mistake in a wrong answer: a catalogue built by mutating the target and by cases.
+
+Why mutations: each entry is the target with one typical slip applied (sign flipped, delta
+dropped, sigma not normalised, ...), so the catalogue grows with the registry; an answer that
+equals a mutation numerically at every point gets that mutation's id. Ids are stable for graders.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from .. import symbols as S
+from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
+from .points import PRECISION_DIGITS, environments, points
+from .target import Target, all_targets
+from ..parse.parser import free_indices
+
+EXPLANATIONS = {
+    "sign": "The whole answer has the wrong sign. Check the sign you get from the quotient rule "
+            "(or from the minus in the loss).",
+    "term-sign": "One term has the wrong sign. Re-check the signs when you expand or apply the quotient rule.",
+    "missing-delta": "The Kronecker delta is missing: your formula is right on the diagonal (i = j) but "
+                     "not off it. Softmax output i depends on z_j through the denominator only when i != j.",
+    "diagonal-only": "You gave only the diagonal case (i = j). Off the diagonal the derivative is different: "
+                     "handle i = j and i != j, or write them together with delta_ij.",
+    "off-diagonal-only": "You gave only the off-diagonal case (i != j). On the diagonal there is an extra term "
+                         "from the numerator e^{z_i}; add it with delta_ij.",
+    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K).",
+    "index-slip": "An index is in the wrong place. Check which index each symbol carries.",
+    "missing-factor": "A factor is missing. Check the product: did you drop a sigma factor?",
+    "unnormalized": "You used e^{z} where the softmax output sigma = e^{z_i} / sum_k e^{z_k} belongs: "
+                    "the denominator (normalisation) was dropped.",
+    "not-differentiated": "This is not differentiated yet: it is the function itself, or it still holds a "
+                          "derivative. Carry out the differentiation.",
+    "other-target": "This is the right answer to a different question.",
+    "outer-derivative-only": "You stopped at the derivative with respect to sigma. The chain rule continues: "
+                             "multiply by d sigma_k / d z_i and sum over k.",
+    "chain-rule-one-term": "Only the k = i term of the chain rule was kept. The loss depends on z_i through "
+                           "every sigma_k, so sum over all k.",
+    "true-class-only": "This treats the target as 1 at every class (sigma_i - 1). The gradient is "
+                       "sigma_i - y_i: it is sigma_i - 1 only for the true class and sigma_i elsewhere.",
+    "spurious-term": "The answer has an extra term that does not belong there.",
+}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    explanation: str
+
+
+def mistake(mistake_id: str, extra: str = "") -> Mistake:
+    return Mistake(mistake_id, (EXPLANATIONS[mistake_id] + (" " + extra if extra else "")).strip())
+
+
+def _deltas(expr):
+    return [d for d in expr.atoms(sp.KroneckerDelta)]
+
+
+def _add_nodes(expr):
+    return [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Add)]
+
+
+def _mul_nodes(expr):
+    return [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Mul)]
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(target: Target) -> tuple:
+    """(id, candidate expression, note) in priority order, for this target."""
+    R, out = target.result, []
+    def add(mistake_id, candidate, note=""):
+        if candidate is not None and candidate != R:
+            out.append((mistake_id, candidate, note))
+    deltas = _deltas(R)
+    if deltas:
+        add("off-diagonal-only", R.xreplace({d: 0 for d in deltas}))
+        add("missing-delta", R.xreplace({d: 1 for d in deltas}))
+        if len(target.free) == 2:
+            a, b = target.free
+            add("diagonal-only", R.xreplace({d: 1 for d in deltas}).xreplace({b: a}))
+            add("diagonal-only", R.xreplace({b: a}))
+    add("unnormalized", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == S.sigma,
+                                  lambda e: sp.exp(S.z[e.indices[0]])))
+    if R.has(S.y):
+        add("true-class-only", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == S.y, lambda e: sp.Integer(1)))
+    _chain_rule_mistakes(target, add)
+    body = target.lhs.expr if isinstance(target.lhs, sp.Derivative) else None
+    if body is not None:
+        add("not-differentiated", target.substitute(body))
+    for form in (R, sp.expand(R)):
+        for node in _add_nodes(form):
+            for arg in node.args:
+                add("term-sign", form.xreplace({node: node - 2 * arg}))
+    for form in (R, sp.expand(R)):
+        for node in _mul_nodes(form):
+            for arg in node.args:
+                if not arg.is_Number:
+                    add("missing-factor", form.xreplace({node: node / arg}))
+    for atom in sorted(R.atoms(sp.Indexed), key=str):
+        for index in atom.indices:
+            for other in target.free:
+                if other != index:
+                    add("index-slip", R.xreplace({atom: atom.base[other]}))
+    if len(target.free) == 2:
+        a, b = target.free
+        add("index-slip", R.xreplace({a: b, b: a}))
+    for other in all_targets():
+        if other.name != target.name:
+            add("other-target", other.result, f"It is the result of {other.name} ({other.title}).")
+    for term in sorted(set(sp.Add.make_args(sp.expand(R))) | R.atoms(sp.Indexed) | {sp.Integer(1)}, key=str):
+        add("spurious-term", R + term)
+        add("spurious-term", R - term)
+    return tuple(out)
+
+
+def _chain_rule_mistakes(target: Target, add) -> None:
+    """For a loss defined as a sum over classes: stopping at dL/dsigma, or keeping one term."""
+    if not (isinstance(target.lhs, sp.Derivative) and target.definitions):
+        return
+    (variable, _order), = target.lhs.variable_count
+    if not isinstance(variable, sp.Indexed):
+        return
+    index = variable.indices[0]
+    for symbol, definition in target.definitions:
+        if target.lhs.expr != symbol:
+            continue
+        add("outer-derivative-only", sp.diff(definition, S.sigma[index]).doit())
+        sign, summation = (-1, -definition) if definition.could_extract_minus_sign() else (1, definition)
+        if isinstance(summation, sp.Sum):
+            (dummy, _lo, _hi), = summation.limits
+            add("chain-rule-one-term",
+                sp.Derivative(sign * summation.function.xreplace({dummy: index}), variable, evaluate=False))
+
+
+def identify(answer: sp.Basic, target: Target) -> tuple:
+    """(Mistake or None). Tries the sign/scale ratio first, then every catalogue entry."""
+    if answer.has(sp.Derivative):
+        return mistake("not-differentiated")
+    stray = free_indices(answer) - set(target.free)
+    if stray:
+        names = ", ".join(sorted(map(str, stray)))
+        return mistake("index-slip", f"The index {names} is free in your answer but not in the question.")
+    ratio = _constant_ratio(answer, target)
+    if ratio is not None:
+        if ratio == -1:
+            return mistake("sign")
+        return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
+    candidates = catalogue(target)
+    for mistake_id, candidate, note in candidates:
+        probe = Target(**{**target.__dict__, "result": candidate})
+        if compare(answer, probe, sample=2).agree:
+            return mistake(mistake_id, note)
+    if _constant_difference(answer, target):
+        return mistake("spurious-term", "Here it is a constant.")
+    return None
+
+
+def _values(answer, target, sample=2):
+    got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
+    pairs = []
+    free = target.free
+    chosen = points(simplex=target.simplex)
+    for point in [chosen[0], chosen[3]]:
+        for assignment, env in environments(point, free, target.arrays):
+            pairs.append((safe(expected_fn, env, assignment), safe(got_fn, env, assignment)))
+    return pairs
+
+
+def _constant_ratio(answer, target):
+    from .equivalence import ShapeMismatch
+    try:
+        with mpmath.workdps(PRECISION_DIGITS):
+            pairs = [(e, g) for e, g in _values(answer, target) if abs(e) > mpmath.mpf("1e-20")]
+            if not pairs or any(not mpmath.isfinite(g) for _e, g in pairs):
+                return None
+            ratios = [g / e for e, g in pairs]
+            first = ratios[0]
+            if abs(first - 1) < RELATIVE_TOLERANCE or abs(first) < RELATIVE_TOLERANCE:
+                return None
+            if all(abs(r - first) <= RELATIVE_TOLERANCE * max(1, abs(first)) for r in ratios):
+                return first
+    except ShapeMismatch:
+        return None
+    return None
+
+
+def _constant_difference(answer, target) -> bool:
+    from .equivalence import ShapeMismatch
+    try:
+        with mpmath.workdps(PRECISION_DIGITS):
+            diffs = [g - e for e, g in _values(answer, target)]
+    except ShapeMismatch:
+        return False
+    if not diffs or any(not mpmath.isfinite(d) for d in diffs):
+        return False
+    return all(abs(d - diffs[0]) <= RELATIVE_TOLERANCE for d in diffs) and diffs[0] != 0

@@ -1,0 +1,1 @@
+"""Untrusted text -> SymPy: screening, an LALR grammar, and a Transformer over a whitelist."""

@@ -1,0 +1,352 @@
+"""Build SymPy objects from the parse tree: every name comes from a fixed table, never from eval.
+
+Why a Transformer of our own: the roles of letters are the domain's (S_i is a softmax output,
+not a function S_i; i is an index, not the imaginary unit), and every construction is bounded
+(estimated magnitudes before SymPy evaluates a power, no zoo from a division by zero).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from lark import Token, Transformer
+from sympy.matrices.expressions import DiagMatrix
+
+from .. import symbols as S
+from ..errors import ParseError
+from .bounds import checked, combine, power
+
+MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
+MAX_SUMS = 12
+
+SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
+Z_NAMES = frozenset({"z"})
+Y_NAMES = frozenset({"y", "t"})
+DELTA_NAMES = frozenset({r"\delta", "delta"})
+RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e", "L", "K"}
+CANONICAL_INDEX = {"i": S.i, "j": S.j, "k": S.k}
+BASES = {"sigma": S.sigma, "z": S.z, "y": S.y}
+
+
+@dataclass(frozen=True)
+class Name:
+    """A symbol as typed, before we know whether it carries a subscript."""
+    key: str
+    column: int | None
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """A bare index letter (i in delta(i, j)); not a number, so it may not enter arithmetic."""
+    symbol: sp.Symbol
+
+
+@dataclass(frozen=True)
+class Cond:
+    left: sp.Symbol
+    equal: bool
+    right: sp.Symbol
+
+
+def index_symbol(letter: str) -> sp.Symbol:
+    """The canonical index symbol for a letter (a single ASCII letter from the grammar)."""
+    return CANONICAL_INDEX.get(letter) or sp.Symbol(letter, integer=True, positive=True)
+
+
+def vector(name: str) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(name, S.K, 1)
+
+
+def role(key: str) -> str:
+    if key in SIGMA_NAMES:
+        return "sigma"
+    if key in Z_NAMES:
+        return "z"
+    if key in Y_NAMES:
+        return "y"
+    if key in DELTA_NAMES:
+        return "delta"
+    return key
+
+
+def value(item, what: str = "this") -> sp.Basic:
+    """A SymPy value, or a ParseError saying why a marker cannot be used as a number."""
+    if isinstance(item, IndexRef):
+        raise ParseError(f"the index {item.symbol} stands alone; indices belong in subscripts such as z_{item.symbol}")
+    if isinstance(item, Name):
+        raise ParseError(f"{item.key} cannot be used here", column=item.column)
+    if not isinstance(item, sp.Basic):
+        raise ParseError(f"{what} is not an expression")
+    return item
+
+
+class Build(Transformer):
+    """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
+
+    def __init__(self):
+        super().__init__()
+        self.used_ln = False
+        self.used_log = False
+
+    # --- structure -------------------------------------------------------------------------
+    def start(self, children):
+        return tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
+
+    def sum(self, children):
+        if len(children) == 1:  # a lone item may be a marker (delta(i, j) takes bare indices)
+            return children[0]
+        terms, op = [], "+"
+        for child in children:
+            if isinstance(child, Token):
+                op = str(child)
+                continue
+            item = value(child)
+            terms.append(-item if op == "-" else item)
+            op = "+"
+        if any(getattr(t, "is_Matrix", False) for t in terms):
+            total = terms[0]
+            for term in terms[1:]:
+                total = combine("+", total, term)
+            return total
+        return checked(sp.Add(*terms))
+
+    def item(self, children):
+        return (children[0], str(children[1]))
+
+    def term(self, children):
+        if len(children) == 1 and not isinstance(children[0], tuple):
+            return children[0]
+        factors, op = [], "*"
+        for child in children:
+            item, next_op = child if isinstance(child, tuple) else (child, "*")
+            item = value(item)
+            if op == "/":
+                if getattr(item, "is_Matrix", False):
+                    raise ParseError("division by a vector or matrix")
+                if item == 0:
+                    raise ParseError("division by zero")
+                item = power(item, sp.Integer(-1))
+            factors.append(item)
+            op = next_op
+        if any(getattr(f, "is_Matrix", False) for f in factors):
+            product = factors[0]
+            for factor in factors[1:]:
+                product = combine("*", product, factor)
+            return product
+        # One Mul of all factors, as SymPy builds it: 2 (a + b) c stays a product, not 2a c + 2b c.
+        return checked(sp.Mul(*factors))
+
+    def group(self, children):
+        return children[0]
+
+    def number(self, children):
+        text = str(children[0])
+        if "." in text:
+            whole, frac = text.split(".")
+            return sp.Rational(int(whole + frac), 10 ** len(frac))
+        return sp.Integer(int(text))
+
+    # --- names -----------------------------------------------------------------------------
+    def symbol(self, children):
+        tokens = [c for c in children if isinstance(c, Token)]
+        if isinstance(children[-1], Name):  # \mathbf{...}
+            return children[-1]
+        if tokens[0].type == "HAT":
+            letter = str(tokens[1])
+            if letter != "y":
+                raise ParseError(rf"\hat{{{letter}}} is not understood; \hat{{y}} means the softmax output",
+                                 column=tokens[1].column)
+            return Name("hat-y", tokens[0].column)
+        return Name(str(tokens[-1]), tokens[0].column)
+
+    def sub(self, children):
+        return [c for c in children if isinstance(c, Token)]
+
+    def sym(self, children):
+        name = children[0]
+        sub = children[1] if len(children) > 1 else None
+        return self._named(name, sub)
+
+    def _named(self, name: Name, sub):
+        kind = role(name.key)
+        indices = [self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
+        if sub and any(t.type in ("EQ", "NEQ") for t in sub):
+            raise ParseError(f"a condition in the subscript of {name.key} is not understood", column=name.column)
+        if kind in BASES:
+            if not indices:
+                return vector(kind)
+            if len(indices) != 1:
+                raise ParseError(f"{name.key} takes one index, not {len(indices)}", column=name.column)
+            return BASES[kind][indices[0]]
+        if kind == "delta":
+            if len(indices) != 2:
+                raise ParseError("the Kronecker delta needs two indices, as in \\delta_{ij}", column=name.column)
+            return sp.KroneckerDelta(*indices)
+        if sub:
+            raise ParseError(f"unknown symbol {name.key}_{{...}}", column=name.column)
+        if kind == "e":
+            return sp.E
+        if kind == "L":
+            return S.L
+        if kind == "K":
+            return S.K
+        if len(kind) == 1 and kind.islower():
+            return IndexRef(index_symbol(kind))
+        raise ParseError(f"unknown symbol {name.key}", column=name.column)
+
+    def _index(self, token: Token):
+        if token.type == "NUMBER":
+            if "." in token or int(token) < 1:
+                raise ParseError(f"index {token} is not a class number 1, 2, ...", column=token.column)
+            return sp.Integer(int(token))
+        if token in RESERVED or not str(token).islower():
+            raise ParseError(f"{token} cannot be an index", column=token.column)
+        return index_symbol(str(token))
+
+    def call(self, children):
+        name, args = children[0], children[1]
+        sub = children[2] if len(children) > 2 else None
+        kind = role(name.key)
+        if kind == "delta" and len(args) == 2 and all(isinstance(a, IndexRef) for a in args) and not sub:
+            return sp.KroneckerDelta(args[0].symbol, args[1].symbol)
+        if kind == "sigma" and len(args) == 1 and args[0] == vector("z"):
+            return self._named(Name("sigma", name.column), sub)
+        if name.key in ("softmax", r"\sigma", "sigma", "delta", r"\delta"):
+            raise ParseError(f"{name.key}(...) is not understood; write {name.key}(z)_i or an indexed symbol",
+                             column=name.column)
+        if len(args) != 1 or sub:
+            raise ParseError(f"{name.key} is not a function", column=name.column)
+        return combine("*", value(self._named(name, None)), value(args[0]))
+
+    def arglist(self, children):
+        return list(children)
+
+    # --- operators -------------------------------------------------------------------------
+    def power(self, children):
+        base, sup = children[0], children[2]
+        if isinstance(sup, Token) and sup.type == "TOP":
+            base = value(base)
+            if not getattr(base, "is_Matrix", False):
+                raise ParseError("^T (transpose) needs a vector or matrix", column=sup.column)
+            return sp.Transpose(base)
+        base, sup = value(base), value(sup)
+        if base == sp.E:
+            return checked(self._exp(sup))
+        if getattr(base, "is_Matrix", False) or getattr(sup, "is_Matrix", False):
+            raise ParseError("powers of vectors are not understood (write \\sigma\\sigma^\\top for an outer product)")
+        return power(base, sup)
+
+    def sup(self, children):
+        return children[-1]
+
+    def _exp(self, argument):
+        if argument.is_Number and argument > 690:
+            raise ParseError("e^x with x above 690 is too large")
+        return sp.exp(argument)
+
+    def func(self, children):
+        token, argument = children[0], value(children[1])
+        name = str(token).strip("\\").split("{")[-1].strip(" }")
+        if name == "diag":
+            if not (isinstance(argument, sp.MatrixSymbol) and argument.shape[1] == 1):
+                raise ParseError("diag(...) takes a vector such as \\sigma", column=token.column)
+            return DiagMatrix(argument)
+        if getattr(argument, "is_Matrix", False):
+            raise ParseError(f"\\{name} of a vector is not understood; write it entry by entry", column=token.column)
+        if name == "exp":
+            return checked(self._exp(argument))
+        if argument == 0:
+            raise ParseError("log 0 is undefined", column=token.column)
+        self.used_ln |= name == "ln"
+        self.used_log |= name == "log"
+        return checked(sp.log(argument))
+
+    def func_pow(self, children):
+        token, _pow, exponent, argument = children
+        return power(self.func([token, argument]), value(exponent))
+
+    def frac(self, children):
+        return combine("/", value(children[1]), value(children[2]))
+
+    def deriv(self, children):
+        top, variable = value(children[2]), value(children[4])
+        return self._derivative(top, variable)
+
+    def dop(self, children):
+        variable, body = value(children[3]), value(children[4])
+        return self._derivative(body, variable)
+
+    def _derivative(self, body, variable):
+        ok = (isinstance(variable, sp.Indexed) and variable.base in (S.z, S.sigma)) or variable == vector("z")
+        if not ok:
+            raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k or z, not {variable}")
+        return sp.Derivative(body, variable, evaluate=False)
+
+    # --- sums ------------------------------------------------------------------------------
+    def bigsum(self, children):
+        limits, body = children[1], value(children[-1])
+        if len(children) == 4 and str(children[2]) == "-":
+            body = -body
+        if limits.get("dummy") is None:
+            raise ParseError("say which index is summed, as in \\sum_k", column=children[0].column)
+        if getattr(body, "is_Matrix", False):
+            raise ParseError("a sum of vectors is not understood; sum entries such as y_k")
+        dummy = limits["dummy"]
+        inner = body.atoms(sp.Sum)
+        if any(limit[0] == dummy for s in inner for limit in s.limits):
+            raise ParseError(f"two nested sums both use the index {dummy}")
+        if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
+            raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
+        return checked(sp.Sum(body, (dummy, 1, S.K)))
+
+    def sumlimits(self, children):
+        out = {"dummy": None}
+        for child in children:
+            out.update(child)
+        return out
+
+    def sumdummy(self, children):
+        letter = children[0]
+        dummy = self._index(letter)
+        if len(children) > 1 and str(children[2]) != "1":
+            raise ParseError("sums run from 1 to K", column=children[2].column)
+        return {"dummy": dummy}
+
+    def sumupper(self, children):
+        if str(children[0]) != "K":
+            raise ParseError("sums run from 1 to K", column=children[0].column)
+        return {}
+
+    # --- cases and indicators -----------------------------------------------------------------
+    def cond(self, children):
+        left, op, right = children
+        return Cond(self._index(left), op.type == "EQ", self._index(right))
+
+    def indicator(self, children):
+        cond = [c for c in children if isinstance(c, Cond)][0]
+        delta = sp.KroneckerDelta(cond.left, cond.right)
+        return delta if cond.equal else 1 - delta
+
+    def case_cond(self, children):
+        cond = children[-1]
+        return cond if isinstance(cond, Cond) else None
+
+    def case_row(self, children):
+        return (value(children[0]), children[-1])
+
+    def cases(self, children):
+        rows = [c for c in children if isinstance(c, tuple)]
+        pieces = []
+        for expr, cond in rows:
+            if cond is None:
+                pieces.append((expr, sp.true))
+            else:
+                relation = sp.Eq if cond.equal else sp.Ne
+                pieces.append((expr, relation(cond.left, cond.right)))
+        # "i = j" then "i != j": the last branch is the complement, so it becomes "otherwise".
+        if len(pieces) == 2 and pieces[1][1] == sp.Not(pieces[0][1]):
+            pieces[1] = (pieces[1][0], sp.true)
+        try:
+            return sp.Piecewise(*pieces)
+        except (TypeError, ValueError) as error:
+            raise ParseError("the cases are not understood") from error

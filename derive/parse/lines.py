@@ -1,0 +1,62 @@
+"""Split a hand derivation into lines: `&=` rows separated by `\\`, or one expression per line.
+
+Why here and not in the grammar: line numbers must be the student's own (1-based input lines),
+and a `\\` or `&` inside \begin{cases} belongs to the cases, not to the derivation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import ParseError
+from .text import MAX_CHARS
+
+_WRAPPER = re.compile(r"\\(?:begin|end)\s*\{\s*(?:align\*?|aligned|equation\*?|gather\*?|split)\s*\}|\$\$?|\\\[|\\\]")
+_CASES_OPEN = re.compile(r"\\begin\s*\{\s*cases\s*\}")
+_CASES_CLOSE = re.compile(r"\\end\s*\{\s*cases\s*\}")
+MAX_LINES = 40
+
+
+@dataclass(frozen=True)
+class Segment:
+    line: int  # 1-based line of the input where the expression starts
+    text: str
+
+
+def split(text: str) -> tuple:
+    """The non-empty segments of a derivation, in order."""
+    if len(text) > MAX_CHARS:
+        raise ParseError(f"the answer is too long ({len(text)} characters; at most {MAX_CHARS})")
+    text = _WRAPPER.sub(lambda m: " " * len(m.group(0)), text)
+    segments, start, depth, position = [], 0, 0, 0
+    chars = list(text)
+    while position < len(text):
+        if _CASES_OPEN.match(text, position):
+            depth += 1
+        elif _CASES_CLOSE.match(text, position):
+            depth = max(0, depth - 1)
+        if depth == 0 and text.startswith("\\\\", position):
+            segments.append((start, position))
+            start = position = position + 2
+            continue
+        if depth == 0 and text[position] == "\n":
+            segments.append((start, position))
+            start = position + 1
+        elif depth == 0 and text[position] == "&":
+            chars[position] = " "
+        elif text[position] == "\\":
+            position += 1  # skip the escaped character (\& or \\ inside cases)
+        position += 1
+    segments.append((start, len(text)))
+    cleaned = "".join(chars)
+    out = []
+    for begin, end in segments:
+        body = cleaned[begin:end]
+        if body.strip():
+            offset = begin + (len(body) - len(body.lstrip()))
+            out.append(Segment(line=text.count("\n", 0, offset) + 1, text=body.strip()))
+    if not out:
+        raise ParseError("the answer is empty")
+    if len(out) > MAX_LINES:
+        raise ParseError(f"the derivation has too many lines (at most {MAX_LINES})")
+    return tuple(out)

@@ -1,0 +1,136 @@
+"""Turn typed LaTeX, Unicode or plain text into SymPy. Owns the grammar; knows nothing of checking.
+
+Pipeline: screen (bounds, characters, command whitelist) -> lark LALR (linear time) -> Build
+(a Transformer over a fixed table of names) -> post-checks (a summation dummy never captures a
+free index). Every failure is a ParseError with a column; lark's VisitError is unwrapped here.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import lark
+import sympy as sp
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from ..errors import ParseError
+from .build import Build
+from .text import screen_with_origin
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    """One line of an answer: the expressions between '=' signs (None where a side is empty)."""
+
+    parts: tuple
+    used_ln: bool = False
+    used_log: bool = False
+
+
+@functools.lru_cache(maxsize=1)
+def grammar() -> lark.Lark:
+    text = resources.files("derive.parse").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return lark.Lark(text, parser="lalr", maybe_placeholders=True, propagate_positions=False)
+
+
+# Friendly messages for common slips, matched by parser state (lark's match_examples).
+_EXAMPLES = {
+    "a bracket or brace is not closed": [r"\sigma_i(1 - \sigma_j", r"\frac{a}{b", r"(1 + (2)", r"\frac{1}{"],
+    "a bracket or brace closes without opening": [r"\sigma_i)", r"1 + 2)", r"a}"],
+    r"\frac needs two groups in braces, as in \frac{a}{b}": [r"\frac a b", r"\frac{a} b"],
+    "an operator is missing its right-hand side": [r"\sigma_i -", r"1 +", r"a \cdot", "a*"],
+}
+
+
+def _describe(error: UnexpectedInput, text: str) -> str:
+    try:
+        label = error.match_examples(grammar().parse, _EXAMPLES, use_accepts=True)
+    except (UnexpectedInput, ParseError, VisitError, AssertionError):
+        label = None
+    if label:
+        return label
+    if isinstance(error, UnexpectedCharacters):
+        return f"unexpected character {text[error.pos_in_stream]!r}"
+    if isinstance(error, UnexpectedEOF):
+        return "the answer ends too early"
+    if isinstance(error, UnexpectedToken):
+        return "the answer ends too early" if error.token.type == "$END" else f"unexpected {str(error.token)!r}"
+    return "the answer cannot be read"
+
+
+def _column(error: UnexpectedInput, origin: tuple) -> int | None:
+    """The column in the student's text (before Unicode was rewritten) where lark stopped."""
+    position = getattr(error, "pos_in_stream", None)
+    token = getattr(error, "token", None)
+    if token is not None and getattr(token, "start_pos", None) is not None:
+        position = token.start_pos
+    if position is None or not origin:
+        return getattr(error, "column", None)
+    return origin[min(position, len(origin) - 1)] + (1 if position >= len(origin) else 0)
+
+
+def parse_line(raw: str) -> ParsedLine:
+    """One line: `expr`, `lhs = rhs`, `= rhs` or `lhs =`; ParseError otherwise."""
+    text, origin = screen_with_origin(raw)
+    try:
+        tree = grammar().parse(text)
+    except UnexpectedInput as error:
+        raise ParseError(_describe(error, text), column=_column(error, origin)) from None
+    builder = Build()
+    try:
+        parts = builder.transform(tree)
+    except VisitError as error:
+        original = error.orig_exc
+        if isinstance(original, ParseError):
+            raise original from None
+        if isinstance(original, RecursionError):
+            raise ParseError("the answer is nested too deeply") from None
+        if isinstance(original, (TypeError, ValueError, ArithmeticError, sp.ShapeError)):
+            raise ParseError(f"the answer cannot be built: {type(original).__name__}") from None
+        raise
+    if not any(p is not None for p in parts):
+        raise ParseError("the answer is empty")
+    for part in parts:
+        if part is not None:
+            check_dummies(part)
+    return ParsedLine(parts=parts, used_ln=builder.used_ln, used_log=builder.used_log)
+
+
+def parse(raw: str) -> sp.Basic:
+    """Exactly one expression (no '='): the reading of a single answer."""
+    line = parse_line(raw)
+    if len(line.parts) != 1:
+        raise ParseError("expected one expression without '='")
+    return line.parts[0]
+
+
+def check_dummies(expr: sp.Basic) -> None:
+    """A summation index must not also stand free elsewhere: in e^{z_i} / sum_i e^{z_i} the i of
+    the numerator is free and the i of the sum is bound, so the reader cannot tell which is meant."""
+    free = free_indices(expr)
+    for summation in expr.atoms(sp.Sum):
+        for dummy in (limit[0] for limit in summation.limits):
+            if dummy not in free:
+                continue
+            raise ParseError(f"the summation index {dummy} is also used outside its sum; "
+                             f"this is ambiguous: use another letter for the sum, e.g. \\sum_m")
+
+
+def free_indices(expr: sp.Basic) -> set:
+    """Index symbols that stand free (not bound by a sum), including those in derivative variables."""
+    if isinstance(expr, sp.Sum):
+        return free_indices(expr.function) - {limit[0] for limit in expr.limits}
+    if isinstance(expr, sp.Indexed):
+        return {s for ix in expr.indices for s in ix.free_symbols}
+    if isinstance(expr, sp.Symbol):
+        return {expr} if expr.is_integer and expr.name != "K" else set()
+    out: set = set()
+    for arg in expr.args:
+        if isinstance(arg, (sp.Basic,)):
+            out |= free_indices(arg)
+    return out
+
+
+def summed_indices(expr: sp.Basic) -> set:
+    return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}

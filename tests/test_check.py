@@ -1,0 +1,151 @@
+"""Verdicts and named mistakes for each target, line-by-line checking, and the JSON contract."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from derive.check import check_answer
+from derive.check.mistakes import EXPLANATIONS
+
+SJ, LSJ, CE = "softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"
+
+TABLE = [
+    # softmax Jacobian: notations that are right, including the symmetry trap
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j)", "correct", None),
+    (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", "correct", None),
+    (SJ, r"S_i(\delta_{ij}-S_j)", "correct", None),
+    (SJ, r"p_i\,(\mathbb{1}[i=j] - p_j)", "correct", None),
+    (SJ, r"\hat{y}_i([i=j] - \hat{y}_j)", "correct", None),
+    (SJ, "σ_i(δ_{ij} − σ_j)", "correct", None),
+    (SJ, r"sigma_i*(delta(i,j) - sigma_j)", "correct", None),
+    (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j", "correct", None),
+    (SJ, r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i(\delta_{ij}-\sigma_j)", "correct", None),
+    (SJ, r"\frac{\partial \sigma_j}{\partial z_i} = \sigma_j(\delta_{ij}-\sigma_i)", "correct", None),
+    (SJ, r"\operatorname{diag}(\sigma) - \sigma\sigma^\top", "correct", None),
+    (SJ, r"\begin{cases} \sigma_i(1-\sigma_i) & i = j \\ -\sigma_i\sigma_j & i \neq j \end{cases}", "correct", None),
+    (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", "correct", None),
+    # softmax Jacobian: mistakes
+    (SJ, r"-\sigma_i(\delta_{ij}-\sigma_j)", "incorrect", "sign"),
+    (SJ, r"\sigma_i(\delta_{ij}+\sigma_j)", "incorrect", "term-sign"),
+    (SJ, r"\sigma_i(1-\sigma_j)", "incorrect", "missing-delta"),
+    (SJ, r"\sigma_i(1-\sigma_i)", "incorrect", "diagonal-only"),
+    (SJ, r"-\sigma_i\sigma_j", "incorrect", "off-diagonal-only"),
+    (SJ, r"2\sigma_i(\delta_{ij}-\sigma_j)", "incorrect", "scale"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_i)", "incorrect", "index-slip"),
+    (SJ, r"\delta_{ij}-\sigma_j", "incorrect", "missing-factor"),
+    (SJ, r"e^{z_i}(\delta_{ij}-e^{z_j})", "incorrect", "unnormalized"),
+    (SJ, r"\sigma_i", "incorrect", "not-differentiated"),
+    (SJ, r"\frac{\partial \sigma_i}{\partial z_j}", "incorrect", "not-differentiated"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", "incorrect", "spurious-term"),
+    (SJ, r"\sigma_i - y_i", "incorrect", "other-target"),
+    # log-softmax Jacobian
+    (LSJ, r"\delta_{ij}-\sigma_j", "correct", None),
+    (LSJ, r"\mathbb{1}_{i=j} - \mathrm{softmax}(z)_j", "correct", None),
+    (LSJ, r"\frac{\partial}{\partial z_j} \log \sigma_i", "incorrect", "not-differentiated"),
+    (LSJ, r"\sigma_j - \delta_{ij}", "incorrect", "sign"),
+    (LSJ, r"\delta_{ij}+\sigma_j", "incorrect", "term-sign"),
+    (LSJ, r"1-\sigma_j", "incorrect", "missing-delta"),
+    (LSJ, r"\delta_{ij}-\sigma_i", "incorrect", "index-slip"),
+    (LSJ, r"\sigma_i(\delta_{ij}-\sigma_j)", "incorrect", "other-target"),
+    (LSJ, r"\delta_{ij}-e^{z_j}", "incorrect", "unnormalized"),
+    # cross-entropy gradient
+    (CE, r"\sigma_i - y_i", "correct", None),
+    (CE, r"p_i - t_i", "correct", None),
+    (CE, r"p - y", "correct", None),
+    (CE, r"\sigma_i \sum_k y_k - y_i", "correct", None),
+    (CE, r"\frac{\partial L}{\partial z_i} = \mathrm{softmax}(z)_i - y_i", "correct", None),
+    (CE, r"\frac{e^{z_i}}{\sum_k e^{z_k}} - y_i", "correct", None),
+    (CE, r"\sigma_i - 1", "incorrect", "true-class-only"),
+    (CE, r"-\frac{y_i}{\sigma_i}", "incorrect", "outer-derivative-only"),
+    (CE, r"-y_i(1-\sigma_i)", "incorrect", "chain-rule-one-term"),
+    (CE, r"y_i - \sigma_i", "incorrect", "sign"),
+    (CE, r"\sigma_i + y_i", "incorrect", "term-sign"),
+    (CE, r"\sigma_j - y_i", "incorrect", "index-slip"),
+    (CE, r"e^{z_i} - y_i", "incorrect", "unnormalized"),
+    (CE, r"-\sum_k y_k \log \sigma_k", "incorrect", "not-differentiated"),
+    (CE, r"\sigma_i - y_i + \sigma_i", "incorrect", "spurious-term"),
+    (CE, r"\sigma_i - y_i + 10^{-12}", "incorrect", "spurious-term"),
+    (CE, r"\frac{1}{2}(\sigma_i - y_i)", "incorrect", "scale"),
+    (CE, r"\ln \sigma_i", "incorrect", None),
+]
+
+
+@pytest.mark.parametrize("target, answer, verdict, mistake_id", TABLE)
+def test_verdict_table(target, answer, verdict, mistake_id):
+    result = check_answer(answer, target=target)
+    assert result.verdict == verdict, result.message
+    assert (result.mistake.id if result.mistake else None) == mistake_id
+    if verdict == "incorrect" and mistake_id != "not-differentiated":
+        assert result.counterexample is not None
+
+
+def test_every_mistake_id_is_exercised():
+    assert {row[3] for row in TABLE if row[3]} == set(EXPLANATIONS)
+
+
+def test_counterexample_is_readable_and_separates():
+    result = check_answer(r"\sigma_i(1-\sigma_j)", target=SJ)
+    c = result.counterexample
+    assert (c.K, c.sigma_text) == (4, ("0.1", "0.2", "0.3", "0.4"))
+    assert c.index("i") != c.index("j")  # the missing delta shows only off the diagonal
+    assert c.expected == pytest.approx(-0.1 * 0.2) and c.got == pytest.approx(0.1 * 0.8)
+
+
+DERIVATION = "\n".join([
+    r"\frac{\partial L}{\partial z_i} &= \sum_k \frac{\partial L}{\partial \sigma_k}\frac{\partial \sigma_k}{\partial z_i} \\",
+    r"&= \sum_k -\frac{y_k}{\sigma_k}\, \sigma_k(\delta_{ki} - \sigma_i) \\",
+    r"&= -y_i + \sigma_i \sum_k y_k \\",
+    r"&= \sigma_i + y_i",
+])
+
+
+def test_line_by_line_reports_the_first_wrong_line():
+    result = check_answer(DERIVATION, target=CE)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 4
+    assert [lv.verdict for lv in result.lines] == ["correct", "correct", "correct", "incorrect"]
+    assert result.mistake.id == "term-sign"
+
+
+def test_line_by_line_correct_derivation_and_lhs_alone():
+    text = "\\frac{\\partial L}{\\partial z_i} =\n\\sum_k -y_k (\\delta_{ki} - \\sigma_i)\n\\sigma_i - y_i"
+    result = check_answer(text, target=CE)
+    assert result.verdict == "correct" and result.first_wrong_line is None
+    assert [lv.line for lv in result.lines] == [1, 2, 3]
+
+
+def test_wrong_middle_line_is_found_even_if_the_end_is_right():
+    text = "\\sigma_i(\\delta_{ij} - \\sigma_j) \\\\\n= \\sigma_i\\delta_{ij} + \\sigma_i\\sigma_j \\\\\n= \\sigma_i(\\delta_{ij}-\\sigma_j)"
+    result = check_answer(text, target=SJ)
+    assert result.first_wrong_line == 2
+
+
+def test_json_contract_keys_and_types():
+    data = json.loads(json.dumps(check_answer(r"\sigma_i - 1", target=CE).to_dict()))
+    assert list(data) == ["verdict", "interpretation", "message", "mistake", "counterexample", "lines",
+                          "first_wrong_line"]
+    assert set(data["counterexample"]) == {"K", "i", "j", "z", "y", "expected", "got"}
+    assert data["counterexample"]["j"] is None and len(data["counterexample"]["y"]) == data["counterexample"]["K"]
+    assert set(data["mistake"]) == {"id", "explanation"}
+
+
+def test_echo_names_index_roles_and_natural_log():
+    result = check_answer(r"-\sum_k y_k \ln \sigma_k", target=CE)
+    assert "free indices: none" in result.message and "summed: k" in result.message
+    assert "natural logarithm" in result.message
+
+
+def test_invalid_answer_is_a_verdict_not_an_exception():
+    result = check_answer(r"\frac{e^{z_i}}{\sum_i e^{z_i}}", target=SJ)
+    assert result.verdict == "invalid" and result.exit_code == 2 and "ambiguous" in result.message
+
+
+def test_time_limit_gives_undecided_never_correct():
+    result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j)", target=SJ, seconds=1e-6)
+    assert result.verdict == "undecided" and result.exit_code == 3
+
+
+def test_left_side_of_another_question_is_named():
+    result = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)", target=CE)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 1
+    assert result.mistake.id == "other-target" and "softmax-jacobian" in result.mistake.explanation

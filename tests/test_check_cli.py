@@ -1,0 +1,52 @@
+"""`softmax-derive check` on the command line: exit codes, JSON on stdout, text for people."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from derive.cli_app import main
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(main, ["check", *args], **kwargs)
+
+
+def test_exit_codes_follow_the_verdict():
+    assert run("--target", "softmax-jacobian", r"\sigma_i(\delta_{ij}-\sigma_j)").exit_code == 0
+    assert run("--target", "softmax-jacobian", r"\sigma_i(1-\sigma_j)").exit_code == 1
+    assert run("--target", "softmax-jacobian", r"\sigma_i(").exit_code == 2
+
+
+def test_answer_starting_with_minus_after_double_dash():
+    result = run("--target", "softmax-jacobian", "--format", "json", "--", r"-\sigma_i\sigma_j")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["mistake"]["id"] == "off-diagonal-only"
+
+
+def test_text_output_shows_counterexample_and_mistake_without_colour():
+    result = run("--target", "cross-entropy-gradient", r"\sigma_i - 1", env={"NO_COLOR": "1"})
+    assert "INCORRECT" in result.stdout and "mistake: true-class-only" in result.stdout
+    assert "sigma = (0.1, 0.2, 0.3, 0.4)" in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_file_input_with_a_derivation(tmp_path):
+    path = tmp_path / "answer.tex"
+    path.write_text("\\frac{\\partial \\sigma_i}{\\partial z_j} &= \\sigma_i\\delta_{ij} - \\sigma_i\\sigma_j \\\\\n"
+                    "&= \\sigma_i(\\delta_{ij} + \\sigma_j)\n", encoding="utf-8")
+    result = run("--target", "softmax-jacobian", "--format", "json", "--file", str(path))
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["first_wrong_line"] == 2
+    assert data["lines"] == [{"line": 1, "verdict": "correct"}, {"line": 2, "verdict": "incorrect"}]
+
+
+def test_invalid_input_one_line_on_stderr_and_json_on_stdout():
+    result = run("--target", "softmax-jacobian", "--format", "json", "a\u202eb")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["verdict"] == "invalid"
+    assert result.stderr.count("\n") == 1 and "column 2" in result.stderr
+
+
+def test_unknown_target_and_missing_answer_are_usage_errors():
+    assert run("--target", "nope", "x").exit_code == 2
+    assert run("--target", "softmax-jacobian").exit_code == 2

@@ -1,0 +1,59 @@
+"""Grading a class: CSV and JSONL in, report and summary out; one bad answer never stops the batch."""
+from __future__ import annotations
+
+import csv
+import json
+
+from click.testing import CliRunner
+
+from derive.check.grading import Row, grade_all
+from derive.cli_app import main
+
+ANSWERS = [
+    ("alice", r"\sigma_i - y_i"),
+    ("bob", r"\sigma_i - 1"),
+    ("carol", "__import__('os')"),
+    ("dave", ""),
+    ("erin", r"p - y"),
+    ("frank", r"-\frac{y_i}{\sigma_i}"),
+]
+
+
+def test_grade_csv_writes_a_report_and_a_summary(tmp_path):
+    source = tmp_path / "class.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "answer"])
+        writer.writerows(ANSWERS)
+    report = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["grade", "--target", "cross-entropy-gradient", "--workers", "2",
+                                       "--report", str(report), str(source)])
+    assert result.exit_code == 0, result.output
+    records = json.loads(report.read_text())
+    assert [r["id"] for r in records] == [a for a, _ in ANSWERS]
+    assert [r["verdict"] for r in records] == ["correct", "incorrect", "invalid", "invalid", "correct", "incorrect"]
+    assert [r["mistake"] for r in records][:2] == [None, "true-class-only"]
+    assert "correct    2" in result.output and "true-class-only" in result.output
+
+
+def test_grade_jsonl_default_report_is_csv(tmp_path):
+    source = tmp_path / "class.jsonl"
+    source.write_text("\n".join(json.dumps({"id": a, "answer": b}) for a, b in ANSWERS) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", "--target", "cross-entropy-gradient", str(source)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "class.report.csv").open(encoding="utf-8")))
+    assert {r["id"]: r["verdict"] for r in rows}["frank"] == "incorrect"
+    assert list(rows[0]) == ["id", "verdict", "mistake", "message"]
+
+
+def test_grade_refuses_a_file_without_the_columns(tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text("name,text\nx,y\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", "--target", "softmax-jacobian", str(source)])
+    assert result.exit_code == 2 and "id and answer" in result.stderr
+
+
+def test_grade_all_in_process_keeps_order():
+    rows = [Row(str(n), r"\delta_{ij} - \sigma_j" if n % 2 else "((") for n in range(5)]
+    results = grade_all(rows, target="log-softmax-jacobian", workers=1)
+    assert [r.verdict for r in results] == ["invalid", "correct", "invalid", "correct", "invalid"]

@@ -1,0 +1,118 @@
+"""The parser: what each notation is read as, and how bad input is refused."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive.errors import ParseError
+from derive.parse.parser import parse, parse_line
+from derive.symbols import K, L, i, j, k, sigma, y, z
+
+m = sp.Symbol("m", integer=True, positive=True)
+SIGMA_V, Y_V, Z_V = (sp.MatrixSymbol(n, K, 1) for n in ("sigma", "y", "z"))
+d = sp.KroneckerDelta(i, j)
+JAC = sigma[i] * (d - sigma[j])
+
+READINGS = [
+    (r"\sigma_i(\delta_{ij}-\sigma_j)", JAC),
+    (r"S_i(\delta_{ij}-S_j)", JAC),
+    (r"s_i(\delta_{i j}-s_j)", JAC),
+    (r"p_i(\delta_{i,j}-p_j)", JAC),
+    (r"\hat{y}_i(\delta_{ji}-\hat{y}_j)", sigma[i] * (sp.KroneckerDelta(j, i) - sigma[j])),
+    (r"\mathrm{softmax}(z)_i(\mathbb{1}[i=j]-\mathrm{softmax}(z)_j)", JAC),
+    (r"softmax(z)_i*(delta(i,j) - softmax(z)_j)", JAC),
+    (r"sigma_i*(delta(i,j) - sigma_j)", JAC),
+    ("σ_i(δ_{ij} − σ_j)", JAC),
+    ("σ_i·(δ_{ij} − σ_j)", JAC),
+    (r"\sigma_i \cdot \left( \mathbb{1}_{i=j} - \sigma_j \right)", JAC),
+    (r"\sigma_i \times ([i=j] - \sigma_j)", JAC),
+    (r"\sigma_i\,(\delta_{ij}-\sigma_j)", JAC),
+    (r"\frac{e^{z_i}}{\sum_k e^{z_k}}", sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))),
+    (r"\dfrac{\exp(z_i)}{\sum_{k=1}^{K} \exp(z_k)}", sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))),
+    (r"\frac{e^{z_i}}{\sum_{m} e^{z_m}}", sp.exp(z[i]) / sp.Sum(sp.exp(z[m]), (m, 1, K))),
+    (r"-\sum_k y_k \log \sigma_k", -sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K))),
+    (r"-\sum_k t_k \ln(p_k)", -sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K))),
+    (r"\sigma_i - y_i", sigma[i] - y[i]),
+    (r"p - y", SIGMA_V - Y_V),
+    (r"\operatorname{diag}(\sigma) - \sigma\sigma^\top",
+     sp.matrices.expressions.DiagMatrix(SIGMA_V) - SIGMA_V * SIGMA_V.T),
+    (r"\sigma_i^2 - 2^{3}", sigma[i] ** 2 - 8),
+    (r"\frac{1}{2} \sigma_i", sigma[i] / 2),
+    (r"0.5 \sigma_i", sp.Rational(1, 2) * sigma[i]),
+    (r"{\sigma_i}/{2}", sigma[i] / 2),
+    (r"\frac{\partial \sigma_i}{\partial z_j}", sp.Derivative(sigma[i], z[j], evaluate=False)),
+    (r"\frac{\partial L}{\partial \sigma_k}\frac{\partial \sigma_k}{\partial z_i}",
+     sp.Derivative(L, sigma[k], evaluate=False) * sp.Derivative(sigma[k], z[i], evaluate=False)),
+    (r"\frac{\partial}{\partial z_j} \log S_i", sp.Derivative(sp.log(sigma[i]), z[j], evaluate=False)),
+    (r"\begin{cases} \sigma_i(1-\sigma_i) & i = j \\ -\sigma_i\sigma_j & i \neq j \end{cases}",
+     sp.Piecewise((sigma[i] * (1 - sigma[i]), sp.Eq(i, j)), (-sigma[i] * sigma[j], True))),
+    (r"\begin{cases} \sigma_i(1-\sigma_i), & \text{if } i = j \\ -\sigma_i\sigma_j & \text{otherwise} \end{cases}",
+     sp.Piecewise((sigma[i] * (1 - sigma[i]), sp.Eq(i, j)), (-sigma[i] * sigma[j], True))),
+]
+
+
+@pytest.mark.parametrize("text, expected", READINGS)
+def test_reading(text, expected):
+    assert parse(text) == expected
+
+
+def test_left_hand_side_and_chain():
+    line = parse_line(r"\frac{\partial L}{\partial z_i} = \sigma_i - y_i")
+    assert line.parts == (sp.Derivative(L, z[i], evaluate=False), sigma[i] - y[i])
+    assert parse_line(r"= \sigma_i - y_i").parts == (None, sigma[i] - y[i])
+
+
+def test_ln_is_reported_as_natural():
+    assert parse_line(r"\ln \sigma_i").used_ln
+
+
+REFUSALS = [
+    (r"\frac{e^{z_i}}{\sum_i e^{z_i}}", "summation index i is also used outside"),
+    (r"\input{/etc/passwd}", r"unknown command \\input"),
+    (r"\write18{rm -rf /}", r"unknown command \\write"),
+    (r"\def\x{1}", r"unknown command \\def"),
+    ("<script>alert(1)</script>", "unexpected"),
+    ("__import__('os').system('x')", "unexpected"),
+    ("().__class__", "unexpected"),
+    ("sigma.__class__", "unexpected"),
+    ("1e999999", "exponent notation"),
+    ("1234567", "more than 6 digits"),
+    ("9^{9^{9^9}}", "too large"),
+    ("((9^9)^{9999})^{9999}", "too large"),
+    ("(10^6)!", "unexpected character '!'"),
+    ("(" * 3000 + "1" + ")" * 3000, "too long|nested too deeply"),
+    ("(" * 45 + "1" + ")" * 45, "nested too deeply"),
+    ("x" * 100_000, "too long"),
+    ("σ_i\x00", "U\\+0000"),
+    ("a\u202eb", "U\\+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("р_i - y_i", "CYRILLIC SMALL LETTER ER looks like the Latin letter 'p'"),
+    ("1/0", "division by zero"),
+    (r"\frac{1}{\sigma_i - \sigma_i}", "division by zero"),
+    ("", "empty"),
+    ("   ", "empty"),
+    (r"\sigma_i(1 - \sigma_j", "not closed|ends too early"),
+    (r"\sum y_k", "which index is summed"),
+    (r"\sigma_i + \sigma", "cannot combine"),
+    (r"\delta_i", "two indices"),
+    (r"q_i", "unknown symbol"),
+    (r"i + 1", "stands alone"),
+    (r"\sum_{k=0}^{K} y_k", "from 1 to K"),
+]
+
+
+@pytest.mark.parametrize("text, message", REFUSALS)
+def test_refusal(text, message):
+    with pytest.raises(ParseError, match=message):
+        parse(text)
+
+
+def test_refusals_name_the_column():
+    with pytest.raises(ParseError) as info:
+        parse("σ_i - \u202e")
+    assert info.value.column == 7
+
+
+def test_columns_count_in_the_students_own_text_after_unicode():
+    with pytest.raises(ParseError) as info:
+        parse("σ_i − σ_j )")
+    assert info.value.column == 11
