@@ -108,20 +108,20 @@ class _Prover:
         atom = sp.Integer(1) if uses_sum else _TARGETS_TOTAL
         expr = expr.xreplace({self.targets_total: atom})
         # Derivatives next: their body (the loss, K terms) is rewritten once, not once per entry.
-        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), self._total_derivative)
-        expr = self.over_S(expr).xreplace({self.targets_total: atom})
-        return _targets_sum_to_one(expr, self.n) if uses_sum else expr
+        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._total_derivative(d, atom))
+        return self.over_S(expr).xreplace({self.targets_total: atom})
 
-    def _total_derivative(self, derivative: sp.Derivative):
+    def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
         f = derivative.expr
-        if f not in self._gradients:
-            # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term.
+        if (f, atom) not in self._gradients:
+            # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term, which
+            # then becomes its atom once, here, instead of in every entry.
             td = concrete.TotalDerivative([self.over_S(f)], self.n)
-            self._gradients[f] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS,
-                                                          outer=[sp.factor_terms(o) for o in td.outer],
-                                                          direct=td.direct)
-        td = self._gradients[f]
+            outer = [sp.factor_terms(o).xreplace({self.targets_total: atom}) for o in td.outer]
+            self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
+                                                                  direct=td.direct)
+        td = self._gradients[(f, atom)]
         return td.entry(0, int(variable.indices[0]) - 1)
 
     def entry_equal(self, a, b, uses_sum: bool) -> bool:
@@ -130,6 +130,8 @@ class _Prover:
             return True
         # Scalars with the sums written out (the loss) need the atoms opened again.
         opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
+        if uses_sum:
+            opened = _targets_sum_to_one(opened, self.n)
         return concrete.is_zero(opened) or concrete.is_zero(opened.xreplace({concrete.S: self.total}))
 
 

@@ -1,0 +1,45 @@
+"""Run one measurement in this (fresh) process and print JSON: seconds and peak RSS.
+
+Usage: python bench/_measure.py ours|plain NAME K. A fresh process per measurement keeps SymPy's
+cache from one measurement out of the next and makes the peak memory figure mean something.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def ours(name: str, n: int) -> bool:
+    """Derive, prove every step (every entry exactly), check numerically, materialise the result."""
+    from derive import engine
+    from derive.verify import verify_derivation
+    derivation = verify_derivation(engine.build(name, n))
+    derivation.result.as_explicit() if hasattr(derivation.result, "as_explicit") else derivation.result
+    return all(step.evidence.symbolic for step in derivation.steps)
+
+
+def plain(name: str, n: int) -> bool:
+    import plain_sympy
+    return {"softmax-jacobian": plain_sympy.softmax_jacobian,
+            "cross-entropy-gradient": plain_sympy.cross_entropy_gradient}[name](n)
+
+
+def main() -> None:
+    which, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    import sympy  # noqa: F401  (import time is not part of the measurement)
+    start = time.perf_counter()
+    proved = {"ours": ours, "plain": plain}[which](name, n)
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "proved": proved}))
+
+
+if __name__ == "__main__":
+    main()

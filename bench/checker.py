@@ -1,0 +1,87 @@
+"""The checker: latency of one `check` (in-process and as a whole process) and `grade` throughput.
+
+    python bench/checker.py [--runs 20] [--answers examples/class-1000.csv]
+
+Baseline for latency, in the same run: the plain-SymPy way a CAS-backed checker works, on the
+same answers typed as SymPy code: sympify(answer) (our own trusted strings here, never user text)
+and simplify(answer - target) == 0. It is faster to reach a yes/no but it is also wrong where
+we are right (the symmetric form of the Jacobian, a 1e-12 offset), which the table shows.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# (our input as a student types it, the same answer as SymPy code, target, truly correct?)
+CASES = [
+    (r"\sigma_i(\delta_{ij} - \sigma_j)", "sigma[i]*(KroneckerDelta(i, j) - sigma[j])", "softmax-jacobian", True),
+    (r"\sigma_j(\delta_{ij} - \sigma_i)", "sigma[j]*(KroneckerDelta(i, j) - sigma[i])", "softmax-jacobian", True),
+    (r"\sigma_i(1 - \sigma_j)", "sigma[i]*(1 - sigma[j])", "softmax-jacobian", False),
+    (r"\sigma_i - y_i", "sigma[i] - y[i]", "cross-entropy-gradient", True),
+    (r"\sigma_i - y_i + 10^{-12}", "sigma[i] - y[i] + Rational(1, 10**12)", "cross-entropy-gradient", False),
+    (r"\sigma_i - 1", "sigma[i] - 1", "cross-entropy-gradient", False),
+]
+
+
+def plain_sympy_check(code: str, target: str) -> bool:
+    import sympy as sp
+    import derive
+    namespace = {"sigma": sp.IndexedBase("sigma"), "y": sp.IndexedBase("y"),
+                 "i": sp.Symbol("i", integer=True, positive=True), "j": sp.Symbol("j", integer=True, positive=True)}
+    answer = sp.sympify(code, locals=namespace)  # our own fixed benchmark strings, not user input
+    return sp.simplify(answer - derive.derive(target).result) == 0
+
+
+def median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--answers", default=str(ROOT / "examples" / "class-1000.csv"))
+    args = parser.parse_args()
+    from derive.check import check_answer
+
+    for _tex, code, target, _ok in CASES:  # warm both paths (the target's derivation is cached)
+        check_answer(_tex, target=target), plain_sympy_check(code, target)
+    print(f"{'answer':<34} {'ours (ms)':>9} {'verdict':>10} {'plain (ms)':>10} {'plain says':>10}  truth")
+    for tex, code, target, truth in CASES:
+        ours = median_ms(lambda: check_answer(tex, target=target), args.runs)
+        plain = median_ms(lambda: plain_sympy_check(code, target), args.runs)
+        verdict = check_answer(tex, target=target).verdict
+        says = "correct" if plain_sympy_check(code, target) else "incorrect"
+        print(f"{tex:<34} {ours:9.1f} {verdict:>10} {plain:10.1f} {says:>10}  {'correct' if truth else 'incorrect'}")
+
+    process = []
+    for _ in range(max(5, args.runs // 2)):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "cli.py", "check", "--target", "softmax-jacobian", r"\sigma_i(1-\sigma_j)"],
+                       cwd=ROOT, capture_output=True)
+        process.append(time.perf_counter() - start)
+    print(f"one `check` as a whole process: median {statistics.median(process):.2f} s")
+
+    with open(args.answers, newline="") as handle:
+        count = sum(1 for _ in csv.DictReader(handle))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "cli.py", "grade", "--target", "cross-entropy-gradient", args.answers,
+                    "--report", "/tmp/softmax-derive-bench-report.csv"], cwd=ROOT, capture_output=True, check=True)
+    seconds = time.perf_counter() - start
+    print(f"`grade` on {count} answers: {seconds:.1f} s wall, {count / seconds:.0f} answers/s (all cores)")
+
+
+if __name__ == "__main__":
+    main()
