@@ -28,7 +28,7 @@ def softmax_denominator(dummy: sp.Symbol = k) -> sp.Sum:
 
 def softmax_entry(index: sp.Expr, *, dummy: sp.Symbol = k) -> sp.Expr:
     """e^{z_index} / Sum_dummy e^{z_dummy}, with a dummy that cannot capture `index`."""
-    if dummy in sp.sympify(index).free_symbols:
+    if isinstance(index, sp.Basic) and dummy in index.free_symbols:
         dummy = _m
     return sp.exp(z[index]) / softmax_denominator(dummy)
 
