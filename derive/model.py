@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Callable
 
 import sympy as sp
 
@@ -29,6 +30,16 @@ class Rule(enum.Enum):
     VECTOR_FORM = "vector-form"
     JACOBIAN = "jacobian"
     PROPERTY = "property"
+    UPSTREAM_GRADIENT = "upstream-gradient"
+    SUBSTITUTE_LOGITS = "substitute-logits"
+    SYMMETRY = "symmetry"
+    NULL_VECTOR = "null-vector"
+    SEMIDEFINITE = "semidefinite"
+    PROBS_SUM_TO_ONE = "probs-sum-to-one"
+    SHIFT_INVARIANCE = "shift-invariance"
+    STABLE_EVALUATION = "stable-evaluation"
+    SIGMOID_LINK = "sigmoid-link"
+    BATCH_MEAN = "batch-mean"
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,34 @@ class Assumption:
 
 
 @dataclass(frozen=True)
+class Semantics:
+    """What a derivation's symbols mean to the verifier when that is more than sigma = softmax(z).
+
+    Test points: `arrays(rng, logits, sizes)` adds arrays (g, W, x, b, ...) to each point, given that
+    point's logits (so a derivation can keep the extreme logits, e.g. b = z - W x); `scalars(rng,
+    arrays)` adds scalar symbols (T, epsilon, ...); `derived` maps array names to fn(env) computed
+    from other arrays (sigma = softmax(z / T), z = W x + b), replacing the default entries;
+    `sizes(K)` gives the other sizes (D, N) at a point; `index_ranges` says which size each free
+    index other than i, j runs over (d over D).
+
+    Proofs: `layers` is ((bases, substitute), ...), innermost first: derivatives with respect to
+    entries of `bases` are evaluated, then `substitute(expr, n)` writes those bases in terms of the
+    next level (sigma in z, then z in W, x, b); every remaining derivative is evaluated last.
+    """
+
+    arrays: Callable | None = None
+    scalars: Callable | None = None
+    derived: dict = field(default_factory=dict)
+    sizes: Callable | None = None
+    index_ranges: dict = field(default_factory=dict)
+    layers: tuple | None = None
+    # Numbers of classes to test at when K is not free (sigmoid-logistic: K = 2 only); None: the default set.
+    Ks: tuple | None = None
+    # False: do not attempt SymPy proofs (they cost minutes and end undecided); numbers carry every step.
+    prove: bool = True
+
+
+@dataclass(frozen=True)
 class Derivation:
     """A named, ordered sequence of verified steps ending in `result`."""
 
@@ -96,6 +135,12 @@ class Derivation:
     definitions: tuple[tuple[sp.Symbol, sp.Basic], ...] = field(default=())
     # Extra named results (for derivations with several gradients); name -> (lhs, rhs).
     results: tuple[tuple[str, sp.Basic, sp.Basic], ...] = field(default=())
+    # How the verifier builds test points and proofs; None: sigma = softmax(z), arrays z and y.
+    semantics: Semantics | None = None
+    # The shape of each quantity, e.g. (("X", "N x D"), ...), for derivations with matrices.
+    shapes: tuple[tuple[str, str], ...] = field(default=())
+    # Size parameters besides K (e.g. {"D": 3}); None values: symbolic.
+    sizes: tuple[tuple[str, int | None], ...] = field(default=())
 
     @property
     def is_symbolic(self) -> bool:

@@ -60,3 +60,39 @@ def softmax_definitions(expr: sp.Basic, *, n: int | None = None) -> sp.Basic:
         lambda e: isinstance(e, sp.Indexed) and e.base == sigma,
         lambda e: softmax_entry(e.indices[0]) if explicit is None else explicit[int(e.indices[0]) - 1],
     )
+
+
+# --- backpropagation (issue 6) ---------------------------------------------------------------
+D = sp.Symbol("D", integer=True, positive=True)  # input dimension
+N = sp.Symbol("N", integer=True, positive=True)  # batch size
+d = sp.Symbol("d", integer=True, positive=True)  # feature index, 1 <= d <= D
+n = sp.Symbol("n", integer=True, positive=True)  # example index, 1 <= n <= N
+
+g = sp.IndexedBase("g")  # upstream gradient dL/dsigma
+v = sp.IndexedBase("v")  # an arbitrary direction (quadratic forms)
+x = sp.IndexedBase("x")  # input of a linear layer
+W = sp.IndexedBase("W")  # weights, W[k, d]
+b = sp.IndexedBase("b")  # bias
+X = sp.IndexedBase("X")  # batched inputs, X[n, d]
+Y = sp.IndexedBase("Y")  # batched targets, Y[n, k]
+P = sp.IndexedBase("P")  # batched probabilities, P[n, k]
+Z = sp.IndexedBase("Z")  # batched logits, Z[n, k]
+
+T = sp.Symbol("T", positive=True)  # temperature
+epsilon = sp.Symbol("epsilon", nonnegative=True)  # label-smoothing weight
+c = sp.Symbol("c", real=True)  # a shift of every logit
+M = sp.Symbol("M", real=True)  # max_k z_k
+u = sp.Symbol("u", real=True)  # z_1 - z_2 (binary logit)
+
+
+def scaled_softmax_entry(index: sp.Expr, scale: sp.Expr, *, dummy: sp.Symbol = k) -> sp.Expr:
+    """e^{scale z_index} / Sum_dummy e^{scale z_dummy} (scale = 1/T for a temperature)."""
+    if dummy in sp.sympify(index).free_symbols:
+        dummy = _m
+    return sp.exp(scale * z[index]) / sp.Sum(sp.exp(scale * z[dummy]), (dummy, 1, K))
+
+
+def explicit_scaled_softmax(size: int, scale: sp.Expr) -> sp.Matrix:
+    denominator = sp.Add(*[sp.exp(scale * z[r]) for r in range(1, size + 1)])
+    return sp.Matrix([sp.exp(scale * z[r]) / denominator for r in range(1, size + 1)])
+q = sp.IndexedBase("q")  # smoothed targets (1 - epsilon) y + epsilon / K

@@ -9,12 +9,13 @@ import dataclasses
 
 import mpmath
 import sympy as sp
+from sympy.tensor.indexed import IndexException
 
 from .engine.common import column_entries_to_indexed
 from .engine.rewrites import evaluate_derivatives, pull_constants_out_of_sums, index_range_facts, rename_dummies, resolve_piecewise
 from .errors import VerificationError
-from .model import Derivation, Evidence, Step
-from .numeric.evaluate import compile_expr
+from .model import Derivation, Evidence, Semantics, Step
+from .numeric.evaluate import EvaluationError, compile_expr
 from .numeric.points import PointSpec, environments
 from .symbols import K, i, j, k, softmax_definitions, y
 
@@ -32,7 +33,8 @@ def verify_derivation(derivation: Derivation) -> Derivation:
     from .verify_concrete import is_written_over_S, verify_concrete_derivation
     if is_written_over_S(derivation):
         return verify_concrete_derivation(derivation)
-    steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions)
+    steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
+                              semantics=derivation.semantics)
                   for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)
 
@@ -52,10 +54,13 @@ def _substitute(expr, mapping):
                         ).xreplace(mapping)
 
 
-def verify_step(step: Step, *, K_value: int | None, definitions: tuple = ()) -> Step:
+def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), semantics: Semantics | None = None) -> Step:
     checked = _with_definitions(step, definitions)
-    symbolic = prove_equal(checked, n=K_value)
-    error, points = numeric_max_error(checked, K_value=K_value)
+    symbolic = prove_equal(checked, n=K_value, semantics=semantics)
+    try:
+        error, points = numeric_max_error(checked, K_value=K_value, semantics=semantics)
+    except EvaluationError as failure:  # e.g. x_i with i > D: the step is wrong, not the program
+        raise VerificationError(f"step {step.rule.value} ({step.note}) cannot be evaluated: {failure}") from None
     if error > TOLERANCE:
         raise VerificationError(
             f"step {step.rule.value} ({step.note}) fails numerically: |lhs - rhs| = {mpmath.nstr(error, 5)}")
@@ -67,14 +72,15 @@ def verify_step(step: Step, *, K_value: int | None, definitions: tuple = ()) -> 
 
 # --- numeric ----------------------------------------------------------------------------------
 
-def numeric_max_error(step: Step, *, K_value: int | None) -> tuple:
+def numeric_max_error(step: Step, *, K_value: int | None, semantics: Semantics | None = None) -> tuple:
     """Max |lhs - rhs| over all test points, at PRECISION_DIGITS digits."""
     # atoms, not free_symbols: SymPy drops z[j]'s index j from a Derivative's free symbols.
     present = step.lhs.atoms(sp.Symbol) | step.rhs.atoms(sp.Symbol) | step.condition.atoms(sp.Symbol)
-    free = tuple(s for s in _FREE_INDEX_SYMBOLS if s in present)
+    candidates = _FREE_INDEX_SYMBOLS + tuple(semantics.index_ranges if semantics else ())
+    free = tuple(s for s in candidates if s in present and not _is_only_a_dummy(s, step))
     spec = PointSpec(free_indices=free, condition=step.condition,
-                     targets_on_simplex=TARGETS_SUM_TO_ONE in step.uses)
-    Ks = (K_value,) if K_value is not None else None
+                     targets_on_simplex=TARGETS_SUM_TO_ONE in step.uses, semantics=semantics)
+    Ks = (K_value,) if K_value is not None else (semantics.Ks if semantics is not None else None)
     with mpmath.workdps(PRECISION_DIGITS):
         lhs, rhs = compile_expr(step.lhs), compile_expr(step.rhs)
         envs = environments(spec, **({"Ks": Ks} if Ks else {}))
@@ -82,6 +88,17 @@ def numeric_max_error(step: Step, *, K_value: int | None) -> tuple:
         for env in envs:
             worst = max(worst, _distance(lhs(env), rhs(env)))
     return worst, len(envs)
+
+
+def _is_only_a_dummy(symbol, step: Step) -> bool:
+    """A summation dummy (n in Sum_n) is not a free index, even if its name is one."""
+    return all(symbol not in side.free_symbols and not _indexes_derivative(symbol, side)
+               for side in (step.lhs, step.rhs, step.condition))
+
+
+def _indexes_derivative(symbol, expr) -> bool:
+    return any(symbol in ix.free_symbols for der in expr.atoms(sp.Derivative) for var in der.variables
+               for ix in getattr(var, "indices", ()))
 
 
 def _distance(a, b) -> mpmath.mpf:
@@ -95,14 +112,18 @@ def _distance(a, b) -> mpmath.mpf:
 
 # --- symbolic ---------------------------------------------------------------------------------
 
-def prove_equal(step: Step, *, n: int | None = None) -> bool | None:
+def prove_equal(step: Step, *, n: int | None = None, semantics: Semantics | None = None) -> bool | None:
     """True when SymPy reduces lhs - rhs to 0 in the logits; None when it cannot decide."""
+    if semantics is not None and not semantics.prove:
+        return None
     try:
         pairs = _entry_pairs(step.lhs, step.rhs, n)
         if pairs is None:
             return None
-        return all(_is_zero_by_cases(_normal_form(a, step, n) - _normal_form(b, step, n)) for a, b in pairs) or None
-    except (ValueError, TypeError, NotImplementedError, StopIteration, RecursionError, AttributeError):
+        return all(_is_zero_by_cases(_normal_form(a, step, n, semantics) - _normal_form(b, step, n, semantics))
+                   for a, b in pairs) or None
+    except (ValueError, TypeError, NotImplementedError, StopIteration, RecursionError, AttributeError,
+            IndexException):
         # SymPy could not decide (sympy#14570 raises StopIteration from simplify on these sums).
         return None
 
@@ -161,12 +182,17 @@ def _explicit(expr, n):
         return None
 
 
-def _normal_form(expr: sp.Expr, step: Step, n: int | None) -> sp.Expr:
+def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics | None = None) -> sp.Expr:
     """Everything in logits: sigma by its definition, derivatives done, delta sums collapsed."""
     expr = _matrix_elements_to_indexed(expr)
-    expr = evaluate_derivatives(softmax_definitions(expr, n=n))
+    if semantics is not None and semantics.layers is not None:
+        expr = _through_layers(expr, semantics.layers, n)
+    else:
+        expr = softmax_definitions(expr, n=n)
+    expr = evaluate_derivatives(expr)
     expr = sp.expand_log(expr.doit(), force=True)  # force: logits are real, probabilities positive
-    expr = resolve_piecewise(expr, index_range_facts(i, j))
+    # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
+    expr = resolve_piecewise(expr, index_range_facts(i, j, k))
     if step.condition != sp.true:
         expr = _apply_condition(expr, step.condition)
     if TARGETS_SUM_TO_ONE in step.uses:
@@ -174,11 +200,23 @@ def _normal_form(expr: sp.Expr, step: Step, n: int | None) -> sp.Expr:
     return _canonical_dummies(expr)
 
 
+def _through_layers(expr, layers, n):
+    """Innermost first: derivatives with respect to a level's entries, then that level's definition."""
+    for bases, substitute in layers:
+        expr = expr.replace(
+            lambda e: isinstance(e, sp.Derivative) and all(
+                getattr(getattr(var, "base", var), "name", None) in bases for var in e.variables),
+            lambda e: evaluate_derivatives(e))
+        expr = substitute(expr, n)
+    return expr
+
+
 def _targets_sum_to_one(expr, n):
     """Use Sum_k y_k = 1: the sum becomes 1 (symbolic K), or y_K = 1 - y_1 - ... (concrete K)."""
     if n is not None:
         return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)]))
     expr = pull_constants_out_of_sums(expr)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum) and not e.function.has(*e.variables), lambda e: e.doit())
     return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.is_Indexed and e.function.base == y,
                         lambda e: sp.Integer(1))
 

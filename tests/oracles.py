@@ -76,3 +76,37 @@ def instantiate(expr: sp.Basic, *, n: int, probs, targets=None, i=None, j=None) 
     if targets is not None:
         values.update({Y[r + 1]: sp.Float(str(targets[r]), 60) for r in range(n)})
     return expr.doit().xreplace(values)
+
+
+# --- backpropagation (issue 6) -----------------------------------------------------------------
+
+def instantiate_values(expr: sp.Basic, *, scalars: dict, arrays: dict) -> sp.Basic:
+    """Plug numbers into a result with SymPy's own substitution: scalars {Symbol: number} first
+    (sizes and free indices, so Sums can be done), then arrays {IndexedBase: list or list of rows},
+    1-based as in the trees."""
+    expr = expr.xreplace({s: sp.Integer(v) if isinstance(v, int) else sp.Float(str(v), 60)
+                          for s, v in scalars.items()}).doit()
+    values = {}
+    for base, data in arrays.items():
+        for r, row in enumerate(data):
+            if isinstance(row, (list, tuple)):
+                for c, value in enumerate(row):
+                    values[base[r + 1, c + 1]] = sp.Float(str(value), 60)
+            else:
+                values[base[r + 1]] = sp.Float(str(row), 60)
+    return expr.xreplace(values)
+
+
+def as_mpf(value: sp.Basic):
+    return mpmath.mpf(str(sp.N(value, 50)))
+
+
+def finite_difference_gradient(fn, point, h=1e-6):
+    """Central differences of a float function of a flat list."""
+    out = []
+    for c in range(len(point)):
+        plus, minus = list(point), list(point)
+        plus[c] += h
+        minus[c] -= h
+        out.append((fn(plus) - fn(minus)) / (2 * h))
+    return out

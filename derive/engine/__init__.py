@@ -1,4 +1,8 @@
-"""The derivations, by name. Each module builds a Derivation for symbolic K or a concrete K >= 2."""
+"""The derivations, by name. Each module builds a Derivation for symbolic sizes or concrete ones.
+
+A module takes K and, if it lists them in SIZES, also D (input dimension) and N (batch size):
+`build_concrete(K, D=..., N=...)` receives exactly the sizes it lists; symbolic means all symbolic.
+"""
 from __future__ import annotations
 
 import functools
@@ -9,8 +13,14 @@ from typing import Callable
 from ..errors import UsageError
 from ..model import Derivation
 from . import cross_entropy, log_softmax_jacobian, softmax_jacobian
+from . import (batched_linear_softmax, cross_entropy_hessian, label_smoothing, linear_softmax, logsumexp, sigmoid_logistic, softmax_vjp,
+               temperature_softmax)
 
 MAX_CONCRETE_K = 512
+MAX_CONCRETE_D = 64
+MAX_CONCRETE_N = 64
+# A concrete K with D or N left out uses these (small: the explicit matrices grow as K * D * N).
+DEFAULT_SIZES = {"D": 2, "N": 2}
 
 
 @dataclass(frozen=True)
@@ -19,14 +29,25 @@ class Entry:
     title: str
     description: str
     build_symbolic: Callable[[], Derivation]
-    build_concrete: Callable[[int], Derivation]
+    build_concrete: Callable[..., Derivation]
+    # The size parameters this derivation takes: ("K",), ("K", "D") or ("K", "D", "N").
+    sizes: tuple[str, ...] = ("K",)
+    # The only concrete K it has (sigmoid-logistic-gradient: 2); None: every K >= 2.
+    fixed_K: int | None = None
+
+    def supports_K(self, K: int | None) -> bool:
+        return K is None or self.fixed_K is None or K == self.fixed_K
 
 
 def _entry(module: ModuleType) -> Entry:
-    return Entry(module.NAME, module.TITLE, module.DESCRIPTION, module.build_symbolic, module.build_concrete)
+    return Entry(module.NAME, module.TITLE, module.DESCRIPTION, module.build_symbolic, module.build_concrete,
+                 getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None))
 
 
-REGISTRY: dict[str, Entry] = {e.name: e for e in map(_entry, (softmax_jacobian, log_softmax_jacobian, cross_entropy))}
+_MODULES = (softmax_jacobian, log_softmax_jacobian, cross_entropy,
+            softmax_vjp, temperature_softmax, label_smoothing, logsumexp, cross_entropy_hessian, linear_softmax,
+            sigmoid_logistic, batched_linear_softmax)
+REGISTRY: dict[str, Entry] = {e.name: e for e in map(_entry, _MODULES)}
 
 
 def names() -> tuple[str, ...]:
@@ -57,8 +78,44 @@ def parse_K(value: str | int | None) -> int | None:
     return n
 
 
+def parse_size(label: str, value: str | int | None, *, maximum: int) -> int | None:
+    """D or N: 'symbolic' (or None) -> None; an integer 1..maximum -> that integer; else UsageError."""
+    if value is None or value == "symbolic":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{label} must be 'symbolic' or an integer >= 1, not {value!r}") from None
+    if isinstance(value, str) and value.strip() != str(number):
+        raise UsageError(f"{label} must be 'symbolic' or an integer >= 1, not {value!r}")
+    if not 1 <= number <= maximum:
+        raise UsageError(f"{label} must be between 1 and {maximum}, not {number}")
+    return number
+
+
+def parse_D(value: str | int | None) -> int | None:
+    return parse_size("D", value, maximum=MAX_CONCRETE_D)
+
+
+def parse_N(value: str | int | None) -> int | None:
+    return parse_size("N", value, maximum=MAX_CONCRETE_N)
+
+
 @functools.lru_cache(maxsize=64)
-def build(name: str, K: int | None = None) -> Derivation:
-    """The unverified derivation (cached: derivations are immutable)."""
+def build(name: str, K: int | None = None, D: int | None = None, N: int | None = None) -> Derivation:
+    """The unverified derivation (cached: derivations are immutable).
+
+    K None: every size symbolic (D and N must then be None too). A concrete K with D or N omitted
+    uses DEFAULT_SIZES; giving D or N to a derivation that does not take it is a UsageError."""
     entry = lookup(name)
-    return entry.build_symbolic() if K is None else entry.build_concrete(K)
+    given = {"D": D, "N": N}
+    for label, value in given.items():
+        if value is not None and label not in entry.sizes:
+            raise UsageError(f"{name} takes sizes {', '.join(entry.sizes)}, not {label}")
+    if K is None:
+        if any(value is not None for value in given.values()):
+            raise UsageError("give a concrete K together with D or N (symbolic K means all sizes symbolic)")
+        return entry.build_symbolic()
+    extra = {label: DEFAULT_SIZES[label] if given[label] is None else given[label]
+             for label in entry.sizes if label != "K"}
+    return entry.build_concrete(K, **extra)

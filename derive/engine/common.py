@@ -76,3 +76,30 @@ def require(condition: bool, what: str) -> None:
     """A recognition step (e.g. 'this is diag(s) - ss^T') must be confirmed by SymPy, or we stop."""
     if not condition:
         raise AssertionError(f"SymPy does not confirm: {what}")
+
+
+def explicit_sizes_match(form: Callable[[int], sp.MatrixExpr], entry: sp.Expr, *, sizes=(2, 3, 4),
+                         row: sp.Symbol = None, col: sp.Symbol = None, size_symbol: sp.Symbol = None) -> bool:
+    """A vector/matrix form of symbolic size agrees with the derived entry: SymPy writes the form out
+    at several concrete sizes and compares every entry with the entry formula there (sums done)."""
+    from ..symbols import K as K_symbol
+    size_symbol = size_symbol or K_symbol
+    for n in sizes:
+        made = column_entries_to_indexed(sp.Matrix(form(n).as_explicit()))
+        for r in range(made.rows):
+            for c in range(made.cols):
+                mapping = {size_symbol: n}
+                if row is not None:
+                    mapping[row] = r + 1
+                if col is not None:
+                    mapping[col] = c + 1
+                expected = entry.xreplace(mapping).doit()
+                if sp.expand(made[r, c] - expected) != 0:
+                    return False
+    return True
+
+
+def probs_definitions_layer(bases=("sigma",)):
+    """The default proof layer: derivatives with respect to sigma first, then sigma = softmax(z)."""
+    from ..symbols import softmax_definitions
+    return (bases, lambda expr, n: softmax_definitions(expr, n=n))

@@ -152,3 +152,68 @@ def collect_factor(expr: sp.Expr, factor: sp.Expr) -> sp.Expr:
     terms = sp.Add.make_args(expr)
     coefficient = sp.Add(*[t / factor for t in terms if t.has(factor)])
     return coefficient * factor + sp.Add(*[t for t in terms if not t.has(factor)])
+
+
+def substitute_scaled_softmax(expr: sp.Expr, *, indices: tuple, scale: sp.Expr) -> sp.Expr:
+    """e^{scale z_x} / Sum_k e^{scale z_k} -> sigma_x (softmax at temperature 1/scale)."""
+    denominator = sp.Sum(sp.exp(scale * z[_CANONICAL_DUMMIES[0]]), (_CANONICAL_DUMMIES[0], 1, K))
+    expanded = sp.expand(rename_dummies(expr, avoid=set(indices)))
+    replaced = expanded.subs({sp.exp(scale * z[x]): sigma[x] * denominator for x in indices})
+    return sp.expand(sp.cancel(replaced))
+
+
+def explicit_scaled_denominators_to_softmax(expr: sp.Expr, n: int, scale: sp.Expr) -> sp.Expr:
+    """Concrete K: e^{scale z_r} -> sigma_r * (e^{scale z_1} + ... + e^{scale z_n}) and cancel."""
+    total = sp.Symbol("S_total", positive=True)
+    exps = [sp.exp(scale * z[r]) for r in range(1, n + 1)]
+    with_total = expr.subs(sp.Add(*exps), total)
+    with_sigma = with_total.subs({exps[r - 1]: sigma[r] * total for r in range(1, n + 1)})
+    return sp.expand(sp.cancel(with_sigma))
+
+
+def same_dummy(expr: sp.Basic, dummy: sp.Symbol = _CANONICAL_DUMMIES[0]) -> sp.Basic:
+    """Sum_l f(l) -> Sum_k f(k) where k is free in f: equal sums then look equal (and combine)."""
+    def rename(summation: sp.Sum) -> sp.Sum:
+        if len(summation.limits) != 1:
+            return summation
+        (var, _lo, _hi), = summation.limits
+        if var == dummy or dummy in summation.function.free_symbols:
+            return summation
+        return summation.xreplace({var: dummy})
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def split_derivative(expr: sp.Basic) -> sp.Basic:
+    """d(a + b)/dx -> da/dx + db/dx; terms SymPy sees as constant in x (targets) differentiate to 0."""
+    def split(derivative: sp.Derivative) -> sp.Expr:
+        body = sp.expand(derivative.expr)
+        terms = body.args if isinstance(body, sp.Add) else (body,)
+        out = []
+        for term in terms:
+            part = sp.Derivative(term, *derivative.variable_count, evaluate=False)
+            out.append(part if term.has(sigma) else part.doit())
+        return sp.Add(*out)
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and isinstance(sp.expand(e.expr), sp.Add), split)
+
+
+def ranged_facts(ranges: dict) -> dict:
+    """The relations 1 <= idx <= size that the stated ranges {idx: size} make true."""
+    facts = {}
+    for idx, size in ranges.items():
+        for relation in (sp.Ge(size, idx), sp.Le(idx, size), sp.Ge(idx, 1), sp.Le(1, idx)):
+            facts[relation] = sp.true
+    return facts
+
+
+def collapse_delta_sums_ranged(expr: sp.Basic, *, ranges: dict) -> sp.Basic:
+    """collapse_delta_sums for indices over different sizes ({i: K, d: D}); sympy#13993 as there."""
+    def collapse(summation: sp.Sum) -> sp.Expr:
+        return summation.doit() if summation.has(sp.KroneckerDelta) else summation
+    collapsed = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), collapse)
+    return resolve_piecewise(collapsed, ranged_facts(ranges))
+
+
+def evaluate_derivatives_of(expr: sp.Basic, *, keep: sp.Symbol) -> sp.Basic:
+    """evaluate_derivatives, except those of `keep` (the loss L, whose meaning SymPy cannot see)."""
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and not e.expr.has(keep),
+                        lambda e: evaluate_derivatives(e))

@@ -11,7 +11,8 @@ from typing import Callable
 
 import mpmath
 import sympy as sp
-from sympy.matrices.expressions import DiagMatrix, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol,
+                                        Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DeriveError
@@ -29,6 +30,21 @@ def stable_softmax(logits: list) -> list:
     exps = [mpmath.exp(v - top) for v in logits]
     total = mpmath.fsum(exps)
     return [e / total for e in exps]
+
+
+class LazyMatrix:
+    """A derived matrix whose entries are costly (a numeric Hessian): computed on first use, then kept."""
+
+    def __init__(self, rows: int, cols: int, entry: Callable[[int, int], object]):
+        self.rows, self.cols, self._entry, self._cache = rows, cols, entry, {}
+
+    def __getitem__(self, position):
+        if position not in self._cache:
+            self._cache[position] = self._entry(*position)
+        return self._cache[position]
+
+    def as_matrix(self):
+        return mpmath.matrix([[self[r, c] for c in range(self.cols)] for r in range(self.rows)])
 
 
 @dataclass(frozen=True)
@@ -52,8 +68,11 @@ class Env:
         raise EvaluationError(f"no value for {name!r} at this point")
 
     def with_entry(self, name: str, position: tuple, value) -> "Env":
-        """A copy with one array entry changed (0-based position), for numeric derivatives."""
-        current = self.arrays[name]
+        """A copy with one array entry changed (0-based position), for numeric derivatives.
+
+        A derived array (z = W x + b) is first fixed at its current value: differentiating with
+        respect to it treats it as an independent variable, as the chain rule does."""
+        current = self.arrays[name] if name in self.arrays else self.array(name)
         if isinstance(current, mpmath.matrix):
             changed = current.copy()
             changed[position] = value
@@ -167,9 +186,12 @@ def _indexed(expr):
         positions = [_index_value(ix, env) - 1 for ix in indices]  # 1-based in the trees
         if any(p < 0 for p in positions):
             raise EvaluationError(f"index out of range in {expr}")
-        if isinstance(values, mpmath.matrix):
-            return values[tuple(positions)] if len(positions) == 2 else values[positions[0]]
-        return values[positions[0]]
+        try:
+            if isinstance(values, (mpmath.matrix, LazyMatrix)):
+                return values[tuple(positions)] if len(positions) == 2 else values[positions[0]]
+            return values[positions[0]]
+        except IndexError:
+            raise EvaluationError(f"index out of range in {expr}") from None
     return run
 
 
@@ -247,10 +269,17 @@ def _derivative(expr):
 
 def _jacobian(expr, body, variable):
     """d(vector)/d(vector) as J[r, c] = d out_r / d in_c (numerator layout); the gradient of a
-    scalar as a column, entry c = d out / d in_c (the shape of the input)."""
+    scalar as a column, entry c = d out / d in_c (the shape of the input); the gradient of a scalar
+    with respect to a matrix has the matrix's shape."""
     name = variable.name
     def run(env):
         inputs = env.array(name)
+        if isinstance(inputs, mpmath.matrix) and inputs.cols > 1:  # dL/dW: the shape of W
+            grad = mpmath.matrix(inputs.rows, inputs.cols)
+            for r in range(inputs.rows):
+                for c in range(inputs.cols):
+                    grad[r, c] = mpmath.diff(lambda t: body(env.with_entry(name, (r, c), t)), inputs[r, c])
+            return grad
         size = inputs.rows if isinstance(inputs, mpmath.matrix) else len(inputs)
         out0 = body(env)
         if not isinstance(out0, mpmath.matrix):
@@ -278,6 +307,8 @@ def _explicit_matrix(expr):
 def _matrix_symbol(expr):
     def run(env):
         values = env.array(expr.name)
+        if isinstance(values, LazyMatrix):
+            return values.as_matrix()
         return values.copy() if isinstance(values, mpmath.matrix) else mpmath.matrix(values)
     return run
 
@@ -293,6 +324,20 @@ def _diag_matrix(expr):
 def _transpose(expr):
     inner = compile_expr(expr.args[0])
     return lambda env: inner(env).T
+
+
+def _hadamard(expr):
+    parts = [compile_expr(a) for a in expr.args]
+    def run(env):
+        product = parts[0](env)
+        for part in parts[1:]:
+            other = part(env)
+            if (product.rows, product.cols) != (other.rows, other.cols):
+                raise EvaluationError(f"Hadamard product of mismatched shapes in {expr}")
+            product = mpmath.matrix([[product[r, c] * other[r, c] for c in range(product.cols)]
+                                     for r in range(product.rows)])
+        return product
+    return run
 
 
 def _matrix_element(expr):
@@ -315,6 +360,7 @@ _DISPATCH: list[tuple[type, Callable]] = [
     (MatrixSymbol, _matrix_symbol),
     (Transpose, _transpose),
     (MatrixElement, _matrix_element),
+    (HadamardProduct, _hadamard),
     (MatAdd, _add),
     (MatMul, _mul),
     (sp.OneMatrix, _ones),

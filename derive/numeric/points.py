@@ -17,15 +17,17 @@ from .evaluate import Env, default_derived
 SYMBOLIC_KS = (2, 3, 5, 8)
 RANDOM_POINTS_PER_K = 2
 SEED = 20261124
+_K = sp.Symbol("K", integer=True, positive=True)
 
 
 @dataclass(frozen=True)
 class PointSpec:
     """What a step needs from a point: which indices are free, which arrays exist."""
 
-    free_indices: tuple  # sympy Symbols to enumerate over 1..K
+    free_indices: tuple  # sympy Symbols to enumerate over 1..K (or 1..its size in `index_ranges`)
     condition: sp.Basic = sp.true
     targets_on_simplex: bool = False
+    semantics: object = None  # derive.model.Semantics: extra arrays, scalars, derived arrays, sizes
 
 
 def _random_logits(rng: random.Random, n: int) -> list:
@@ -53,10 +55,11 @@ def logit_sets(n: int, rng: random.Random) -> list:
     return sets
 
 
-def index_assignments(free: tuple, n: int, condition: sp.Basic) -> list:
-    """Every assignment of the free indices in 1..n that satisfies the step's condition."""
+def index_assignments(free: tuple, n: int, condition: sp.Basic, *, uppers: dict | None = None) -> list:
+    """Every assignment of the free indices (in 1..n, or 1..uppers[index]) satisfying the condition."""
     out = []
-    for values in itertools.product(range(1, n + 1), repeat=len(free)):
+    uppers = uppers or {}
+    for values in itertools.product(*(range(1, uppers.get(ix, n) + 1) for ix in free)):
         assignment = dict(zip(free, values))
         if condition is sp.true or bool(condition.xreplace({s: sp.Integer(v) for s, v in assignment.items()})):
             out.append(assignment)
@@ -66,13 +69,22 @@ def index_assignments(free: tuple, n: int, condition: sp.Basic) -> list:
 def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS, extra_arrays=None) -> list:
     """All test points for one step; deterministic (seeded) so failures reproduce."""
     rng = random.Random(SEED)
+    semantics = spec.semantics
+    derived = {**default_derived(), **(semantics.derived if semantics else {})}
     envs = []
     for n in Ks:
+        sizes = semantics.sizes(n) if semantics and semantics.sizes else {}
+        uppers = {ix: sizes[size] for ix, size in (semantics.index_ranges.items() if semantics else ())}
         for logits in logit_sets(n, rng):
             arrays = {"z": logits, "y": _targets(rng, n, on_simplex=spec.targets_on_simplex)}
             if extra_arrays:
                 arrays.update(extra_arrays(rng, n))
-            for assignment in index_assignments(spec.free_indices, n, spec.condition):
-                scalars = {sp.Symbol("K", integer=True, positive=True): n, **assignment}
-                envs.append(Env(K=n, arrays=arrays, scalars=scalars, derived=default_derived()))
+            if semantics and semantics.arrays:
+                arrays.update(semantics.arrays(rng, logits, {_K: n, **sizes}))
+            for name in (semantics.derived if semantics else ()):
+                arrays.pop(name, None)  # derived (z = W x + b), so perturbing W moves it
+            extra_scalars = semantics.scalars(rng, arrays) if semantics and semantics.scalars else {}
+            for assignment in index_assignments(spec.free_indices, n, spec.condition, uppers=uppers):
+                scalars = {_K: n, **sizes, **extra_scalars, **assignment}
+                envs.append(Env(K=n, arrays=arrays, scalars=scalars, derived=derived))
     return envs

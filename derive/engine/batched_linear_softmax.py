@@ -1,0 +1,222 @@
+"""A batch of N examples through z = W x + b, softmax and mean cross-entropy: dL/dW = (1/N)(P - Y)^T X.
+
+Layout: rows are examples. X is N x D, W is K x D, b has length K, Z = X W^T + 1 b^T and P, Y are N x K.
+The main result is the entry dL/dW_id (the K x D matrix for concrete sizes); results "W" and "b".
+"""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
+from ..numeric.evaluate import stable_softmax
+from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
+from . import cross_entropy, rewrites
+from .common import TARGETS_NONNEGATIVE, Chain, require
+from .roles import CLASSES, LOSS
+
+NAME = "batched-linear-softmax-cross-entropy"
+TITLE = "Backpropagation through a linear softmax classifier over a batch (mean loss)"
+DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
+SIZES = ("K", "D", "N")
+
+SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D"),
+           SymbolRole("batch-targets", "Y", "targets, one distribution per row: N x K"),
+           SymbolRole("batch-probs", "P", "softmax of each row of Z: N x K"),
+           SymbolRole("batch-logits", "Z", "logits Z = X W^T + 1 b^T: N x K"),
+           SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),
+           SymbolRole("bias", "b", "bias, length K"),
+           SymbolRole("batch", "N", "batch size"), SymbolRole("features", "D", "input dimension"), CLASSES, LOSS)
+ROWS_SUM_TO_ONE = Assumption("targets-sum-to-one", sp.Eq(sp.Sum(Y[example, k], (k, 1, K)), 1))
+RANGES = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, d), sp.Le(d, D)))
+USES_SUM = (ROWS_SUM_TO_ONE.id,)
+SHAPES = (("X", "N x D"), ("W", "K x D"), ("b", "K x 1"), ("Z = X W^T + 1 b^T", "N x K"), ("P", "N x K"),
+          ("Y", "N x K"), ("dL/dZ = (P - Y) / N", "N x K"), ("dL/dW", "K x D"), ("dL/db", "K x 1"))
+_r = sp.Symbol("r", integer=True, positive=True)  # feature dummy
+_s = sp.Symbol("s", integer=True, positive=True)  # class dummy inside the softmax
+
+
+def logit(row, column, features=D) -> sp.Expr:
+    """Z_{row, column} = Sum_r X_{row, r} W_{column, r} + b_column."""
+    if isinstance(features, int):
+        return sp.Add(*[X[row, c] * W[column, c] for c in range(1, features + 1)]) + b[column]
+    return sp.Sum(X[row, _r] * W[column, _r], (_r, 1, features)) + b[column]
+
+
+def loss_definition(classes=K, batch=N) -> sp.Expr:
+    if isinstance(classes, int):
+        return -sp.Add(*[Y[e, c] * sp.log(P[e, c]) for e in range(1, batch + 1)
+                         for c in range(1, classes + 1)]) / batch
+    return -sp.Sum(sp.Sum(Y[example, k] * sp.log(P[example, k]), (k, 1, classes)), (example, 1, batch)) / batch
+
+
+def _probs_meaning(classes):
+    def substitute(expr, _n):
+        def row_softmax(entry):
+            e, c = entry.indices
+            if isinstance(classes, int):
+                return sp.exp(Z[e, c]) / sp.Add(*[sp.exp(Z[e, s]) for s in range(1, classes + 1)])
+            return sp.exp(Z[e, c]) / sp.Sum(sp.exp(Z[e, _s]), (_s, 1, classes))
+        return expr.replace(lambda t: isinstance(t, sp.Indexed) and t.base == P, row_softmax)
+    return substitute
+
+
+def _logits_meaning(features):
+    def substitute(expr, _n):
+        return expr.replace(lambda t: isinstance(t, sp.Indexed) and t.base == Z,
+                            lambda t: logit(*t.indices, features))
+    return substitute
+
+
+def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
+    def sizes(n):
+        return {D: features or 2, N: batch or (3 if n == 2 else 2)}
+
+    def arrays(rng, logits, sized):
+        n, dims, rows = len(logits), sized[D], sized[N]
+        weights = mpmath.matrix([[mpmath.mpf(rng.uniform(-1, 1)) for _ in range(dims)] for _ in range(n)])
+        inputs = mpmath.matrix([[mpmath.mpf(rng.uniform(-2, 2)) for _ in range(dims)] for _ in range(rows)])
+        targets = mpmath.matrix(rows, n)
+        for e in range(rows):
+            raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
+            for c in range(n):
+                targets[e, c] = raw[c] / mpmath.fsum(raw)
+        return {"W": weights, "X": inputs, "b": list(logits), "Y": targets}  # b = this point's logits (extreme too)
+
+    def affine(env):
+        weights, inputs, bias = env.array("W"), env.array("X"), env.array("b")
+        out = mpmath.matrix(inputs.rows, len(bias))
+        for e in range(inputs.rows):
+            for c in range(len(bias)):
+                out[e, c] = mpmath.fsum(inputs[e, r] * weights[c, r] for r in range(inputs.cols)) + bias[c]
+        return out
+
+    def probs(env):
+        logits = env.array("Z")
+        out = mpmath.matrix(logits.rows, logits.cols)
+        for e in range(logits.rows):
+            row = stable_softmax([logits[e, c] for c in range(logits.cols)])
+            for c in range(logits.cols):
+                out[e, c] = row[c]
+        return out
+
+    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D}, derived={"Z": affine, "P": probs},
+                     layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
+                     # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
+                     # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).
+                     prove=False,
+                     # Symbolic sizes: K = 2, 3, 5 (not 8): each point differentiates an N x K loss N K times.
+                     Ks=None if classes else (2, 3, 5))
+
+
+def _example_gradient(row, column, batch=N) -> sp.Expr:
+    """dL/dZ_{row, column}: the cross-entropy gradient sigma - y of that row, divided by N (mean)."""
+    entry = cross_entropy.build_symbolic().result  # sigma_i - y_i, substituted, not retyped
+    return entry.xreplace({sigma[i]: P[row, column], y[i]: Y[row, column]}) / batch
+
+
+def _forms(classes, features, batch):
+    probs, targets = sp.MatrixSymbol("P", batch, classes), sp.MatrixSymbol("Y", batch, classes)
+    inputs = sp.MatrixSymbol("X", batch, features)
+    error = (probs - targets).T
+    return {"W": (1 / sp.sympify(batch)) * error * inputs, "b": (1 / sp.sympify(batch)) * error * sp.OneMatrix(batch, 1)}
+
+
+def _indexed(element):
+    base = sp.IndexedBase(element.parent.name)
+    if element.parent.shape[1] == 1 and element.parent.name in ("b",):
+        return base[element.i + 1]
+    return base[element.i + 1, element.j + 1]
+
+
+def _explicit(form) -> sp.Matrix:
+    from sympy.matrices.expressions.matexpr import MatrixElement
+    made = sp.Matrix(form.as_explicit())
+    return made.applyfunc(lambda e: e.replace(lambda t: isinstance(t, MatrixElement), _indexed))
+
+
+def _replace_loss_gradients(expr, batch):
+    return expr.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L,
+                        lambda t: _example_gradient(*t.variables[0].indices, batch))
+
+
+def _chain(variable, summed, features, batch, ranges):
+    lhs = sp.Derivative(L, variable, evaluate=False)
+    chain = Chain(lhs, summed(lambda e, c: sp.Derivative(L, Z[e, c], evaluate=False)
+                              * sp.Derivative(Z[e, c], variable, evaluate=False)),
+                  "chain rule: L depends on the variable through every logit Z_nk", rule=Rule.CHAIN_RULE)
+    chain.then(lambda e: _replace_loss_gradients(e, batch), Rule.BATCH_MEAN,
+               "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N for the mean",
+               uses=USES_SUM)
+    chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr.is_Indexed and t.expr.base == Z,
+                                   lambda t: sp.Derivative(logit(*t.expr.indices, features), *t.variable_count,
+                                                           evaluate=False)),
+               Rule.SUBSTITUTE_LOGITS, "Z_nk = sum_d X_nd W_kd + b_k", uses=USES_SUM)
+    chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
+               "differentiate the affine map: dW_kr/dW_id = delta_ik delta_dr, db_k/db_i = delta_ik", uses=USES_SUM)
+    if ranges is not None:
+        chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+                   "the Kronecker deltas collapse the sums over k and d", uses=USES_SUM)
+        if sp.factor_terms(chain.current) != chain.current:
+            chain.then(sp.factor_terms, Rule.FACTOR, "factor out 1/N", uses=USES_SUM)
+    return chain
+
+
+def _derivation(K_value, chains, forms, entries, feature_size, batch_size, semantics, definition):
+    notes = {"W": "entry (i, d) of (1/N) (P - Y)^T X: a K x D matrix, like W",
+             "b": "entry i of (1/N) (P - Y)^T 1: the errors averaged over the batch"}
+    steps = []
+    for name, chain in chains.items():
+        chain.add(Step(lhs=sp.Derivative(L, sp.MatrixSymbol(name, *forms[name].shape), evaluate=False),
+                       rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
+                       note=notes[name], uses=USES_SUM))
+        steps.extend(chain.steps)
+    return Derivation(name=NAME, title=TITLE, K=K_value, symbols=SYMBOLS,
+                      assumptions=(RANGES, ROWS_SUM_TO_ONE, TARGETS_NONNEGATIVE) if K_value is None
+                      else (ROWS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
+                      steps=tuple(steps), result=entries["W"], result_lhs=chains["W"].lhs,
+                      definitions=((L, definition),), semantics=semantics,
+                      results=tuple((name, chains[name].lhs, entries[name]) for name in ("W", "b")),
+                      shapes=SHAPES, sizes=(("D", feature_size), ("N", batch_size)))
+
+
+def build_symbolic() -> Derivation:
+    summed = lambda body: sp.Sum(sp.Sum(body(example, k), (k, 1, K)), (example, 1, N))
+    chains = {"W": _chain(W[i, d], summed, D, N, {i: K, d: D}), "b": _chain(b[i], summed, D, N, {i: K})}
+    entries = {name: chain.current for name, chain in chains.items()}
+    for nK, nD, nN in ((2, 2, 2), (3, 2, 3)):
+        at = {K: nK, D: nD, N: nN}
+        forms = {name: _explicit(f) for name, f in _forms(nK, nD, nN).items()}
+        require(all(sp.expand(forms["W"][r, c] - entries["W"].xreplace({**at, i: r + 1, d: c + 1}).doit()) == 0
+                    for r in range(nK) for c in range(nD)), "entry (i, d) of (1/N) (P - Y)^T X")
+        require(all(sp.expand(forms["b"][r, 0] - entries["b"].xreplace({**at, i: r + 1}).doit()) == 0
+                    for r in range(nK)), "entry i of (1/N) (P - Y)^T 1")
+    return _derivation(None, chains, _forms(K, D, N), entries, None, None, _semantics(None, None, None),
+                       loss_definition())
+
+
+def build_concrete(n: int, D: int, N: int) -> Derivation:
+    classes, features, batch = n, D, N
+    def summed(body):
+        return sp.Add(*[body(e, c) for e in range(1, batch + 1) for c in range(1, classes + 1)])
+    chains = {}
+    for name, shape, variable_at in (("W", (classes, features), lambda r, c: W[r + 1, c + 1]),
+                                     ("b", (classes, 1), lambda r, c: b[r + 1])):
+        lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
+        first = sp.Matrix(*shape, lambda r, c: summed(lambda e, cc: sp.Derivative(L, Z[e, cc], evaluate=False)
+                                                      * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)))
+        chain = Chain(lhs, first, "chain rule: L depends on the variable through every logit Z_nk",
+                      rule=Rule.CHAIN_RULE)
+        chain.then(lambda e: _replace_loss_gradients(e, batch), Rule.BATCH_MEAN,
+                   "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N", uses=USES_SUM)
+        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
+                                       lambda t: sp.diff(logit(*t.expr.indices, features), *t.variables)),
+                   Rule.DIFFERENTIATE, "differentiate Z_nk = X_n1 W_k1 + ... + X_nD W_kD + b_k", uses=USES_SUM)
+        chains[name] = chain
+    entries = {name: chain.current for name, chain in chains.items()}
+    forms = _forms(classes, features, batch)
+    for name in ("W", "b"):
+        require(all(sp.expand(a - c) == 0 for a, c in zip(_explicit(forms[name]), entries[name])),
+                f"the {name} gradient equals its matrix form")
+    return _derivation(classes, chains, forms, entries, features, batch, _semantics(features, batch, classes),
+                       loss_definition(classes, batch))

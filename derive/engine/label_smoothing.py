@@ -1,0 +1,130 @@
+"""Cross-entropy with label smoothing: targets (1 - eps) y + eps/K give dL/dz_i = sigma_i - (1 - eps) y_i - eps/K."""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
+from ..symbols import (K, L, epsilon, explicit_softmax, i, j, k, logits_vector, q, sigma, targets_vector, y, z)
+from . import rewrites, softmax_jacobian
+from .common import (INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, column_entries_to_indexed,
+                     entrywise, explicit_sizes_match, probs_definitions_layer, require)
+from .roles import WITH_TARGETS
+
+NAME = "label-smoothing-gradient"
+TITLE = "The cross-entropy gradient with label smoothing"
+DESCRIPTION = "targets q = (1 - eps) y + eps/K: dL/dz_i = sigma_i - (1 - eps) y_i - eps/K"
+
+SMOOTHING = SymbolRole("smoothing", "epsilon", "label-smoothing weight, 0 <= epsilon <= 1")
+SMOOTHED = SymbolRole("smoothed-targets", "q", "smoothed targets (1 - epsilon) y + epsilon / K")
+SYMBOLS = (*WITH_TARGETS, SMOOTHING, SMOOTHED)
+SMOOTHING_RANGE = Assumption("smoothing-range", sp.And(sp.Le(0, epsilon), sp.Le(epsilon, 1)))
+USES_SUM = (TARGETS_SUM_TO_ONE.id,)
+
+
+def smoothed(index) -> sp.Expr:
+    return (1 - epsilon) * y[index] + epsilon / K
+
+
+def _smooth(expr: sp.Basic, size=None) -> sp.Basic:
+    """q_x -> (1 - eps) y_x + eps/K (K the concrete size when there is one)."""
+    value = (lambda ix: smoothed(ix).subs(K, size)) if size is not None else smoothed
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == q, lambda e: value(e.indices[0]))
+
+
+SEMANTICS = Semantics(
+    scalars=lambda rng, arrays: {epsilon: mpmath.mpf(rng.uniform(0.05, 0.3))},
+    derived={"q": lambda env: [(1 - env.scalars[epsilon]) * t + env.scalars[epsilon] / env.K for t in env.array("y")]},
+    layers=(((), lambda expr, n: _smooth(expr, n)), probs_definitions_layer()),
+)
+
+
+def loss_definition(size=K) -> sp.Expr:
+    if isinstance(size, int):
+        return -sp.Add(*[q[r] * sp.log(sigma[r]) for r in range(1, size + 1)])
+    return -sp.Sum(q[k] * sp.log(sigma[k]), (k, 1, size))
+
+
+def vector_form(size) -> sp.MatrixExpr:
+    return (sp.MatrixSymbol("sigma", size, 1) - (1 - epsilon) * sp.MatrixSymbol("y", size, 1)
+            - (epsilon / size) * sp.OneMatrix(size, 1))
+
+
+def gradient_symbol(size) -> sp.Derivative:
+    return sp.Derivative(L, sp.MatrixSymbol("z", size, 1), evaluate=False)
+
+
+def smoothed_targets_sum_to_one() -> list[Step]:
+    """Sum_k q_k = (1 - eps) Sum_k y_k + eps = 1: the smoothed targets are a distribution too."""
+    total = sp.Sum(q[k], (k, 1, K))
+    side = Chain(total, _smooth(total), "definition of the smoothed targets", rule=Rule.DEFINITION)
+    side.then(_split_and_count, Rule.LINEARITY,
+              "split the sum; Sum_k eps/K = eps")
+    side.then(lambda e: rewrites.substitute_sum(e, sp.Sum(y[k], (k, 1, K)), sp.Integer(1)), Rule.ASSUMPTION,
+              "the targets sum to one", uses=USES_SUM)
+    return side.steps
+
+
+def _split_and_count(expr: sp.Expr) -> sp.Expr:
+    """Linearity, then let SymPy do sums of terms free of the dummy (Sum_k eps/K = eps)."""
+    split = rewrites.expand_sums(expr)
+    return split.replace(lambda s: isinstance(s, sp.Sum) and not s.function.has(*s.variables), lambda s: s.doit())
+
+
+def build_symbolic() -> Derivation:
+    jacobian = softmax_jacobian.build_symbolic()  # its result is substituted, not retyped
+    side = smoothed_targets_sum_to_one()
+    require(side[-1].rhs == 1, "the smoothed targets sum to one")
+    lhs = sp.Derivative(L, z[i], evaluate=False)
+    chain = Chain(lhs, sp.Derivative(loss_definition(), z[i], evaluate=False),
+                  "cross-entropy against the smoothed targets q_k = (1 - eps) y_k + eps/K")
+    chain.then(rewrites.chain_rule_through_probs, Rule.CHAIN_RULE,
+               "chain rule through sigma_k; d(-q_k log sigma_k)/d sigma_k = -q_k / sigma_k")
+    chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
+                                                        pattern_indices=(i, j)),
+               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
+    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    general = chain.current
+    chain.then(lambda e: rewrites.substitute_sum(e, side[0].lhs, side[-1].rhs), Rule.ASSUMPTION,
+               "the smoothed targets sum to one (shown above)", uses=USES_SUM)
+    chain.then(_smooth, Rule.SUBSTITUTE_RESULT, "substitute q_i = (1 - eps) y_i + eps/K", uses=USES_SUM)
+    entry = chain.current
+    require(explicit_sizes_match(vector_form, entry, row=i), "entry i of sigma - (1 - eps) y - (eps/K) 1")
+    chain.add(Step(lhs=gradient_symbol(K), rhs=vector_form(K), rule=Rule.VECTOR_FORM, uses=USES_SUM,
+                   note="entry i of sigma - (1 - eps) y - (eps/K) 1; eps = 0 gives back sigma - y"))
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS,
+                      assumptions=(INDEX_RANGE_I, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE, SMOOTHING_RANGE),
+                      steps=(*side, *chain.steps), result=entry, result_lhs=lhs,
+                      definitions=((L, loss_definition()),), results=(("general", lhs, general),),
+                      semantics=SEMANTICS)
+
+
+def build_concrete(n: int) -> Derivation:
+    smoothed_targets = sp.Matrix([q[r] for r in range(1, n + 1)])
+    definition = Step(lhs=smoothed_targets, rhs=_smooth(smoothed_targets, n), rule=Rule.DEFINITION,
+                      note="the smoothed targets q_r = (1 - eps) y_r + eps/K")
+    explicit_loss = -sp.Add(*[q[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])
+    expanded_loss = sp.expand_log(explicit_loss, force=True)  # force: logits are real
+    lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
+    chain = Chain(lhs, sp.Matrix([expanded_loss]).jacobian(logits_vector(n)).T,
+                  "differentiate the loss -sum_r q_r log sigma_r (SymPy's gradient)", rule=Rule.DIFFERENTIATE)
+    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
+               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
+    chain.then(entrywise(lambda e: sp.collect(e, [sigma[r] for r in range(1, n + 1)])), Rule.FACTOR,
+               "collect the terms in sigma_r")
+    total = sp.Add(*smoothed_targets)
+    chain.then(entrywise(lambda e: e.subs(total, 1)), Rule.ASSUMPTION,
+               "the smoothed targets sum to one, as the targets do", uses=USES_SUM)
+    chain.then(lambda e: _smooth(e, n), Rule.SUBSTITUTE_RESULT, "substitute q_r = (1 - eps) y_r + eps/K",
+               uses=USES_SUM)
+    explicit = chain.current
+    made = column_entries_to_indexed(sp.Matrix(vector_form(n).as_explicit()))
+    require(all(sp.expand(a - b) == 0 for a, b in zip(made, explicit)), "the vector equals sigma - (1-eps) y - eps/K")
+    chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, uses=USES_SUM,
+                   note="recognise sigma - (1 - eps) y - (eps/K) 1"))
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
+                      assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE, SMOOTHING_RANGE),
+                      steps=(definition, *chain.steps), result=explicit, result_lhs=lhs,
+                      definitions=((L, explicit_loss),), semantics=SEMANTICS)

@@ -1,0 +1,197 @@
+"""A linear layer under softmax cross-entropy, z = W x + b: dL/dW = (sigma - y) x^T, dL/db = sigma - y,
+dL/dx = W^T (sigma - y). The main result is the entry dL/dW_id (the K x D matrix for concrete sizes)."""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
+from ..numeric.evaluate import stable_softmax
+from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, sigma, softmax_definitions, x, y, z
+from . import cross_entropy, rewrites
+from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, column_entries_to_indexed, probs_definitions_layer,
+                     require)
+from .roles import WITH_TARGETS
+
+NAME = "linear-softmax-cross-entropy"
+TITLE = "Backpropagation through a linear layer, softmax and cross-entropy"
+DESCRIPTION = "z = W x + b: dL/dW = (sigma - y) x^T, dL/db = sigma - y, dL/dx = W^T (sigma - y)"
+SIZES = ("K", "D")
+
+SYMBOLS = (*WITH_TARGETS,
+           SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),
+           SymbolRole("bias", "b", "bias, length K"),
+           SymbolRole("input", "x", "input, length D"),
+           SymbolRole("features", "D", "input dimension"))
+USES_SUM = (TARGETS_SUM_TO_ONE.id,)
+RANGES = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, d), sp.Le(d, D)))
+SHAPES = (("x", "D x 1"), ("W", "K x D"), ("b", "K x 1"), ("z", "K x 1"), ("sigma", "K x 1"), ("y", "K x 1"),
+          ("dL/dW", "K x D"), ("dL/db", "K x 1"), ("dL/dx", "D x 1"))
+_m = sp.Symbol("r", integer=True, positive=True)  # feature dummy (not m: the softmax's own dummy)
+
+
+def logit(index, size=D) -> sp.Expr:
+    """z_index = Sum_m W_{index, m} x_m + b_index (written out for a concrete D)."""
+    if isinstance(size, int):
+        return sp.Add(*[W[index, c] * x[c] for c in range(1, size + 1)]) + b[index]
+    return sp.Sum(W[index, _m] * x[_m], (_m, 1, size)) + b[index]
+
+
+def _logits_meaning(size):
+    def substitute(expr, n):
+        return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == z, lambda e: logit(e.indices[0], size))
+    return substitute
+
+
+def _semantics(feature_count: int | None) -> Semantics:
+    def sizes(n):
+        return {D: feature_count if feature_count is not None else (2 if n <= 3 else 3)}
+
+    def arrays(rng, logits, sized):
+        n, features = len(logits), sized[D]
+        weights = mpmath.matrix([[mpmath.mpf(rng.uniform(-1, 1)) for _ in range(features)] for _ in range(n)])
+        inputs = [mpmath.mpf(rng.uniform(-2, 2)) for _ in range(features)]
+        # b = z - W x keeps this point's logits, extreme ones included.
+        bias = [logits[r] - mpmath.fsum(weights[r, c] * inputs[c] for c in range(features)) for r in range(n)]
+        return {"W": weights, "x": inputs, "b": bias}
+
+    def affine(env):
+        weights, inputs, bias = env.array("W"), env.array("x"), env.array("b")
+        return [mpmath.fsum(weights[r, c] * inputs[c] for c in range(len(inputs))) + bias[r] for r in range(len(bias))]
+
+    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
+                     derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z"))},
+                     layers=(probs_definitions_layer(), (("z",), _logits_meaning(feature_count or D))))
+
+
+def _loss_gradient(expr: sp.Basic, gradient_entry: sp.Expr, index: sp.Symbol) -> sp.Basic:
+    """dL/dz_w -> sigma_w - y_w, the cross-entropy gradient (substituted, not retyped)."""
+    return expr.replace(lambda e: isinstance(e, sp.Derivative) and e.expr == L and e.variables[0].base == z,
+                        lambda e: gradient_entry.xreplace({index: e.variables[0].indices[0]}))
+
+
+def _through_logits(variable, summed, feature_size, gradient_entry, index):
+    """dL/dvariable: chain rule through every z_k, then SymPy differentiates z_k = Sum W x + b."""
+    lhs = sp.Derivative(L, variable, evaluate=False)
+    chain_rule = summed(lambda kk: sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable,
+                                                                                           evaluate=False))
+    chain = Chain(lhs, chain_rule, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE)
+    chain.then(lambda e: _loss_gradient(e, gradient_entry, index), Rule.SUBSTITUTE_RESULT,
+               "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM)
+    chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr.is_Indexed and t.expr.base == z,
+                                   lambda t: sp.Derivative(logit(t.expr.indices[0], feature_size), *t.variable_count,
+                                                           evaluate=False)),
+               Rule.SUBSTITUTE_LOGITS, "z_k = sum_d W_kd x_d + b_k", uses=USES_SUM)
+    chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
+               "differentiate the affine map: dW_km/dW_id = delta_ik delta_dm, db_k/db_i = delta_ik, dx_m/dx_d = delta_dm",
+               uses=USES_SUM)
+    return chain
+
+
+def _finish(chain, ranges):
+    chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+               "the Kronecker deltas collapse the sums", uses=USES_SUM)
+    if sp.factor_terms(chain.current) != chain.current:
+        chain.then(sp.factor_terms, Rule.FACTOR, "factor", uses=USES_SUM)
+    return chain
+
+
+def _forms(size_K, size_D):
+    probs, targets = sp.MatrixSymbol("sigma", size_K, 1), sp.MatrixSymbol("y", size_K, 1)
+    inputs, weights = sp.MatrixSymbol("x", size_D, 1), sp.MatrixSymbol("W", size_K, size_D)
+    error = probs - targets
+    return {"W": error * inputs.T, "b": error, "x": weights.T * error}
+
+
+def _gradient_symbols(size_K, size_D):
+    return {name: sp.Derivative(L, sp.MatrixSymbol(name, *shape), evaluate=False)
+            for name, shape in (("W", (size_K, size_D)), ("b", (size_K, 1)), ("x", (size_D, 1)))}
+
+
+def _matches(form, entry_of, nK, nD) -> bool:
+    """SymPy writes the form out at sizes nK x nD; entry (r, c) must equal entry_of(r, c) there."""
+    made = sp.Matrix(form.as_explicit())
+    made = made.applyfunc(lambda e: e.replace(lambda t: isinstance(t, sp.matrices.expressions.matexpr.MatrixElement),
+                                              lambda t: _indexed(t)))
+    return all(sp.expand(made[r, c] - entry_of(r + 1, c + 1)) == 0 for r in range(made.rows) for c in range(made.cols))
+
+
+def _indexed(element):
+    base = sp.IndexedBase(element.parent.name)
+    if element.parent.shape[1] == 1:
+        return base[element.i + 1]
+    return base[element.i + 1, element.j + 1]
+
+
+def build_symbolic() -> Derivation:
+    gradient = cross_entropy.build_symbolic().result  # sigma_i - y_i
+    summed = lambda body: sp.Sum(body(k), (k, 1, K))
+    chains = {
+        "W": _finish(_through_logits(W[i, d], summed, D, gradient, i), {i: K, d: D}),
+        "b": _finish(_through_logits(b[i], summed, D, gradient, i), {i: K}),
+        "x": _finish(_through_logits(x[d], summed, D, gradient, i), {d: D}),
+    }
+    entries = {name: chain.current for name, chain in chains.items()}
+    forms, symbols = _forms(K, D), _gradient_symbols(K, D)
+    for nK, nD in ((2, 2), (3, 2), (2, 3)):
+        at = {K: nK, D: nD}
+        require(_matches(_forms(nK, nD)["W"], lambda r, c: entries["W"].xreplace({**at, i: r, d: c}).doit(), nK, nD),
+                "entry (i, d) of (sigma - y) x^T")
+        require(_matches(_forms(nK, nD)["b"], lambda r, c: entries["b"].xreplace({**at, i: r}).doit(), nK, nD),
+                "entry i of sigma - y")
+        require(_matches(_forms(nK, nD)["x"], lambda r, c: entries["x"].xreplace({**at, d: r}).doit(), nK, nD),
+                "entry d of W^T (sigma - y)")
+    notes = {"W": "entry (i, d) of the outer product (sigma - y) x^T", "b": "entry i of sigma - y",
+             "x": "entry d of W^T (sigma - y): the error sent back to the layer below"}
+    steps = []
+    for name, chain in chains.items():
+        chain.add(Step(lhs=symbols[name], rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
+                       note=notes[name], uses=USES_SUM))
+        steps.extend(chain.steps)
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS,
+                      assumptions=(RANGES, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
+                      steps=tuple(steps), result=entries["W"], result_lhs=chains["W"].lhs,
+                      definitions=((L, cross_entropy.loss_definition()),), semantics=_semantics(None),
+                      results=tuple((name, chains[name].lhs, entries[name]) for name in ("W", "b", "x")),
+                      shapes=SHAPES, sizes=(("D", None),))
+
+
+def build_concrete(n: int, D: int) -> Derivation:
+    features = D
+    ce = cross_entropy.build_concrete(n)
+    gradient = {z[r]: ce.result[r - 1, 0] for r in range(1, n + 1)}
+
+    def matrix_chain(shape, variable_at):
+        lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
+        first = sp.Matrix(*shape, lambda r, c: sp.Add(*[
+            sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
+            for kk in range(1, n + 1)]))
+        chain = Chain(lhs, first, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE)
+        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L,
+                                       lambda t: gradient[t.variables[0]]),
+                   Rule.SUBSTITUTE_RESULT, "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM)
+        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
+                                       lambda t: sp.diff(logit(t.expr.indices[0], features), *t.variables)),
+                   Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM)
+        return chain
+
+    chains = {"W": matrix_chain((n, features), lambda r, c: W[r + 1, c + 1]),
+              "b": matrix_chain((n, 1), lambda r, c: b[r + 1]),
+              "x": matrix_chain((features, 1), lambda r, c: x[r + 1])}
+    forms, steps = _forms(n, features), []
+    explicit_results = {name: chain.current for name, chain in chains.items()}
+    for name, chain in chains.items():
+        explicit = explicit_results[name]
+        require(_matches(forms[name], lambda r, c: explicit[r - 1, c - 1], n, features), f"the {name} gradient form")
+        chain.add(Step(lhs=chain.lhs, rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
+                       note={"W": "recognise (sigma - y) x^T", "b": "recognise sigma - y",
+                             "x": "recognise W^T (sigma - y)"}[name], uses=USES_SUM))
+        steps.extend(chain.steps)
+    # The loss written out in z (for the verifier); not ce.definitions, which names S first.
+    explicit_loss = -sp.Add(*[y[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
+                      assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
+                      steps=tuple(steps), result=explicit_results["W"], result_lhs=chains["W"].lhs,
+                      definitions=((L, explicit_loss),), semantics=_semantics(features),
+                      results=tuple((name, chains[name].lhs, explicit_results[name]) for name in ("W", "b", "x")),
+                      shapes=SHAPES, sizes=(("D", features),))

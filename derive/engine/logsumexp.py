@@ -1,0 +1,108 @@
+"""The gradient of log-sum-exp is the softmax; both are shift-invariant, which is why code subtracts max z."""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from ..model import Derivation, Rule, Semantics, Step, SymbolRole
+from ..symbols import (K, M, c, explicit_softmax, i, k, logits_vector, sigma, softmax_denominator, softmax_entry, z)
+from . import rewrites
+from .common import INDEX_RANGE_I, Chain, entrywise, probs_definitions_layer, require
+from .roles import PROBS_AND_LOGITS
+
+NAME = "logsumexp-gradient"
+TITLE = "The gradient of log-sum-exp, shift invariance and stable evaluation"
+DESCRIPTION = "d/dz_i log sum_k e^{z_k} = sigma_i; sigma(z + c) = sigma(z); evaluate with z - max z"
+
+SHIFT = SymbolRole("shift", "c", "a constant added to every logit")
+MAXIMUM = SymbolRole("max-logit", "M", "the largest logit, M = max_k z_k")
+SYMBOLS = (*PROBS_AND_LOGITS, SHIFT, MAXIMUM)
+
+SEMANTICS = Semantics(
+    # c large on purpose: e^{z + c} at c = 700 is far beyond float64, exact in mpmath.
+    scalars=lambda rng, arrays: {c: mpmath.mpf(rng.choice([-700, -3, 2, 700]) + rng.uniform(-1, 1)),
+                                 M: max(arrays["z"])},
+    layers=(probs_definitions_layer(),),
+)
+MAX_NOTE = ("with c = -M, M = max_k z_k: every exponent z_k - M <= 0, so no e^{...} overflows, and the "
+            "largest term is e^0 = 1, so the sum lies in [1, K] and never underflows to 0")
+
+
+def _shift(expr: sp.Basic, amount: sp.Expr) -> sp.Basic:
+    """Every logit z_x -> z_x + amount."""
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == z, lambda e: e + amount)
+
+
+def _split_exponentials(expr: sp.Basic) -> sp.Basic:
+    """e^{a + b} -> e^a e^b, inside sums too."""
+    return sp.expand(expr, power_exp=True, mul=False, multinomial=False, log=False)
+
+
+def _shift_chain(lhs: sp.Expr, to_probs, what: str) -> list[Step]:
+    chain = Chain(lhs, _split_exponentials(lhs), "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND)
+    chain.then(rewrites.pull_constants_out_of_sums, Rule.SHIFT_INVARIANCE,
+               f"e^c does not depend on k: it leaves the sum and cancels ({what})")
+    if to_probs is not None:
+        chain.then(to_probs, Rule.SUBSTITUTE_SOFTMAX, "the softmax of the unshifted logits")
+    return chain.steps
+
+
+def build_symbolic() -> Derivation:
+    lhs = sp.Derivative(sp.log(softmax_denominator()), z[i], evaluate=False)
+    chain = Chain(lhs, rewrites.evaluate_derivatives(lhs), "differentiate: d log S / d z_i = (dS / dz_i) / S",
+                  rule=Rule.DIFFERENTIATE)
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i,)), Rule.SUBSTITUTE_SOFTMAX,
+               "this is sigma_i: the gradient of log-sum-exp is the softmax")
+    gradient = chain.current
+    require(gradient == sigma[i], "the gradient is sigma_i")
+
+    shifted_probs = _shift(softmax_entry(i), c)
+    probs_shift = _shift_chain(shifted_probs, lambda e: rewrites.substitute_softmax(e, indices=(i,)),
+                               "the softmax is shift-invariant")
+    require(probs_shift[-1].rhs == sigma[i], "sigma(z + c)_i = sigma_i")
+    lse_shift = Chain(sp.log(_shift(softmax_denominator(), c)), _split_exponentials(sp.log(_shift(softmax_denominator(), c))),
+                      "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND)
+    lse_shift.then(rewrites.pull_constants_out_of_sums, Rule.SHIFT_INVARIANCE, "e^c does not depend on k")
+    lse_shift.then(lambda e: sp.expand_log(e, force=True), Rule.LOG_RULES,
+                   "log(e^c S) = c + log S: log-sum-exp moves with the shift (real logits)")
+
+    stable = Step(lhs=sigma[i], rhs=shifted_probs.xreplace({c: -M}), rule=Rule.STABLE_EVALUATION,
+                  note="shift invariance read backwards, " + MAX_NOTE)
+    stable_lse = Step(lhs=sp.log(softmax_denominator()), rhs=M + lse_shift.lhs.xreplace({c: -M}),
+                      rule=Rule.STABLE_EVALUATION,
+                      note="log-sum-exp shifted by c = -M, read backwards: log S = M + log sum_k e^{z_k - M}")
+    require(sp.expand(lse_shift.current.xreplace({c: -M}) + M - sp.log(softmax_denominator())) == 0,
+            "M + (log S - M) = log S")
+    steps = (*chain.steps, *probs_shift, *lse_shift.steps, stable, stable_lse)
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=(INDEX_RANGE_I,),
+                      steps=steps, result=gradient, result_lhs=lhs, semantics=SEMANTICS,
+                      results=(("shift-invariance", shifted_probs, probs_shift[-1].rhs),
+                               ("stable-softmax", sigma[i], stable.rhs),
+                               ("stable-logsumexp", stable_lse.lhs, stable_lse.rhs)))
+
+
+def build_concrete(n: int) -> Derivation:
+    total = sp.Add(*[sp.exp(z[r]) for r in range(1, n + 1)])
+    lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(sp.log(total), z[r + 1], evaluate=False))
+    chain = Chain(lhs, sp.Matrix([sp.log(total)]).jacobian(logits_vector(n)).T,
+                  "differentiate log(e^{z_1} + ... + e^{z_K}) (SymPy's gradient)", rule=Rule.DIFFERENTIATE)
+    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
+               "this is sigma: the gradient of log-sum-exp is the softmax")
+    gradient = chain.current
+    require(gradient == sp.Matrix([sigma[r] for r in range(1, n + 1)]), "the gradient is sigma")
+
+    shifted = _shift(explicit_softmax(n), c)
+    probs_shift = Chain(shifted, _split_exponentials(shifted), "e^{z_r + c} = e^c e^{z_r}", rule=Rule.EXPAND)
+    probs_shift.then(entrywise(sp.cancel), Rule.SHIFT_INVARIANCE, "e^c is a common factor: it cancels")
+    probs_shift.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
+                     "the softmax of the unshifted logits")
+    probs = sp.Matrix([sigma[r] for r in range(1, n + 1)])
+    require(probs_shift.current == probs, "sigma(z + c) = sigma")
+    stable = Step(lhs=probs, rhs=shifted.xreplace({c: -M}), rule=Rule.STABLE_EVALUATION,
+                  note="shift invariance read backwards, " + MAX_NOTE)
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=(),
+                      steps=(*chain.steps, *probs_shift.steps, stable), result=gradient, result_lhs=lhs,
+                      semantics=SEMANTICS,
+                      results=(("shift-invariance", shifted, probs_shift.current), ("stable-softmax", probs, stable.rhs)))

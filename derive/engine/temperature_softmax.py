@@ -1,0 +1,92 @@
+"""The Jacobian of the softmax at temperature T: d sigma_i / d z_j = (1/T) sigma_i (delta_ij - sigma_j)."""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+from sympy.matrices.expressions import DiagMatrix
+
+from ..model import Derivation, Rule, Semantics, Step, SymbolRole
+from ..numeric.evaluate import stable_softmax
+from ..symbols import (K, T, explicit_scaled_softmax, i, j, logits_vector, scaled_softmax_entry, sigma, z)
+from . import rewrites
+from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, explicit_sizes_match, require
+from .roles import PROBS_AND_LOGITS
+
+NAME = "temperature-softmax-jacobian"
+TITLE = "The Jacobian of the softmax with temperature"
+DESCRIPTION = "sigma = softmax(z / T): d sigma_i / d z_j = (1/T) sigma_i (delta_ij - sigma_j)"
+
+TEMPERATURE = SymbolRole("temperature", "T", "temperature T > 0")
+SYMBOLS = (*PROBS_AND_LOGITS, TEMPERATURE)
+TEMPERATURE_POSITIVE = sp.Gt(T, 0)
+
+
+def _probs_at_temperature(expr, n):
+    """sigma_x -> e^{z_x/T} / Sum_k e^{z_k/T} (proofs), written out for a concrete K."""
+    explicit = explicit_scaled_softmax(n, 1 / T) if n is not None else None
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == sigma,
+                        lambda e: scaled_softmax_entry(e.indices[0], 1 / T) if explicit is None
+                        else explicit[int(e.indices[0]) - 1])
+
+
+SEMANTICS = Semantics(
+    # T from 0.25 (sharp) to 4 (flat); with |z| ~ 1000, z / T reaches 4000: still exact in mpmath.
+    scalars=lambda rng, arrays: {T: mpmath.mpf(rng.choice([0.25, 0.5, 2.0, 4.0])) * mpmath.mpf(rng.uniform(0.9, 1.1))},
+    derived={"sigma": lambda env: stable_softmax([v / env.scalars[T] for v in env.array("z")])},
+    layers=((("sigma",), _probs_at_temperature),),
+)
+
+
+def matrix_form(size) -> sp.MatrixExpr:
+    probs = sp.MatrixSymbol("sigma", size, 1)
+    return (1 / T) * (DiagMatrix(probs) - probs * probs.T)
+
+
+def jacobian_symbol(size) -> sp.Derivative:
+    return sp.Derivative(sp.MatrixSymbol("sigma", size, 1), sp.MatrixSymbol("z", size, 1), evaluate=False)
+
+
+def _assumptions():
+    from ..model import Assumption
+    return (INDEX_RANGE, Assumption("temperature-positive", TEMPERATURE_POSITIVE))
+
+
+def build_symbolic() -> Derivation:
+    lhs = sp.Derivative(sigma[i], z[j], evaluate=False)
+    chain = Chain(lhs, sp.Derivative(scaled_softmax_entry(i, 1 / T), z[j], evaluate=False),
+                  "definition of the softmax at temperature T: sigma_i = e^{z_i/T} / sum_k e^{z_k/T}")
+    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule")
+    chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
+               "differentiate: d e^{z_k/T} / d z_j = (1/T) delta_jk e^{z_k/T} (chain rule through z_k/T)")
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= j <= K)")
+    chain.then(lambda e: rewrites.substitute_scaled_softmax(e, indices=(i, j), scale=1 / T),
+               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i and sigma_j")
+    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i / T")
+    entry = chain.current
+    chain.add(Step(lhs=sp.Derivative(sigma[i], z[i], evaluate=False), rhs=entry.subs(j, i),
+                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1"))
+    chain.add(Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
+                   note="case i != j: delta_ij = 0", condition=sp.Ne(i, j)))
+    require(explicit_sizes_match(matrix_form, entry, row=i, col=j), "entry (i, j) of (1/T)(diag(sigma) - sigma sigma^T)")
+    chain.add(Step(lhs=jacobian_symbol(K), rhs=matrix_form(K), rule=Rule.MATRIX_FORM,
+                   note="(1/T)(diag(sigma) - sigma sigma^T): a higher T flattens sigma and shrinks the gradient"))
+    return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=_assumptions(),
+                      steps=tuple(chain.steps), result=entry, result_lhs=lhs, semantics=SEMANTICS)
+
+
+def build_concrete(n: int) -> Derivation:
+    lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
+    definition = Step(lhs=sp.Matrix([sigma[r] for r in range(1, n + 1)]), rhs=explicit_scaled_softmax(n, 1 / T),
+                      rule=Rule.DEFINITION, note="definition of the softmax at temperature T, written out")
+    chain = Chain(lhs, explicit_scaled_softmax(n, 1 / T).jacobian(logits_vector(n)),
+                  "differentiate every entry (SymPy's jacobian)", rule=Rule.JACOBIAN)
+    chain.then(entrywise(lambda e: rewrites.explicit_scaled_denominators_to_softmax(e, n, 1 / T)),
+               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_r = e^{z_r/T} / (e^{z_1/T} + ... + e^{z_K/T})")
+    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry")
+    explicit = chain.current
+    require(explicit_matches(matrix_form(n), explicit), "the matrix equals (1/T)(diag(sigma) - sigma sigma^T)")
+    chain.add(Step(lhs=lhs, rhs=matrix_form(n), rule=Rule.MATRIX_FORM,
+                   note="recognise (1/T)(diag(sigma) - sigma sigma^T)"))
+    return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=_assumptions()[1:],
+                      steps=(definition, *chain.steps), result=explicit, result_lhs=lhs, semantics=SEMANTICS)

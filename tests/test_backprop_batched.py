@@ -1,0 +1,89 @@
+"""batched-linear-softmax-cross-entropy against mpmath.diff of the plain mean loss, and NumPy finite differences."""
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import mpmath
+import numpy as np
+import pytest
+
+from backprop_helpers import json_results, verified, verify_one
+from derive.engine import REGISTRY, build as _unverified
+from derive.errors import VerificationError
+from derive.reference import batched_linear_softmax_cross_entropy as reference
+from derive.symbols import D as D_SYMBOL, K as K_SYMBOL, N as N_SYMBOL, P, W, X, Y, b, d, i
+from oracles import as_mpf, finite_difference_gradient, instantiate_values, random_simplex, softmax_mp
+
+NAME = "batched-linear-softmax-cross-entropy"
+TOL = mpmath.mpf("1e-9")
+
+
+def _mean_loss(weights, bias, inputs, targets):
+    total = 0
+    for row, target in zip(inputs, targets):
+        logits = [mpmath.fsum(w * v for w, v in zip(wrow, row)) + c for wrow, c in zip(weights, bias)]
+        total += -mpmath.fsum(t * mpmath.log(p) for t, p in zip(target, softmax_mp(logits)))
+    return total / len(inputs)
+
+
+@pytest.mark.parametrize("K, D, N, sizes", [(None, None, None, (3, 2, 2)), (None, None, None, (2, 3, 3)),
+                                            (2, 2, 2, (2, 2, 2)), (3, 2, 3, (3, 2, 3))])
+def test_json_results_match_mpmath_diff(K, D, N, sizes):
+    n, features, batch = sizes
+    rng = random.Random(n * 100 + features * 10 + batch)
+    weights = [[mpmath.mpf(rng.uniform(-1, 1)) for _ in range(features)] for _ in range(n)]
+    bias = [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(n)]
+    inputs = [[mpmath.mpf(rng.uniform(-2, 2)) for _ in range(features)] for _ in range(batch)]
+    targets = [random_simplex(rng, n) for _ in range(batch)]
+    probs = [softmax_mp([mpmath.fsum(w * v for w, v in zip(wrow, row)) + c for wrow, c in zip(weights, bias)])
+             for row in inputs]
+    results = json_results(NAME, K, D, N)
+    arrays = {P: probs, Y: targets, X: inputs, W: weights, b: bias}
+    sized = {K_SYMBOL: n, D_SYMBOL: features, N_SYMBOL: batch}
+    for r in range(n):
+        for c in range(features):
+            def moved(t):
+                out = [list(row) for row in weights]
+                out[r][c] = t
+                return out
+            expected = mpmath.diff(lambda t: _mean_loss(moved(t), bias, inputs, targets), weights[r][c])
+            entry = results["W"] if K is None else results["W"][r, c]
+            got = as_mpf(instantiate_values(entry, scalars={**sized, i: r + 1, d: c + 1} if K is None else {},
+                                            arrays=arrays))
+            assert abs(got - expected) < TOL
+        expected_b = mpmath.diff(lambda t: _mean_loss(weights, bias[:r] + [t] + bias[r + 1:], inputs, targets), bias[r])
+        entry = results["b"] if K is None else results["b"][r, 0]
+        got = as_mpf(instantiate_values(entry, scalars={**sized, i: r + 1} if K is None else {}, arrays=arrays))
+        assert abs(got - expected_b) < TOL
+
+
+def test_reference_matches_finite_differences():
+    rng = np.random.default_rng(9)
+    Wv, bv, Xv = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(4, 2))
+    Yv = rng.dirichlet(np.ones(3), size=4)
+    gW, gb = reference.backward(Wv, bv, Xv, Yv)
+    assert gW.shape == Wv.shape and gb.shape == bv.shape
+    fW = finite_difference_gradient(lambda f: reference.forward(np.array(f).reshape(3, 2), bv, Xv, Yv), list(Wv.ravel()))
+    fb = finite_difference_gradient(lambda f: reference.forward(Wv, np.array(f), Xv, Yv), list(bv))
+    assert np.allclose(gW.ravel(), fW, atol=1e-7) and np.allclose(gb, fb, atol=1e-7)
+
+
+@pytest.mark.parametrize("K, D, N", [(None, None, None), (2, 3, 2)])
+def test_every_step_verified_numerically_and_shapes_recorded(K, D, N):
+    derivation = verified(NAME, K, D, N)
+    for step in derivation.steps:
+        assert step.evidence.points > 0 and step.evidence.numeric_max_abs_error < 1e-25
+        assert step.evidence.symbolic is None  # proofs not attempted here (see Semantics.prove)
+    assert dict(derivation.shapes)["X"] == "N x D" and dict(derivation.shapes)["dL/dW"] == "K x D"
+    assert REGISTRY[NAME].sizes == ("K", "D", "N")
+
+
+def test_forgetting_the_mean_is_rejected():
+    """The summed-loss gradient (no 1/N) must fail: test batches have N >= 2."""
+    derivation = _unverified(NAME)
+    steps = list(derivation.steps)
+    index = next(n for n, s in enumerate(steps) if s.rule.value == "factor")
+    wrong = dataclasses.replace(steps[index], rhs=steps[index].rhs * N_SYMBOL, evidence=None)
+    with pytest.raises(VerificationError):
+        verify_one(derivation, wrong)
