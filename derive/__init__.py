@@ -7,10 +7,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def derive(name, K=None):
+def derive(name, K=None, D=None, N=None):
     """See derive.api.derive."""
     from .api import derive as _derive
-    return _derive(name, K)
+    return _derive(name, K, D, N)
 
 
 def available():

@@ -9,9 +9,11 @@ from .verify import verify_derivation
 
 
 @functools.lru_cache(maxsize=64)
-def derive(name: str, K: int | str | None = None) -> Derivation:
-    """The named derivation for symbolic K (None or 'symbolic') or a concrete K, every step verified."""
-    return verify_derivation(engine.build(name, engine.parse_K(K)))
+def derive(name: str, K: int | str | None = None, D: int | str | None = None,
+           N: int | str | None = None) -> Derivation:
+    """The named derivation, every step verified: symbolic sizes (None or 'symbolic'), or a concrete
+    K (with D, N for the linear layers; omitted ones take engine.DEFAULT_SIZES)."""
+    return verify_derivation(engine.build(name, engine.parse_K(K), engine.parse_D(D), engine.parse_N(N)))
 
 
 def available() -> list[tuple[str, str]]:

@@ -81,3 +81,17 @@ def test_unknown_name_in_a_real_process_has_no_traceback():
     assert out.returncode == 2
     assert out.stderr.strip().startswith("error:")
     assert "Traceback" not in out.stderr
+
+
+def test_catalog_agrees_with_the_registry():
+    """`list` reads names and descriptions without importing SymPy; they must be the registry's."""
+    from derive.catalog import descriptions
+    from derive.engine import REGISTRY
+    assert descriptions() == tuple((e.name, e.description) for e in REGISTRY.values())
+
+
+def test_list_does_not_import_sympy():
+    code = "import sys; from cli import cli; from click.testing import CliRunner; " \
+           "r = CliRunner().invoke(cli, ['list']); assert r.exit_code == 0; print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -6,15 +6,14 @@ A module takes K and, if it lists them in SIZES, also D (input dimension) and N 
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable
 
+from ..catalog import MODULES
 from ..errors import UsageError
 from ..model import Derivation
-from . import cross_entropy, log_softmax_jacobian, softmax_jacobian
-from . import (batched_linear_softmax, cross_entropy_hessian, label_smoothing, linear_softmax, logsumexp, sigmoid_logistic, softmax_vjp,
-               temperature_softmax)
 
 MAX_CONCRETE_K = 512
 MAX_CONCRETE_D = 64
@@ -44,9 +43,8 @@ def _entry(module: ModuleType) -> Entry:
                  getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None))
 
 
-_MODULES = (softmax_jacobian, log_softmax_jacobian, cross_entropy,
-            softmax_vjp, temperature_softmax, label_smoothing, logsumexp, cross_entropy_hessian, linear_softmax,
-            sigmoid_logistic, batched_linear_softmax)
+# The module list lives in derive/catalog.py, which `list` reads without importing SymPy.
+_MODULES = tuple(importlib.import_module(f"{__name__}.{module}") for module in MODULES)
 REGISTRY: dict[str, Entry] = {e.name: e for e in map(_entry, _MODULES)}
 
 

@@ -1,0 +1,33 @@
+"""The derivations' names and one-line descriptions without importing SymPy (`list` starts at once).
+
+The engine modules are listed here once, in display order; `derive.engine` imports them from this
+list. Their NAME and DESCRIPTION constants are read from the source with `ast` (parsing our own
+files, not importing them), so the words stay in one place: the module that derives.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+MODULES = ("softmax_jacobian", "log_softmax_jacobian", "cross_entropy",
+           "softmax_vjp", "temperature_softmax", "label_smoothing", "logsumexp", "cross_entropy_hessian",
+           "linear_softmax", "sigmoid_logistic", "batched_linear_softmax")
+
+_ENGINE = Path(__file__).resolve().parent / "engine"
+
+
+def _constants(module: str) -> dict:
+    tree = ast.parse((_ENGINE / f"{module}.py").read_text(encoding="utf-8"))
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("NAME", "DESCRIPTION"):
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def descriptions() -> tuple[tuple[str, str], ...]:
+    """(name, one-line description) for every derivation, in display order."""
+    return tuple((c["NAME"], c["DESCRIPTION"]) for c in map(_constants, MODULES))
