@@ -14,7 +14,7 @@ import sympy as sp
 
 from .. import symbols as S
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
-from .points import PRECISION_DIGITS, environments, points
+from .points import PRECISION_DIGITS, environments, points, sample as sample_points
 from .target import Target, all_targets
 from ..parse.parser import free_indices
 
@@ -30,7 +30,8 @@ EXPLANATIONS = {
                          "from the numerator e^{z_i}; add it with delta_ij.",
     "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K).",
     "index-slip": "An index is in the wrong place. Check which index each symbol carries.",
-    "missing-factor": "A factor is missing. Check the product: did you drop a sigma factor?",
+    "missing-factor": "A factor is missing. Check the product: did you drop a factor (a sigma, the 1/T of "
+                      "a temperature, the input x_d, the 1/N of a mean)?",
     "unnormalized": "You used e^{z} where the softmax output sigma = e^{z_i} / sum_k e^{z_k} belongs: "
                     "the denominator (normalisation) was dropped.",
     "not-differentiated": "This is not differentiated yet: it is the function itself, or it still holds a "
@@ -163,9 +164,9 @@ def _values(answer, target, sample=2):
     got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
     pairs = []
     free = target.free
-    chosen = points(simplex=target.simplex)
-    for point in [chosen[0], chosen[3]]:
-        for assignment, env in environments(point, free, target.arrays):
+    chosen = points(simplex=target.simplex, semantics=target.semantics)
+    for point in sample_points(chosen):
+        for assignment, env in environments(point, free, target.arrays, target.semantics):
             pairs.append((safe(expected_fn, env, assignment), safe(got_fn, env, assignment)))
     return pairs
 

@@ -26,7 +26,7 @@ def _target_names():
 def check(target, fmt, path, answer) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..check import check_answer
-    from ..engine import lookup
+    from ..check.target import get as lookup
 
     lookup(target)
     text = _answer_text(answer, path)

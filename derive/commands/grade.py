@@ -18,7 +18,7 @@ def grade(target, report, workers, answers) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..check.grading import grade_all, read_rows, summary, write_report
-    from ..engine import lookup
+    from ..check.target import get as lookup
 
     lookup(target)
     source = Path(answers)
