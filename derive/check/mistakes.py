@@ -44,6 +44,8 @@ EXPLANATIONS = {
     "true-class-only": "This treats the target as 1 at every class (sigma_i - 1). The gradient is "
                        "sigma_i - y_i: it is sigma_i - 1 only for the true class and sigma_i elsewhere.",
     "spurious-term": "The answer has an extra term that does not belong there.",
+    "missing-term": "A whole term of the answer is missing (for example the -epsilon/K of the smoothed "
+                    "targets). Re-check each term when you expand.",
 }
 
 
@@ -112,7 +114,11 @@ def catalogue(target: Target) -> tuple:
     for other in all_targets():
         if other.name != target.name:
             add("other-target", other.result, f"It is the result of {other.name} ({other.title}).")
-    for term in sorted(set(sp.Add.make_args(sp.expand(R))) | R.atoms(sp.Indexed) | {sp.Integer(1)}, key=str):
+    terms = sp.Add.make_args(sp.expand(R))
+    if len(terms) > 1:
+        for term in sorted(terms, key=str):
+            add("missing-term", R - term)
+    for term in sorted(set(terms) | R.atoms(sp.Indexed) | {sp.Integer(1)}, key=str):
         add("spurious-term", R + term)
         add("spurious-term", R - term)
     return tuple(out)
@@ -147,7 +153,7 @@ def identify(answer: sp.Basic, target: Target) -> tuple:
         return mistake("index-slip", f"The index {names} is free in your answer but not in the question.")
     ratio = _constant_ratio(answer, target)
     if ratio is not None:
-        if ratio == -1:
+        if abs(ratio + 1) <= RELATIVE_TOLERANCE:
             return mistake("sign")
         return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
     candidates = catalogue(target)
