@@ -170,3 +170,15 @@ def test_cli_unknown_part_is_one_error_line():
     result = run("--target", LIN + ":zz", r"x_d")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_left_side_of_another_part_is_named():
+    result = check_answer(r"\frac{\partial L}{\partial b_i} = \sigma_i - y_i", target=LIN)
+    assert result.verdict == "incorrect" and result.mistake.id == "other-target"
+    assert LIN + ":b" in result.mistake.explanation and result.first_wrong_line == 1
+
+
+@pytest.mark.parametrize("target, answer", [(HESS, r"\sigma^\top"), (LIN, r"\sigma - y"), (LIN + ":x", r"W x")])
+def test_wrong_shape_is_incorrect(target, answer):
+    result = check_answer(answer, target=target)
+    assert result.verdict == "incorrect" and "result where one entry per" in result.message

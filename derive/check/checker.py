@@ -116,8 +116,8 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
 
 def _left_side_mistake(expr, goal):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
-    for other in targets.all_targets():
-        if other.name != goal.name and isinstance(expr, sp.Derivative) and expr == other.lhs:
+    for other in (targets.get(name) for name in targets.names()):
+        if other.lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == other.lhs:
             return mistake("other-target", f"The left side {to_latex(expr)} is the question of {other.name}, "
                                            f"not {to_latex(goal.lhs)}.")
     return None

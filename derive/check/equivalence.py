@@ -97,15 +97,23 @@ def evaluator(expr: sp.Basic, target: Target):
     def run(env, assignment):
         value = compiled(env)
         if isinstance(value, mpmath.matrix):
-            picks = [assignment[s] for s in entry_order(target)]
-            if value.cols == 1 and len(picks) == 1 and picks[0] <= value.rows:
+            order = entry_order(target)
+            picks = [assignment[s] for s in order]
+            shape = [_upper(s, env, target) for s in order]
+            if len(picks) == 1 and (value.rows, value.cols) == (shape[0], 1):
                 return value[picks[0] - 1]
-            if len(picks) == 2 and picks[0] <= value.rows and picks[1] <= value.cols:
+            if len(picks) == 2 and (value.rows, value.cols) == tuple(shape):
                 return value[picks[0] - 1, picks[1] - 1]
             raise ShapeMismatch(f"a {value.rows}x{value.cols} result where one entry per "
                                 f"{', '.join(map(str, target.free))} is expected")
         return value
     return run
+
+
+def _upper(index, env, target: Target) -> int:
+    """How far an index runs at this point: K, or D for d and N for n where the semantics says so."""
+    ranges = target.semantics.index_ranges if target.semantics is not None else {}
+    return int(env.scalars[ranges[index]]) if index in ranges else env.K
 
 
 def entry_order(target: Target) -> tuple:
