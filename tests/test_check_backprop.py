@@ -182,3 +182,16 @@ def test_left_side_of_another_part_is_named():
 def test_wrong_shape_is_incorrect(target, answer):
     result = check_answer(answer, target=target)
     assert result.verdict == "incorrect" and "result where one entry per" in result.message
+
+
+def test_grade_a_part_target(tmp_path):
+    source = tmp_path / "class.jsonl"
+    rows = [("a", r"\sum_k W_{kd}(\sigma_k - y_k)"), ("b", r"\sum_k W_{kd}\sigma_k"), ("c", r"W_{dd")]
+    source.write_text("\n".join(json.dumps({"id": i, "answer": t}) for i, t in rows) + "\n", encoding="utf-8")
+    report = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["grade", "--target", LIN + ":x", "--workers", "1", "--report", str(report),
+                                       str(source)])
+    assert result.exit_code == 0, result.output
+    records = json.loads(report.read_text())
+    assert [(r["verdict"], r["mistake"]) for r in records] == [("correct", None), ("incorrect", "missing-term"),
+                                                              ("invalid", None)]
