@@ -166,10 +166,11 @@ def test_cli_text_lists_the_extra_inputs():
     assert result.exit_code == 1 and "  g = [" in result.stdout and "mistake: missing-factor" in result.stdout
 
 
-def test_cli_unknown_part_is_one_error_line():
-    result = run("--target", LIN + ":zz", r"x_d")
+@pytest.mark.parametrize("target", [LIN + ":zz", "nope:b", VJP + ":W"])
+def test_cli_unknown_target_or_part_is_one_error_line(target):
+    result = run("--target", target, r"x_d")
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    assert len(result.output.strip().splitlines()) == 1 and "error:" in result.output
 
 
 def test_left_side_of_another_part_is_named():

@@ -50,7 +50,8 @@ def get(name: str) -> Target:
     """The target for a registry name, or NAME:PART for one result of a derivation with several
     (linear-softmax-cross-entropy:b); UsageError for unknown names, listing the known ones."""
     base, _, part = name.partition(":")
-    engine.lookup(base)
+    if base not in engine.names():
+        raise UsageError(f"unknown target {name!r}; known: {', '.join(names())}")
     derivation = engine.build(base, None)
     lhs, result = derivation.result_lhs, derivation.result
     if part:
@@ -63,10 +64,10 @@ def get(name: str) -> Target:
         part = PARTS[base][0]
     free = tuple(sorted(free_indices(lhs) | free_indices(result), key=str))
     assumptions = {a.id for a in derivation.assumptions}
-    names = {b.name for b in _bases(result)} | {b.name for b in _bases(lhs)}
+    used = {b.name for b in _bases(result)} | {b.name for b in _bases(lhs)}
     for _symbol, definition in derivation.definitions:
-        names |= {b.name for b in _bases(definition)}
-    arrays = tuple(sorted((names - DERIVED) | {"z"}))
+        used |= {b.name for b in _bases(definition)}
+    arrays = tuple(sorted((used - DERIVED) | {"z"}))
     return Target(name=name, title=derivation.title, lhs=lhs, result=result,
                   free=free, definitions=tuple(derivation.definitions), simplex=SIMPLEX_ASSUMPTION in assumptions,
                   arrays=arrays, semantics=derivation.semantics, part=part or None)
