@@ -196,3 +196,10 @@ def test_grade_a_part_target(tmp_path):
     records = json.loads(report.read_text())
     assert [(r["verdict"], r["mistake"]) for r in records] == [("correct", None), ("incorrect", "missing-term"),
                                                               ("invalid", None)]
+
+
+def test_batched_counterexample_lists_the_batch_not_a_single_z():
+    result = check_answer(r"\sum_n (P_{ni}-Y_{ni}) X_{nd}", target=BAT)
+    data = result.to_dict()["counterexample"]
+    assert data["z"] == [] and data["y"] is None and {"W", "X", "Y", "b", "N", "D"} <= set(data["inputs"])
+    assert "z = " not in result.message and "X = [[" in result.message

@@ -147,8 +147,10 @@ def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: st
         return f"{reading} {where}Incorrect: {result.message}."
     c = result.counterexample
     indices = ", ".join(f"{name} = {value}" for name, value in c.indices)
-    point = f"sigma = ({', '.join(c.sigma_text)})" if c.sigma_text else f"z = {list(c.z)}"
+    point = f"sigma = ({', '.join(c.sigma_text)})" if c.sigma_text else (f"z = {list(c.z)}" if c.z else "")
     targets_text = f", y = {list(c.y)}" if c.y is not None else ""
     targets_text += "".join(f", {name} = {value}" for name, value in c.inputs)
+    if not point:
+        targets_text = targets_text.removeprefix(", ")
     return (f"{reading} {where}Incorrect: at K = {c.K}, {indices + ', ' if indices else ''}{point}{targets_text} "
             f"the answer is {c.got:.12g} but {to_latex(goal.lhs)} = {c.expected:.12g}.")

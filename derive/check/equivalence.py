@@ -179,9 +179,11 @@ def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
 
 def _counterexample(point: Point, assignment: dict, expected, got, target: Target, env) -> Counterexample:
     uses_y = "y" in target.arrays
+    batched = target.semantics is not None and "Z" in target.semantics.derived
     return Counterexample(
         K=point.K, indices=tuple((str(s), v) for s, v in assignment.items()),
-        z=tuple(round(float(v), 6) for v in point.z),
+        # Batched targets have per-example logits Z = X W^T + b (listed in inputs), no single z.
+        z=() if batched else tuple(round(float(v), 6) for v in point.z),
         y=tuple(round(float(v), 6) for v in point.y) if uses_y else None,
         expected=_number(expected), got=_number(got), sigma_text=point.sigma_text,
         inputs=shown(env) if target.semantics is not None else ())

@@ -26,7 +26,8 @@ def print_verdict(verdict: Verdict, console: Console | None = None) -> None:
         console.print(f"  K = {c.K}" + (f", {indices}" if indices else ""))
         if c.sigma_text:
             console.print(f"  sigma = ({', '.join(c.sigma_text)})")
-        console.print(f"  z = {list(c.z)}")
+        if c.z:
+            console.print(f"  z = {list(c.z)}")
         if c.y is not None:
             console.print(f"  y = {list(c.y)}")
         for name, value in c.inputs:  # g, W, x, b, X, Y, T, epsilon, u, D, N where the target has them
