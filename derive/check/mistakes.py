@@ -28,7 +28,8 @@ EXPLANATIONS = {
                      "handle i = j and i != j, or write them together with delta_ij.",
     "off-diagonal-only": "You gave only the off-diagonal case (i != j). On the diagonal there is an extra term "
                          "from the numerator e^{z_i}; add it with delta_ij.",
-    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K, the 1/N of a batch mean).",
+    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K, "
+             "the 1/N of a batch mean).",
     "index-slip": "An index is in the wrong place. Check which index each symbol carries.",
     "missing-factor": "A factor is missing. Check the product: did you drop a factor (a sigma, the 1/T of "
                       "a temperature, the input x_d, the 1/N of a mean)?",

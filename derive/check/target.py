@@ -30,7 +30,8 @@ class Target:
     definitions: tuple  # ((L, -Sum_k y_k log sigma_k),)
     simplex: bool  # targets y lie on the simplex (sum to one)
     arrays: tuple  # names of the input arrays the result reads, besides sigma (z, y, g, x, ...)
-    semantics: object = field(default=None, compare=False, hash=False)  # model.Semantics: extra arrays, scalars, derived arrays, sizes, Ks
+    # model.Semantics: extra arrays, scalars, derived arrays, sizes, Ks (not part of equality or hash)
+    semantics: object = field(default=None, compare=False, hash=False)
     part: str | None = None  # which of several results (linear-softmax-cross-entropy:b), None: the main one
 
     def substitute(self, expr: sp.Basic) -> sp.Basic:

@@ -7,7 +7,9 @@ import click
 
 
 @click.command()
-@click.option("--target", "target", required=True, help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a derivation with several (linear-softmax-cross-entropy:b, :x; batched-linear-softmax-cross-entropy:b).")
+@click.option("--target", "target", required=True,
+              help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
+                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
 @click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
               help="Report file, .csv or .json (default: FILE's name with .report.csv).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: all cores).")

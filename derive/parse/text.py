@@ -20,7 +20,8 @@ MAX_TOKENS = 1500
 UNICODE_TO_LATEX = {
     "σ": r"\sigma ", "δ": r"\delta ", "−": "-", "–": "-", "·": r"\cdot ", "⋅": r"\cdot ",
     "×": r"\times ", "∂": r"\partial ", "Σ": r"\sum ", "∑": r"\sum ", "≠": r"\neq ", "⊤": r"\top ",
-    "ᵀ": r"^\top ", "ε": r"\epsilon ", "ϵ": r"\epsilon ", "τ": r"\tau ", "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
+    "ᵀ": r"^\top ", "ε": r"\epsilon ", "ϵ": r"\epsilon ", "τ": r"\tau ",
+    "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
 }
 
 # Commands the grammar knows, and those that are mere spacing or sizing (removed before parsing).
