@@ -68,6 +68,8 @@ TABLE = [
     (CE, r"\sigma_i - y_i + 10^{-12}", "incorrect", "spurious-term"),
     (CE, r"\frac{1}{2}(\sigma_i - y_i)", "incorrect", "scale"),
     (CE, r"\ln \sigma_i", "incorrect", None),
+    (CE, r"-y_i", "incorrect", "missing-term"),
+    (CE, r"\sigma_i", "incorrect", "other-target"),  # right for logsumexp-gradient
 ]
 
 

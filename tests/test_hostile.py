@@ -34,8 +34,8 @@ HOSTILE = [
     ("", {2}),
     ("pp", {2}),  # found by fuzzing: two column vectors once became a MatPow the evaluator cannot run
     ("0·z", {3}),  # found by fuzzing: a zero vector is read but cannot be evaluated: undecided, never correct
-    (r"\sum_a \sum_b \sum_c \sum_d \sum_f \sigma_a \sigma_b \sigma_c \sigma_d \sigma_f", {2}),
-    (r"\sum_a \sum_b \sum_c \sigma_a \sigma_b \sigma_c \frac{\partial}{\partial z_i} (\frac{\partial}{\partial z_i} \sigma_i)", {1, 3}),
+    (r"\sum_a \sum_l \sum_c \sum_m \sum_f \sigma_a \sigma_l \sigma_c \sigma_m \sigma_f", {2}),
+    (r"\sum_a \sum_l \sum_c \sigma_a \sigma_l \sigma_c \frac{\partial}{\partial z_i} (\frac{\partial}{\partial z_i} \sigma_i)", {1, 3}),
     (r"e^{690} \sigma_i", {1}),
     (r"\sigma_i^{1000} - y_i", {1}),
     (r"\log(\sigma_i - \sigma_i + 0)", {1, 2}),

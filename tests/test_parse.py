@@ -6,6 +6,7 @@ import sympy as sp
 
 from derive.errors import ParseError
 from derive.parse.parser import parse, parse_line
+from derive import symbols as S
 from derive.symbols import K, L, i, j, k, sigma, y, z
 
 m = sp.Symbol("m", integer=True, positive=True)
@@ -54,6 +55,40 @@ READINGS = [
 @pytest.mark.parametrize("text, expected", READINGS)
 def test_reading(text, expected):
     assert parse(text) == expected
+
+
+# Backpropagation names (issue 6): arrays g, x, b, W, X, P, Y; scalars T (also \tau), epsilon, N, D, u.
+BACKPROP_READINGS = [
+    (r"g_i", S.g[i]),
+    (r"x_d", S.x[S.d]),
+    (r"W_{id}", S.W[i, S.d]),
+    (r"W_{i,d}", S.W[i, S.d]),
+    (r"b_i", S.b[i]),
+    (r"X_{nd} P_{n,i} Y_{ni}", S.X[S.n, S.d] * S.P[S.n, i] * S.Y[S.n, i]),
+    (r"\frac{1}{T}", 1 / S.T),
+    (r"\frac{1}{\tau}", 1 / S.T),
+    ("τ", S.T),
+    (r"\frac{\epsilon}{K}", S.epsilon / K),
+    (r"\varepsilon + ε + eps + epsilon", 4 * S.epsilon),
+    (r"\sum_d W_{kd} x_d", sp.Sum(S.W[k, S.d] * S.x[S.d], (S.d, 1, S.D))),
+    (r"\frac{1}{N}\sum_n P_{ni}", sp.Sum(S.P[S.n, i], (S.n, 1, S.N)) / S.N),
+    (r"\sum_{m=1}^{N} P_{mi}", sp.Sum(S.P[m, i], (m, 1, S.N))),
+    (r"\sigma(u)", 1 / (1 + sp.exp(-S.u))),
+    (r"\sigma(z_1 - z_2)", 1 / (1 + sp.exp(-(z[1] - z[2])))),
+    (r"\frac{\partial L}{\partial W_{id}}", sp.Derivative(L, S.W[i, S.d], evaluate=False)),
+    (r"(\sigma - y) x^\top", (SIGMA_V - Y_V) * sp.MatrixSymbol("x", S.D, 1).T),
+    (r"\sigma^T", SIGMA_V.T),  # ^T is still a transpose; T alone is the temperature
+]
+
+
+@pytest.mark.parametrize("text, expected", BACKPROP_READINGS)
+def test_backprop_reading(text, expected):
+    assert parse(text) == expected
+
+
+def test_sigma_of_an_indexed_logit_is_still_refused():
+    with pytest.raises(ParseError, match=r"write \\sigma\(z\)_i"):
+        parse(r"\sigma(z_i)")
 
 
 def test_left_hand_side_and_chain():

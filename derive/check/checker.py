@@ -25,7 +25,7 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS)
     """The verdict on `text` (one expression or a derivation) for the registry derivation `target`."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     try:
-        chain, notes = _read(text)
+        chain, notes = _read(text, binary=is_binary(goal))
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
     chain = _align_indices(chain, goal)
@@ -41,14 +41,14 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS)
         return Verdict("undecided", interpretation, f"{reading} Undecided: cannot evaluate this answer ({error}).")
 
 
-def _read(text: str) -> tuple:
+def _read(text: str, *, binary: bool = False) -> tuple:
     """[(line, expression)] in order, and notes on the reading (log is natural)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
     chain, ln, log = [], False, False
     for segment in split(text):
         try:
-            parsed = parse_line(segment.text)
+            parsed = parse_line(segment.text, binary=binary)
         except ParseError as error:
             error.line = segment.line if "\n" in text.strip() else error.line
             raise
@@ -70,6 +70,11 @@ def _align_indices(chain: list, goal) -> list:
     if chain[0][1] != goal.lhs and chain[0][1].xreplace(swap) == goal.lhs:
         return [(line, expr.xreplace(swap)) for line, expr in chain]
     return chain
+
+
+def is_binary(goal) -> bool:
+    """K fixed at 2 and no free index (sigmoid-logistic-gradient): y and sigma alone mean y_1, sigma_1."""
+    return not goal.free and goal.semantics is not None and tuple(goal.semantics.Ks or ()) == (2,)
 
 
 def _reading(chain: list, notes: list) -> str:
@@ -105,14 +110,14 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                        mistake("not-differentiated"), None, _line_verdicts(chain, per_line), last_line)
     return Verdict("correct", interpretation, f"{reading} Correct: equals {to_latex(goal.result)} "
                    f"(compared at {points} points at 50 digits"
-                   f"{', with i = j and i != j' if len(goal.free) == 2 else ''}).",
+                   f"{', with i = j and i != j' if {str(f) for f in goal.free} == {'i', 'j'} else ''}).",
                    None, None, _line_verdicts(chain, per_line), None)
 
 
 def _left_side_mistake(expr, goal):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
-    for other in targets.all_targets():
-        if other.name != goal.name and isinstance(expr, sp.Derivative) and expr == other.lhs:
+    for other in (targets.get(name) for name in targets.names()):
+        if other.lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == other.lhs:
             return mistake("other-target", f"The left side {to_latex(expr)} is the question of {other.name}, "
                                            f"not {to_latex(goal.lhs)}.")
     return None
@@ -142,7 +147,10 @@ def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: st
         return f"{reading} {where}Incorrect: {result.message}."
     c = result.counterexample
     indices = ", ".join(f"{name} = {value}" for name, value in c.indices)
-    point = f"sigma = ({', '.join(c.sigma_text)})" if c.sigma_text else f"z = {list(c.z)}"
+    point = f"sigma = ({', '.join(c.sigma_text)})" if c.sigma_text else (f"z = {list(c.z)}" if c.z else "")
     targets_text = f", y = {list(c.y)}" if c.y is not None else ""
-    return (f"{reading} {where}Incorrect: at K = {c.K}, {indices}, {point}{targets_text} "
+    targets_text += "".join(f", {name} = {value}" for name, value in c.inputs)
+    if not point:
+        targets_text = targets_text.removeprefix(", ")
+    return (f"{reading} {where}Incorrect: at K = {c.K}, {indices + ', ' if indices else ''}{point}{targets_text} "
             f"the answer is {c.got:.12g} but {to_latex(goal.lhs)} = {c.expected:.12g}.")

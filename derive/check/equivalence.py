@@ -19,7 +19,7 @@ from ..errors import DeriveError
 from ..numeric.evaluate import EvaluationError, compile_expr
 from ..parse.parser import free_indices
 from .. import symbols as S
-from .points import PRECISION_DIGITS, Point, environments, points
+from .points import PRECISION_DIGITS, Point, environments, points, sample as sample_points, shown
 from .target import Target
 
 RELATIVE_TOLERANCE = mpmath.mpf("1e-30")  # +10^{-12} is caught by 18 orders of magnitude
@@ -48,6 +48,7 @@ class Counterexample:
     expected: float
     got: float
     sigma_text: tuple | None = None
+    inputs: tuple = ()  # ((name, value or values), ...): g, W, x, b, X, Y, T, epsilon, u where the target has them
 
     def index(self, name: str):
         return dict(self.indices).get(name)
@@ -96,15 +97,34 @@ def evaluator(expr: sp.Basic, target: Target):
     def run(env, assignment):
         value = compiled(env)
         if isinstance(value, mpmath.matrix):
-            picks = [assignment[s] for s in target.free]
-            if value.cols == 1 and len(picks) == 1:
+            order = entry_order(target)
+            picks = [assignment[s] for s in order]
+            shape = [_upper(s, env, target) for s in order]
+            if len(picks) == 1 and (value.rows, value.cols) == (shape[0], 1):
                 return value[picks[0] - 1]
-            if len(picks) == 2 and value.rows == value.cols == env.K:
+            if len(picks) == 2 and (value.rows, value.cols) == tuple(shape):
                 return value[picks[0] - 1, picks[1] - 1]
             raise ShapeMismatch(f"a {value.rows}x{value.cols} result where one entry per "
                                 f"{', '.join(map(str, target.free))} is expected")
         return value
     return run
+
+
+def _upper(index, env, target: Target) -> int:
+    """How far an index runs at this point: K, or D for d and N for n where the semantics says so."""
+    ranges = target.semantics.index_ranges if target.semantics is not None else {}
+    return int(env.scalars[ranges[index]]) if index in ranges else env.K
+
+
+def entry_order(target: Target) -> tuple:
+    """The free indices in the order the question indexes its entry: (i, d) for dL/dW_{id}."""
+    lhs = target.lhs
+    entry = lhs.variables[0] if isinstance(lhs, sp.Derivative) and len(lhs.variables) == 1 else lhs
+    if isinstance(entry, sp.Indexed):
+        order = tuple(ix for ix in entry.indices if ix in target.free)
+        if len(order) == len(target.free):
+            return order
+    return tuple(target.free)
 
 
 class ShapeMismatch(DeriveError):
@@ -143,26 +163,30 @@ def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
     checked = 0
     with mpmath.workdps(PRECISION_DIGITS):
         got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
-        chosen = points(simplex=target.simplex)
-        for point in (chosen if sample is None else [chosen[0], chosen[3]]):
-            for assignment, env in environments(point, free, target.arrays):
+        chosen = points(simplex=target.simplex, semantics=target.semantics)
+        for point in (chosen if sample is None else sample_points(chosen)):
+            for assignment, env in environments(point, free, target.arrays, target.semantics):
                 if deadline is not None and time.monotonic() > deadline:
                     raise CheckTimeout("the check ran out of time")
                 expected = safe(expected_fn, env, assignment)
                 got = safe(got_fn, env, assignment)
                 checked += 1
                 if not close(expected, got, tolerance):
-                    return Comparison(False, _counterexample(point, assignment, expected, got, target), checked)
+                    return Comparison(False, _counterexample(point, assignment, expected, got, target, env),
+                                      checked)
     return Comparison(True, None, checked)
 
 
-def _counterexample(point: Point, assignment: dict, expected, got, target: Target) -> Counterexample:
+def _counterexample(point: Point, assignment: dict, expected, got, target: Target, env) -> Counterexample:
     uses_y = "y" in target.arrays
+    batched = target.semantics is not None and "Z" in target.semantics.derived
     return Counterexample(
         K=point.K, indices=tuple((str(s), v) for s, v in assignment.items()),
-        z=tuple(round(float(v), 6) for v in point.z),
+        # Batched targets have per-example logits Z = X W^T + b (listed in inputs), no single z.
+        z=() if batched else tuple(round(float(v), 6) for v in point.z),
         y=tuple(round(float(v), 6) for v in point.y) if uses_y else None,
-        expected=_number(expected), got=_number(got), sigma_text=point.sigma_text)
+        expected=_number(expected), got=_number(got), sigma_text=point.sigma_text,
+        inputs=shown(env) if target.semantics is not None else ())
 
 
 def _number(value) -> float:

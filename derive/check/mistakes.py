@@ -14,7 +14,7 @@ import sympy as sp
 
 from .. import symbols as S
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
-from .points import PRECISION_DIGITS, environments, points
+from .points import PRECISION_DIGITS, environments, points, sample as sample_points
 from .target import Target, all_targets
 from ..parse.parser import free_indices
 
@@ -28,9 +28,11 @@ EXPLANATIONS = {
                      "handle i = j and i != j, or write them together with delta_ij.",
     "off-diagonal-only": "You gave only the off-diagonal case (i != j). On the diagonal there is an extra term "
                          "from the numerator e^{z_i}; add it with delta_ij.",
-    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K).",
+    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K, "
+             "the 1/N of a batch mean).",
     "index-slip": "An index is in the wrong place. Check which index each symbol carries.",
-    "missing-factor": "A factor is missing. Check the product: did you drop a sigma factor?",
+    "missing-factor": "A factor is missing. Check the product: did you drop a factor (a sigma, the 1/T of "
+                      "a temperature, the input x_d, the 1/N of a mean)?",
     "unnormalized": "You used e^{z} where the softmax output sigma = e^{z_i} / sum_k e^{z_k} belongs: "
                     "the denominator (normalisation) was dropped.",
     "not-differentiated": "This is not differentiated yet: it is the function itself, or it still holds a "
@@ -43,6 +45,8 @@ EXPLANATIONS = {
     "true-class-only": "This treats the target as 1 at every class (sigma_i - 1). The gradient is "
                        "sigma_i - y_i: it is sigma_i - 1 only for the true class and sigma_i elsewhere.",
     "spurious-term": "The answer has an extra term that does not belong there.",
+    "missing-term": "A whole term of the answer is missing (for example the -epsilon/K of the smoothed "
+                    "targets). Re-check each term when you expand.",
 }
 
 
@@ -111,7 +115,11 @@ def catalogue(target: Target) -> tuple:
     for other in all_targets():
         if other.name != target.name:
             add("other-target", other.result, f"It is the result of {other.name} ({other.title}).")
-    for term in sorted(set(sp.Add.make_args(sp.expand(R))) | R.atoms(sp.Indexed) | {sp.Integer(1)}, key=str):
+    terms = sp.Add.make_args(sp.expand(R))
+    if len(terms) > 1:
+        for term in sorted(terms, key=str):
+            add("missing-term", R - term)
+    for term in sorted(set(terms) | R.atoms(sp.Indexed) | {sp.Integer(1)}, key=str):
         add("spurious-term", R + term)
         add("spurious-term", R - term)
     return tuple(out)
@@ -146,7 +154,7 @@ def identify(answer: sp.Basic, target: Target) -> tuple:
         return mistake("index-slip", f"The index {names} is free in your answer but not in the question.")
     ratio = _constant_ratio(answer, target)
     if ratio is not None:
-        if ratio == -1:
+        if abs(ratio + 1) <= RELATIVE_TOLERANCE:
             return mistake("sign")
         return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
     candidates = catalogue(target)
@@ -163,9 +171,9 @@ def _values(answer, target, sample=2):
     got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
     pairs = []
     free = target.free
-    chosen = points(simplex=target.simplex)
-    for point in [chosen[0], chosen[3]]:
-        for assignment, env in environments(point, free, target.arrays):
+    chosen = points(simplex=target.simplex, semantics=target.semantics)
+    for point in sample_points(chosen):
+        for assignment, env in environments(point, free, target.arrays, target.semantics):
             pairs.append((safe(expected_fn, env, assignment), safe(got_fn, env, assignment)))
     return pairs
 

@@ -34,16 +34,21 @@ class Point:
     sigma_text: tuple | None = None
 
 
-def points(*, simplex: bool, arrays: tuple = ("z", "y")) -> list:
-    """Deterministic: the same answer always gets the same counterexample."""
+def points(*, simplex: bool, arrays: tuple = ("z", "y"), semantics=None) -> list:
+    """Deterministic: the same answer always gets the same counterexample. A derivation whose K is
+    fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
     rng = random.Random(SEED)
+    allowed = semantics.Ks if semantics is not None and semantics.Ks else None
+    readable_sigma = semantics is None or not ({"sigma", "P"} & set(semantics.derived)) or "z" in semantics.derived
     out = []
     for sigma, y in READABLE:
+        if allowed and len(sigma) not in allowed:
+            continue
         # z = 1 + log sigma: softmax(z) = sigma exactly, and e^{z_k} != sigma_k, so a forgotten
         # normalisation shows at the readable point too.
         z = tuple(1 + mpmath.log(mpmath.mpf(s)) for s in sigma)
-        out.append(Point(len(sigma), z, tuple(mpmath.mpf(v) for v in y), sigma))
-    for n in RANDOM_KS:
+        out.append(Point(len(sigma), z, tuple(mpmath.mpf(v) for v in y), sigma if readable_sigma else None))
+    for n in (RANDOM_KS if not allowed else tuple(allowed) * 2):
         z = tuple(mpmath.mpf(rng.uniform(-3, 3)) for _ in range(n))
         raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
         total = mpmath.fsum(raw) if simplex else 1
@@ -51,15 +56,54 @@ def points(*, simplex: bool, arrays: tuple = ("z", "y")) -> list:
     return out
 
 
-def environments(point: Point, free: tuple, arrays: tuple = ()) -> list:
-    """(assignment, Env) for every assignment of the free indices in 1..K (i = j and i != j alike)."""
+def sample(chosen: list) -> list:
+    """Two points for the quick probes of mistake naming: the first readable one and a random one."""
+    return [chosen[0], chosen[min(3, len(chosen) - 1)]]
+
+
+def environments(point: Point, free: tuple, arrays: tuple = (), semantics=None) -> list:
+    """(assignment, Env) for every assignment of the free indices (i = j and i != j alike): in 1..K,
+    or 1..D for d and 1..N for n where the derivation's semantics says so. The derivation's own
+    semantics (engine) supplies its extra arrays (g, W, x, b, X, Y), scalars (T, epsilon, u) and
+    derived arrays (sigma = softmax(z / T), z = W x + b), as for its verifier."""
     rng = random.Random(SEED + point.K)
     values = {"z": list(point.z), "y": list(point.y)}
-    for name in arrays:  # inputs of future derivations (g, x, ...): seeded random entries
-        values.setdefault(name, [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(point.K)])
+    derived = default_derived()
+    sizes, scalars, uppers = {}, {}, {}
+    if semantics is not None:
+        sizes = semantics.sizes(point.K) if semantics.sizes else {}
+        uppers = {ix: sizes[size] for ix, size in semantics.index_ranges.items()}
+        if semantics.arrays:
+            values.update(semantics.arrays(rng, list(point.z), {S.K: point.K, **sizes}))
+        derived = {**derived, **semantics.derived}
+        for name in semantics.derived:
+            values.pop(name, None)  # derived (z = W x + b, sigma = softmax(z / T)): never drawn
+        scalars = semantics.scalars(rng, values) if semantics.scalars else {}
+    for name in arrays:  # inputs no semantics describes: seeded random entries
+        if name not in derived:
+            values.setdefault(name, [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(point.K)])
     out = []
-    for combo in itertools.product(range(1, point.K + 1), repeat=len(free)):
+    ranges = [range(1, uppers.get(ix, point.K) + 1) for ix in free]
+    for combo in itertools.product(*ranges):
         assignment = dict(zip(free, combo))
-        env = Env(K=point.K, arrays=values, scalars={S.K: point.K, **assignment}, derived=default_derived())
+        env = Env(K=point.K, arrays=values, scalars={S.K: point.K, **sizes, **scalars, **assignment},
+                  derived=derived)
         out.append((assignment, env))
     return out
+
+
+def shown(env: Env) -> tuple:
+    """The inputs besides z and y a person needs to redo a counterexample: (name, value(s)) pairs."""
+    out = []
+    for name, value in sorted(env.arrays.items()):
+        if name in ("z", "y"):
+            continue
+        if isinstance(value, mpmath.matrix):
+            out.append((name, [[round(float(value[r, c]), 6) for c in range(value.cols)] for r in range(value.rows)]))
+        else:
+            out.append((name, [round(float(v), 6) for v in value]))
+    for symbol, value in env.scalars.items():
+        if str(symbol) in ("T", "epsilon", "u", "c", "M", "D", "N"):
+            number = round(float(value), 6)
+            out.append((str(symbol), int(number) if str(symbol) in ("D", "N") else number))
+    return tuple(out)

@@ -23,12 +23,15 @@ def print_verdict(verdict: Verdict, console: Console | None = None) -> None:
     if c is not None:
         console.print("counterexample:")
         indices = ", ".join(f"{name} = {value}" for name, value in c.indices)
-        console.print(f"  K = {c.K}, {indices}")
+        console.print(f"  K = {c.K}" + (f", {indices}" if indices else ""))
         if c.sigma_text:
             console.print(f"  sigma = ({', '.join(c.sigma_text)})")
-        console.print(f"  z = {list(c.z)}")
+        if c.z:
+            console.print(f"  z = {list(c.z)}")
         if c.y is not None:
             console.print(f"  y = {list(c.y)}")
+        for name, value in c.inputs:  # g, W, x, b, X, Y, T, epsilon, u, D, N where the target has them
+            console.print(f"  {name} = {value}")
         console.print(f"  expected {c.expected!r}, got {c.got!r}")
     if verdict.mistake is not None:
         console.print(f"mistake: {verdict.mistake.id}")

@@ -6,11 +6,12 @@ here; everything is read from the Derivation (result, result_lhs, definitions, a
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
 from .. import engine
+from ..errors import UsageError
 from ..parse.parser import free_indices
 
 SIMPLEX_ASSUMPTION = "targets-sum-to-one"
@@ -29,6 +30,9 @@ class Target:
     definitions: tuple  # ((L, -Sum_k y_k log sigma_k),)
     simplex: bool  # targets y lie on the simplex (sum to one)
     arrays: tuple  # names of the input arrays the result reads, besides sigma (z, y, g, x, ...)
+    # model.Semantics: extra arrays, scalars, derived arrays, sizes, Ks (not part of equality or hash)
+    semantics: object = field(default=None, compare=False, hash=False)
+    part: str | None = None  # which of several results (linear-softmax-cross-entropy:b), None: the main one
 
     def substitute(self, expr: sp.Basic) -> sp.Basic:
         """Replace defined symbols (L) by their definitions, so the evaluator can compute them."""
@@ -37,19 +41,42 @@ class Target:
         return expr.xreplace({symbol: _fresh_dummies(value) for symbol, value in self.definitions})
 
 
+# Results of a multi-result derivation that are checkable gradients, addressed as NAME:PART.
+# Other named results (shift invariance, the null vector, ...) are properties, not answers.
+PARTS = {"linear-softmax-cross-entropy": ("W", "b", "x"), "batched-linear-softmax-cross-entropy": ("W", "b")}
+
+
 @functools.lru_cache(maxsize=None)
 def get(name: str) -> Target:
-    """The target for a registry name (UsageError for unknown names, listing the known ones)."""
-    derivation = engine.build(name, None)
-    free = tuple(sorted(free_indices(derivation.result_lhs) | free_indices(derivation.result), key=str))
+    """The target for a registry name, or NAME:PART for one result of a derivation with several
+    (linear-softmax-cross-entropy:b); UsageError for unknown names, listing the known ones."""
+    base, _, part = name.partition(":")
+    if base not in engine.names():
+        raise UsageError(f"unknown target {name!r}; known: {', '.join(names())}")
+    derivation = engine.build(base, None)
+    lhs, result = derivation.result_lhs, derivation.result
+    if part:
+        known = PARTS.get(base, ())
+        if part not in known:
+            raise UsageError(f"{base} has no result {part!r}" + (f"; known: {', '.join(known)}" if known else
+                                                                  "; it has one result: use the plain name"))
+        (lhs, result), = [(l, r) for key, l, r in derivation.results if key == part]
+    elif base in PARTS:
+        part = PARTS[base][0]
+    free = tuple(sorted(free_indices(lhs) | free_indices(result), key=str))
     assumptions = {a.id for a in derivation.assumptions}
-    names = {b.name for b in _bases(derivation.result)} | {b.name for b in _bases(derivation.result_lhs)}
+    used = {b.name for b in _bases(result)} | {b.name for b in _bases(lhs)}
     for _symbol, definition in derivation.definitions:
-        names |= {b.name for b in _bases(definition)}
-    arrays = tuple(sorted((names - DERIVED) | {"z"}))
-    return Target(name=name, title=derivation.title, lhs=derivation.result_lhs, result=derivation.result,
+        used |= {b.name for b in _bases(definition)}
+    arrays = tuple(sorted((used - DERIVED) | {"z"}))
+    return Target(name=name, title=derivation.title, lhs=lhs, result=result,
                   free=free, definitions=tuple(derivation.definitions), simplex=SIMPLEX_ASSUMPTION in assumptions,
-                  arrays=arrays)
+                  arrays=arrays, semantics=derivation.semantics, part=part or None)
+
+
+def names() -> tuple:
+    """Every --target spelling: the registry names, then NAME:PART for each result of a multi-result one."""
+    return tuple(engine.names()) + tuple(f"{base}:{part}" for base, parts in PARTS.items() for part in parts)
 
 
 def _fresh_dummies(expr: sp.Basic) -> sp.Basic:

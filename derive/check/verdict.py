@@ -52,4 +52,6 @@ class Verdict:
 
 def _counterexample(c: Counterexample) -> dict:
     return {"K": c.K, "i": c.index("i"), "j": c.index("j"), "z": list(c.z),
-            "y": None if c.y is None else list(c.y), "expected": c.expected, "got": c.got}
+            "y": None if c.y is None else list(c.y), "expected": c.expected, "got": c.got,
+            **({"d": c.index("d")} if c.index("d") is not None else {}),
+            **({"inputs": dict(c.inputs)} if c.inputs else {})}

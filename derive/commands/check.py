@@ -18,7 +18,9 @@ def _target_names():
 
 
 @click.command()
-@click.option("--target", "target", required=True, help="A derivation name (see `softmax-derive list`).")
+@click.option("--target", "target", required=True,
+              help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
+                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="Read the answer from a file (- for stdin).")
@@ -26,7 +28,7 @@ def _target_names():
 def check(target, fmt, path, answer) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..check import check_answer
-    from ..engine import lookup
+    from ..check.target import get as lookup
 
     lookup(target)
     text = _answer_text(answer, path)

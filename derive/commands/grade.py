@@ -7,7 +7,9 @@ import click
 
 
 @click.command()
-@click.option("--target", "target", required=True, help="A derivation name (see `softmax-derive list`).")
+@click.option("--target", "target", required=True,
+              help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
+                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
 @click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
               help="Report file, .csv or .json (default: FILE's name with .report.csv).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: all cores).")
@@ -18,7 +20,7 @@ def grade(target, report, workers, answers) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..check.grading import grade_all, read_rows, summary, write_report
-    from ..engine import lookup
+    from ..check.target import get as lookup
 
     lookup(target)
     source = Path(answers)

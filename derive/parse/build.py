@@ -23,9 +23,21 @@ SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
 Z_NAMES = frozenset({"z"})
 Y_NAMES = frozenset({"y", "t"})
 DELTA_NAMES = frozenset({r"\delta", "delta"})
-RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e", "L", "K"}
-CANONICAL_INDEX = {"i": S.i, "j": S.j, "k": S.k}
-BASES = {"sigma": S.sigma, "z": S.z, "y": S.y}
+# Backpropagation (issue 6): upstream gradient g, linear layer W x + b, batches X, P, Y (rows n).
+# Each base with the number of indices it takes and its shape as a whole vector or matrix.
+ARRAYS = {"sigma": (S.sigma, 1, (S.K, 1)), "z": (S.z, 1, (S.K, 1)), "y": (S.y, 1, (S.K, 1)),
+          "g": (S.g, 1, (S.K, 1)), "b": (S.b, 1, (S.K, 1)), "x": (S.x, 1, (S.D, 1)),
+          "W": (S.W, 2, (S.K, S.D)), "X": (S.X, 2, (S.N, S.D)), "P": (S.P, 2, (S.N, S.K)),
+          "Y": (S.Y, 2, (S.N, S.K))}
+# Scalars: sizes, the temperature (\tau is read as T), the smoothing weight, the binary logit u.
+SCALARS = {"K": S.K, "D": S.D, "N": S.N, "T": S.T, r"\tau": S.T, "tau": S.T, r"\epsilon": S.epsilon,
+           r"\varepsilon": S.epsilon, "epsilon": S.epsilon, "eps": S.epsilon, "u": S.u, "L": S.L}
+EPSILON_NAMES = frozenset({r"\epsilon", r"\varepsilon", "epsilon", "eps"})
+RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
+CANONICAL_INDEX = {"i": S.i, "j": S.j, "k": S.k, "d": S.d, "n": S.n}
+BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
+# A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
+SUM_UPPER = {S.d: S.D, S.n: S.N}
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,9 @@ def index_symbol(letter: str) -> sp.Symbol:
 
 
 def vector(name: str) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(name, S.K, 1)
+    """The whole array as a matrix symbol (sigma, y, g, b: K x 1; x: D x 1; W: K x D; X, P, Y: N x ...)."""
+    rows, cols = ARRAYS[name][2] if name in ARRAYS else (S.K, 1)
+    return sp.MatrixSymbol(name, rows, cols)
 
 
 def role(key: str) -> str:
@@ -80,11 +94,20 @@ def value(item, what: str = "this") -> sp.Basic:
     return item
 
 
+def _is_plain_scalar(item) -> bool:
+    """A scalar expression with no free index: the argument of a logistic sigmoid."""
+    if not isinstance(item, sp.Expr) or getattr(item, "is_Matrix", False):
+        return False
+    return not any(s.is_integer and s != S.K for s in item.free_symbols) and not any(
+        s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
+
+
 class Build(Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
-    def __init__(self):
+    def __init__(self, *, binary: bool = False):
         super().__init__()
+        self.binary = binary
         self.used_ln = False
         self.used_log = False
 
@@ -173,11 +196,15 @@ class Build(Transformer):
         if sub and any(t.type in ("EQ", "NEQ") for t in sub):
             raise ParseError(f"a condition in the subscript of {name.key} is not understood", column=name.column)
         if kind in BASES:
+            if not indices and self.binary and kind in ("y", "sigma"):
+                return BASES[kind][1]  # K = 2: the class-1 entry (sigma(u) - y)
             if not indices:
                 return vector(kind)
-            if len(indices) != 1:
-                raise ParseError(f"{name.key} takes one index, not {len(indices)}", column=name.column)
-            return BASES[kind][indices[0]]
+            count = ARRAYS[kind][1]
+            if len(indices) != count:
+                raise ParseError(f"{name.key} takes {'one index' if count == 1 else 'two indices'}, "
+                                 f"not {len(indices)}", column=name.column)
+            return BASES[kind][tuple(indices)] if count == 2 else BASES[kind][indices[0]]
         if kind == "delta":
             if len(indices) != 2:
                 raise ParseError("the Kronecker delta needs two indices, as in \\delta_{ij}", column=name.column)
@@ -186,10 +213,8 @@ class Build(Transformer):
             raise ParseError(f"unknown symbol {name.key}_{{...}}", column=name.column)
         if kind == "e":
             return sp.E
-        if kind == "L":
-            return S.L
-        if kind == "K":
-            return S.K
+        if kind in SCALARS:
+            return SCALARS[kind]
         if len(kind) == 1 and kind.islower():
             return IndexRef(index_symbol(kind))
         raise ParseError(f"unknown symbol {name.key}", column=name.column)
@@ -211,6 +236,10 @@ class Build(Transformer):
             return sp.KroneckerDelta(args[0].symbol, args[1].symbol)
         if kind == "sigma" and len(args) == 1 and args[0] == vector("z"):
             return self._named(Name("sigma", name.column), sub)
+        if name.key in (r"\sigma", "sigma") and len(args) == 1 and not sub and _is_plain_scalar(args[0]):
+            # sigma(u), sigma(z_1 - z_2): the logistic sigmoid (it has no free index, so it is no
+            # softmax entry); sigma(z_i) stays refused below.
+            return checked(1 / (1 + sp.exp(-args[0])))
         if name.key in ("softmax", r"\sigma", "sigma", "delta", r"\delta"):
             raise ParseError(f"{name.key}(...) is not understood; write {name.key}(z)_i or an indexed symbol",
                              column=name.column)
@@ -277,9 +306,11 @@ class Build(Transformer):
         return self._derivative(body, variable)
 
     def _derivative(self, body, variable):
-        ok = (isinstance(variable, sp.Indexed) and variable.base in (S.z, S.sigma)) or variable == vector("z")
+        ok = (isinstance(variable, sp.Indexed) and variable.base in (S.z, S.sigma, S.W, S.b, S.x)) \
+            or variable in (vector("z"), S.u)
         if not ok:
-            raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k or z, not {variable}")
+            raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k, W_{{id}}, b_i, x_d, u or z, "
+                             f"not {variable}")
         return sp.Derivative(body, variable, evaluate=False)
 
     # --- sums ------------------------------------------------------------------------------
@@ -297,7 +328,8 @@ class Build(Transformer):
             raise ParseError(f"two nested sums both use the index {dummy}")
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
-        return checked(sp.Sum(body, (dummy, 1, S.K)))
+        upper = limits.get("upper") or SUM_UPPER.get(dummy, S.K)
+        return checked(sp.Sum(body, (dummy, 1, upper)))
 
     def sumlimits(self, children):
         out = {"dummy": None}
@@ -313,9 +345,10 @@ class Build(Transformer):
         return {"dummy": dummy}
 
     def sumupper(self, children):
-        if str(children[0]) != "K":
-            raise ParseError("sums run from 1 to K", column=children[0].column)
-        return {}
+        upper = {"K": S.K, "D": S.D, "N": S.N}.get(str(children[0]))
+        if upper is None:
+            raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
+        return {"upper": upper}
 
     # --- cases and indicators -----------------------------------------------------------------
     def cond(self, children):

@@ -70,14 +70,15 @@ def _column(error: UnexpectedInput, origin: tuple) -> int | None:
     return origin[min(position, len(origin) - 1)] + (1 if position >= len(origin) else 0)
 
 
-def parse_line(raw: str) -> ParsedLine:
-    """One line: `expr`, `lhs = rhs`, `= rhs` or `lhs =`; ParseError otherwise."""
+def parse_line(raw: str, *, binary: bool = False) -> ParsedLine:
+    """One line: `expr`, `lhs = rhs`, `= rhs` or `lhs =`; ParseError otherwise. `binary`: K = 2 and
+    no free index (sigmoid-logistic-gradient), so y and sigma without an index mean y_1 and sigma_1."""
     text, origin = screen_with_origin(raw)
     try:
         tree = grammar().parse(text)
     except UnexpectedInput as error:
         raise ParseError(_describe(error, text), column=_column(error, origin)) from None
-    builder = Build()
+    builder = Build(binary=binary)
     try:
         parts = builder.transform(tree)
     except VisitError as error:
@@ -117,6 +118,9 @@ def check_dummies(expr: sp.Basic) -> None:
                              f"this is ambiguous: use another letter for the sum, e.g. \\sum_m")
 
 
+SIZES = frozenset({"K", "D", "N"})  # integer symbols that are sizes, never indices
+
+
 def free_indices(expr: sp.Basic) -> set:
     """Index symbols that stand free (not bound by a sum), including those in derivative variables."""
     if isinstance(expr, sp.Sum):
@@ -124,7 +128,7 @@ def free_indices(expr: sp.Basic) -> set:
     if isinstance(expr, sp.Indexed):
         return {s for ix in expr.indices for s in ix.free_symbols}
     if isinstance(expr, sp.Symbol):
-        return {expr} if expr.is_integer and expr.name != "K" else set()
+        return {expr} if expr.is_integer and expr.name not in SIZES else set()
     out: set = set()
     for arg in expr.args:
         if isinstance(arg, (sp.Basic,)):

@@ -20,14 +20,15 @@ MAX_TOKENS = 1500
 UNICODE_TO_LATEX = {
     "σ": r"\sigma ", "δ": r"\delta ", "−": "-", "–": "-", "·": r"\cdot ", "⋅": r"\cdot ",
     "×": r"\times ", "∂": r"\partial ", "Σ": r"\sum ", "∑": r"\sum ", "≠": r"\neq ", "⊤": r"\top ",
-    "ᵀ": r"^\top ", "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
+    "ᵀ": r"^\top ", "ε": r"\epsilon ", "ϵ": r"\epsilon ", "τ": r"\tau ",
+    "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
 }
 
 # Commands the grammar knows, and those that are mere spacing or sizing (removed before parsing).
 KNOWN_COMMANDS = frozenset({
     "sigma", "delta", "frac", "dfrac", "tfrac", "sum", "partial", "exp", "log", "ln", "cdot", "times",
     "top", "intercal", "hat", "mathrm", "operatorname", "text", "mathbb", "mathbf", "boldsymbol", "vec",
-    "bm", "neq", "ne", "begin", "end",
+    "bm", "neq", "ne", "begin", "end", "epsilon", "varepsilon", "tau",
 })
 LAYOUT_COMMANDS = frozenset({
     "left", "right", "bigl", "bigr", "Bigl", "Bigr", "big", "Big", "quad", "qquad", "displaystyle",
