@@ -136,9 +136,14 @@ def _hide_repeated_lhs(equations: list[dict]) -> None:
             after["show_lhs"] = False
 
 
+# Symbols that are not notation roles (g, x, W, b, T, epsilon, ...) print as their canonical name.
+_FIXED_TEX = {"epsilon": r"\epsilon"}
+
+
 def _symbols(derivation: Derivation, notation: Notation, lang: str, say: _Sayer) -> list[dict]:
-    return [{"tex": notation.symbol(s.role), "description": say.text(messages.role_description(lang, s.role))}
-            for s in derivation.symbols if s.role in notation.symbols]
+    return [{"tex": notation.symbol(s.role) if s.role in notation.symbols else _FIXED_TEX.get(s.name, s.name),
+             "description": say.rich(messages.role_description(lang, s.role))}
+            for s in derivation.symbols]
 
 
 def _graph(derivation: Derivation, notation: Notation, lang: str) -> dict:

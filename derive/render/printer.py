@@ -117,6 +117,11 @@ class NotationPrinter(LatexPrinter):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^{{\top}}"
 
+    def _print_HadamardProduct(self, expr):
+        """The entrywise product as textbooks write it: \\odot."""
+        return r" \odot ".join(self._bracket_if_sum(arg) if not isinstance(arg, sp.MatAdd) else
+                                rf"\left({self._print(arg)}\right)" for arg in expr.args)
+
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
 
