@@ -157,6 +157,11 @@ def _graph(derivation: Derivation, notation: Notation, lang: str) -> dict:
         ("normalise", rf"e^{{{logits}_{k}}} / \sum_{{{k}}} e^{{{logits}_{k}}}"),
         ("probs", rf"\boldsymbol{{{probs}}}"),
     ]
+    # A linear layer in front: the input (x, or the batch X row by row) and W, b make the logits.
+    if "weights" in roles:
+        layer = (r"\boldsymbol{W} \boldsymbol{x} + \boldsymbol{b}" if "input" in roles
+                 else r"\boldsymbol{X} \boldsymbol{W}^{\top} + \mathbf{1} \boldsymbol{b}^{\top}")
+        nodes.insert(0, ("linear", layer))
     if "loss" in roles:
         nodes.append(("loss", notation.symbol("loss")))
     return {"nodes": [{"id": key, "caption": messages.word(lang, f"node_{key}"), "math": math}
