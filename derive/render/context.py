@@ -142,7 +142,8 @@ _FIXED_TEX = {"epsilon": r"\epsilon"}
 
 def _symbols(derivation: Derivation, notation: Notation, lang: str, say: _Sayer) -> list[dict]:
     return [{"tex": notation.symbol(s.role) if s.role in notation.symbols else _FIXED_TEX.get(s.name, s.name),
-             "description": say.rich(messages.role_description(lang, s.role))}
+             "description": say.rich(messages.catalogue(lang).get("derivations", {}).get(derivation.name, {})
+                                     .get("roles", {}).get(s.role) or messages.role_description(lang, s.role))}
             for s in derivation.symbols]
 
 
