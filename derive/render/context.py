@@ -60,7 +60,10 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
     chain = [e for e in equations if e["rule"] not in CASE_RULES + FORM_RULES]
     cases = [e for e in equations if e["rule"] in CASE_RULES]
     forms = [e for e in equations if e["rule"] in FORM_RULES]
-    main = chain[-1]
+    # The equation the result comes from (cross-references point there): the last one that states
+    # the result; chain[-1] when none does literally (the properties may come after it).
+    result_lhs, result_rhs = to_latex(derivation.result_lhs, notation), to_latex(derivation.result, notation)
+    main = next((e for e in reversed(chain) if e["lhs"] == result_lhs and e["rhs"] == result_rhs), chain[-1])
     return {
         "lang": lang,
         "label_prefix": prefix,
@@ -84,7 +87,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
         "forms_heading": say.text(messages.word(
             lang, "vector" if any(e["rule"] == Rule.VECTOR_FORM for e in forms) else "matrix")),
         "forms_intro": say.rich(messages.word(lang, "matrix_intro"), ref=main["ref"]) if forms else "",
-        "result": {"lhs": to_latex(derivation.result_lhs, notation), "rhs": to_latex(derivation.result, notation),
+        "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
         "graph": _graph(derivation, notation, lang),
         "code": reference_source(derivation.name),
