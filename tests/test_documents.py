@@ -16,9 +16,10 @@ from derive import engine
 from derive.render.documents import render
 from derive.render.notation_input import notation_from
 from derive.render.pdf import engine_flag
+from doc_cases import compile_cases, katex_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = [(name, K, lang) for name in engine.names() for K in (None, 3) for lang in ("en", "zh")]
+CASES = compile_cases()
 
 
 def latexmk(directory: Path, source: str, *, lang: str) -> str:
@@ -87,23 +88,23 @@ def test_every_markdown_math_span_renders_in_katex():
                                                       "vector=arrow", "delta=indicator"])]
     spans, documents = [], 0
     for name in engine.names():
-        for K in (None, 3, 9):
+        for K in katex_sizes(name):
             for lang in ("en", "zh"):
                 for notation in notations:
+                    documents += 1
                     text = render(derive.derive(name, K), "markdown", lang=lang, notation=notation)
                     found = math_spans(text)
                     assert len(found) >= 8 and all(r"\label" not in s["tex"] and r"\eqref" not in s["tex"]
                                                    for s in found)
                     assert all(r"\tag" not in s["tex"] for s in found if not s["display"])
                     spans += found
-                    documents += 1
     assert shutil.which("node") and (ROOT / "node_modules" / "katex").is_dir(), "run npm ci (scripts/install-deps.sh)"
     result = subprocess.run(["node", str(ROOT / "scripts" / "katex_check.mjs")], input=json.dumps(spans),
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     failures = json.loads(result.stdout)
     assert failures == [], [(spans[f["index"]]["tex"][:80], f["error"]) for f in failures[:5]]
-    assert documents == len(engine.names()) * 3 * 2 * 2
+    assert documents == sum(len(katex_sizes(name)) for name in engine.names()) * 2 * 2
 
 
 def test_katex_check_reports_a_broken_span():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from derive import engine
 from derive.cli_app import main
 from derive.errors import ToolMissingError
 
@@ -22,8 +23,38 @@ def test_default_formats_are_the_four_text_documents(tmp_path):
     result = run("generate", "--all", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 12 and not any(n.endswith(".pdf") for n in names)
+    assert len(names) == 4 * len(engine.names()) and not any(n.endswith(".pdf") for n in names)
     assert "softmax-jacobian.fragment.tex" in names and "cross-entropy-gradient.md" in names
+
+
+def test_all_with_a_concrete_K_skips_what_does_not_support_it_with_a_note(tmp_path):
+    result = CliRunner().invoke(main, ["generate", "--all", "--K", "3", "--format", "json",
+                                                       "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == "skipped sigmoid-logistic-gradient: it supports only K = 2"
+    assert len(list(tmp_path.iterdir())) == len(engine.names()) - 1
+
+
+def test_one_derivation_with_an_unsupported_K_is_an_error():
+    result = run("generate", "sigmoid-logistic-gradient", "--K", "3", "--format", "json", "-o", "-")
+    assert result.exit_code != 0 and "K = 2" in result.output
+
+
+def test_D_and_N_reach_the_engine_and_give_explicit_matrices():
+    import json
+    out = run("generate", "batched-linear-softmax-cross-entropy", "--K", "2", "--D", "3", "--N", "4",
+              "--format", "json", "-o", "-")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    latex = json.dumps(data)
+    assert data["K"] == 2 and "W_{23}" in latex and "X_{43}" in latex  # K = 2, D = 3, N = 4 ...
+    assert "W_{33}" not in latex and "W_{24}" not in latex and "X_{53}" not in latex  # ... and no more
+
+
+def test_D_for_a_derivation_without_a_linear_layer_is_a_usage_error():
+    result = run("generate", "softmax-vjp", "--K", "3", "--D", "2", "-o", "-")
+    assert result.exit_code != 0
+    assert "has no size D" in result.output
 
 
 def test_stdout_prints_json_by_default_or_the_one_format_asked_for():

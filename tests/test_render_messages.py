@@ -8,6 +8,7 @@ from derive import engine
 from derive.model import Rule
 from derive.render import messages
 from derive.render.documents import render
+from doc_cases import small_K
 
 
 def test_catalogues_cover_every_rule_and_every_derivation():
@@ -43,7 +44,7 @@ def test_words_follow_the_notation_too(lang, name):
     """No message hard-codes sigma, z, delta or a plain vector: prose math uses the reader's notation."""
     from derive.render.notation_input import notation_from
     notation = notation_from(flags=["probs=p", "logits=x", "targets=t", "vector=arrow", "delta=indicator"])
-    for K in (None, 3):
+    for K in (None, small_K(name)):
         text = render(derive.derive(name, K), "markdown", lang=lang, notation=notation).split("```python")[0]
         for canonical in (r"\sigma", r"\delta", "z_", r"\boldsymbol", "<"):
             assert canonical not in text, canonical

@@ -15,6 +15,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every derivation.")
 @click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes 2..512.")
+@click.option("--D", "D", default=None, help="'symbolic' or a number of input features, for derivations with a "
+              "linear layer (linear-softmax-cross-entropy, batched-...); needs a concrete --K.")
+@click.option("--N", "N", default=None, help="'symbolic' or a batch size, for batched-linear-softmax-cross-entropy; "
+              "needs a concrete --K.")
 @click.option("--format", "formats", type=click.Choice(FORMAT_CHOICES), multiple=True,
               help="Repeatable. Default: latex, fragment, markdown, json; 'all' adds pdf.")
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
@@ -26,10 +30,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
                    "delta=kronecker|indicator.")
 @click.option("--label-prefix", default=None, help="Prefix of every \\label (default: the derivation's name).")
 @click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (one text format; json by default).")
-def generate(names, all_, K, formats, lang, notation_file, symbols, label_prefix, output) -> None:
+def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
-    from ..api import derive
+    from ..verify import verify_derivation
     from ..errors import UsageError
     from ..files import write_atomic
     from ..render.notation_input import notation_from
@@ -38,12 +42,24 @@ def generate(names, all_, K, formats, lang, notation_file, symbols, label_prefix
     # To stdout: one text format, JSON unless told otherwise (what `-o -` has always printed).
     chosen_formats = ("json",) if output == "-" and not formats else _formats(formats)
     K_value = engine.parse_K(K)
+    sizes = {"D": engine.parse_D(D), "N": engine.parse_N(N)}
     notation = notation_from(notation_file, symbols)
     if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
         raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
     documents = []  # (file name, content): everything rendered before anything is written
     for name in chosen:
-        derivation = derive(name, K_value)
+        entry = engine.lookup(name)
+        if not entry.supports_K(K_value):
+            if not all_:
+                raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
+            click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
+            continue
+        for size, value in sizes.items():
+            if value is not None and size not in entry.sizes and not all_:
+                raise UsageError(f"{name} has no size {size}: --{size} applies to "
+                                 + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
+        given = {size: value for size, value in sizes.items() if size in entry.sizes}
+        derivation = verify_derivation(engine.build(name, K_value, **given))
         prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
         documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
     if output == "-":

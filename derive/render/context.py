@@ -60,7 +60,10 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
     chain = [e for e in equations if e["rule"] not in CASE_RULES + FORM_RULES]
     cases = [e for e in equations if e["rule"] in CASE_RULES]
     forms = [e for e in equations if e["rule"] in FORM_RULES]
-    main = chain[-1]
+    # The equation the result comes from (cross-references point there): the last one that states
+    # the result; chain[-1] when none does literally (the properties may come after it).
+    result_lhs, result_rhs = to_latex(derivation.result_lhs, notation), to_latex(derivation.result, notation)
+    main = next((e for e in reversed(chain) if e["lhs"] == result_lhs and e["rhs"] == result_rhs), chain[-1])
     return {
         "lang": lang,
         "label_prefix": prefix,
@@ -84,7 +87,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
         "forms_heading": say.text(messages.word(
             lang, "vector" if any(e["rule"] == Rule.VECTOR_FORM for e in forms) else "matrix")),
         "forms_intro": say.rich(messages.word(lang, "matrix_intro"), ref=main["ref"]) if forms else "",
-        "result": {"lhs": to_latex(derivation.result_lhs, notation), "rhs": to_latex(derivation.result, notation),
+        "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
         "graph": _graph(derivation, notation, lang),
         "code": reference_source(derivation.name),
@@ -136,9 +139,15 @@ def _hide_repeated_lhs(equations: list[dict]) -> None:
             after["show_lhs"] = False
 
 
+# Symbols that are not notation roles (g, x, W, b, T, epsilon, ...) print as their canonical name.
+_FIXED_TEX = {"epsilon": r"\epsilon"}
+
+
 def _symbols(derivation: Derivation, notation: Notation, lang: str, say: _Sayer) -> list[dict]:
-    return [{"tex": notation.symbol(s.role), "description": say.text(messages.role_description(lang, s.role))}
-            for s in derivation.symbols if s.role in notation.symbols]
+    return [{"tex": notation.symbol(s.role) if s.role in notation.symbols else _FIXED_TEX.get(s.name, s.name),
+             "description": say.rich(messages.catalogue(lang).get("derivations", {}).get(derivation.name, {})
+                                     .get("roles", {}).get(s.role) or messages.role_description(lang, s.role))}
+            for s in derivation.symbols]
 
 
 def _graph(derivation: Derivation, notation: Notation, lang: str) -> dict:
@@ -152,6 +161,11 @@ def _graph(derivation: Derivation, notation: Notation, lang: str) -> dict:
         ("normalise", rf"e^{{{logits}_{k}}} / \sum_{{{k}}} e^{{{logits}_{k}}}"),
         ("probs", rf"\boldsymbol{{{probs}}}"),
     ]
+    # A linear layer in front: the input (x, or the batch X row by row) and W, b make the logits.
+    if "weights" in roles:
+        layer = (r"\boldsymbol{W} \boldsymbol{x} + \boldsymbol{b}" if "input" in roles
+                 else r"\boldsymbol{X} \boldsymbol{W}^{\top} + \mathbf{1} \boldsymbol{b}^{\top}")
+        nodes.insert(0, ("linear", layer))
     if "loss" in roles:
         nodes.append(("loss", notation.symbol("loss")))
     return {"nodes": [{"id": key, "caption": messages.word(lang, f"node_{key}"), "math": math}

@@ -18,7 +18,8 @@ from .notation import Notation
 LANGS = ("en", "zh")
 _PLACEHOLDER = re.compile(r"<(probs|logits|targets|loss|classes|i|j|k)>")
 # <vec:probs>: the whole vector in the notation's vector style; <delta:i,j>: delta_ij or 1[i = j].
-_VECTOR = re.compile(r"<vec:(probs|logits|targets)>")
+# <vec:g>, <vec:x>, <vec:W>, <vec:b>: a fixed letter (not a notation role) in the vector style.
+_VECTOR = re.compile(r"<vec:(probs|logits|targets|[A-Za-z])>")
 _DELTA = re.compile(r"<delta:(i|j|k),(i|j|k)>")
 
 
@@ -92,7 +93,8 @@ def fill(text: str, notation: Notation) -> str:
         return tex if re.fullmatch(r"[A-Za-z]", tex) else f"{{{tex}}}"
 
     def vector(match: re.Match) -> str:
-        tex = notation.symbol(match.group(1))
+        name = match.group(1)
+        tex = notation.symbol(name) if name in notation.symbols else name
         return {"bold": rf"\boldsymbol{{{tex}}}", "arrow": rf"\vec{{{tex}}}"}.get(notation.vector_style, tex)
 
     def delta(match: re.Match) -> str:

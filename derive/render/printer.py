@@ -117,6 +117,11 @@ class NotationPrinter(LatexPrinter):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^{{\top}}"
 
+    def _print_HadamardProduct(self, expr):
+        """The entrywise product as textbooks write it: \\odot."""
+        return r" \odot ".join(self._bracket_if_sum(arg) if not isinstance(arg, sp.MatAdd) else
+                                rf"\left({self._print(arg)}\right)" for arg in expr.args)
+
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"
 
@@ -130,6 +135,8 @@ class NotationPrinter(LatexPrinter):
         if len(bounds) == len(expr.args) and len(uppers) == 1:
             names = ", ".join(self._print(a.lhs) for a in bounds)
             return rf"1 \leq {names} \leq {self._print(uppers.pop())}"
+        if len(bounds) == len(expr.args):  # index ranges with different sizes: 1 <= d <= D, 1 <= i <= K
+            return r",\quad ".join(self._print(a) for a in sorted(bounds, key=lambda a: str(a.rhs), reverse=True))
         return super()._print_And(expr)
 
     def _print_LessThan(self, expr):
