@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 def plain_sympy_attempt() -> tuple:
     import sympy as sp
-    from derive.symbols import K, i, j, k, sigma, z
+    from derive.symbols import K, i, j, k, z
     start = time.perf_counter()
     try:
         entry = sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))

@@ -6,7 +6,6 @@ Exit codes: 0 success; 1 a verification or check found something wrong; 2 bad in
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 

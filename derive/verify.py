@@ -17,7 +17,7 @@ from .errors import VerificationError
 from .model import Derivation, Evidence, Semantics, Step
 from .numeric.evaluate import EvaluationError, compile_expr
 from .numeric.points import PointSpec, environments
-from .symbols import K, i, j, k, softmax_definitions, y
+from .symbols import i, j, k, softmax_definitions, y
 
 PRECISION_DIGITS = 50
 # Numeric derivatives at 50 digits are good to ~40 digits; 1e-25 leaves a wide margin while

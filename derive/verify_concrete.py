@@ -25,7 +25,7 @@ from .errors import VerificationError
 from .model import Derivation, Evidence, Step
 from .numeric.evaluate import Env, compile_expr, default_derived
 from .numeric.points import SEED, logit_sets
-from .symbols import sigma, y, z
+from .symbols import y
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12

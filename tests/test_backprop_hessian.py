@@ -7,7 +7,6 @@ import random
 import mpmath
 import numpy as np
 import pytest
-import sympy as sp
 
 from backprop_helpers import json_results, verified
 from derive.errors import VerificationError

@@ -12,7 +12,7 @@ import sympy as sp
 from backprop_helpers import json_results, verified
 from derive.errors import VerificationError
 from derive.reference import logsumexp_gradient as reference
-from derive.symbols import K as K_SYMBOL, M, c, i, sigma, z
+from derive.symbols import K as K_SYMBOL, M, i, sigma, z
 from backprop_helpers import verify_one
 from derive.engine import build as _unverified
 from oracles import (as_mpf, finite_difference_gradient, gradient_by_mpmath_diff, instantiate_values,

@@ -5,7 +5,6 @@ import random
 
 import numpy as np
 import pytest
-import sympy as sp
 
 import derive
 from derive.reference import cross_entropy_gradient, log_softmax_jacobian, softmax_jacobian

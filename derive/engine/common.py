@@ -103,3 +103,17 @@ def probs_definitions_layer(bases=("sigma",)):
     """The default proof layer: derivatives with respect to sigma first, then sigma = softmax(z)."""
     from ..symbols import softmax_definitions
     return (bases, lambda expr, n: softmax_definitions(expr, n=n))
+
+
+def through_softmax_jacobian(chain: Chain, jacobian) -> Chain:
+    """The steps every loss gradient through sigma shares, after its chain rule: substitute the
+    derived Jacobian d sigma_k / d z_i (not retyped), split the sum, let the delta collapse it."""
+    from . import rewrites  # rewrites imports nothing of ours; kept local to stay a leaf helper
+    from ..symbols import i, j
+    chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
+                                                        pattern_indices=(i, j)),
+               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
+    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
+               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    return chain

@@ -4,9 +4,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model import Derivation, Rule, Step
-from ..symbols import K, L, i, j, k, sigma, targets_vector, y, z
+from ..symbols import K, L, i, k, sigma, targets_vector, y, z
 from . import concrete, rewrites, softmax_jacobian
-from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require
+from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require, through_softmax_jacobian
 from .common import column_entries_to_indexed
 from .roles import WITH_TARGETS
 
@@ -36,12 +36,7 @@ def build_symbolic() -> Derivation:
                   "definition of the cross-entropy loss")
     chain.then(rewrites.chain_rule_through_probs, Rule.CHAIN_RULE,
                "chain rule through sigma_k; d(-y_k log sigma_k)/d sigma_k = -y_k / sigma_k")
-    chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
-                                                        pattern_indices=(i, j)),
-               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
-    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
-    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    through_softmax_jacobian(chain, jacobian)
     general = chain.current
     chain.then(lambda e: rewrites.substitute_sum(e, sp.Sum(y[k], (k, 1, K)), sp.Integer(1)), Rule.ASSUMPTION,
                "the targets sum to one", uses=USES_SUM)

@@ -5,10 +5,10 @@ import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..symbols import (K, L, epsilon, explicit_softmax, i, j, k, logits_vector, q, sigma, targets_vector, y, z)
+from ..symbols import (K, L, epsilon, explicit_softmax, i, k, logits_vector, q, sigma, y, z)
 from . import rewrites, softmax_jacobian
 from .common import (INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, column_entries_to_indexed,
-                     entrywise, explicit_sizes_match, probs_definitions_layer, require)
+                     entrywise, explicit_sizes_match, probs_definitions_layer, require, through_softmax_jacobian)
 from .roles import WITH_TARGETS
 
 NAME = "label-smoothing-gradient"
@@ -80,12 +80,7 @@ def build_symbolic() -> Derivation:
                   "cross-entropy against the smoothed targets q_k = (1 - eps) y_k + eps/K")
     chain.then(rewrites.chain_rule_through_probs, Rule.CHAIN_RULE,
                "chain rule through sigma_k; d(-q_k log sigma_k)/d sigma_k = -q_k / sigma_k")
-    chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
-                                                        pattern_indices=(i, j)),
-               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
-    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
-    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    through_softmax_jacobian(chain, jacobian)
     general = chain.current
     chain.then(lambda e: rewrites.substitute_sum(e, side[0].lhs, side[-1].rhs), Rule.ASSUMPTION,
                "the smoothed targets sum to one (shown above)", uses=USES_SUM)

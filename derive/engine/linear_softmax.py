@@ -7,10 +7,9 @@ import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.evaluate import stable_softmax
-from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, sigma, softmax_definitions, x, y, z
+from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
 from . import cross_entropy, rewrites
-from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, column_entries_to_indexed, probs_definitions_layer,
-                     require)
+from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, probs_definitions_layer, require)
 from .roles import WITH_TARGETS
 
 NAME = "linear-softmax-cross-entropy"

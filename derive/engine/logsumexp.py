@@ -5,7 +5,7 @@ import mpmath
 import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
-from ..symbols import (K, M, c, explicit_softmax, i, k, logits_vector, sigma, softmax_denominator, softmax_entry, z)
+from ..symbols import (M, c, explicit_softmax, i, logits_vector, sigma, softmax_denominator, softmax_entry, z)
 from . import rewrites
 from .common import INDEX_RANGE_I, Chain, entrywise, probs_definitions_layer, require
 from .roles import PROBS_AND_LOGITS

@@ -6,7 +6,7 @@ import dataclasses
 import sympy as sp
 
 from ..errors import UsageError
-from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
+from ..model import Assumption, Derivation, Rule, Semantics, SymbolRole
 from ..symbols import L, explicit_softmax, sigma, softmax_definitions, u, y, z
 from .common import Chain, require
 from .roles import WITH_TARGETS

@@ -5,9 +5,9 @@ import mpmath
 import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step
-from ..symbols import K, L, _m, g, i, j, k, sigma, z
+from ..symbols import K, L, _m, g, i, k, sigma, z
 from . import rewrites, softmax_jacobian
-from .common import INDEX_RANGE_I, Chain, entrywise, explicit_matches, explicit_sizes_match, require
+from .common import INDEX_RANGE_I, Chain, entrywise, explicit_matches, explicit_sizes_match, require, through_softmax_jacobian
 from .common import probs_definitions_layer
 from .roles import CLASSES, LOGITS, PROBS
 from ..model import SymbolRole
@@ -58,12 +58,7 @@ def build_symbolic() -> Derivation:
                         (k, 1, K))
     chain = Chain(lhs, chain_rule, "chain rule: L depends on z_i through every sigma_k", rule=Rule.CHAIN_RULE)
     chain.then(_upstream, Rule.UPSTREAM_GRADIENT, "the upstream gradient g_k = dL/dsigma_k")
-    chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
-                                                        pattern_indices=(i, j)),
-               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
-    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
-    chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= i <= K)")
+    through_softmax_jacobian(chain, jacobian)
     chain.then(sp.factor_terms, Rule.FACTOR, "factor out sigma_i")
     entry = chain.current
     require(explicit_sizes_match(vector_form, entry, row=i), "entry i of sigma * (g - <g, sigma> 1)")

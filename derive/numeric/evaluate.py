@@ -11,8 +11,7 @@ from typing import Callable
 
 import mpmath
 import sympy as sp
-from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol,
-                                        Transpose)
+from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DeriveError
