@@ -19,7 +19,7 @@ import random
 import mpmath
 import sympy as sp
 
-from .engine import concrete
+from .engine import concrete, index_templates
 from .engine.common import column_entries_to_indexed
 from .errors import VerificationError
 from .model import Derivation, Evidence, Step
@@ -69,6 +69,8 @@ class _Prover:
         self.targets_total = sp.Add(*[y[r] for r in range(1, self.n + 1)])
         self._gradients: dict = {}
         self._normal: dict = {}  # the same factors recur across steps and proofs
+        self._certificates: dict = {}
+        self._identities: dict = {}  # (template pair, uses_sum) -> proved: one proof per shape
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -76,16 +78,24 @@ class _Prover:
 
     def _prove(self, step: Step) -> bool:
         lhs, rhs = step.lhs, step.rhs
+        if isinstance(lhs, sp.Symbol) and self.definitions.get(lhs) == rhs:
+            return True  # the step states a definition (S = e^{z_1} + ... + e^{z_K}, L = ...)
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
         if _is_square(lhs, self.n) or _is_square(rhs, self.n):
             a, b = self.certificate(lhs), self.certificate(rhs)
-            return concrete.structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum))
+            return concrete.structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
+                                            equal=lambda x, y: self.entry_equal(x, y, uses_sum))
         pairs = zip(_entries(lhs, self.n), _entries(rhs, self.n))
         return all(self.entry_equal(a, b, uses_sum) for a, b in pairs)
 
     def certificate(self, side) -> concrete.Structured:
         if isinstance(side, concrete.StructuredMatrix):
             return concrete.Structured(*side.args)
+        if side not in self._certificates:  # every step of a Jacobian shares its left side
+            self._certificates[side] = self._certificate(side)
+        return self._certificates[side]
+
+    def _certificate(self, side) -> concrete.Structured:
         if isinstance(side, sp.Derivative):  # d f(sigma) / d z: SymPy's derivatives through S
             base = side.expr
             functions = [self.over_S(_row(base, r)) for r in range(1, self.n + 1)]
@@ -114,10 +124,12 @@ class _Prover:
     def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
         f = derivative.expr
+        if f not in self._gradients:
+            self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n)
         if (f, atom) not in self._gradients:
             # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term, which
             # then becomes its atom once, here, instead of in every entry.
-            td = concrete.TotalDerivative([self.over_S(f)], self.n)
+            td = self._gradients[f]
             outer = [sp.factor_terms(o).xreplace({self.targets_total: atom}) for o in td.outer]
             self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
                                                                   direct=td.direct)
@@ -125,6 +137,31 @@ class _Prover:
         return td.entry(0, int(variable.indices[0]) - 1)
 
     def entry_equal(self, a, b, uses_sum: bool) -> bool:
+        """a = b, proved once per shape of the pair (engine.index_templates).
+
+        The pair is templated as it stands when its meaning lies in its atoms (no derivative, no
+        defined symbol but S, which the proofs treat as an independent variable); otherwise after
+        the normal form has evaluated the derivatives and opened the definitions. A template's
+        identity is the stronger claim (its placeholders are free), so when it is not provable the
+        instance itself is tried."""
+        # The targets' sum (K indices) becomes its atom first, so that it does not hide the shape.
+        total = {self.targets_total: sp.Integer(1) if uses_sum else _TARGETS_TOTAL}
+        a, b = a.xreplace(total), b.xreplace(total)
+        if not self._self_contained(a) or not self._self_contained(b):
+            a, b = self.normal(a, uses_sum), self.normal(b, uses_sum)
+        if _index_count(a, b) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
+            return self._identity(a, b, uses_sum)
+        (ta, tb), _back = index_templates.template(a, b)
+        key = (ta, tb, uses_sum)
+        if key not in self._identities:
+            self._identities[key] = self._identity(ta, tb, uses_sum)
+        return self._identities[key] or self._identity(a, b, uses_sum)
+
+    def _self_contained(self, expr) -> bool:
+        return not expr.has(sp.Derivative) and not any(
+            expr.has(s) for s in self.definitions if s != concrete.S)
+
+    def _identity(self, a, b, uses_sum: bool) -> bool:
         difference = self.normal(a, uses_sum) - self.normal(b, uses_sum)
         if concrete.is_zero(difference):
             return True
@@ -136,6 +173,11 @@ class _Prover:
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
+SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
+
+
+def _index_count(*exprs) -> int:
+    return len({ix for e in exprs for atom in e.atoms(sp.Indexed) for ix in atom.indices})
 
 
 def _targets_sum_to_one(expr, n):

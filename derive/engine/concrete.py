@@ -6,13 +6,17 @@ S = e^{z_1} + ... + e^{z_K} and differentiated by the chain rule,
     d f(z, S)/d z_c = df/dz_c + df/dS * dS/dz_c,
 with every derivative taken by SymPy. dS/dz_c differentiates only the terms of S that contain z_c
 (linearity; the others are free of z_c). Row and column factors are computed once, so an entry is
-one product and one sum.
+one product and one sum; and each derivative is taken once per shape (index_templates), since
+e^{z_r} / S has the same derivative for every r, renamed.
 """
 from __future__ import annotations
+
+from functools import cmp_to_key
 
 import sympy as sp
 
 from ..symbols import sigma, z
+from .index_templates import PerTemplate, differentiate
 
 S = sp.Symbol("S", positive=True)  # stands for the denominator e^{z_1} + ... + e^{z_K}
 
@@ -30,7 +34,15 @@ def partials_by_linearity(f: sp.Expr) -> dict:
         for logit in term.atoms(sp.Indexed):
             if logit.base == z:
                 by_logit.setdefault(logit, []).append(term)
-    return {int(logit.indices[0]): sp.Add(*[sp.diff(t, logit) for t in terms]) for logit, terms in by_logit.items()}
+    return {int(logit.indices[0]): sp.Add(*[differentiate(t, logit) for t in terms])
+            for logit, terms in by_logit.items()}
+
+
+def derivative_by_terms(f: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """df/dx term by term (linearity), each term's derivative taken once per shape: the K terms
+    y_r log S of a loss share one derivative, where diff of the whole sum asks SymPy's assumptions
+    about every term again."""
+    return sp.Add(*[differentiate(t, x) for t in sp.Add.make_args(f) if t.has(x)])
 
 
 def denominator_gradient(n: int) -> list:
@@ -50,7 +62,7 @@ class TotalDerivative:
         self.n = n
         self.functions = functions
         self.dS = dS if dS is not None else denominator_gradient(n)                    # column factors
-        self.outer = outer if outer is not None else [sp.diff(f, S) for f in functions]  # df_r/dS
+        self.outer = outer if outer is not None else [derivative_by_terms(f, S) for f in functions]  # df_r/dS
         self.direct = direct if direct is not None else [self._direct(f) for f in functions]  # df_r/dz_c
 
     @staticmethod
@@ -58,10 +70,18 @@ class TotalDerivative:
         return partials_by_linearity(f)
 
     def rewritten(self, rewrite) -> "TotalDerivative":
-        """The same factors, each rewritten once (O(K) rewrites instead of O(K^2))."""
+        """The same factors, each rewritten once (O(K) rewrites instead of O(K^2)); the rewrite
+        runs once per shape of factor, so it must treat every index alike (index_templates)."""
+        rewrite = PerTemplate(rewrite)
         return TotalDerivative(self.functions, self.n, dS=[rewrite(e) for e in self.dS],
                                outer=[rewrite(e) for e in self.outer],
                                direct=[{c: rewrite(e) for c, e in d.items()} for d in self.direct])
+
+    def with_outer(self, rewrite) -> "TotalDerivative":
+        """The same factors with df_r/dS rewritten (one factor per function, so no templates:
+        the rewrite may name particular indices, such as the targets' sum)."""
+        return TotalDerivative(self.functions, self.n, dS=self.dS, outer=[rewrite(o) for o in self.outer],
+                               direct=self.direct)
 
     def entry(self, r: int, c: int) -> sp.Expr:
         """0-based (r, c): df_r/dz_c + df_r/dS * dS/dz_c."""
@@ -126,8 +146,43 @@ class StructuredMatrix(sp.MatrixExpr):
         return self.args[0][i] if i == j else self.args[1][i] * self.args[2][j]
 
     def as_explicit(self):
-        n = len(self.args[0])
-        return sp.ImmutableMatrix([[self._entry(r, c) for c in range(n)] for r in range(n)])
+        diagonal, left, right = self.args
+        n = len(diagonal)
+        product = _product_maker(left, right)
+        return sp.ImmutableMatrix([[diagonal[r] if r == c else product(r, c) for c in range(n)] for r in range(n)])
+
+
+def _scaled_atom(factor):
+    """(coefficient, atom) when the factor is a number times one symbol (-sigma_r), else None."""
+    coefficient, rest = factor.as_coeff_Mul()
+    return (coefficient, rest) if isinstance(rest, (sp.Indexed, sp.Symbol)) else None
+
+
+def _product_maker(left, right):
+    """left[r] * right[c] for the K^2 - K off-diagonal entries.
+
+    The usual entry, -sigma_r sigma_c, is a number times two distinct symbols; SymPy's Mul would
+    flatten, collect and sort each of them (0.3 s at K = 128). Here the symbols are ranked once
+    in SymPy's own canonical order (Basic.compare, what Mul sorts by), so each product is
+    assembled already canonical: the same object Mul builds (tests/test_concrete.py checks it).
+    Anything else goes through Mul."""
+    lefts, rights = [_scaled_atom(u) for u in left], [_scaled_atom(v) for v in right]
+    if any(x is None for x in lefts) or any(v is None or v[0] != 1 for v in rights):
+        return lambda r, c: left[r] * right[c]
+    atoms = {a for _, a in lefts} | {a for _, a in rights}
+    rank = {a: position for position, a in enumerate(sorted(atoms, key=cmp_to_key(sp.Basic.compare)))}
+    # Integers from here on: comparing SymPy objects was most of the cost.
+    left_rank, right_rank = [rank[a] for _, a in lefts], [rank[a] for _, a in rights]
+    coefficients = [() if coefficient == 1 else (coefficient,) for coefficient, _ in lefts]
+    zero = [coefficient == 0 for coefficient, _ in lefts]
+
+    def product(r, c):
+        a, b = left_rank[r], right_rank[c]
+        if a == b or zero[r]:
+            return left[r] * right[c]
+        pair = (lefts[r][1], rights[c][1]) if a < b else (rights[c][1], lefts[r][1])
+        return sp.Mul(*coefficients[r], *pair, evaluate=False)
+    return product
 
 
 class Structured:
@@ -145,10 +200,14 @@ class Structured:
         """Rows f_r that depend on z_r and S only: d f_r/d z_c = [r = c] direct_r + outer_r dS_c."""
         if any(set(d) - {r + 1} for r, d in enumerate(td.direct)):
             raise ValueError("a row depends on another logit directly: not diagonal + rank one")
-        return cls([td.entry(r, r) for r in range(td.n)], td.outer, td.dS)
+        combine = PerTemplate(lambda direct, outer, dS: direct + outer * dS)  # once per shape
+        return cls([combine(td.direct[r].get(r + 1, sp.Integer(0)), td.outer[r], td.dS[r]) for r in range(td.n)],
+                   td.outer, td.dS)
 
     def rewritten(self, rewrite) -> "Structured":
-        """Apply a rewrite to every factor (O(K) rewrites)."""
+        """Apply a rewrite to every factor: once per shape of factor (index_templates), so the
+        rewrite must treat every index alike, as substitutions and factoring do."""
+        rewrite = PerTemplate(rewrite)
         return Structured([rewrite(d) for d in self.diagonal], [rewrite(u) for u in self.left],
                           [rewrite(v) for v in self.right])
 
@@ -158,6 +217,7 @@ class Structured:
         return Structured(self.diagonal, [u * factor for u in self.left], [v / factor for v in self.right])
 
     def with_diagonal(self, rewrite) -> "Structured":
+        rewrite = PerTemplate(rewrite)
         return Structured([rewrite(d) for d in self.diagonal], self.left, self.right)
 
     @classmethod
@@ -188,9 +248,19 @@ def definitions(n: int) -> tuple:
 
 def in_logits(expr: sp.Expr) -> sp.Expr:
     """The normal form proofs work in: sigma_m -> e^{z_m} / S, logs of quotients split (S stays a symbol)."""
-    expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == sigma,
-                        lambda e: sp.exp(z[e.indices[0]]) / S)
-    return sp.expand_log(expr, force=True) if expr.has(sp.log) else expr  # force: logits are real
+    if expr.has(sp.log):
+        # Each log rewritten on its own, once per shape: a loss holds K logs of one shape, and
+        # building log(e^{z_r} / S) K times would cost SymPy's assumption queries K times.
+        expr = expr.xreplace({g: _log_in_logits(g) for g in expr.atoms(sp.log)})
+    return _probs_in_logits(expr)
+
+
+def _probs_in_logits(expr: sp.Expr) -> sp.Expr:
+    probs = {e: sp.exp(z[e.indices[0]]) / S for e in expr.atoms(sp.Indexed) if e.base == sigma}
+    return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
+
+
+_log_in_logits = PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
 
 
 def is_zero(difference: sp.Expr) -> bool:
@@ -200,23 +270,24 @@ def is_zero(difference: sp.Expr) -> bool:
     return expanded == 0 or sp.cancel(sp.together(expanded)) == 0
 
 
-def structured_equal(a: Structured, b: Structured, normal=in_logits) -> bool:
+def structured_equal(a: Structured, b: Structured, *, normal=in_logits, equal=None) -> bool:
     """Every entry of a equals the same entry of b, proved with O(K) small identities.
 
     Diagonal: entry by entry. Off-diagonal: both are rank one, u_r v_c and u'_r v'_c, so they agree
     everywhere once they agree on one column c0 and one row r0 and the corner is nonzero:
-    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0)."""
+    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0). `equal(x, y)` proves one identity; SymPy's
+    assumptions prove the corner nonzero (e^{z} != 0, S > 0)."""
+    equal = equal or (lambda x, y: is_zero(normal(x) - normal(y)))
     n = len(a.diagonal)
     if n != len(b.diagonal):
         return False
-    if not all(is_zero(normal(x) - normal(y)) for x, y in zip(a.diagonal, b.diagonal)):
+    if not all(equal(x, y) for x, y in zip(a.diagonal, b.diagonal)):
         return False
     if n == 1:
         return True
     r0, c0 = 0, 1
-    corner = normal(a.left[r0] * a.right[c0])
-    if is_zero(corner):
+    if normal(a.left[r0] * a.right[c0]).is_zero is not False:
         return False
-    column = all(is_zero(normal(a.left[r] * a.right[c0]) - normal(b.left[r] * b.right[c0])) for r in range(n))
-    row = all(is_zero(normal(a.left[r0] * a.right[c]) - normal(b.left[r0] * b.right[c])) for c in range(n))
+    column = all(equal(a.left[r] * a.right[c0], b.left[r] * b.right[c0]) for r in range(n))
+    row = all(equal(a.left[r0] * a.right[c], b.left[r0] * b.right[c]) for c in range(n))
     return column and row

@@ -5,7 +5,7 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, L, i, k, sigma, targets_vector, y, z
-from . import concrete, rewrites, softmax_jacobian
+from . import concrete, index_templates, rewrites, softmax_jacobian
 from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require, through_softmax_jacobian
 from .common import column_entries_to_indexed
 from .roles import WITH_TARGETS
@@ -55,16 +55,20 @@ def build_symbolic() -> Derivation:
 def build_concrete(n: int) -> Derivation:
     """L written over S = e^{z_1} + ... + e^{z_K} and differentiated through S: O(1) per entry."""
     targets = targets_vector(n)
-    probs = sp.ImmutableMatrix(concrete.softmax_over_S(n))
+    probs = concrete.softmax_over_S(n)
     loss = -sp.Add(*[targets[r] * sp.log(sigma[r + 1]) for r in range(n)])
-    loss_in_z = -sp.Add(*[targets[r] * sp.log(probs[r]) for r in range(n)])
-    # force: logits are real. Collecting log S once keeps dL/dS = (y_1 + ... + y_K) / S one term.
-    split = rewrites.collect_factor(sp.expand(sp.expand_log(loss_in_z, force=True)), sp.log(concrete.S))
+    # -y_r log(e^{z_r} / S) = -y_r z_r + y_r log S (force: logits are real), expanded by SymPy once
+    # for the shape and renamed for every r. Collecting log S once keeps dL/dS = (y_1 + ... + y_K) / S
+    # one term.
+    split_term = index_templates.PerTemplate(lambda t, p: sp.expand(sp.expand_log(-t * sp.log(p), force=True)))
+    split = rewrites.collect_factor(sp.Add(*[split_term(targets[r], probs[r]) for r in range(n)]),
+                                    sp.log(concrete.S))
     td = concrete.TotalDerivative([split], n)
     exp_form = td.gradient()
-    sigma_form = td.rewritten(concrete.softmax_substitution(n)).gradient()
-    total = sp.Add(*targets)
-    final = sigma_form.applyfunc(lambda e: e.xreplace({total: sp.Integer(1)}))
+    sigma_td = td.rewritten(concrete.softmax_substitution(n))
+    sigma_form = sigma_td.gradient()
+    total = sp.Add(*targets)  # the targets' sum sits in the one factor dL/dS: replaced there once
+    final = sigma_td.with_outer(lambda o: o.xreplace({total: sp.Integer(1)})).gradient()
     lhs = gradient_symbol(n)
     steps = (
         concrete.denominator_step(n),

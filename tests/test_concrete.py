@@ -1,0 +1,105 @@
+"""Concrete-K machinery: index templates, the fast explicit matrix, and the prover's verdicts.
+
+Templates let one SymPy proof or derivative stand for every index with the same shape; these tests
+check that the instances are exactly what SymPy computes directly, and that an entry which differs
+from its neighbours (an off-by-one index) is not carried along by a neighbour's proof.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+from derive.engine import build, concrete, index_templates
+from derive.model import Rule
+from derive.symbols import sigma, y, z
+from derive.verify_concrete import _Prover
+
+
+def _structured_steps(derivation):
+    return [s for s in derivation.steps if isinstance(s.rhs, concrete.StructuredMatrix)]
+
+
+@pytest.mark.parametrize("name", ["softmax-jacobian", "log-softmax-jacobian"])
+@pytest.mark.parametrize("n", [2, 3, 7, 13])
+def test_fast_explicit_matrix_is_what_mul_builds(name, n):
+    steps = _structured_steps(build(name, n))
+    assert steps
+    for step in steps:
+        diagonal, left, right = step.rhs.args
+        fast = step.rhs.as_explicit()
+        slow = [[diagonal[r] if r == c else left[r] * right[c] for c in range(n)] for r in range(n)]
+        for r in range(n):
+            for c in range(n):
+                assert fast[r, c] == slow[r][c] and fast[r, c].args == slow[r][c].args, (r, c)
+
+
+def test_template_renames_every_index_and_back():
+    expr = sigma[3] * y[5] + sp.exp(z[3])
+    (renamed,), back = index_templates.template(expr)
+    assert not any(ix.is_Integer for atom in renamed.atoms(sp.Indexed) for ix in atom.indices)
+    assert renamed.xreplace(back) == expr
+    (shared,), _ = index_templates.template(sigma[2] * y[9] + sp.exp(z[2]))
+    assert shared == renamed  # the same relative order of indices: one template
+    (other,), _ = index_templates.template(sigma[9] * y[2] + sp.exp(z[9]))
+    assert other != renamed
+
+
+_SHAPES = [
+    lambda r, c: sp.exp(z[r]) / concrete.S,
+    lambda r, c: -y[r] * z[r] + y[r] * sp.log(concrete.S),
+    lambda r, c: sp.exp(z[r]) * sp.exp(z[c]) / concrete.S ** 2,
+    lambda r, c: sigma[r] * (sp.KroneckerDelta(r, c) - sigma[c]),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.sampled_from(range(len(_SHAPES))), r=st.integers(1, 40), c=st.integers(1, 40),
+       wrt=st.sampled_from(["z_r", "z_c", "S", "sigma_c"]))
+def test_templated_derivative_is_sympys_derivative(shape, r, c, wrt):
+    expr = _SHAPES[shape](r, c)
+    variable = {"z_r": z[r], "z_c": z[c], "S": concrete.S, "sigma_c": sigma[c]}[wrt]
+    assert index_templates.differentiate(expr, variable) == sp.diff(expr, variable)
+
+
+def _replace_step(derivation, rule, new_rhs):
+    return next(dataclasses.replace(s, rhs=new_rhs) for s in derivation.steps if s.rule == rule)
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_prover_proves_every_step(n):
+    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"):
+        derivation = build(name, n)
+        prover = _Prover(derivation)
+        assert all(prover.prove(step) is True for step in derivation.steps), name
+
+
+def _wrong_diagonal(diagonal, left, right, n):
+    diagonal[n - 2] = diagonal[n - 1]  # sigma_K (1 - sigma_K) where sigma_{K-1} (1 - sigma_{K-1}) belongs
+
+
+def _wrong_row_factor(diagonal, left, right, n):
+    left[3] = left[2]  # row 4 of the rank-one part uses sigma_3
+
+
+@pytest.mark.parametrize("n", [5, 12])
+@pytest.mark.parametrize("break_it", [_wrong_diagonal, _wrong_row_factor])
+def test_off_by_one_jacobian_entry_is_not_proved(n, break_it):
+    derivation = build("softmax-jacobian", n)
+    factored = next(s for s in derivation.steps if s.rule == Rule.FACTOR).rhs
+    diagonal, left, right = (list(part) for part in factored.args)
+    break_it(diagonal, left, right, n)
+    wrong = _replace_step(derivation, Rule.FACTOR, concrete.StructuredMatrix(diagonal, left, right))
+    assert _Prover(derivation).prove(wrong) is not True
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_off_by_one_gradient_entry_is_not_proved(n):
+    derivation = build("cross-entropy-gradient", n)
+    final = next(s for s in derivation.steps if s.rule == Rule.ASSUMPTION).rhs
+    entries = list(final)
+    entries[n - 2] = sigma[n] - y[n - 1]  # sigma_K where sigma_{K-1} belongs
+    wrong = _replace_step(derivation, Rule.ASSUMPTION, sp.ImmutableMatrix(entries))
+    assert _Prover(derivation).prove(wrong) is not True
