@@ -70,7 +70,8 @@ class _Prover:
         self._gradients: dict = {}
         self._normal: dict = {}  # the same factors recur across steps and proofs
         self._certificates: dict = {}
-        self._identities: dict = {}  # (template pair, uses_sum) -> proved: one proof per shape
+        self._identities: dict = {}  # (template pair, scales, uses_sum) -> proved: one proof per shape
+        self._prepared: dict = {}
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -84,7 +85,7 @@ class _Prover:
         if _is_square(lhs, self.n) or _is_square(rhs, self.n):
             a, b = self.certificate(lhs), self.certificate(rhs)
             return concrete.structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
-                                            equal=lambda x, y: self.entry_equal(x, y, uses_sum))
+                                            equal=lambda x, y, *scales: self.entry_equal(x, y, uses_sum, *scales))
         pairs = zip(_entries(lhs, self.n), _entries(rhs, self.n))
         return all(self.entry_equal(a, b, uses_sum) for a, b in pairs)
 
@@ -136,26 +137,33 @@ class _Prover:
         td = self._gradients[(f, atom)]
         return td.entry(0, int(variable.indices[0]) - 1)
 
-    def entry_equal(self, a, b, uses_sum: bool) -> bool:
-        """a = b, proved once per shape of the pair (engine.index_templates).
+    def entry_equal(self, a, b, uses_sum: bool, scale_a=sp.Integer(1), scale_b=sp.Integer(1)) -> bool:
+        """a scale_a = b scale_b, proved once per shape of (a, b) (engine.index_templates).
 
-        The pair is templated as it stands when its meaning lies in its atoms (no derivative, no
-        defined symbol but S, which the proofs treat as an independent variable); otherwise after
-        the normal form has evaluated the derivatives and opened the definitions. A template's
-        identity is the stronger claim (its placeholders are free), so when it is not provable the
-        instance itself is tried."""
-        # The targets' sum (K indices) becomes its atom first, so that it does not hide the shape.
-        total = {self.targets_total: sp.Integer(1) if uses_sum else _TARGETS_TOTAL}
-        a, b = a.xreplace(total), b.xreplace(total)
-        if not self._self_contained(a) or not self._self_contained(b):
-            a, b = self.normal(a, uses_sum), self.normal(b, uses_sum)
-        if _index_count(a, b) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
-            return self._identity(a, b, uses_sum)
-        (ta, tb), _back = index_templates.template(a, b)
-        key = (ta, tb, uses_sum)
+        The scales are fixed factors shared by many entries (a rank-one column's v_c0), so only a
+        and b are templated. A pair is templated as it stands when its meaning lies in its atoms
+        (no derivative, no defined symbol but S, which the proofs treat as an independent
+        variable); otherwise after the normal form has evaluated the derivatives and opened the
+        definitions. A template's identity is the stronger claim (its placeholders are free), so
+        when it is not provable the instance itself is tried."""
+        a, b = self.prepared(a, uses_sum), self.prepared(b, uses_sum)
+        (ta, tb), back = index_templates.template(a, b)
+        if len(back) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
+            return self._identity(a * scale_a, b * scale_b, uses_sum)
+        key = (ta, tb, scale_a, scale_b, uses_sum)
         if key not in self._identities:
-            self._identities[key] = self._identity(ta, tb, uses_sum)
-        return self._identities[key] or self._identity(a, b, uses_sum)
+            self._identities[key] = self._identity(ta * scale_a, tb * scale_b, uses_sum)
+        return self._identities[key] or self._identity(a * scale_a, b * scale_b, uses_sum)
+
+    def prepared(self, expr, uses_sum: bool):
+        """The targets' sum (K indices) as its atom, so that it does not hide the shape; the normal
+        form where the meaning is not in the atoms. Kept: a Jacobian's left side recurs every step."""
+        key = (expr, uses_sum)
+        if key not in self._prepared:
+            total = {self.targets_total: sp.Integer(1) if uses_sum else _TARGETS_TOTAL}
+            ready = expr.xreplace(total)
+            self._prepared[key] = ready if self._self_contained(ready) else self.normal(ready, uses_sum)
+        return self._prepared[key]
 
     def _self_contained(self, expr) -> bool:
         return not expr.has(sp.Derivative) and not any(
@@ -176,10 +184,6 @@ _TARGETS_TOTAL = sp.Symbol("Y_total")
 SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
 
 
-def _index_count(*exprs) -> int:
-    return len({ix for e in exprs for atom in e.atoms(sp.Indexed) for ix in atom.indices})
-
-
 def _targets_sum_to_one(expr, n):
     """Sum_r y_r = 1: the shared sum becomes 1; any y_n left over is 1 - y_1 - ... - y_{n-1}."""
     total = sp.Add(*[y[r] for r in range(1, n + 1)])
@@ -195,17 +199,24 @@ def _is_square(side, n) -> bool:
 
 
 def _row(expr, index):
+    """Entry `index` of an elementwise column expression: each column symbol v -> v_index."""
+    if isinstance(expr, sp.MatrixSymbol):  # sigma itself, K times per Jacobian: the quick way
+        return sp.IndexedBase(expr.name)[index]
     return expr.replace(lambda e: isinstance(e, sp.MatrixSymbol), lambda m: sp.IndexedBase(m.name)[index])
 
 
 # --- entries ----------------------------------------------------------------------------------
 
+def _gradient_entry(side: sp.Derivative, r: int):
+    """Entry r (0-based) of d f / d v for a column v: made alone, not by listing all K."""
+    (variable, _o), = side.variable_count
+    return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
+
+
 def _entries(side, n) -> list:
     """Scalar -> [side]; a column (explicit, MatrixExpr, or a gradient d L / d z) -> its n entries."""
     if isinstance(side, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in side.variables):
-        (variable, _o), = side.variable_count
-        return [sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r], evaluate=False)
-                for r in range(1, n + 1)]
+        return [_gradient_entry(side, r) for r in range(n)]
     if getattr(side, "is_Matrix", False) or isinstance(side, sp.MatrixBase):
         rows, cols = (int(d) for d in side.shape)
         return [_entry(side, r, c) for r in range(rows) for c in range(cols)]
@@ -258,7 +269,8 @@ def _side_entry(side, r, c, shape, n):
     if shape == (1, 1):
         return side
     if shape == (n, 1) and isinstance(side, sp.Derivative) and not side.expr.atoms(sp.MatrixSymbol):
-        return _entries(side, n)[r]
+        is_gradient = any(getattr(v, "is_Matrix", False) for v in side.variables)
+        return _gradient_entry(side, r) if is_gradient else _entries(side, n)[r]
     return _entry(side, r, c)
 
 

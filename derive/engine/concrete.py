@@ -275,9 +275,10 @@ def structured_equal(a: Structured, b: Structured, *, normal=in_logits, equal=No
 
     Diagonal: entry by entry. Off-diagonal: both are rank one, u_r v_c and u'_r v'_c, so they agree
     everywhere once they agree on one column c0 and one row r0 and the corner is nonzero:
-    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0). `equal(x, y)` proves one identity; SymPy's
-    assumptions prove the corner nonzero (e^{z} != 0, S > 0)."""
-    equal = equal or (lambda x, y: is_zero(normal(x) - normal(y)))
+    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0). `equal(x, y, sx, sy)` proves x sx = y sy (the
+    scales are the fixed column or row); SymPy's assumptions prove the corner nonzero (e^z != 0,
+    S > 0)."""
+    equal = equal or (lambda x, y, sx=1, sy=1: is_zero(normal(x * sx) - normal(y * sy)))
     n = len(a.diagonal)
     if n != len(b.diagonal):
         return False
@@ -288,6 +289,6 @@ def structured_equal(a: Structured, b: Structured, *, normal=in_logits, equal=No
     r0, c0 = 0, 1
     if normal(a.left[r0] * a.right[c0]).is_zero is not False:
         return False
-    column = all(equal(a.left[r] * a.right[c0], b.left[r] * b.right[c0]) for r in range(n))
-    row = all(equal(a.left[r0] * a.right[c], b.left[r0] * b.right[c]) for c in range(n))
+    column = all(equal(a.left[r], b.left[r], a.right[c0], b.right[c0]) for r in range(n))
+    row = all(equal(a.right[c], b.right[c], a.left[r0], b.left[r0]) for c in range(n))
     return column and row
