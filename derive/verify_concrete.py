@@ -117,10 +117,18 @@ class _Prover:
         # The targets' sum becomes one atom (or 1) first: every later walk then stops at it, and
         # expanding it through K entries would cost K^2 terms.
         atom = sp.Integer(1) if uses_sum else _TARGETS_TOTAL
-        expr = expr.xreplace({self.targets_total: atom})
+        expr = self.total_as(expr, atom)
         # Derivatives next: their body (the loss, K terms) is rewritten once, not once per entry.
         expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._total_derivative(d, atom))
-        return self.over_S(expr).xreplace({self.targets_total: atom})
+        return self.total_as(self.over_S(expr), atom)
+
+    def total_as(self, expr, atom):
+        """expr with the targets' sum y_1 + ... + y_K replaced by atom.
+
+        xreplace would do, but it recognises the sum by SymPy equality, K comparisons of Indexed
+        objects each time it meets one (most gradient entries hold it): here its indices are read
+        as integers instead."""
+        return _replace_sum(expr, y, self.n, atom)[0]
 
     def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
@@ -131,7 +139,7 @@ class _Prover:
             # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term, which
             # then becomes its atom once, here, instead of in every entry.
             td = self._gradients[f]
-            outer = [sp.factor_terms(o).xreplace({self.targets_total: atom}) for o in td.outer]
+            outer = [self.total_as(sp.factor_terms(o), atom) for o in td.outer]
             self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
                                                                   direct=td.direct)
         td = self._gradients[(f, atom)]
@@ -160,8 +168,7 @@ class _Prover:
         form where the meaning is not in the atoms. Kept: a Jacobian's left side recurs every step."""
         key = (expr, uses_sum)
         if key not in self._prepared:
-            total = {self.targets_total: sp.Integer(1) if uses_sum else _TARGETS_TOTAL}
-            ready = expr.xreplace(total)
+            ready = self.total_as(expr, sp.Integer(1) if uses_sum else _TARGETS_TOTAL)
             self._prepared[key] = ready if self._self_contained(ready) else self.normal(ready, uses_sum)
         return self._prepared[key]
 
@@ -171,16 +178,38 @@ class _Prover:
 
     def _identity(self, a, b, uses_sum: bool) -> bool:
         difference = self.normal(a, uses_sum) - self.normal(b, uses_sum)
-        if concrete.is_zero(difference):
-            return True
-        # Scalars with the sums written out (the loss) need the atoms opened again.
+        # Scalars with the sums written out (the loss) need the atoms opened again; when the
+        # targets' sum stands beside single targets, opening it is the only way, so it goes first.
         opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
         if uses_sum:
             opened = _targets_sum_to_one(opened, self.n)
-        return concrete.is_zero(opened) or concrete.is_zero(opened.xreplace({concrete.S: self.total}))
+        mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
+        attempts = (opened, difference) if mixed else (difference, opened)
+        return any(concrete.is_zero(e) for e in attempts) or concrete.is_zero(opened.xreplace({concrete.S: self.total}))
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
+
+
+def _replace_sum(expr, base, n, atom) -> tuple:
+    """(expr with base_1 + ... + base_n replaced by atom, whether it changed)."""
+    if isinstance(expr, sp.Add) and len(expr.args) == n and _is_full_sum(expr, base, n):
+        return atom, True
+    if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
+        return expr, False
+    parts = [_replace_sum(a, base, n, atom) for a in expr.args]
+    if not any(changed for _, changed in parts):
+        return expr, False
+    return expr.func(*[a for a, _ in parts]), True
+
+
+def _is_full_sum(add: sp.Add, base, n) -> bool:
+    indices = set()
+    for term in add.args:
+        if not (isinstance(term, sp.Indexed) and term.base == base and term.indices[0].is_Integer):
+            return False
+        indices.add(int(term.indices[0]))
+    return indices == set(range(1, n + 1))
 SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
 
 
