@@ -100,7 +100,8 @@ class _Prover:
         if isinstance(side, sp.Derivative):  # d f(sigma) / d z: SymPy's derivatives through S
             base = side.expr
             functions = [self.over_S(_row(base, r)) for r in range(1, self.n + 1)]
-            return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n))
+            return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n),
+                                                             evaluate=False)
         return concrete.Structured.from_matrix_form(side, self.n)
 
     def over_S(self, expr):

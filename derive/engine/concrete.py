@@ -196,11 +196,19 @@ class Structured:
         self.matrix = StructuredMatrix(self.diagonal, self.left, self.right)
 
     @classmethod
-    def from_total_derivative(cls, td: "TotalDerivative") -> "Structured":
-        """Rows f_r that depend on z_r and S only: d f_r/d z_c = [r = c] direct_r + outer_r dS_c."""
+    def from_total_derivative(cls, td: "TotalDerivative", *, evaluate: bool = True) -> "Structured":
+        """Rows f_r that depend on z_r and S only: d f_r/d z_c = [r = c] direct_r + outer_r dS_c.
+
+        evaluate=False leaves each diagonal entry as the unevaluated sum: the same value, for a
+        certificate nobody reads but the prover, which templates it (and so simplifies it once per
+        shape rather than once per entry)."""
         if any(set(d) - {r + 1} for r, d in enumerate(td.direct)):
             raise ValueError("a row depends on another logit directly: not diagonal + rank one")
-        combine = PerTemplate(lambda direct, outer, dS: direct + outer * dS)  # once per shape
+        if evaluate:
+            combine = PerTemplate(lambda direct, outer, dS: direct + outer * dS)  # once per shape
+        else:
+            def combine(direct, outer, dS):
+                return sp.Add(direct, sp.Mul(outer, dS, evaluate=False), evaluate=False)
         return cls([combine(td.direct[r].get(r + 1, sp.Integer(0)), td.outer[r], td.dS[r]) for r in range(td.n)],
                    td.outer, td.dS)
 
