@@ -164,7 +164,8 @@ def _product_maker(left, right):
     The usual entry, -sigma_r sigma_c, is a number times two distinct symbols; SymPy's Mul would
     flatten, collect and sort each of them (0.3 s at K = 128). Here the symbols are ranked once
     in SymPy's own canonical order (Basic.compare, what Mul sorts by), so each product is
-    assembled already canonical: the same object Mul builds (tests/test_concrete.py checks it).
+    assembled already canonical (Mul._from_args, SymPy's constructor for processed arguments): the
+    same object Mul builds (tests/test_concrete.py checks it).
     Anything else goes through Mul."""
     lefts, rights = [_scaled_atom(u) for u in left], [_scaled_atom(v) for v in right]
     if any(x is None for x in lefts) or any(v is None or v[0] != 1 for v in rights):
@@ -181,7 +182,7 @@ def _product_maker(left, right):
         if a == b or zero[r]:
             return left[r] * right[c]
         pair = (lefts[r][1], rights[c][1]) if a < b else (rights[c][1], lefts[r][1])
-        return sp.Mul(*coefficients[r], *pair, evaluate=False)
+        return sp.Mul._from_args((*coefficients[r], *pair), True)  # SymPy's own way in for processed args
     return product
 
 
