@@ -23,7 +23,7 @@ from .engine import concrete, index_templates
 from .engine.common import column_entries_to_indexed
 from .errors import VerificationError
 from .model import Derivation, Evidence, Step
-from .numeric.evaluate import Env, compile_expr, default_derived
+from .numeric.evaluate import Env, compile_expr, log_softmax_derived
 from .numeric.points import SEED, logit_sets
 from .symbols import y
 
@@ -312,15 +312,18 @@ def _numeric_max_error(step: Step, n: int, definitions: dict, values: dict) -> t
     rng = random.Random(SEED)
     worst, count = mpmath.mpf(0), 0
     with mpmath.workdps(PRECISION_DIGITS):
-        entries = [(_meaning(_side_entry(step.lhs, r, c, shape, n), meaning),
-                    _meaning(_side_entry(step.rhs, r, c, shape, n), meaning)) for r, c in positions]
-        compiled = {e: compile_expr(e) for pair in entries for e in pair if (e, on_simplex, 0) not in values}
+        # Keyed by the entry as shown (dL/dz_c, cheap to hash); what L means is substituted and
+        # compiled only for an entry no earlier step has evaluated.
+        entries = [(_side_entry(step.lhs, r, c, shape, n), _side_entry(step.rhs, r, c, shape, n))
+                   for r, c in positions]
+        compiled = {e: compile_expr(_meaning(e, meaning))
+                    for pair in entries for e in pair if (e, on_simplex, 0) not in values}
         for point, logits in enumerate(logit_sets(n, rng)):
             targets = [mpmath.mpf(rng.uniform(0.05, 1.0)) for _ in range(n)]
             if on_simplex:
                 total = mpmath.fsum(targets)
                 targets = [t / total for t in targets]
-            env = Env(K=n, arrays={"z": logits, "y": targets}, derived=default_derived())
+            env = Env(K=n, arrays={"z": logits, "y": targets}, derived=log_softmax_derived())
             def value(expr):
                 key = (expr, on_simplex, point)
                 if key not in values:
@@ -337,6 +340,9 @@ def _meaning(expr, meaning: dict):
     """Shown symbols (L) by what they stand for, also inside unevaluated derivatives."""
     if not meaning:
         return expr
+    if isinstance(expr, sp.Derivative) and not any(v.has(*meaning) for v, _ in expr.variable_count):
+        # dL/dz_c, the usual entry: one substitution, no second walk through the K-term loss.
+        return sp.Derivative(expr.expr.xreplace(meaning), *expr.variable_count, evaluate=False)
     return expr.replace(lambda e: isinstance(e, sp.Derivative),
                         lambda d: sp.Derivative(d.expr.xreplace(meaning), *d.variable_count, evaluate=False)
                         ).xreplace(meaning)

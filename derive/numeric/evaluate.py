@@ -26,9 +26,32 @@ class EvaluationError(DeriveError):
 def stable_softmax(logits: list) -> list:
     """Softmax with the maximum subtracted: softmax is shift-invariant, and it keeps exp() small."""
     top = max(logits)
-    exps = [mpmath.exp(v - top) for v in logits]
-    total = mpmath.fsum(exps)
-    return [e / total for e in exps]
+    exps = [_exp(v, top) for v in logits]
+    inverse = 1 / mpmath.fsum(exps)  # one division and K products (last-bit rounding at 50+ digits)
+    return [e * inverse for e in exps]
+
+
+# A numeric derivative by z_c recomputes the softmax at z_c +- h: K exponentials, of which K - 1 have
+# the same argument at the same working precision as at the neighbouring evaluation (and as for every
+# other entry's derivative at the same point). mpmath.exp is a pure function of its argument, the
+# precision and the rounding, so it is memoised on exactly those: the values are bit for bit the ones
+# computed anew.
+_EXP_CACHE: dict = {}
+_EXP_CACHE_SIZE = 1 << 14
+
+
+def _exp(value, shift=None):
+    """mpmath.exp(value - shift), or mpmath.exp(value) without a shift; memoised for mpf inputs."""
+    if type(value) is not mpmath.mpf or not (shift is None or type(shift) is mpmath.mpf):
+        return mpmath.exp(value if shift is None else value - shift)
+    precision, rounding = mpmath.mp._prec_rounding  # what mpmath.exp itself rounds to
+    key = (value._mpf_, None if shift is None else shift._mpf_, precision, rounding)
+    result = _EXP_CACHE.get(key)
+    if result is None:
+        if len(_EXP_CACHE) >= _EXP_CACHE_SIZE:
+            _EXP_CACHE.clear()
+        result = _EXP_CACHE[key] = mpmath.exp(value if shift is None else value - shift)
+    return result
 
 
 class LazyMatrix:
@@ -84,11 +107,24 @@ class Env:
         return replace(self, scalars={**self.scalars, symbol: value})
 
 
+def stable_log_softmax(logits: list) -> list:
+    """log sigma_k = (z_k - max z) - log sum_j e^{z_j - max z}: one log for all K entries."""
+    top = max(logits)
+    log_total = mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))
+    return [(v - top) - log_total for v in logits]
+
+
+def log_softmax_derived() -> dict:
+    """The default arrays plus log sigma computed directly, for trees whose sigma is softmax(z)
+    (a loss of K logs then costs one log, not K)."""
+    return {**default_derived(), "log_sigma": lambda env: stable_log_softmax(env.array("z"))}
+
+
 def default_derived() -> dict:
     """sigma is always the softmax of z, and S the softmax denominator, recomputed whenever z is
     perturbed (S is exact at |z| ~ 1000: mpmath's exponent range does not overflow)."""
     return {"sigma": lambda env: stable_softmax(env.array("z")),
-            "S": lambda env: mpmath.fsum(mpmath.exp(v) for v in env.array("z"))}
+            "S": lambda env: mpmath.fsum(_exp(v) for v in env.array("z"))}
 
 
 Compiled = Callable[[Env], object]
@@ -136,16 +172,35 @@ def _symbol(expr):
 
 def _add(expr):
     parts = [compile_expr(a) for a in expr.args]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda env: first(env) + second(env)
     def run(env):
-        total = parts[0](env)
-        for part in parts[1:]:
-            total = total + part(env)
-        return total
+        values = []
+        for index, part in enumerate(parts):
+            value = part(env)
+            if type(value) is not mpmath.mpf:  # a matrix, a Python int, a complex value
+                return _add_in_order(values + [value], parts[index + 1:], env)
+            values.append(value)
+        return mpmath.fsum(values)  # a sum of K numbers: rounded once (not K - 1 times), and faster
     return run
+
+
+def _add_in_order(values, rest, env):
+    """Left to right, one addition at a time: matrices and mixed kinds, exactly as written."""
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    for part in rest:
+        total = total + part(env)
+    return total
 
 
 def _mul(expr):
     parts = [compile_expr(a) for a in expr.args]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda env: first(env) * second(env)
     def run(env):
         product = parts[0](env)
         for part in parts[1:]:
@@ -161,12 +216,31 @@ def _pow(expr):
 
 def _unary(fn):
     """Scalar functions; applied entry by entry to a matrix (log of a vector is elementwise)."""
-    def apply(value):
-        return value.apply(fn) if isinstance(value, mpmath.matrix) else fn(value)
     def build(expr):
         inner = compile_expr(expr.args[0])
-        return lambda env: apply(inner(env))
+        def run(env):
+            value = inner(env)
+            return value.apply(fn) if isinstance(value, mpmath.matrix) else fn(value)
+        return run
     return build
+
+
+def _log(expr):
+    """log sigma_k read from the derived log_sigma array where the point provides one."""
+    generic = _unary(mpmath.log)(expr)
+    inner = expr.args[0]
+    if not (isinstance(inner, sp.Indexed) and inner.base.name == "sigma" and len(inner.indices) == 1
+            and inner.indices[0].is_Integer and int(inner.indices[0]) >= 1):
+        return generic
+    position = int(inner.indices[0]) - 1
+    def run(env):
+        if "log_sigma" not in env.derived or "sigma" in env.arrays:
+            return generic(env)
+        values = env.array("log_sigma")
+        if position >= len(values):
+            return generic(env)  # its error message
+        return values[position]
+    return run
 
 
 def _index_value(compiled, env) -> int:
@@ -179,16 +253,35 @@ def _index_value(compiled, env) -> int:
 
 def _indexed(expr):
     name = expr.base.name
+    if all(ix.is_Integer for ix in expr.indices):
+        return _indexed_at(expr, name, tuple(int(ix) - 1 for ix in expr.indices))
     indices = [compile_expr(ix) for ix in expr.indices]
     def run(env):
         values = env.array(name)
         positions = [_index_value(ix, env) - 1 for ix in indices]  # 1-based in the trees
-        if any(p < 0 for p in positions):
-            raise EvaluationError(f"index out of range in {expr}")
+        return _entry_at(values, positions, expr)
+    return run
+
+
+def _entry_at(values, positions, expr):
+    if any(p < 0 for p in positions):
+        raise EvaluationError(f"index out of range in {expr}")
+    try:
+        if isinstance(values, (mpmath.matrix, LazyMatrix)):
+            return values[tuple(positions)] if len(positions) == 2 else values[positions[0]]
+        return values[positions[0]]
+    except IndexError:
+        raise EvaluationError(f"index out of range in {expr}") from None
+
+
+def _indexed_at(expr, name, positions):
+    """x[3] and W[2, 1]: the 0-based position is fixed when compiled, not worked out at every call."""
+    if len(positions) != 1 or positions[0] < 0:
+        return lambda env: _entry_at(env.array(name), positions, expr)  # the general path, its errors
+    position, = positions
+    def run(env):
         try:
-            if isinstance(values, (mpmath.matrix, LazyMatrix)):
-                return values[tuple(positions)] if len(positions) == 2 else values[positions[0]]
-            return values[positions[0]]
+            return env.array(name)[position]
         except IndexError:
             raise EvaluationError(f"index out of range in {expr}") from None
     return run
@@ -248,7 +341,7 @@ def _compile_condition(cond):
 
 def _derivative(expr):
     """Numeric derivative with mpmath.diff: the oracle independent of SymPy's differentiation."""
-    body = compile_expr(expr.expr)
+    body = _compiled_body(expr.expr)
     (variable, order), = expr.variable_count
     if isinstance(variable, MatrixSymbol):
         return _jacobian(expr, body, variable)
@@ -264,6 +357,23 @@ def _derivative(expr):
             return mpmath.diff(lambda t: body(env.with_scalar(variable, t)), env.scalars[variable], order)
         return run
     raise EvaluationError(f"cannot differentiate numerically with respect to {variable}")
+
+
+# The same body (a loss of K terms) is differentiated by each of the K variables, one Derivative each:
+# compiled once. Keyed by identity (the body is kept, so its id is not reused): the same object.
+_BODIES: dict = {}
+_BODIES_SIZE = 256
+
+
+def _compiled_body(body):
+    known = _BODIES.get(id(body))
+    if known is not None and known[0] is body:
+        return known[1]
+    compiled = compile_expr(body)
+    if len(_BODIES) >= _BODIES_SIZE:
+        _BODIES.clear()
+    _BODIES[id(body)] = (body, compiled)
+    return compiled
 
 
 def _jacobian(expr, body, variable):
@@ -286,9 +396,25 @@ def _jacobian(expr, body, variable):
                                   for c in range(size)])
         jac = mpmath.matrix(out0.rows, size)
         for c in range(size):
+            # mpmath.diff for each row r evaluates the whole output at the same z_c +- h: once for all r
+            outputs = _by_argument(lambda t: body(env.with_entry(name, (c,), t)))
             for r in range(out0.rows):
-                jac[r, c] = mpmath.diff(lambda t: body(env.with_entry(name, (c,), t))[r], inputs[c])
+                jac[r, c] = mpmath.diff(lambda t: outputs(t)[r], inputs[c])
         return jac
+    return run
+
+
+def _by_argument(fn):
+    """fn memoised on (argument, working precision, rounding), which fix its value; other arguments
+    are passed through."""
+    values = {}
+    def run(t):
+        if type(t) is not mpmath.mpf:
+            return fn(t)
+        key = (t._mpf_, *mpmath.mp._prec_rounding)
+        if key not in values:
+            values[key] = fn(t)
+        return values[key]
     return run
 
 
@@ -370,7 +496,7 @@ _DISPATCH: list[tuple[type, Callable]] = [
     (sp.KroneckerDelta, _kronecker),
     (sp.Indexed, _indexed),
     (sp.exp, _unary(mpmath.exp)),
-    (sp.log, _unary(mpmath.log)),
+    (sp.log, lambda expr: _log(expr)),
     (sp.Abs, _unary(abs)),
     (sp.Add, _add),
     (sp.Mul, _mul),

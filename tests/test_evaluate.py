@@ -1,0 +1,156 @@
+"""The numeric evaluator against plain mpmath at random points: constant indices, long sums, the
+memoised softmax, numeric derivatives; and the errors it must still raise."""
+from __future__ import annotations
+
+import random
+
+import mpmath
+import pytest
+import sympy as sp
+
+from derive.numeric.evaluate import Env, EvaluationError, compile_expr, default_derived, evaluate, stable_softmax
+from derive.symbols import K, i, sigma, y, z
+
+from oracles import cross_entropy_mp, softmax_mp
+
+N = 12
+
+
+def _close(a, b, digits=45):
+    return abs(a - b) <= mpmath.mpf(10) ** -digits * max(1, abs(a), abs(b))
+
+
+def _point(seed, n=N, spread=5.0):
+    rng = random.Random(seed)
+    logits = [mpmath.mpf(rng.uniform(-spread, spread)) for _ in range(n)]
+    targets = [mpmath.mpf(rng.uniform(0.05, 1.0)) for _ in range(n)]
+    return logits, targets, Env(K=n, arrays={"z": logits, "y": targets}, derived=default_derived())
+
+
+def _loss(n=N):
+    return -sp.Add(*[y[r] * sp.log(sigma[r]) for r in range(1, n + 1)])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_constant_indices_pick_the_right_entries(seed):
+    """Every entry of a written-out tree, each at a different constant index, against plain mpmath."""
+    logits, targets, env = _point(seed)
+    probs = softmax_mp(logits)
+    rng = random.Random(100 + seed)
+    for _ in range(20):
+        a, b, c = (rng.randrange(N) for _ in range(3))
+        expr = y[a + 1] * sp.log(sigma[b + 1]) + z[c + 1] ** 2 - 3 * sp.exp(z[a + 1] - z[b + 1])
+        expected = targets[a] * mpmath.log(probs[b]) + logits[c] ** 2 - 3 * mpmath.exp(logits[a] - logits[b])
+        assert _close(evaluate(expr, env), expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_sums_match_plain_mpmath(seed):
+    """A sum of K terms (the loss), and one that cancels to almost nothing, at 50 digits."""
+    logits, targets, env = _point(seed)
+    assert _close(evaluate(_loss(), env), cross_entropy_mp(logits, targets))
+    # e^z_1 + ... + e^z_K - e^z_1 - ... - e^z_K + z_1 * 10^-30, unevaluated: it cancels to the tiny
+    # leftover, which only a sum rounded once (not term by term at 50 digits) gets to 50 digits
+    exps = [sp.exp(z[r]) for r in range(1, N + 1)]
+    terms = exps + [-e for e in exps] + [z[1] * sp.Rational(1, 10**30)]
+    cancelling = sp.Add(*terms, evaluate=False)
+    assert len(cancelling.args) == 2 * N + 1
+    assert _close(evaluate(cancelling, env), logits[0] / mpmath.mpf(10) ** 30, digits=75)
+
+
+def test_sums_of_other_kinds_are_added_in_order():
+    """Sums with Python ints (indices, K) or matrices in them take the left-to-right path."""
+    logits, targets, env = _point(1)
+    with_index = Env(K=N, arrays=env.arrays, scalars={i: 3}, derived=default_derived())
+    assert evaluate(sp.Add(i, K, 2, i, evaluate=False), with_index) == 3 + N + 2 + 3
+    assert evaluate(z[i + 1] + z[i] + z[K], with_index) == mpmath.fsum([logits[3], logits[2], logits[N - 1]])
+    probs = softmax_mp(logits)
+    vectors = [sp.MatrixSymbol(name, N, 1) for name in ("y", "z", "sigma")]
+    total = evaluate(sp.MatAdd(*vectors), env)
+    assert isinstance(total, mpmath.matrix) and (total.rows, total.cols) == (N, 1)
+    assert all(_close(total[r], targets[r] + logits[r] + probs[r]) for r in range(N))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_derivative_of_the_loss_against_finite_differences(seed):
+    """d L / d z_c by the evaluator (mpmath.diff) against an independent central difference and
+    against sigma_c * sum(y) - y_c."""
+    logits, targets, env = _point(seed)
+    c = random.Random(seed).randrange(N)
+    numeric = evaluate(sp.Derivative(_loss(), z[c + 1], evaluate=False), env)
+    with mpmath.workdps(80):
+        h = mpmath.mpf(10) ** -25
+        up = cross_entropy_mp([v + h if r == c else v for r, v in enumerate(logits)], targets)
+        down = cross_entropy_mp([v - h if r == c else v for r, v in enumerate(logits)], targets)
+        difference = (up - down) / (2 * h)
+    assert _close(numeric, difference, digits=40)
+    closed_form = softmax_mp(logits)[c] * mpmath.fsum(targets) - targets[c]
+    assert _close(numeric, closed_form)
+
+
+def test_softmax_entry_derivatives_and_jacobian():
+    logits, _targets, env = _point(7)
+    p = softmax_mp(logits)
+    for r, c in [(0, 0), (0, 5), (N - 1, 3), (4, 4)]:
+        numeric = evaluate(sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False), env)
+        assert _close(numeric, p[r] * ((1 if r == c else 0) - p[c]))
+    jacobian = evaluate(sp.Derivative(sp.MatrixSymbol("sigma", N, 1), sp.MatrixSymbol("z", N, 1), evaluate=False), env)
+    for r in range(N):
+        for c in range(N):
+            assert _close(jacobian[r, c], p[r] * ((1 if r == c else 0) - p[c]))
+
+
+def test_memoised_softmax_is_recomputed_at_each_precision():
+    """The exponentials are memoised per precision: a value from 15 digits is never reused at 50."""
+    rng = random.Random(3)
+    with mpmath.workdps(15):
+        low = [mpmath.mpf(rng.uniform(-3, 3)) for _ in range(N)]
+        stable_softmax(low)
+    with mpmath.workdps(60):
+        fresh = softmax_mp(low)
+        again = stable_softmax(low)
+        assert all(_close(a, b, digits=55) for a, b in zip(again, fresh))
+        shifted = stable_softmax([v + 1000 for v in low])  # same differences, other arguments
+        assert all(_close(a, b, digits=55) for a, b in zip(shifted, fresh))
+
+
+@pytest.mark.parametrize("expr", [y[0], y[N + 1], sigma[0], sigma[N + 1], z[-1]])
+def test_constant_index_out_of_range_raises(expr):
+    _logits, _targets, env = _point(0)
+    with pytest.raises(EvaluationError, match="out of range"):
+        evaluate(expr, env)
+    with pytest.raises(EvaluationError, match="out of range"):  # also inside a sum and a derivative
+        evaluate(sp.Derivative(expr * z[1] + z[2] + z[3], z[1], evaluate=False), env)
+
+
+def test_index_errors_on_matrices_and_symbolic_indices():
+    W = sp.IndexedBase("W")
+    env = Env(K=2, arrays={"W": mpmath.matrix([[1, 2], [3, 4]]), "z": [mpmath.mpf(1), mpmath.mpf(2)]},
+              scalars={i: 3})
+    assert evaluate(W[2, 1], env) == 3
+    for expr in (W[3, 1], W[0, 1], z[i], z[i - 3]):
+        with pytest.raises(EvaluationError, match="out of range"):
+            evaluate(expr, env)
+    with pytest.raises(EvaluationError, match="not an integer"):
+        evaluate(z[sp.Rational(3, 2)], env)
+    with pytest.raises(EvaluationError, match="no value for 'x'"):
+        evaluate(sp.IndexedBase("x")[1], env)
+    compiled = compile_expr(sp.IndexedBase("x")[0])  # errors come when run, as before: compiling succeeds
+    with pytest.raises(EvaluationError, match="no value for 'x'"):
+        compiled(env)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("spread", [3.0, 1000.0])
+def test_log_softmax_path_matches_the_log_of_sigma(seed, spread):
+    """log sigma_k through the derived log-sum-exp array equals log of the softmax, also at |z| ~ 1000."""
+    from derive.numeric.evaluate import log_softmax_derived
+    logits, targets, _env = _point(seed, spread=spread)
+    fast = Env(K=N, arrays={"z": logits, "y": targets}, derived=log_softmax_derived())
+    probs = softmax_mp(logits)
+    for k in range(N):
+        assert _close(evaluate(sp.log(sigma[k + 1]), fast), mpmath.log(probs[k]))
+    loss = _loss()
+    assert _close(evaluate(loss, fast), cross_entropy_mp(logits, targets))
+    with pytest.raises(EvaluationError):
+        evaluate(sp.log(sigma[N + 1]), fast)
