@@ -307,23 +307,22 @@ def _side_entry(side, r, c, shape, n):
 def _numeric_max_error(step: Step, n: int, definitions: dict, values: dict) -> tuple:
     shape = _shape(step, n)
     positions = _positions(shape, n)
-    meaning = {s: d for s, d in definitions.items() if s != concrete.S}  # S is derived from z
+    # A defined scalar (L) is a derived value of the point, like sigma: compiled once, recomputed
+    # whenever z is perturbed, so dL/dz_c needs no copy of the K-term loss per entry.
+    derived = {**log_softmax_derived(), **{s.name: compile_expr(d) for s, d in definitions.items() if s != concrete.S}}
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
     rng = random.Random(SEED)
     worst, count = mpmath.mpf(0), 0
     with mpmath.workdps(PRECISION_DIGITS):
-        # Keyed by the entry as shown (dL/dz_c, cheap to hash); what L means is substituted and
-        # compiled only for an entry no earlier step has evaluated.
         entries = [(_side_entry(step.lhs, r, c, shape, n), _side_entry(step.rhs, r, c, shape, n))
                    for r, c in positions]
-        compiled = {e: compile_expr(_meaning(e, meaning))
-                    for pair in entries for e in pair if (e, on_simplex, 0) not in values}
+        compiled = {e: compile_expr(e) for pair in entries for e in pair if (e, on_simplex, 0) not in values}
         for point, logits in enumerate(logit_sets(n, rng)):
             targets = [mpmath.mpf(rng.uniform(0.05, 1.0)) for _ in range(n)]
             if on_simplex:
                 total = mpmath.fsum(targets)
                 targets = [t / total for t in targets]
-            env = Env(K=n, arrays={"z": logits, "y": targets}, derived=log_softmax_derived())
+            env = Env(K=n, arrays={"z": logits, "y": targets}, derived=derived)
             def value(expr):
                 key = (expr, on_simplex, point)
                 if key not in values:
@@ -334,15 +333,3 @@ def _numeric_max_error(step: Step, n: int, definitions: dict, values: dict) -> t
                 worst = max(worst, abs(a - b) / max(1, abs(a), abs(b)))
                 count += 1
     return worst, count
-
-
-def _meaning(expr, meaning: dict):
-    """Shown symbols (L) by what they stand for, also inside unevaluated derivatives."""
-    if not meaning:
-        return expr
-    if isinstance(expr, sp.Derivative) and not any(v.has(*meaning) for v, _ in expr.variable_count):
-        # dL/dz_c, the usual entry: one substitution, no second walk through the K-term loss.
-        return sp.Derivative(expr.expr.xreplace(meaning), *expr.variable_count, evaluate=False)
-    return expr.replace(lambda e: isinstance(e, sp.Derivative),
-                        lambda d: sp.Derivative(d.expr.xreplace(meaning), *d.variable_count, evaluate=False)
-                        ).xreplace(meaning)

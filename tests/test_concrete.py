@@ -103,3 +103,29 @@ def test_off_by_one_gradient_entry_is_not_proved(n):
     entries[n - 2] = sigma[n] - y[n - 1]  # sigma_K where sigma_{K-1} belongs
     wrong = _replace_step(derivation, Rule.ASSUMPTION, sp.ImmutableMatrix(entries))
     assert _Prover(derivation).prove(wrong) is not True
+
+
+def test_a_wrong_loss_step_fails_numerically():
+    """L written without its log S part: both the proof and the 50-digit numbers must object."""
+    from derive.errors import VerificationError
+    from derive.verify import verify_derivation
+    derivation = build("cross-entropy-gradient", 6)
+    split = next(s for s in derivation.steps if s.rule == Rule.LOG_RULES).rhs
+    wrong = split.xreplace({sp.log(concrete.S): 0})
+    broken = dataclasses.replace(derivation, steps=tuple(
+        dataclasses.replace(s, rhs=wrong) if s.rule == Rule.LOG_RULES else s for s in derivation.steps))
+    with pytest.raises(VerificationError, match="numerically"):
+        verify_derivation(broken)
+
+
+def test_a_wrong_gradient_entry_fails_numerically():
+    from derive.errors import VerificationError
+    from derive.verify import verify_derivation
+    derivation = build("cross-entropy-gradient", 6)
+    entries = list(next(s for s in derivation.steps if s.rule == Rule.ASSUMPTION).rhs)
+    entries[0] = sigma[1] + y[1]
+    broken = dataclasses.replace(derivation, steps=tuple(
+        dataclasses.replace(s, rhs=sp.ImmutableMatrix(entries)) if s.rule == Rule.ASSUMPTION else s
+        for s in derivation.steps))
+    with pytest.raises(VerificationError, match="numerically"):
+        verify_derivation(broken)

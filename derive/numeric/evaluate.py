@@ -110,8 +110,8 @@ class Env:
 def stable_log_softmax(logits: list) -> list:
     """log sigma_k = (z_k - max z) - log sum_j e^{z_j - max z}: one log for all K entries."""
     top = max(logits)
-    log_total = mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))
-    return [(v - top) - log_total for v in logits]
+    shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))  # log sum_j e^{z_j}, stably
+    return [v - shift for v in logits]
 
 
 def log_softmax_derived() -> dict:
