@@ -15,7 +15,8 @@ import sympy as sp
 from .. import symbols as S
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
 from .points import PRECISION_DIGITS, environments, points, sample as sample_points
-from .target import Target, all_targets
+from .. import engine
+from .target import Target, get
 from ..parse.parser import free_indices
 
 EXPLANATIONS = {
@@ -72,13 +73,37 @@ def _mul_nodes(expr):
     return [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Mul)]
 
 
-@functools.lru_cache(maxsize=None)
 def catalogue(target: Target) -> tuple:
-    """(id, candidate expression, note) in priority order, for this target."""
-    R, out = target.result, []
+    """(id, candidate expression, note) in priority order, for this target (every candidate)."""
+    return tuple(candidates(target))
+
+
+def candidates(target: Target):
+    """The catalogue, lazily: other targets are built only if no nearer mistake matched first
+    (building all of them is most of a wrong answer's check time)."""
+    yield from _near_mistakes(target)
+    for other in engine.names():
+        if other != target.name:
+            other_target = get(other)
+            if other_target.result != target.result:
+                yield ("other-target", other_target.result,
+                       f"It is the result of {other_target.name} ({other_target.title}).")
+    yield from _term_mistakes(target)
+
+
+def _collector(result):
+    """A list of (id, candidate, note) and the function that appends to it, skipping the result itself."""
+    out = []
     def add(mistake_id, candidate, note=""):
-        if candidate is not None and candidate != R:
+        if candidate is not None and candidate != result:
             out.append((mistake_id, candidate, note))
+    return out, add
+
+
+@functools.lru_cache(maxsize=None)
+def _near_mistakes(target: Target) -> tuple:
+    R = target.result
+    out, add = _collector(R)
     deltas = _deltas(R)
     if deltas:
         add("off-diagonal-only", R.xreplace({d: 0 for d in deltas}))
@@ -112,9 +137,13 @@ def catalogue(target: Target) -> tuple:
     if len(target.free) == 2:
         a, b = target.free
         add("index-slip", R.xreplace({a: b, b: a}))
-    for other in all_targets():
-        if other.name != target.name:
-            add("other-target", other.result, f"It is the result of {other.name} ({other.title}).")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _term_mistakes(target: Target) -> tuple:
+    R = target.result
+    out, add = _collector(R)
     terms = sp.Add.make_args(sp.expand(R))
     if len(terms) > 1:
         for term in sorted(terms, key=str):
@@ -157,8 +186,7 @@ def identify(answer: sp.Basic, target: Target) -> tuple:
         if abs(ratio + 1) <= RELATIVE_TOLERANCE:
             return mistake("sign")
         return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
-    candidates = catalogue(target)
-    for mistake_id, candidate, note in candidates:
+    for mistake_id, candidate, note in candidates(target):
         probe = Target(**{**target.__dict__, "result": candidate})
         if compare(answer, probe, sample=2).agree:
             return mistake(mistake_id, note)

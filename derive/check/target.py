@@ -92,6 +92,3 @@ def _fresh_dummies(expr: sp.Basic) -> sp.Basic:
 def _bases(expr: sp.Basic) -> set:
     return {ix.base for ix in expr.atoms(sp.Indexed)} | set(expr.atoms(sp.MatrixSymbol))
 
-
-def all_targets() -> tuple:
-    return tuple(get(name) for name in engine.names())
