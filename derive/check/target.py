@@ -36,9 +36,10 @@ class Target:
 
     def substitute(self, expr: sp.Basic) -> sp.Basic:
         """Replace defined symbols (L) by their definitions, so the evaluator can compute them."""
-        if not self.definitions:
+        present = [(symbol, value) for symbol, value in self.definitions if expr.has(symbol)]
+        if not present:  # most expressions compared (results, mistake candidates) hold no L
             return expr
-        return expr.xreplace({symbol: _fresh_dummies(value) for symbol, value in self.definitions})
+        return expr.xreplace({symbol: _fresh_dummies(value) for symbol, value in present})
 
 
 # Results of a multi-result derivation that are checkable gradients, addressed as NAME:PART.
