@@ -275,9 +275,8 @@ def _entry(side, r: int, c: int):
 
 def _positions(side_shape, n) -> list:
     rows, cols = side_shape
-    everything = [(r, c) for r in range(rows) for c in range(cols)]
     if n <= ALL_ENTRIES_UP_TO:
-        return everything
+        return [(r, c) for r in range(rows) for c in range(cols)]
     rng = random.Random(SEED + n)
     corners = {(0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1)}
     diagonal = {(d, d) for d in range(min(4, rows, cols))}

@@ -496,7 +496,7 @@ _DISPATCH: list[tuple[type, Callable]] = [
     (sp.KroneckerDelta, _kronecker),
     (sp.Indexed, _indexed),
     (sp.exp, _unary(mpmath.exp)),
-    (sp.log, lambda expr: _log(expr)),
+    (sp.log, _log),
     (sp.Abs, _unary(abs)),
     (sp.Add, _add),
     (sp.Mul, _mul),
