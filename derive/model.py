@@ -104,6 +104,8 @@ class Semantics:
     Proofs: `layers` is ((bases, substitute), ...), innermost first: derivatives with respect to
     entries of `bases` are evaluated, then `substitute(expr, n)` writes those bases in terms of the
     next level (sigma in z, then z in W, x, b); every remaining derivative is evaluated last.
+    `refold(expr, n)`, applied after that, may name an inner level again (W x + b back to z): an
+    identity proved with z free holds in particular at z = W x + b, and cancel stays small.
     """
 
     arrays: Callable | None = None
@@ -112,6 +114,7 @@ class Semantics:
     sizes: Callable | None = None
     index_ranges: dict = field(default_factory=dict)
     layers: tuple | None = None
+    refold: Callable | None = None
     # Numbers of classes to test at when K is not free (sigmoid-logistic: K = 2 only); None: the default set.
     Ks: tuple | None = None
     # False: do not attempt SymPy proofs (they cost minutes and end undecided); numbers carry every step.

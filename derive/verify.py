@@ -9,6 +9,7 @@ import dataclasses
 
 import mpmath
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.indexed import IndexException
 
 from .engine.common import column_entries_to_indexed
@@ -18,6 +19,7 @@ from .model import Derivation, Evidence, Semantics, Step
 from .numeric.evaluate import EvaluationError, compile_expr
 from .numeric.points import PointSpec, environments
 from .symbols import i, j, k, softmax_definitions, y
+from .zero_test import is_zero
 
 PRECISION_DIGITS = 50
 # Numeric derivatives at 50 digits are good to ~40 digits; 1e-25 leaves a wide margin while
@@ -190,6 +192,8 @@ def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics 
     else:
         expr = softmax_definitions(expr, n=n)
     expr = evaluate_derivatives(expr)
+    if semantics is not None and semantics.refold is not None:
+        expr = semantics.refold(expr, n)
     expr = sp.expand_log(expr.doit(), force=True)  # force: logits are real, probabilities positive
     # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
     expr = resolve_piecewise(expr, index_range_facts(i, j, k))
@@ -222,7 +226,10 @@ def _targets_sum_to_one(expr, n):
 
 
 def _matrix_elements_to_indexed(expr, *, shift: int = 1):
-    return column_entries_to_indexed(expr, shift=shift)
+    """Column entries v[r, 0] -> v_{r+1}; matrix entries W[r, c] (of W^T, say) -> W_{r+1, c+1}."""
+    expr = column_entries_to_indexed(expr, shift=shift)
+    return expr.replace(lambda e: isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol),
+                        lambda e: sp.IndexedBase(e.parent.name)[e.i + shift, e.j + shift])
 
 
 def _apply_condition(expr, condition):
@@ -246,17 +253,10 @@ def _canonical_dummies(expr):
 def _is_zero_by_cases(difference: sp.Expr) -> bool:
     """Zero outright, or zero both when i = j (delta_ij = 1) and when i != j (delta_ij = 0):
     sigma_j (delta_ij - sigma_i) equals sigma_i (delta_ij - sigma_j) only by that case split."""
-    if _is_zero(difference):
+    if is_zero(difference):
         return True
     if not difference.has(sp.KroneckerDelta(i, j)):
         return False
     equal_case = difference.subs(j, i)
     unequal_case = difference.xreplace({sp.KroneckerDelta(i, j): sp.Integer(0)})
-    return _is_zero(equal_case) and _is_zero(unequal_case)
-
-
-def _is_zero(difference: sp.Expr) -> bool:
-    expanded = sp.expand(difference)
-    if expanded == 0:
-        return True
-    return sp.expand(sp.cancel(sp.together(expanded))) == 0
+    return is_zero(equal_case) and is_zero(unequal_case)

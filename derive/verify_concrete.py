@@ -26,6 +26,7 @@ from .model import Derivation, Evidence, Step
 from .numeric.evaluate import Env, compile_expr, log_softmax_derived
 from .numeric.points import SEED, logit_sets
 from .symbols import y
+from .zero_test import is_zero
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
@@ -186,7 +187,7 @@ class _Prover:
             opened = _targets_sum_to_one(opened, self.n)
         mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
         attempts = (opened, difference) if mixed else (difference, opened)
-        return any(concrete.is_zero(e) for e in attempts) or concrete.is_zero(opened.xreplace({concrete.S: self.total}))
+        return any(is_zero(e) for e in attempts) or is_zero(opened.xreplace({concrete.S: self.total}))
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")

@@ -112,3 +112,23 @@ def test_a_wrong_gradient_is_rejected(wrong):
     steps[index] = dataclasses.replace(steps[index], rhs=wrong, evidence=None)
     with pytest.raises(VerificationError):
         verify_one(derivation, steps[index])
+
+
+@pytest.mark.parametrize("K, D", [(3, 2), (2, 3), (4, 3)])
+def test_every_concrete_step_is_proved_exactly(K, D):
+    """With b traded for z after differentiating (Semantics.refold), SymPy proves every entry,
+    W^T (sigma - y) included (its entries W[r, c] are read 1-based)."""
+    derivation = verified(NAME, K, D)
+    assert [s.rule.value for s in derivation.steps if s.evidence.symbolic is not True] == []
+
+
+@pytest.mark.parametrize("chain, swap", [(0, {x[1]: x[2]}),           # dL/dW
+                                         (2, {W[1, 1]: W[1, 2]})])    # dL/dx = W^T (sigma - y)
+def test_the_refolded_proof_does_not_prove_a_wrong_entry(chain, swap):
+    from derive.verify import _with_definitions, prove_equal
+    derivation = _unverified(NAME, 3, 2)
+    step = [s for s in derivation.steps if s.rule.value == "differentiate"][chain]
+    assert prove_equal(_with_definitions(step, derivation.definitions), n=3, semantics=derivation.semantics)
+    wrong = dataclasses.replace(step, rhs=step.rhs.xreplace(swap))
+    assert wrong.rhs != step.rhs
+    assert prove_equal(_with_definitions(wrong, derivation.definitions), n=3, semantics=derivation.semantics) is not True

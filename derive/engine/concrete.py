@@ -16,6 +16,7 @@ from functools import cmp_to_key
 import sympy as sp
 
 from ..symbols import sigma, z
+from ..zero_test import is_zero
 from .index_templates import PerTemplate, differentiate
 
 S = sp.Symbol("S", positive=True)  # stands for the denominator e^{z_1} + ... + e^{z_K}
@@ -270,13 +271,6 @@ def _probs_in_logits(expr: sp.Expr) -> sp.Expr:
 
 
 _log_in_logits = PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
-
-
-def is_zero(difference: sp.Expr) -> bool:
-    if difference == 0:
-        return True
-    expanded = sp.expand(difference)
-    return expanded == 0 or sp.cancel(sp.together(expanded)) == 0
 
 
 def structured_equal(a: Structured, b: Structured, *, normal=in_logits, equal=None) -> bool:

@@ -42,6 +42,18 @@ def _logits_meaning(size):
     return substitute
 
 
+def _refold_logits(feature_count: int | None):
+    """Once differentiated, trade b for z: b_r = z_r - W_r x is a change of variables (invertible
+    for fixed W, x), so an identity in (W, x, z, y) is the same identity in (W, x, b, y), and
+    exp(2 W_r x + 2 b_r) becomes exp(2 z_r): cancel works on K exponentials, not K (D + 1)."""
+    if feature_count is None:
+        return None
+
+    def refold(expr, n):
+        return expr.xreplace({b[r]: z[r] - (logit(r, feature_count) - b[r]) for r in range(1, n + 1)})
+    return refold
+
+
 def _semantics(feature_count: int | None) -> Semantics:
     def sizes(n):
         return {D: feature_count if feature_count is not None else (2 if n <= 3 else 3)}
@@ -60,7 +72,8 @@ def _semantics(feature_count: int | None) -> Semantics:
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
                      derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z"))},
-                     layers=(probs_definitions_layer(), (("z",), _logits_meaning(feature_count or D))))
+                     layers=(probs_definitions_layer(), (("z",), _logits_meaning(feature_count or D))),
+                     refold=_refold_logits(feature_count))
 
 
 def _loss_gradient(expr: sp.Basic, gradient_entry: sp.Expr, index: sp.Symbol) -> sp.Basic:
