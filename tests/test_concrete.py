@@ -47,6 +47,56 @@ def test_template_renames_every_index_and_back():
     assert other != renamed
 
 
+def _random_expression(picks, ops, indices):
+    leaves = [lambda r: sigma[r], lambda r: y[r], lambda r: sp.exp(z[r]), lambda r: sp.exp(-2 * z[r]),
+              lambda r: concrete.S, lambda r: sp.log(sigma[r]), lambda r: sp.Integer(r) / 3]
+    expr = leaves[picks[0]](indices[0])
+    for pick, (op, power), index in zip(picks[1:], ops, indices[1:]):
+        term = leaves[pick](index) ** power
+        expr = expr + term if op == "+" else (expr - term if op == "-" else expr * term)
+    return expr
+
+
+@settings(max_examples=150, deadline=None)
+@given(picks=st.lists(st.integers(0, 6), min_size=2, max_size=14),
+       ops=st.lists(st.tuples(st.sampled_from("+-*"), st.integers(-2, 2)), min_size=13, max_size=13),
+       indices=st.lists(st.integers(1, 60), min_size=14, max_size=14))
+def test_fast_renaming_builds_what_xreplace_builds(picks, ops, indices):
+    """template() and instantiate() assemble sums and products already sorted: the very objects
+    (argument order included) that SymPy's xreplace builds. Up to 14 distinct indices:
+    from 11 on, placeholder names (p_{10} < p_{2}) sort unlike the integers they stand for."""
+    _assert_renaming_is_xreplace(_random_expression(picks, ops, indices))
+
+
+def _assert_renaming_is_xreplace(expr):
+    (renamed,), back = index_templates.template(expr)
+    values = sorted({int(ix) for atom in expr.atoms(sp.Indexed) for ix in atom.indices})
+    forward = {atom: atom.base[tuple(index_templates.placeholder(values.index(int(ix))) for ix in atom.indices)]
+               for atom in expr.atoms(sp.Indexed)}
+    assert _identical(renamed, expr.xreplace(forward))
+    assert _identical(index_templates.instantiate(renamed, back), expr)
+    assert _identical(index_templates.instantiate(renamed, back), renamed.xreplace(back))
+
+
+def _identical(a, b) -> bool:
+    """The same tree, argument order included (srepr would not do: it prints terms sorted)."""
+    return type(a) is type(b) and a.args == b.args and all(_identical(x, y) for x, y in zip(a.args, b.args))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: sp.Add(*[sigma[r] * y[r] for r in range(1, 15)]),              # terms re-sorted
+    lambda: -sp.Mul(*[sp.exp(z[r]) for r in range(3, 30, 2)]) / concrete.S,   # factors re-sorted
+    lambda: sp.log(sp.Add(*[y[r] for r in range(1, 13)])) * sigma[12] - 2 * sigma[11]])
+def test_many_indices_come_back_in_sympys_order(make):
+    _assert_renaming_is_xreplace(make())
+
+
+def test_a_placeholder_outside_an_index_is_substituted_by_sympy():
+    p0, p1 = index_templates.placeholder(0), index_templates.placeholder(1)
+    expr = sigma[p0] * sp.KroneckerDelta(p0, p1)
+    assert index_templates.instantiate(expr, {p0: sp.Integer(3), p1: sp.Integer(4)}) == 0  # delta_34 = 0
+
+
 _SHAPES = [
     lambda r, c: sp.exp(z[r]) / concrete.S,
     lambda r, c: -y[r] * z[r] + y[r] * sp.log(concrete.S),

@@ -15,7 +15,7 @@ identities in S), never be differentiated through.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cmp_to_key, lru_cache
 from typing import Callable
 
 import sympy as sp
@@ -36,12 +36,67 @@ def template(*exprs: sp.Basic) -> tuple:
     values = sorted({int(ix) for atom in atoms for ix in atom.indices if ix.is_Integer})
     if not values:
         return exprs, {}
-    to_placeholder = {value: placeholder(n) for n, value in enumerate(values)}
-    rename = {atom: atom.base[tuple(to_placeholder[int(ix)] if ix.is_Integer else ix for ix in atom.indices)]
-              for atom in atoms}
+    to_placeholder = {sp.Integer(value): placeholder(n) for n, value in enumerate(values)}
     # Back by index, not by atom: a result may hold atoms the input did not (e^{z_p0} -> sigma_p0 S).
-    back = {p: sp.Integer(value) for value, p in to_placeholder.items()}
-    return tuple(e.xreplace(rename) for e in exprs), back
+    back = {p: value for value, p in to_placeholder.items()}
+    memo: dict = {}
+    return tuple(_rebuild(e, to_placeholder, memo, leaves_too=False) for e in exprs), back
+
+
+_CANONICAL = cmp_to_key(sp.Basic.compare)  # the order Add and Mul sort their terms and factors in
+
+
+def instantiate(expr: sp.Basic, back: dict) -> sp.Basic:
+    """expr.xreplace(back) for placeholders -> integer indices (see _rebuild); a placeholder
+    outside an index (a delta's argument, a bound) could evaluate differently once it is a
+    number, so such an expression goes through xreplace."""
+    try:
+        return _rebuild(expr, back, {}, leaves_too=True)
+    except _NotAnIndex:
+        return expr.xreplace(back)
+
+
+class _NotAnIndex(Exception):
+    pass
+
+
+def _rebuild(node, indices: dict, memo: dict, *, leaves_too: bool):
+    """node with every Indexed's indices mapped through `indices`, without SymPy re-deriving what
+    cannot change.
+
+    The mapping is injective (distinct indices stay distinct) and an Indexed's assumptions come
+    from its base, not its index, so Add and Mul combine, and Pow and functions evaluate, exactly
+    as before; only the canonical order of terms and factors can change, and it is restored by
+    sorting as Add and Mul do. So sums and products are assembled with _from_args, powers and
+    functions without re-evaluation: the same objects xreplace builds, for less than half the
+    cost (tests/test_concrete.py compares them). leaves_too: a mapped value met outside an index
+    raises _NotAnIndex (it is a placeholder; an integer such as an exponent is left alone)."""
+    if node in memo:
+        return memo[node]
+    if not node.args:
+        if leaves_too and node in indices:
+            raise _NotAnIndex(node)
+        result = node
+    elif isinstance(node, sp.Indexed):
+        result = _indexed(node.base, tuple(indices.get(ix, ix) for ix in node.indices))
+    else:
+        args = tuple(_rebuild(arg, indices, memo, leaves_too=leaves_too) for arg in node.args)
+        if all(new is old for new, old in zip(args, node.args)):
+            result = node
+        elif (node.is_Add or node.is_Mul) and node.is_commutative:
+            head = args[:1] if args[0].is_Number else ()
+            result = node.func._from_args((*head, *sorted(args[len(head):], key=_CANONICAL)), True)
+        elif node.is_Pow or isinstance(node, sp.Function):
+            result = node.func(*args, evaluate=False)
+        else:
+            result = node.func(*args)
+    memo[node] = result
+    return result
+
+
+@lru_cache(maxsize=1 << 16)
+def _indexed(base, indices):
+    return base[indices]
 
 
 class PerTemplate:
@@ -56,7 +111,7 @@ class PerTemplate:
         if renamed not in self.cache:
             self.cache[renamed] = self.fn(*renamed)
         result = self.cache[renamed]
-        return result.xreplace(back) if back else result
+        return instantiate(result, back) if back else result
 
 
 differentiate = PerTemplate(sp.diff)
