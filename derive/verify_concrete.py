@@ -157,11 +157,12 @@ class _Prover:
         definitions. A template's identity is the stronger claim (its placeholders are free), so
         when it is not provable the instance itself is tried."""
         a, b = self.prepared(a, uses_sum), self.prepared(b, uses_sum)
-        (ta, tb), back = index_templates.template(a, b)
-        if len(back) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
+        shape, values = index_templates.signature(a, b)
+        if len(values) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
             return self._identity(a * scale_a, b * scale_b, uses_sum)
-        key = (ta, tb, scale_a, scale_b, uses_sum)
+        key = (shape, scale_a, scale_b, uses_sum)
         if key not in self._identities:
+            (ta, tb), _back = index_templates.template(a, b)
             self._identities[key] = self._identity(ta * scale_a, tb * scale_b, uses_sum)
         return self._identities[key] or self._identity(a * scale_a, b * scale_b, uses_sum)
 

@@ -91,6 +91,28 @@ def test_many_indices_come_back_in_sympys_order(make):
     _assert_renaming_is_xreplace(make())
 
 
+@settings(max_examples=150, deadline=None)
+@given(picks=st.lists(st.integers(0, 6), min_size=2, max_size=6),
+       ops=st.lists(st.tuples(st.sampled_from("+-*"), st.integers(-2, 2)), min_size=5, max_size=5),
+       first=st.lists(st.integers(1, 30), min_size=6, max_size=6),
+       second=st.lists(st.integers(1, 30), min_size=6, max_size=6))
+def test_signatures_agree_exactly_when_templates_do(picks, ops, first, second):
+    """The caches key on signature(): equal keys must mean equal templates (a hit reuses a proof)."""
+    a, b = _random_expression(picks, ops, first), _random_expression(picks, ops, second)
+    (key_a, values_a), (key_b, values_b) = index_templates.signature(a), index_templates.signature(b)
+    (template_a,), back_a = index_templates.template(a)
+    (template_b,), back_b = index_templates.template(b)
+    assert (key_a == key_b) == (template_a == template_b)
+    assert index_templates.placeholders_back(values_a) == back_a
+
+
+def test_one_shape_one_signature():
+    shape = lambda r, c: sigma[r] * (sp.KroneckerDelta(r, c) - sigma[c]) + y[c] * sp.exp(z[r]) / concrete.S
+    keys = {index_templates.signature(shape(r, c))[0] for r in range(1, 20) for c in range(r + 1, 20)}
+    assert len(keys) == 1
+    assert index_templates.signature(shape(5, 2))[0] not in keys  # the other order of indices
+
+
 def test_a_placeholder_outside_an_index_is_substituted_by_sympy():
     p0, p1 = index_templates.placeholder(0), index_templates.placeholder(1)
     expr = sigma[p0] * sp.KroneckerDelta(p0, p1)

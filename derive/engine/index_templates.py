@@ -43,6 +43,39 @@ def template(*exprs: sp.Basic) -> tuple:
     return tuple(_rebuild(e, to_placeholder, memo, leaves_too=False) for e in exprs), back
 
 
+def signature(*exprs: sp.Basic) -> tuple:
+    """(key, index values): keys are equal exactly when template() would give equal templates,
+    and the key is a walk building tuples, not SymPy trees (a third of the cost), so caches look
+    it up first and build the template only on a miss. Index values come out sorted: value n is
+    placeholder n's."""
+    slots: list = []
+    shape = tuple(_shape(e, slots) for e in exprs)
+    values = sorted(set(slots))
+    rank = {value: n for n, value in enumerate(values)}
+    return (shape, tuple(rank[value] for value in slots)), values
+
+
+def _shape(node, slots: list):
+    """The tree with each integer index cut out into `slots` (in walk order)."""
+    if isinstance(node, sp.Indexed):
+        cut = []
+        for ix in node.indices:
+            if ix.is_Integer:
+                slots.append(int(ix))
+                cut.append(None)
+            else:
+                cut.append(ix)
+        return (node.base, *cut)
+    if not node.args:
+        return node
+    return (node.func, *(_shape(arg, slots) for arg in node.args))
+
+
+def placeholders_back(values: list) -> dict:
+    """{placeholder n: the n-th index value}, the map that instantiates a template."""
+    return {placeholder(n): sp.Integer(value) for n, value in enumerate(values)}
+
+
 _CANONICAL = cmp_to_key(sp.Basic.compare)  # the order Add and Mul sort their terms and factors in
 
 
@@ -107,11 +140,12 @@ class PerTemplate:
         self.cache: dict = {}
 
     def __call__(self, *exprs: sp.Basic) -> sp.Basic:
-        renamed, back = template(*exprs)
-        if renamed not in self.cache:
-            self.cache[renamed] = self.fn(*renamed)
-        result = self.cache[renamed]
-        return instantiate(result, back) if back else result
+        key, values = signature(*exprs)
+        if key not in self.cache:
+            renamed, _back = template(*exprs)
+            self.cache[key] = self.fn(*renamed)
+        result = self.cache[key]
+        return instantiate(result, placeholders_back(values)) if values else result
 
 
 differentiate = PerTemplate(sp.diff)
