@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable
 
-from ..catalog import MODULES
+from ..catalog import MODULES, descriptions
 from ..errors import UsageError
 from ..model import Derivation
 
@@ -43,9 +44,29 @@ def _entry(module: ModuleType) -> Entry:
                  getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None))
 
 
-# The module list lives in derive/catalog.py, which `list` reads without importing SymPy.
-_MODULES = tuple(importlib.import_module(f"{__name__}.{module}") for module in MODULES)
-REGISTRY: dict[str, Entry] = {e.name: e for e in map(_entry, _MODULES)}
+class _Registry(Mapping):
+    """name -> Entry, importing a derivation's module only when it is asked for: one derivation
+    does not pay for importing the other ten. The module list and the names live in
+    derive/catalog.py, which `list` reads without importing SymPy."""
+
+    def __init__(self):
+        self._modules = dict(zip((name for name, _ in descriptions()), MODULES))
+        self._entries: dict[str, Entry] = {}
+
+    def __getitem__(self, name: str) -> Entry:
+        if name not in self._entries:
+            module = self._modules[name]  # KeyError for an unknown name, as a dict would
+            self._entries[name] = _entry(importlib.import_module(f"{__name__}.{module}"))
+        return self._entries[name]
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+REGISTRY = _Registry()
 
 
 def names() -> tuple[str, ...]:
