@@ -114,6 +114,20 @@ def test_memoised_softmax_is_recomputed_at_each_precision():
         assert all(_close(a, b, digits=55) for a, b in zip(shifted, fresh))
 
 
+def test_changing_a_point_scalar_recomputes_what_depends_on_it():
+    """sigma = softmax(z / T) read at T, then at another T: never the stale value."""
+    T = sp.Symbol("T", positive=True)
+    logits = [mpmath.mpf(v) for v in (0.3, -1.2, 2.0)]
+    env = Env(K=3, arrays={"z": logits}, scalars={T: mpmath.mpf(1)},
+              derived={"sigma": lambda e: stable_softmax([v / e.scalars[T] for v in e.array("z")])})
+    assert _close(evaluate(sigma[1], env), softmax_mp(logits)[0])
+    hotter = env.with_scalar(T, mpmath.mpf(4))
+    assert _close(evaluate(sigma[1], hotter), softmax_mp([v / 4 for v in logits])[0])
+    k = sp.Symbol("k", integer=True)
+    bound = env.with_scalar(k, 2)  # a Sum's dummy: the memo is shared, not recomputed
+    assert bound.memo is env.memo
+
+
 @pytest.mark.parametrize("expr", [y[0], y[N + 1], sigma[0], sigma[N + 1], z[-1]])
 def test_constant_index_out_of_range_raises(expr):
     _logits, _targets, env = _point(0)

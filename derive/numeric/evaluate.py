@@ -104,7 +104,11 @@ class Env:
         return replace(self, arrays={**self.arrays, name: changed}, memo={})
 
     def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
-        return replace(self, scalars={**self.scalars, symbol: value})
+        """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
+        it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
+        which derived arrays do read, starts a fresh memo."""
+        memo = {} if symbol in self.scalars else self.memo
+        return replace(self, scalars={**self.scalars, symbol: value}, memo=memo)
 
 
 def stable_log_softmax(logits: list) -> list:
