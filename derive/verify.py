@@ -9,10 +9,9 @@ import dataclasses
 
 import mpmath
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.tensor.indexed import IndexException
 
-from .engine.common import column_entries_to_indexed
+from .engine.common import matrix_entries_to_indexed
 from .engine.rewrites import evaluate_derivatives, pull_constants_out_of_sums, index_range_facts, rename_dummies, resolve_piecewise
 from .errors import VerificationError
 from .model import Derivation, Evidence, Semantics, Step
@@ -156,7 +155,7 @@ def _generic_entry(expr):
         return sp.Derivative(expr.expr, sp.IndexedBase(var.name)[i], evaluate=False)  # gradient entry i
     column = expr.shape[1] == 1
     entry = expr[i, 0] if column else expr[i, j]
-    return _matrix_elements_to_indexed(entry, shift=0)
+    return matrix_entries_to_indexed(entry, shift=0)
 
 
 def _has_matrix_symbol(expr) -> bool:
@@ -179,14 +178,14 @@ def _explicit(expr, n):
             return sp.Matrix(n, n, lambda r, c: sp.Derivative(_row(base, r + 1), v[c + 1], evaluate=False))
         return sp.Matrix(n, 1, lambda r, _c: sp.Derivative(base, v[r + 1], evaluate=False))
     try:
-        return _matrix_elements_to_indexed(sp.Matrix(expr.as_explicit()))
+        return matrix_entries_to_indexed(sp.Matrix(expr.as_explicit()))
     except (ValueError, TypeError, AttributeError):
         return None
 
 
 def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics | None = None) -> sp.Expr:
     """Everything in logits: sigma by its definition, derivatives done, delta sums collapsed."""
-    expr = _matrix_elements_to_indexed(expr)
+    expr = matrix_entries_to_indexed(expr)
     if semantics is not None and semantics.layers is not None:
         expr = _through_layers(expr, semantics.layers, n)
     else:
@@ -223,13 +222,6 @@ def _targets_sum_to_one(expr, n):
     expr = expr.replace(lambda e: isinstance(e, sp.Sum) and not e.function.has(*e.variables), lambda e: e.doit())
     return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.is_Indexed and e.function.base == y,
                         lambda e: sp.Integer(1))
-
-
-def _matrix_elements_to_indexed(expr, *, shift: int = 1):
-    """Column entries v[r, 0] -> v_{r+1}; matrix entries W[r, c] (of W^T, say) -> W_{r+1, c+1}."""
-    expr = column_entries_to_indexed(expr, shift=shift)
-    return expr.replace(lambda e: isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol),
-                        lambda e: sp.IndexedBase(e.parent.name)[e.i + shift, e.j + shift])
 
 
 def _apply_condition(expr, condition):

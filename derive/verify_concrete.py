@@ -20,7 +20,7 @@ import mpmath
 import sympy as sp
 
 from .engine import concrete, index_templates
-from .engine.common import column_entries_to_indexed
+from .engine.common import matrix_entries_to_indexed
 from .errors import VerificationError
 from .model import Derivation, Evidence, Step
 from .numeric.evaluate import Env, compile_expr, log_softmax_derived
@@ -270,7 +270,7 @@ def _entry(side, r: int, c: int):
         return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return _row(side, r + 1)  # log(sigma) and other elementwise forms
-    return column_entries_to_indexed(side[r, c])
+    return matrix_entries_to_indexed(side[r, c])
 
 
 # --- numeric ----------------------------------------------------------------------------------

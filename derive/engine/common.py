@@ -48,27 +48,31 @@ def entrywise(fn: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Basic], sp.Basic
     return apply
 
 
-def column_entries_to_indexed(expr: sp.Basic, *, shift: int = 1) -> sp.Basic:
-    """Entry (r, 0) of a K x 1 MatrixSymbol `v` -> the Indexed v[r + shift] (trees are 1-based)."""
-    indexed = expr.replace(
-        lambda e: isinstance(e, MatrixElement) and e.parent.shape[1] == 1,
-        lambda e: sp.IndexedBase(e.parent.name)[e.i + shift])
+def matrix_entries_to_indexed(expr: sp.Basic, *, shift: int = 1) -> sp.Basic:
+    """Entries of MatrixSymbols as Indexed (trees are 1-based): entry (r, 0) of a K x 1 column `v`
+    -> v[r + shift], entry (r, c) of a matrix `W` (of W^T, say) -> W[r + shift, c + shift]."""
+    def indexed(element):
+        base = sp.IndexedBase(element.parent.name)
+        if element.parent.shape[1] == 1:
+            return base[element.i + shift]
+        return base[element.i + shift, element.j + shift]
+    converted = expr.replace(lambda e: isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol), indexed)
     # Identity(K)[i, j] is KroneckerDelta(i, j, (0, K - 1)); the range is implied by 1 <= i, j <= K.
-    return indexed.replace(lambda e: isinstance(e, sp.KroneckerDelta) and len(e.args) == 3,
-                           lambda e: sp.KroneckerDelta(*e.args[:2]))
+    return converted.replace(lambda e: isinstance(e, sp.KroneckerDelta) and len(e.args) == 3,
+                             lambda e: sp.KroneckerDelta(*e.args[:2]))
 
 
 def matrix_form_matches(matrix_expr, entry: sp.Expr, *, row: sp.Expr = i, col: sp.Expr = j) -> bool:
     """SymPy's own (row, col) entry of a matrix expression equals the derived entry.
 
     With symbolic row and col the labels are arbitrary, so entry (i, j) is read without a shift."""
-    derived = column_entries_to_indexed(matrix_expr[row, col], shift=0)
+    derived = matrix_entries_to_indexed(matrix_expr[row, col], shift=0)
     return sp.expand(derived - entry) == 0
 
 
 def explicit_matches(matrix_expr, explicit: sp.Matrix) -> bool:
     """A concrete-size matrix expression, made explicit by SymPy, equals the derived matrix."""
-    made = column_entries_to_indexed(sp.Matrix(matrix_expr.as_explicit()))
+    made = matrix_entries_to_indexed(sp.Matrix(matrix_expr.as_explicit()))
     return all(sp.expand(a - b) == 0 for a, b in zip(made, explicit))
 
 
@@ -85,7 +89,7 @@ def explicit_sizes_match(form: Callable[[int], sp.MatrixExpr], entry: sp.Expr, *
     from ..symbols import K as K_symbol
     size_symbol = size_symbol or K_symbol
     for n in sizes:
-        made = column_entries_to_indexed(sp.Matrix(form(n).as_explicit()))
+        made = matrix_entries_to_indexed(sp.Matrix(form(n).as_explicit()))
         for r in range(made.rows):
             for c in range(made.cols):
                 mapping = {size_symbol: n}

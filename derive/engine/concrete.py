@@ -234,9 +234,9 @@ class Structured:
     def from_matrix_form(cls, form, n: int) -> "Structured":
         """diag(sigma) - sigma sigma^T, I - 1 sigma^T, ...: SymPy's generic entries, instantiated."""
         from ..symbols import i, j
-        from .common import column_entries_to_indexed
-        generic_diagonal = column_entries_to_indexed(form[i, i], shift=0)
-        off = sp.expand(column_entries_to_indexed(form[i, j], shift=0).xreplace({sp.KroneckerDelta(i, j): 0}))
+        from .common import matrix_entries_to_indexed
+        generic_diagonal = matrix_entries_to_indexed(form[i, i], shift=0)
+        off = sp.expand(matrix_entries_to_indexed(form[i, j], shift=0).xreplace({sp.KroneckerDelta(i, j): 0}))
         left = sp.Mul(*[f for f in sp.Mul.make_args(off) if j not in f.free_symbols])
         right = sp.Mul(*[f for f in sp.Mul.make_args(off) if j in f.free_symbols])
         if i in right.free_symbols:

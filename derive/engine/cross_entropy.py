@@ -7,7 +7,7 @@ from ..model import Derivation, Rule, Step
 from ..symbols import K, L, i, k, sigma, targets_vector, y, z
 from . import concrete, index_templates, rewrites, softmax_jacobian
 from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require, through_softmax_jacobian
-from .common import column_entries_to_indexed
+from .common import matrix_entries_to_indexed
 from .roles import WITH_TARGETS
 
 NAME = "cross-entropy-gradient"
@@ -42,7 +42,7 @@ def build_symbolic() -> Derivation:
                "the targets sum to one", uses=USES_SUM)
     entry = chain.current
     form = vector_form(K)
-    require(sp.expand(column_entries_to_indexed(form[i, 0], shift=0) - entry) == 0, "entry i of sigma - y")
+    require(sp.expand(matrix_entries_to_indexed(form[i, 0], shift=0) - entry) == 0, "entry i of sigma - y")
     chain.add(Step(lhs=gradient_symbol(K), rhs=form, rule=Rule.VECTOR_FORM,
                    note="entry i of sigma - y is sigma_i - y_i", uses=USES_SUM))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=WITH_TARGETS,

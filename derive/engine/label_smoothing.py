@@ -7,7 +7,7 @@ import sympy as sp
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import (K, L, epsilon, explicit_softmax, i, k, logits_vector, q, sigma, y, z)
 from . import rewrites, softmax_jacobian
-from .common import (INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, column_entries_to_indexed,
+from .common import (INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      entrywise, explicit_sizes_match, probs_definitions_layer, require, through_softmax_jacobian)
 from .roles import WITH_TARGETS
 
@@ -115,7 +115,7 @@ def build_concrete(n: int) -> Derivation:
     chain.then(lambda e: _smooth(e, n), Rule.SUBSTITUTE_RESULT, "substitute q_r = (1 - eps) y_r + eps/K",
                uses=USES_SUM)
     explicit = chain.current
-    made = column_entries_to_indexed(sp.Matrix(vector_form(n).as_explicit()))
+    made = matrix_entries_to_indexed(sp.Matrix(vector_form(n).as_explicit()))
     require(all(sp.expand(a - b) == 0 for a, b in zip(made, explicit)), "the vector equals sigma - (1-eps) y - eps/K")
     chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, uses=USES_SUM,
                    note="recognise sigma - (1 - eps) y - (eps/K) 1"))

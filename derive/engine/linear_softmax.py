@@ -9,7 +9,8 @@ from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.evaluate import stable_softmax
 from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
 from . import cross_entropy, rewrites
-from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, probs_definitions_layer, require)
+from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
+                     probs_definitions_layer, require)
 from .roles import WITH_TARGETS
 
 NAME = "linear-softmax-cross-entropy"
@@ -122,17 +123,8 @@ def _gradient_symbols(size_K, size_D):
 
 def _matches(form, entry_of, nK, nD) -> bool:
     """SymPy writes the form out at sizes nK x nD; entry (r, c) must equal entry_of(r, c) there."""
-    made = sp.Matrix(form.as_explicit())
-    made = made.applyfunc(lambda e: e.replace(lambda t: isinstance(t, sp.matrices.expressions.matexpr.MatrixElement),
-                                              lambda t: _indexed(t)))
+    made = matrix_entries_to_indexed(sp.Matrix(form.as_explicit()))
     return all(sp.expand(made[r, c] - entry_of(r + 1, c + 1)) == 0 for r in range(made.rows) for c in range(made.cols))
-
-
-def _indexed(element):
-    base = sp.IndexedBase(element.parent.name)
-    if element.parent.shape[1] == 1:
-        return base[element.i + 1]
-    return base[element.i + 1, element.j + 1]
 
 
 def build_symbolic() -> Derivation:
