@@ -30,6 +30,7 @@ from .zero_test import is_zero
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
+SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
 PRECISION_DIGITS = 50
 TOLERANCE = mpmath.mpf("1e-25")
 TARGETS_SUM_TO_ONE = "targets-sum-to-one"
@@ -42,13 +43,21 @@ def is_written_over_S(derivation: Derivation) -> bool:
 def verify_concrete_derivation(derivation: Derivation) -> Derivation:
     prover = _Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
-    steps = tuple(_verify_step(step, derivation.K, prover, values) for step in derivation.steps)
+    derived = _derived_values(prover.definitions)
+    steps = tuple(_verify_step(step, derivation.K, prover, derived, values) for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)
 
 
-def _verify_step(step: Step, n: int, prover: "_Prover", values: dict) -> Step:
+def _derived_values(definitions: dict) -> dict:
+    """What a point computes from z: sigma, log sigma, S, and each defined scalar (L). A defined
+    scalar is compiled once per derivation and recomputed whenever z is perturbed, so dL/dz_c
+    needs no copy of the K-term loss per entry."""
+    return {**log_softmax_derived(), **{s.name: compile_expr(d) for s, d in definitions.items() if s != concrete.S}}
+
+
+def _verify_step(step: Step, n: int, prover: "_Prover", derived: dict, values: dict) -> Step:
     symbolic = prover.prove(step)
-    error, points = _numeric_max_error(step, n, prover.definitions, values)
+    error, points = _numeric_max_error(step, n, derived, values)
     if error > TOLERANCE:
         raise VerificationError(
             f"step {step.rule.value} ({step.note}) fails numerically: |lhs - rhs| = {mpmath.nstr(error, 5)}")
@@ -213,7 +222,6 @@ def _is_full_sum(add: sp.Add, base, n) -> bool:
             return False
         indices.add(int(term.indices[0]))
     return indices == set(range(1, n + 1))
-SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
 
 
 def _targets_sum_to_one(expr, n):
@@ -305,12 +313,9 @@ def _side_entry(side, r, c, shape, n):
     return _entry(side, r, c)
 
 
-def _numeric_max_error(step: Step, n: int, definitions: dict, values: dict) -> tuple:
+def _numeric_max_error(step: Step, n: int, derived: dict, values: dict) -> tuple:
     shape = _shape(step, n)
     positions = _positions(shape, n)
-    # A defined scalar (L) is a derived value of the point, like sigma: compiled once, recomputed
-    # whenever z is perturbed, so dL/dz_c needs no copy of the K-term loss per entry.
-    derived = {**log_softmax_derived(), **{s.name: compile_expr(d) for s, d in definitions.items() if s != concrete.S}}
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
     rng = random.Random(SEED)
     worst, count = mpmath.mpf(0), 0
