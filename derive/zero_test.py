@@ -41,9 +41,9 @@ def vanishes(expr: sp.Expr) -> bool:
     try:
         generators = _Generators()
         generators.collect(expr)
-        if not generators.keys:
+        if not generators.index:
             return False  # a non-zero number, or nothing this test can say
-        ring = PolyRing([sp.Dummy() for _ in generators.keys], QQ)
+        ring = PolyRing([sp.Dummy() for _ in generators.index], QQ)
         numerator, _denominator = _Converter(ring, generators.index).convert(expr)
     except (_Unsupported, RecursionError):
         return False
@@ -55,10 +55,6 @@ class _Generators:
 
     def __init__(self):
         self.index: dict = {}
-
-    @property
-    def keys(self):
-        return self.index
 
     def add(self, key) -> None:
         self.index.setdefault(key, len(self.index))

@@ -36,9 +36,9 @@ def template(*exprs: sp.Basic) -> tuple:
     values = sorted({int(ix) for atom in atoms for ix in atom.indices if ix.is_Integer})
     if not values:
         return exprs, {}
-    to_placeholder = {sp.Integer(value): placeholder(n) for n, value in enumerate(values)}
     # Back by index, not by atom: a result may hold atoms the input did not (e^{z_p0} -> sigma_p0 S).
-    back = {p: value for value, p in to_placeholder.items()}
+    back = placeholders_back(values)
+    to_placeholder = {value: p for p, value in back.items()}
     memo: dict = {}
     return tuple(_rebuild(e, to_placeholder, memo, leaves_too=False) for e in exprs), back
 
