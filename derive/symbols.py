@@ -87,7 +87,7 @@ u = sp.Symbol("u", real=True)  # z_1 - z_2 (binary logit)
 
 def scaled_softmax_entry(index: sp.Expr, scale: sp.Expr, *, dummy: sp.Symbol = k) -> sp.Expr:
     """e^{scale z_index} / Sum_dummy e^{scale z_dummy} (scale = 1/T for a temperature)."""
-    if dummy in sp.sympify(index).free_symbols:
+    if isinstance(index, sp.Basic) and dummy in index.free_symbols:  # as softmax_entry: no sympify
         dummy = _m
     return sp.exp(scale * z[index]) / sp.Sum(sp.exp(scale * z[dummy]), (dummy, 1, K))
 

@@ -119,7 +119,8 @@ def _forms(classes, features, batch):
     probs, targets = sp.MatrixSymbol("P", batch, classes), sp.MatrixSymbol("Y", batch, classes)
     inputs = sp.MatrixSymbol("X", batch, features)
     error = (probs - targets).T
-    return {"W": (1 / sp.sympify(batch)) * error * inputs, "b": (1 / sp.sympify(batch)) * error * sp.OneMatrix(batch, 1)}
+    mean = sp.Integer(1) / batch  # batch is N or an int: 1/N or a Rational, no sympify
+    return {"W": mean * error * inputs, "b": mean * error * sp.OneMatrix(batch, 1)}
 
 
 def _indexed(element):
