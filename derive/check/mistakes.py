@@ -73,14 +73,9 @@ def _mul_nodes(expr):
     return [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Mul)]
 
 
-def catalogue(target: Target) -> tuple:
-    """(id, candidate expression, note) in priority order, for this target (every candidate)."""
-    return tuple(candidates(target))
-
-
 def candidates(target: Target):
-    """The catalogue, lazily: other targets are built only if no nearer mistake matched first
-    (building all of them is most of a wrong answer's check time)."""
+    """(id, candidate expression, note) in priority order, lazily: other targets are built only if
+    no nearer mistake matched first (building all of them is most of a wrong answer's check time)."""
     yield from _near_mistakes(target)
     for other in engine.names():
         if other != target.name:
