@@ -149,15 +149,3 @@ class Derivation:
     def is_symbolic(self) -> bool:
         return self.K is None
 
-    @property
-    def is_verified(self) -> bool:
-        return all(step.evidence is not None for step in self.steps)
-
-    # Jupyter display; rendering is imported lazily so the model never depends on it at import time.
-    def _repr_latex_(self) -> str:
-        from .render.notebook import derivation_latex
-        return derivation_latex(self)
-
-    def _repr_markdown_(self) -> str:
-        from .render.notebook import derivation_markdown
-        return derivation_markdown(self)

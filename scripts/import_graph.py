@@ -16,12 +16,12 @@ from pathlib import Path
 # 2 parse; 3 engine; 4 verify; 5 render; 6 check (an application of parse, engine, verify and
 # render: its verdict carries LaTeX); 7 cli and the public API.
 STAGES = {
-    "model": 0, "errors": 0, "symbols": 0, "catalog": 0, "files": 0,
-    "algebra": 1, "numeric": 1, "zero_test": 1,
+    "model": 0, "errors": 0, "symbols": 0, "catalog": 0, "files": 0, "settings": 0,
+    "algebra": 1, "numeric": 1,
     "parse": 2,
     "engine": 3, "reference": 3,
-    "verify": 4, "verify_concrete": 4, "verify_report": 4,
-    "render": 5, "serialize": 5,
+    "verify": 4,
+    "render": 5,
     "check": 6,
     "": 7, "api": 7, "commands": 7, "cli_app": 7,
 }

@@ -17,9 +17,10 @@ import sympy as sp
 
 from ..errors import DeriveError
 from ..numeric.evaluate import EvaluationError, compile_expr
-from ..parse.parser import free_indices
+from ..algebra.indices import free_indices
 from .. import symbols as S
-from .points import PRECISION_DIGITS, Point, environments, points, sample as sample_points, shown
+from ..settings import PRECISION_DIGITS
+from .points import Point, environments, points, sample as sample_points, shown
 from .target import Target
 
 RELATIVE_TOLERANCE = mpmath.mpf("1e-30")  # +10^{-12} is caught by 18 orders of magnitude

@@ -14,10 +14,11 @@ import sympy as sp
 
 from .. import symbols as S
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
-from .points import PRECISION_DIGITS, environments, points, sample as sample_points
+from ..settings import PRECISION_DIGITS
+from .points import environments, points, sample as sample_points
 from .. import engine
 from .target import Target, get
-from ..parse.parser import free_indices
+from ..algebra.indices import free_indices
 
 EXPLANATIONS = {
     "sign": "The whole answer has the wrong sign. Check the sign you get from the quotient rule "

@@ -12,9 +12,9 @@ import sympy as sp
 
 from .. import engine
 from ..errors import UsageError
-from ..parse.parser import free_indices
+from ..algebra.indices import free_indices, rename_sum_indices
+from ..settings import TARGETS_SUM_TO_ONE
 
-SIMPLEX_ASSUMPTION = "targets-sum-to-one"
 DERIVED = frozenset({"sigma"})  # arrays computed from z at every point (never drawn at random)
 
 
@@ -71,7 +71,7 @@ def get(name: str) -> Target:
         used |= {b.name for b in _bases(definition)}
     arrays = tuple(sorted((used - DERIVED) | {"z"}))
     return Target(name=name, title=derivation.title, lhs=lhs, result=result,
-                  free=free, definitions=tuple(derivation.definitions), simplex=SIMPLEX_ASSUMPTION in assumptions,
+                  free=free, definitions=tuple(derivation.definitions), simplex=TARGETS_SUM_TO_ONE in assumptions,
                   arrays=arrays, semantics=derivation.semantics, part=part or None)
 
 
@@ -83,11 +83,12 @@ def names() -> tuple:
 def _fresh_dummies(expr: sp.Basic) -> sp.Basic:
     """Rename summation dummies to unique ones: substituted under a sum over k, or differentiated
     with respect to sigma_k, the definition's own k must not capture the student's k."""
-    def rename(summation):
-        (var, lo, hi), = summation.limits
-        fresh = sp.Dummy(str(var), integer=True, positive=True)
-        return sp.Sum(summation.function.xreplace({var: fresh}), (fresh, lo, hi))
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
+    def fresh(summation: sp.Sum) -> dict:
+        if len(summation.limits) != 1:
+            return {}
+        (var, _lo, _hi), = summation.limits
+        return {var: sp.Dummy(str(var), integer=True, positive=True)}
+    return rename_sum_indices(expr, fresh)
 
 
 def _bases(expr: sp.Basic) -> set:

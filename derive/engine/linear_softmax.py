@@ -8,7 +8,8 @@ import sympy as sp
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.evaluate import stable_softmax
 from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
-from . import cross_entropy, rewrites
+from ..algebra import rewrites
+from . import cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      probs_definitions_layer, require)
 from .roles import WITH_TARGETS

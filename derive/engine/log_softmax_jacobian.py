@@ -5,7 +5,8 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, i, j, sigma, softmax_entry, z
-from . import concrete, rewrites
+from ..algebra import rewrites
+from . import concrete
 from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 

@@ -6,7 +6,8 @@ from sympy.matrices.expressions import DiagMatrix
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, i, j, probs_vector, sigma, softmax_entry, z
-from . import concrete, rewrites
+from ..algebra import rewrites
+from . import concrete
 from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 

@@ -6,7 +6,8 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step
 from ..symbols import K, L, _m, g, i, k, sigma, z
-from . import rewrites, softmax_jacobian
+from ..algebra import rewrites
+from . import softmax_jacobian
 from .common import INDEX_RANGE_I, Chain, entrywise, explicit_matches, explicit_sizes_match, require, through_softmax_jacobian
 from .common import probs_definitions_layer
 from .roles import CLASSES, LOGITS, PROBS

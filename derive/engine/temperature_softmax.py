@@ -8,7 +8,7 @@ from sympy.matrices.expressions import DiagMatrix
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.evaluate import stable_softmax
 from ..symbols import (K, T, explicit_scaled_softmax, i, j, logits_vector, scaled_softmax_entry, sigma, z)
-from . import rewrites
+from ..algebra import rewrites
 from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, explicit_sizes_match, require
 from .roles import PROBS_AND_LOGITS
 

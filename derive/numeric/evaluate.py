@@ -16,8 +16,6 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import DeriveError
 
-Value = "mpmath.mpf | mpmath.matrix"
-
 
 class EvaluationError(DeriveError):
     """The tree holds something the evaluator does not know; a bug or an unsupported input."""

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
+from ..settings import VERIFY_SEED
 from .evaluate import Env, default_derived
 
 SYMBOLIC_KS = (2, 3, 5, 8)
 RANDOM_POINTS_PER_K = 2
-SEED = 20261124
 _K = sp.Symbol("K", integer=True, positive=True)
 
 
@@ -66,9 +66,9 @@ def index_assignments(free: tuple, n: int, condition: sp.Basic, *, uppers: dict 
     return out
 
 
-def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS, extra_arrays=None) -> list:
+def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS) -> list:
     """All test points for one step; deterministic (seeded) so failures reproduce."""
-    rng = random.Random(SEED)
+    rng = random.Random(VERIFY_SEED)
     semantics = spec.semantics
     derived = {**default_derived(), **(semantics.derived if semantics else {})}
     envs = []
@@ -77,8 +77,6 @@ def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS, extra_arrays=None) -> list:
         uppers = {ix: sizes[size] for ix, size in (semantics.index_ranges.items() if semantics else ())}
         for logits in logit_sets(n, rng):
             arrays = {"z": logits, "y": _targets(rng, n, on_simplex=spec.targets_on_simplex)}
-            if extra_arrays:
-                arrays.update(extra_arrays(rng, n))
             if semantics and semantics.arrays:
                 arrays.update(semantics.arrays(rng, logits, {_K: n, **sizes}))
             for name in (semantics.derived if semantics else ()):

@@ -32,7 +32,6 @@ ARRAYS = {"sigma": (S.sigma, 1, (S.K, 1)), "z": (S.z, 1, (S.K, 1)), "y": (S.y, 1
 # Scalars: sizes, the temperature (\tau is read as T), the smoothing weight, the binary logit u.
 SCALARS = {"K": S.K, "D": S.D, "N": S.N, "T": S.T, r"\tau": S.T, "tau": S.T, r"\epsilon": S.epsilon,
            r"\varepsilon": S.epsilon, "epsilon": S.epsilon, "eps": S.epsilon, "u": S.u, "L": S.L}
-EPSILON_NAMES = frozenset({r"\epsilon", r"\varepsilon", "epsilon", "eps"})
 RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
 CANONICAL_INDEX = {"i": S.i, "j": S.j, "k": S.k, "d": S.d, "n": S.n}
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}

@@ -8,22 +8,23 @@ from __future__ import annotations
 import sympy as sp
 
 from ..symbols import K, sigma, softmax_denominator, z
+from .indices import rename_sum_indices
 
 _CANONICAL_DUMMIES = [sp.Symbol(name, integer=True, positive=True) for name in ("k", "m", "n", "l")]
 
 
 def rename_dummies(expr: sp.Basic, *, avoid: set) -> sp.Basic:
     """Rename summation dummies that collide with `avoid`, so no free index is captured (sympy#21891)."""
-    def rename(summation: sp.Sum) -> sp.Sum:
+    def away(summation: sp.Sum) -> dict:
         taken = set(avoid) | summation.free_symbols
-        new = summation
+        mapping = {}
         for var, _lo, _hi in summation.limits:
             if var in avoid:
                 fresh = next(d for d in _CANONICAL_DUMMIES if d not in taken and d != var)
                 taken.add(fresh)
-                new = new.xreplace({var: fresh})
-        return new
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+                mapping[var] = fresh
+        return mapping
+    return rename_sum_indices(expr, away)
 
 
 def quotient_rule(derivative: sp.Derivative) -> sp.Expr:
@@ -173,14 +174,14 @@ def explicit_scaled_denominators_to_softmax(expr: sp.Expr, n: int, scale: sp.Exp
 
 def same_dummy(expr: sp.Basic, dummy: sp.Symbol = _CANONICAL_DUMMIES[0]) -> sp.Basic:
     """Sum_l f(l) -> Sum_k f(k) where k is free in f: equal sums then look equal (and combine)."""
-    def rename(summation: sp.Sum) -> sp.Sum:
+    def canonical(summation: sp.Sum) -> dict:
         if len(summation.limits) != 1:
-            return summation
+            return {}
         (var, _lo, _hi), = summation.limits
         if var == dummy or dummy in summation.function.free_symbols:
-            return summation
-        return summation.xreplace({var: dummy})
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+            return {}
+        return {var: dummy}
+    return rename_sum_indices(expr, canonical)
 
 
 def split_derivative(expr: sp.Basic) -> sp.Basic:
