@@ -26,6 +26,8 @@ STAGES = {
     "": 7, "api": 7, "commands": 7, "cli_app": 7,
 }
 ROOT = "derive"
+# Mapped into the package at install time (pyproject.toml), holding data, not code of ours.
+DATA_PACKAGES = ("derive.templates",)
 
 
 def module_name(path: Path, package_dir: Path) -> str:
@@ -42,8 +44,9 @@ def _resolve(node: ast.ImportFrom, current: str, is_package: bool) -> list[str]:
         anchor = current.split(".") if is_package else current.split(".")[:-1]
         anchor = anchor[: len(anchor) - (node.level - 1)]
         base = ".".join(anchor + ([node.module] if node.module else []))
-    # `from . import engine` imports the module derive.engine; `from .model import Step` imports derive.model.
-    return [f"{base}.{alias.name}" if node.module is None else base for alias in node.names]
+    # `from . import engine` and `from .render import page` import those modules; `from .model
+    # import Step` imports derive.model (imports() trims a name that is no module to its module).
+    return [f"{base}.{alias.name}" for alias in node.names]
 
 
 def imports(package_dir: Path) -> dict[str, set[str]]:
@@ -64,8 +67,7 @@ def imports(package_dir: Path) -> dict[str, set[str]]:
                 original = target
                 while target and target not in files:
                     target = target.rpartition(".")[0]
-                # derive.templates is a data package mapped in at install time, not one of our modules
-                if target == ROOT and original != ROOT:
+                if original.startswith(DATA_PACKAGES):
                     continue
                 if target.startswith(ROOT) and target != name:
                     targets.add(target)
