@@ -11,7 +11,7 @@ import time
 import sympy as sp
 
 from ..errors import ParseError
-from ..numeric.evaluate import EvaluationError
+from ..numeric.state import EvaluationError
 from ..parse.lines import split
 from ..algebra.indices import free_indices, summed_indices
 from ..parse.parser import parse_line

@@ -16,7 +16,8 @@ import mpmath
 import sympy as sp
 
 from ..errors import DeriveError
-from ..numeric.evaluate import EvaluationError, compile_expr
+from ..numeric.state import EvaluationError
+from ..numeric.evaluate import compile_expr
 from ..algebra.indices import free_indices
 from .. import symbols as S
 from ..settings import PRECISION_DIGITS

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import mpmath
 
-from ..numeric.evaluate import Env, default_derived
+from ..numeric.state import Env
+from ..numeric.softmax import default_derived
 from ..settings import CHECK_SEED
 from .. import symbols as S
 

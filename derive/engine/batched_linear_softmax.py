@@ -10,7 +10,7 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import rewrites
 from . import cross_entropy

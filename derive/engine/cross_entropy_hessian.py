@@ -5,7 +5,8 @@ import mpmath
 import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
-from ..numeric.evaluate import LazyMatrix, stable_softmax
+from ..numeric.state import LazyMatrix
+from ..numeric.softmax import stable_softmax
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import (K, L, explicit_softmax, i, j, k, logits_vector, sigma, v, y, z)
 from ..algebra import rewrites

@@ -6,7 +6,7 @@ import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
 from ..algebra import rewrites
 from . import cross_entropy

@@ -6,7 +6,7 @@ import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import (K, T, explicit_scaled_softmax, i, j, logits_vector, scaled_softmax_entry, sigma, z)
 from ..algebra import rewrites
 from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, explicit_sizes_match, require

@@ -13,7 +13,8 @@ import mpmath
 import sympy as sp
 
 from ..settings import VERIFY_SEED
-from .evaluate import Env, default_derived
+from .softmax import default_derived
+from .state import Env
 
 SYMBOLIC_KS = (2, 3, 5, 8)
 RANDOM_POINTS_PER_K = 2

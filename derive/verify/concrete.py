@@ -24,7 +24,9 @@ from ..algebra.zero_test import is_zero
 from ..engine import concrete
 from ..engine.common import matrix_entries_to_indexed
 from ..model import Derivation, Step
-from ..numeric.evaluate import Env, compile_expr, log_softmax_derived
+from ..numeric.state import Env
+from ..numeric.softmax import log_softmax_derived
+from ..numeric.evaluate import compile_expr
 from ..numeric.points import logit_sets
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import sigma, y, z

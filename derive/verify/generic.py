@@ -15,7 +15,8 @@ from ..algebra.rewrites import evaluate_derivatives, index_range_facts, pull_con
 from ..algebra.zero_test import is_zero
 from ..engine.common import matrix_entries_to_indexed
 from ..model import Derivation, Semantics, Step
-from ..numeric.evaluate import EvaluationError, compile_expr
+from ..numeric.state import EvaluationError
+from ..numeric.evaluate import compile_expr
 from ..numeric.points import PointSpec, environments
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..errors import VerificationError
