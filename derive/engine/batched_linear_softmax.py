@@ -158,7 +158,7 @@ def _chain(variable, summed, features, batch, ranges):
     chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
                "differentiate the affine map: dW_kr/dW_id = delta_ik delta_dr, db_k/db_i = delta_ik", uses=USES_SUM)
     if ranges is not None:
-        chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+        chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
                    "the Kronecker deltas collapse the sums over k and d", uses=USES_SUM)
         if sp.factor_terms(chain.current) != chain.current:
             chain.then(sp.factor_terms, Rule.FACTOR, "factor out 1/N", uses=USES_SUM)

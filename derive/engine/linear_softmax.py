@@ -103,7 +103,7 @@ def _through_logits(variable, summed, feature_size, gradient_entry, index):
 
 
 def _finish(chain, ranges):
-    chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
                "the Kronecker deltas collapse the sums", uses=USES_SUM)
     if sp.factor_terms(chain.current) != chain.current:
         chain.then(sp.factor_terms, Rule.FACTOR, "factor", uses=USES_SUM)
