@@ -28,14 +28,14 @@ USES_SUM = (TARGETS_SUM_TO_ONE.id,)
 RANGES = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, d), sp.Le(d, D)))
 SHAPES = (("x", "D x 1"), ("W", "K x D"), ("b", "K x 1"), ("z", "K x 1"), ("sigma", "K x 1"), ("y", "K x 1"),
           ("dL/dW", "K x D"), ("dL/db", "K x 1"), ("dL/dx", "D x 1"))
-_m = sp.Symbol("r", integer=True, positive=True)  # feature dummy (not m: the softmax's own dummy)
+_r = sp.Symbol("r", integer=True, positive=True)  # feature dummy (not m: the softmax's own dummy)
 
 
 def logit(index, size=D) -> sp.Expr:
-    """z_index = Sum_m W_{index, m} x_m + b_index (written out for a concrete D)."""
+    """z_index = Sum_r W_{index, r} x_r + b_index (written out for a concrete D)."""
     if isinstance(size, int):
         return sp.Add(*[W[index, c] * x[c] for c in range(1, size + 1)]) + b[index]
-    return sp.Sum(W[index, _m] * x[_m], (_m, 1, size)) + b[index]
+    return sp.Sum(W[index, _r] * x[_r], (_r, 1, size)) + b[index]
 
 
 def _logits_meaning(size):

@@ -29,7 +29,7 @@ def render(derivation: Derivation, fmt: str, *, notation: Notation | None = None
         return to_json(derivation, notation)
     if fmt not in TEMPLATES:
         raise UsageError(f"format must be one of {', '.join(TEXT_FORMATS)}, not {fmt!r}")
-    target = "md" if fmt == "markdown" else "tex"
-    context = build_context(derivation, notation=notation, lang=lang, target=target, label_prefix=label_prefix)
-    env = environment.markdown_environment() if target == "md" else environment.tex_environment()
+    syntax = "md" if fmt == "markdown" else "tex"
+    context = build_context(derivation, notation=notation, lang=lang, syntax=syntax, label_prefix=label_prefix)
+    env = environment.markdown_environment() if syntax == "md" else environment.tex_environment()
     return env.get_template(TEMPLATES[fmt]).render(d=context)
