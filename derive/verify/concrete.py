@@ -30,7 +30,7 @@ from ..numeric.evaluate import compile_expr
 from ..numeric.points import logit_sets
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import sigma, y, z
-from .outcome import checked_step, relative_error, row
+from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
@@ -190,7 +190,7 @@ class Prover:
         # targets' sum stands beside single targets, opening it is the only way, so it goes first.
         opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
         if uses_sum:
-            opened = _targets_sum_to_one(opened, self.n)
+            opened = explicit_targets_sum_to_one(opened, self.n)
         mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
         attempts = (opened, difference) if mixed else (difference, opened)
         return any(is_zero(e) for e in attempts) or is_zero(opened.xreplace({concrete.S: self.total}))
@@ -218,13 +218,6 @@ def _is_full_sum(add: sp.Add, base, n) -> bool:
             return False
         indices.add(int(term.indices[0]))
     return indices == set(range(1, n + 1))
-
-
-def _targets_sum_to_one(expr, n):
-    """Sum_r y_r = 1: the shared sum becomes 1; any y_n left over is 1 - y_1 - ... - y_{n-1}."""
-    total = sp.Add(*[y[r] for r in range(1, n + 1)])
-    expr = expr.xreplace({total: sp.Integer(1)})
-    return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)])) if expr.has(y[n]) else expr
 
 
 def _is_square(side, n) -> bool:

@@ -21,7 +21,7 @@ from ..numeric.points import PointSpec, environments
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..errors import VerificationError
 from ..symbols import i, j, k, softmax_definitions, y
-from .outcome import checked_step, relative_error, row
+from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 _FREE_INDEX_SYMBOLS = (i, j)
 
@@ -200,7 +200,7 @@ def _through_layers(expr, layers, n):
 def _targets_sum_to_one(expr, n):
     """Use Sum_k y_k = 1: the sum becomes 1 (symbolic K), or y_K = 1 - y_1 - ... (concrete K)."""
     if n is not None:
-        return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)]))
+        return explicit_targets_sum_to_one(expr, n)
     expr = pull_constants_out_of_sums(expr)
     expr = expr.replace(lambda e: isinstance(e, sp.Sum) and not e.function.has(*e.variables), lambda e: e.doit())
     return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.is_Indexed and e.function.base == y,

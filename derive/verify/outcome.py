@@ -1,5 +1,5 @@
 """What both verification strategies share: a step's outcome (evidence, or VerificationError), the
-distance of two values, and entry r of an elementwise column expression."""
+distance of two values, entry r of an elementwise column expression, sum_r y_r = 1 at a concrete K."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,6 +10,7 @@ import sympy as sp
 from ..errors import VerificationError
 from ..model import Evidence, Step
 from ..settings import TOLERANCE
+from ..symbols import y
 
 _TOLERANCE = mpmath.mpf(TOLERANCE)
 
@@ -35,3 +36,10 @@ def row(expr, index):
     if isinstance(expr, sp.MatrixSymbol):  # sigma itself, K times per Jacobian: the quick way
         return sp.IndexedBase(expr.name)[index]
     return expr.replace(lambda e: isinstance(e, sp.MatrixSymbol), lambda m: sp.IndexedBase(m.name)[index])
+
+
+def explicit_targets_sum_to_one(expr, n):
+    """Sum_r y_r = 1: the shared sum becomes 1; any y_n left over is 1 - y_1 - ... - y_{n-1}."""
+    total = sp.Add(*[y[r] for r in range(1, n + 1)])
+    expr = expr.xreplace({total: sp.Integer(1)})
+    return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)])) if expr.has(y[n]) else expr
