@@ -6,6 +6,7 @@ each with the target at high precision -> name the first mistake. Every expressi
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import sympy as sp
@@ -19,19 +20,47 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
+from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise_code, restricted,
+                      set_aside_named_left_side, split_condition)
 from .verdict import LineVerdict, Verdict
 
 
-def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS) -> Verdict:
-    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`."""
+def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, declared: dict | None = None,
+                 macros: tuple = ()) -> Verdict:
+    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
+    `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     try:
-        chain, notes = _read(text, binary=is_binary(goal))
+        if not isinstance(text, str):
+            raise ParseError("the answer must be text")
+        text, named = set_aside_named_left_side(normalise_code(expand_macros(text, macros)))
+        letters = infer(text, declared=declared, arrays=goal.arrays)
+        chain, notes, conditions = _read(text, binary=is_binary(goal), roles=letters.role_map())
+        if named:
+            notes.append(f"The left side {named} is read as the target's own name.")
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
-    chain = _align_indices(chain, goal)
+    aligned = align(chain, goal)
+    chain = _restrict(aligned, conditions, goal)
+    echoed = echo(letters, aligned)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
-    reading = _reading(chain, notes)
+    reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes)]))
+    verdict = _decide(chain, goal, interpretation, reading, seconds)
+    return dataclasses.replace(verdict, reading=echoed)
+
+
+def _restrict(aligned, conditions: dict, goal) -> list:
+    """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only."""
+    out = []
+    for line, expr in aligned.chain:
+        for condition in ([aligned.case] if aligned.case is not None else []) + (
+                [condition_expr(conditions[line], aligned.mapping)] if line in conditions else []):
+            expr = restricted(expr, condition, goal)
+        out.append((line, expr))
+    return out
+
+
+def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float) -> Verdict:
     try:
         with time_limit(seconds):
             return _judge(chain, goal, interpretation, reading, time.monotonic() + seconds)
@@ -42,35 +71,26 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS)
         return Verdict("undecided", interpretation, f"{reading} Undecided: cannot evaluate this answer ({error}).")
 
 
-def _read(text: str, *, binary: bool = False) -> tuple:
-    """[(line, expression)] in order, and notes on the reading (log is natural)."""
+def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tuple:
+    """[(line, expression)] in order, notes on the reading (log is natural), and {line: condition}."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log = [], False, False
+    chain, ln, log, conditions = [], False, False, {}
     for segment in split(text):
+        body, condition = split_condition(segment.text)
         try:
-            parsed = parse_line(segment.text, binary=binary)
+            parsed = parse_line(body, binary=binary, roles=roles)
         except ParseError as error:
             error.line = segment.line if "\n" in text.strip() else error.line
             raise
+        if condition is not None:
+            conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
     notes = []
     if ln or log:
         notes.append("\\log and \\ln are read as the natural logarithm.")
-    return chain, notes
-
-
-def _align_indices(chain: list, goal) -> list:
-    """If the left side names the target with its free indices swapped (d sigma_j / d z_i), rename
-    them throughout: the student asked the same question with other letters."""
-    if len(chain) < 2 or len(goal.free) != 2 or not isinstance(chain[0][1], sp.Derivative):
-        return chain
-    a, b = goal.free
-    swap = {a: b, b: a}
-    if chain[0][1] != goal.lhs and chain[0][1].xreplace(swap) == goal.lhs:
-        return [(line, expr.xreplace(swap)) for line, expr in chain]
-    return chain
+    return chain, notes, conditions
 
 
 def is_binary(goal) -> bool:

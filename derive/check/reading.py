@@ -1,0 +1,332 @@
+"""Read an answer in its author's notation: letters' roles and free indices from the left side, co-occurrence or declaration.
+
+Why before and after parsing: the roles must be known before the grammar's builder turns `p_j`
+into a softmax output (so they are read from the raw text with small bounded regexes), and the
+index bijection onto the target's indices needs the parsed left side (so it is applied to the
+parsed chain). Nothing here evaluates the text: it only chooses names from fixed tables.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..algebra.indices import free_indices, rename_sum_indices
+from ..errors import ParseError
+from ..parse.build import Build, index_symbol
+
+# Builder roles, and how the echo names them.
+ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
+NOTATION_ROLES = {"probs": "sigma", "logits": "z", "targets": "y", "loss": "L"}
+MAX_MACROS = 20
+MAX_MACRO_LENGTH = 40
+
+# One symbol as typed: \hat{y}, \hat y, \mathbf{z}, \mathcal{L}, \text{CE}, \theta, or a letter.
+_SYMBOL = (r"(?:\\hat\s*\{?\s*(?P<hat>[A-Za-z])\s*\}?"
+           r"|\\(?:mathbf|boldsymbol|bm|vec|mathcal|mathit|mathrm|text|operatorname)\s*\{?\s*(?P<word>[A-Za-z]{1,8})\s*\}?"
+           r"|\\(?P<greek>[a-z]{2,10})(?![A-Za-z])"
+           r"|(?P<letter>[A-Za-z]))")
+_HEAD = re.compile(r"\s*(?:\{\s*)?(?:\\log|\\ln|log|ln)?\s*(?:\\left)?\s*[({]?\s*" + _SYMBOL
+                   + r"\s*\}?\s*(?:\((?P<arg>[^()]{0,30})\))?\s*\}?\s*(?:_\s*\{?\s*(?P<index>[a-z])|(?P<none>))")
+_D = r"(?:\\partial|∂|\bd)"
+# The left side: \frac{\partial N}{\partial D}, \partial N / \partial D, dN/dD, {\partial N \over \partial D}.
+_BODY = r"(?P<{0}>(?:[^{{}}]|\{{[^{{}}]*\}}){{0,80}}?)"
+_LEFT_SIDES = (
+    re.compile(r"\\[dt]?frac\s*\{\s*" + _D + _BODY.format("num") + r"\}\s*\{\s*" + _D + _BODY.format("den") + r"\}"),
+    re.compile(r"\{\s*" + _D + _BODY.format("num") + r"\\over\s*" + _D + _BODY.format("den") + r"\}"),
+    re.compile(_D + r"\s*(?P<num>[^/=\s]{1,30})\s*/\s*" + _D + r"\s*(?P<den>[^=\s,]{1,30})"),
+)
+_NOT_LOGITS = frozenset({"sigma", "y", "W", "b", "g", "X", "P", "Y", "L"})
+_STANDALONE = r"(?<![A-Za-z\\{])(?:\\mathbf\s*\{\s*)?LETTER(?![A-Za-z])"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the answer's letters were read: builder roles, the echo's wording, the guesses."""
+
+    roles: tuple = ()  # ((key, builder role), ...) as the builder sees keys: "p", "hat-y", "\\theta"
+    guessed: tuple = ()  # keys (and index letters) whose role was guessed, not read or declared
+    declared: bool = False
+
+    def role_map(self) -> dict:
+        return dict(self.roles)
+
+
+def symbol_key(tex: str) -> str | None:
+    """The builder's key for a typed symbol (\\hat{y} -> hat-y, \\mathbf{z} -> z, \\theta -> \\theta)."""
+    match = re.fullmatch(_SYMBOL, tex.strip())
+    if not match:
+        return None
+    return _key(match)
+
+
+def _key(match: re.Match) -> str:
+    if match.group("hat"):
+        return f"hat-{match.group('hat')}"
+    if match.group("word"):
+        return match.group("word")
+    if match.group("greek"):
+        return "\\" + match.group("greek")
+    return match.group("letter")
+
+
+def declared_roles(notation) -> dict:
+    """Builder roles from a render Notation (--symbol ROLE=TEX, --notation FILE); ParseError if unreadable."""
+    out = {}
+    for role, builder_role in NOTATION_ROLES.items():
+        tex = notation.symbol(role)
+        key = symbol_key(tex)
+        if key is None:
+            raise ParseError(f"the declared symbol {tex!r} for {role} is not a letter the checker reads")
+        out[key] = builder_role
+    return out
+
+
+def expand_macros(text: str, macros: tuple) -> str:
+    """`\\probs=\\sigma` pairs applied once each, left to right: plain text substitution, never TeX expansion."""
+    if len(macros) > MAX_MACROS:
+        raise ParseError(f"too many macros (at most {MAX_MACROS})")
+    for spec in macros:
+        name, sep, body = spec.partition("=")
+        name, body = name.strip(), body.strip()
+        if not sep or not re.fullmatch(r"\\[A-Za-z]{1,20}", name) or len(body) > MAX_MACRO_LENGTH or "\\" + "def" in body:
+            raise ParseError(f"--macro expects \\NAME=TEX (at most {MAX_MACRO_LENGTH} characters), not {spec!r}")
+        # A replacement followed by a letter must stay separated from it (\probs_i -> \sigma _i is fine).
+        text = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m: body + " ", text)
+    return text
+
+
+def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Reading:
+    """Roles of the answer's letters: declared ones first, then the left side, then co-occurrence.
+    `arrays`: the target's input arrays (z, y, g, W, ...), which say what a letter can stand for."""
+    roles = dict(declared or {})
+    guessed = []
+    for key, role in (_left_side(text) or {}).items():
+        roles.setdefault(key, role)
+    if "y" not in roles and "t" not in roles and _has_letter(text, "y") and _has_letter(text, "t"):
+        # Bishop: y is the network's output and t the target whenever both letters appear.
+        roles["y"], roles["t"] = "sigma", "y"
+        guessed.append("y")
+    if roles.get("y") == "sigma":
+        roles.setdefault("t", "y")
+    if "Y" not in arrays and _has_letter(text, "Y", indexed=False):
+        roles.setdefault("Y", "y")  # one example's targets, capitalised as some notes write them
+    if "y" not in arrays and "y" not in roles and _has_letter(text, "y", indexed=False) and not any(
+            role == "sigma" and _has_letter(text, key, indexed=False) for key, role in roles.items()) and not any(
+            _has_letter(text, key, indexed=False) for key in ("s", "S", "p", "\\sigma", "sigma", "softmax")):
+        # The target has no labels, so a lone y is the network's output (diag(y) - y y^T).
+        roles["y"] = "sigma"
+        guessed.append("y")
+    return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed), declared=bool(declared))
+
+
+def _has_letter(text: str, letter: str, *, indexed: bool = True) -> bool:
+    pattern = re.escape(letter) if letter.startswith("\\") else letter
+    return re.search(_STANDALONE.replace("LETTER", pattern) + (r"\s*_" if indexed else ""), text) is not None
+
+
+# A left side that names the result instead of deriving it: J =, J_{ij} =, \mathbf J_{\mathbf x}(\mathbf s) =,
+# \nabla_{\mathbf z} L =, \nabla f(x) =, \nabla_W =. It asks the target's question, so it is set aside.
+_NAMED_LEFT = re.compile(
+    r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
+    r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
+    r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
+    r"(?:\s*\((?:[^()]){0,30}\))?)\s*(?:=|\\triangleq)")
+
+
+def set_aside_named_left_side(text: str) -> tuple:
+    """(text with a naming left side blanked, the name as typed or None); the rest keeps its columns."""
+    match = _NAMED_LEFT.match(text)
+    if match is None:
+        return text, None
+    start = match.end("lead")
+    return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
+
+
+# Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
+# notation the grammar reads, by fixed patterns only (nothing is evaluated).
+_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.")
+_CODE_REWRITES = (
+    (re.compile(r"^\s*return\s+"), ""),
+    (re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]{1,30}\s*=(?!=)"), ""),
+    (re.compile(r"\\\s*\n"), " "),  # a Python line continuation
+    (re.compile(r"\bnp\.(?:diag|diagflat)\("), "diag("),
+    (re.compile(r"\bnp\.outer\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"\1 \2^T"),
+    (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
+    (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
+)
+
+
+def normalise_code(text: str) -> str:
+    """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
+    if not _CODE_HINT.search(text):
+        return text
+    for pattern, replacement in _CODE_REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _left_side(text: str) -> dict | None:
+    """Roles the first derivative before the first '=' gives: numerator output or loss, denominator logits."""
+    equals = text.find("=")
+    found = None
+    for pattern in _LEFT_SIDES:
+        match = pattern.search(text, 0, len(text) if equals < 0 else equals + 1)
+        if match and (found is None or match.start() < found.start()):
+            found = match
+    if found is None:
+        return None
+    roles = {}
+    numerator = _HEAD.match(found.group("num"))
+    denominator = _HEAD.match(found.group("den"))
+    if denominator is not None:
+        key = _key(denominator)
+        if Build().role(key) not in _NOT_LOGITS and not key.startswith("hat-") and len(key) <= 6:
+            roles[key] = "z"
+    if numerator is None:
+        return roles
+    key = _key(numerator)
+    if key in roles or Build().role(key) in ("z", "delta", "e"):
+        return roles
+    if numerator.group("index") is not None or numerator.group("arg") is not None:
+        roles[key] = "sigma"  # an indexed numerator is the output being differentiated
+    elif key in _LOSS_NAMES or re.fullmatch(r"[A-Z]", key):
+        roles[key] = "L"  # an unindexed numerator is the scalar loss
+    return roles
+
+
+_LOSS_NAMES = frozenset({"l", "\\ell", "\\xi", "CE", "loss", "Loss"})
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """The chain in the target's indices, what each answer index stands for, and a case the left side fixes."""
+
+    chain: list
+    mapping: dict  # answer index -> target index
+    indices: dict  # answer letter -> meaning ("row index", ...)
+    guessed: tuple
+    case: sp.Basic | None  # Eq(i, j) when the left side repeats an index (d s_i / d z_i)
+
+
+def align(chain: list, goal) -> Aligned:
+    """Map the answer's free indices onto the target's (a bijection) and rename them throughout."""
+    exprs = [expr for _line, expr in chain]
+    used = set().union(*(free_indices(e) for e in exprs)) if exprs else set()
+    mapping, guessed, case = _index_mapping(exprs, used, goal)
+    meaning = index_meanings(goal)
+    indices = {str(a): meaning.get(b, "index") for a, b in mapping.items()}
+    for symbol in used - set(mapping):
+        indices[str(symbol)] = meaning.get(symbol, "index")
+    if any(a != b for a, b in mapping.items()):
+        chain = [(line, _rename(expr, mapping)) for line, expr in chain]
+    return Aligned(chain, mapping, indices, guessed, case)
+
+
+def _index_mapping(exprs: list, used: set, goal) -> tuple:
+    target = _derivative_indices(goal.lhs)
+    if exprs and isinstance(exprs[0], sp.Derivative) and target is not None:
+        mine = _derivative_indices(exprs[0])
+        if mine is not None and len(mine) == len(target):
+            if len(set(mine)) < len(set(target)) and len(target) == 2:  # d s_i / d z_i: the diagonal case
+                return {mine[0]: target[0]}, (), sp.Eq(*target)
+            if len(set(mine)) == len(mine):
+                return dict(zip(mine, target)), (), None
+    free = tuple(goal.free)
+    if len(used) == len(free) and used != set(free) and len(free) in (1, 2):
+        ordered = sorted(used, key=str)
+        return dict(zip(ordered, free)), tuple(str(s) for s in ordered) if len(free) == 2 else (), None
+    return {s: s for s in used if s in free}, (), None
+
+
+def _derivative_indices(expr) -> tuple | None:
+    """(output index..., variable index...) of d f_a / d x_b, in that order; None if not of that shape."""
+    if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
+        return None
+    body, variable = expr.expr, expr.variables[0]
+    out = tuple(ix for ix in getattr(body, "indices", ()) if ix.is_Symbol)
+    if not isinstance(body, sp.Indexed):
+        inner = [a for a in body.atoms(sp.Indexed)]
+        out = tuple(ix for a in inner[:1] for ix in a.indices if ix.is_Symbol)
+    var = tuple(ix for ix in getattr(variable, "indices", ()) if ix.is_Symbol)
+    return out + var if var else None
+
+
+def index_meanings(goal) -> dict:
+    """What each target index stands for: the row and column of a Jacobian, or the gradient's entry."""
+    target = _derivative_indices(goal.lhs) or ()
+    if len(target) == 2 and not isinstance(goal.lhs.variables[0], sp.Indexed) or len(target) == 2 and \
+            len(goal.lhs.variables[0].indices) == 2:
+        return {target[0]: "row index", target[1]: "column index"}
+    if len(target) == 2:
+        return {target[0]: "row index (output)", target[1]: "column index (logit)"}
+    return {s: "entry index" for s in target}
+
+
+def _rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
+    """Simultaneous renaming of free indices; summation dummies first moved out of the way."""
+    taken = set(mapping.values()) | set(mapping)
+    def away(summation: sp.Sum) -> dict:
+        out = {}
+        for limit in summation.limits:
+            if limit[0] in taken:
+                out[limit[0]] = _fresh(taken | set(out.values()) | summation.free_symbols)
+        return out
+    return rename_sum_indices(expr, away).xreplace(mapping)
+
+
+def _fresh(avoid: set) -> sp.Symbol:
+    for letter in "klmrqabcfhuv":
+        candidate = index_symbol(letter)
+        if candidate not in avoid:
+            return candidate
+    return sp.Dummy("k", integer=True, positive=True)
+
+
+def echo(reading: Reading, aligned: Aligned) -> dict:
+    """The JSON "reading": roles by letter, indices by letter, what was guessed."""
+    roles = {_display(key): ROLE_NAMES.get(role, role) for key, role in reading.roles}
+    return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]
+            + list(aligned.guessed)}
+
+
+def echo_text(data: dict) -> str:
+    parts = [f"{key}: {role}" for key, role in data["roles"].items()]
+    parts += [f"{key}: {meaning}" for key, meaning in data["indices"].items()]
+    text = ("Read as " + ", ".join(parts) + ".") if parts else ""
+    if data["guessed"]:
+        text += f" Guessed: {', '.join(data['guessed'])} (state them with --symbol to be sure)."
+    return text
+
+
+def _display(key: str) -> str:
+    return f"\\hat{{{key[4:]}}}" if key.startswith("hat-") else key
+
+
+def split_condition(text: str) -> tuple:
+    """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
+    match = _CONDITION.search(text)
+    if match is None:
+        return text.rstrip().rstrip(".,;。，；").rstrip(), None
+    equal = match.group("op") in ("=", "==")
+    return text[:match.start()].rstrip().rstrip(",;，；").rstrip(), (match.group("a"), equal, match.group("b"))
+
+
+_CONDITION = re.compile(
+    r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\()"
+    r"(?:\s|\\quad|\\qquad|\\[,;:!])*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
+    r"\s*(?:\)|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
+
+
+def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
+    """A claim made only where `condition` holds: elsewhere it is taken to be the target itself,
+    so the comparison judges exactly the stated case."""
+    return sp.Piecewise((expr, condition), (goal.result, True))
+
+
+def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
+    """Eq(i, j) or Ne(i, j) for a condition read in the answer's letters, in the target's letters."""
+    a, equal, b = condition
+    left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
+    return sp.Eq(left, right) if equal else sp.Ne(left, right)
