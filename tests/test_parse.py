@@ -86,9 +86,9 @@ def test_backprop_reading(text, expected):
     assert parse(text) == expected
 
 
-def test_sigma_of_an_indexed_logit_is_still_refused():
-    with pytest.raises(ParseError, match=r"write \\sigma\(z\)_i"):
-        parse(r"\sigma(z_i)")
+def test_sigma_of_an_indexed_logit_is_the_softmax_entry():
+    # Courses write the softmax entry as \sigma(A_k) (purepisces in tests/data): the entry, not a sigmoid.
+    assert parse(r"\sigma(z_i)") == sp.Indexed(sp.IndexedBase("sigma"), sp.Symbol("i", integer=True, positive=True))
 
 
 def test_left_hand_side_and_chain():

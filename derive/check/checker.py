@@ -20,24 +20,29 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
-from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise_code, restricted,
+from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise, read_case, refuse_foreign_letters,
+                      restricted,
                       set_aside_named_left_side, split_condition)
 from .verdict import LineVerdict, Verdict
 
 
 def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, declared: dict | None = None,
-                 macros: tuple = ()) -> Verdict:
+                 macros: tuple = (), case: str | None = None) -> Verdict:
     """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
-    `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`."""
+    `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`;
+    `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     try:
         if not isinstance(text, str):
             raise ParseError("the answer must be text")
-        text, named = set_aside_named_left_side(normalise_code(expand_macros(text, macros)))
+        text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
         letters = infer(text, declared=declared, arrays=goal.arrays)
-        chain, notes, conditions = _read(text, binary=is_binary(goal), roles=letters.role_map())
+        chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
         if named:
             notes.append(f"The left side {named} is read as the target's own name.")
+        refuse_foreign_letters([expr for _line, expr in chain], goal)
+        if case is not None:
+            conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
     aligned = align(chain, goal)
@@ -46,6 +51,9 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes)]))
     verdict = _decide(chain, goal, interpretation, reading, seconds)
+    if unread is not None and (verdict.verdict != "incorrect" or (verdict.mistake is not None and verdict.mistake.id == "not-differentiated")):
+        # Lines before the unreadable one hold no mistake: the verdict is that the rest cannot be read.
+        return Verdict("invalid", interpretation, str(unread), column=unread.column, reading=echoed)
     return dataclasses.replace(verdict, reading=echoed)
 
 
@@ -72,17 +80,21 @@ def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float
 
 
 def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tuple:
-    """[(line, expression)] in order, notes on the reading (log is natural), and {line: condition}."""
+    """[(line, expression)] in order, notes on the reading (log is natural), {line: condition}, and the
+    ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log, conditions = [], False, False, {}
+    chain, ln, log, conditions, unread = [], False, False, {}, None
     for segment in split(text):
         body, condition = split_condition(segment.text)
         try:
             parsed = parse_line(body, binary=binary, roles=roles)
         except ParseError as error:
             error.line = segment.line if "\n" in text.strip() else error.line
-            raise
+            if not chain:
+                raise
+            unread = error  # judge the lines before it: a wrong one among them is still the first wrong line
+            break
         if condition is not None:
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
@@ -90,7 +102,7 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
     notes = []
     if ln or log:
         notes.append("\\log and \\ln are read as the natural logarithm.")
-    return chain, notes, conditions
+    return chain, notes, conditions, unread
 
 
 def is_binary(goal) -> bool:

@@ -12,9 +12,14 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .. import symbols
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
-from ..parse.build import Build, index_symbol
+from ..parse.build import RESERVED, Y_NAMES, index_symbol
+from .points import RANDOM_KS, READABLE
+
+# The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
+CHECKED_KS = frozenset(RANDOM_KS) | {len(sigma) for sigma, _y in READABLE}
 
 # Builder roles, and how the echo names them.
 ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
@@ -28,7 +33,7 @@ _SYMBOL = (r"(?:\\hat\s*\{?\s*(?P<hat>[A-Za-z])\s*\}?"
            r"|\\(?P<greek>[a-z]{2,10})(?![A-Za-z])"
            r"|(?P<letter>[A-Za-z]))")
 _HEAD = re.compile(r"\s*(?:\{\s*)?(?:\\log|\\ln|log|ln)?\s*(?:\\left)?\s*[({]?\s*" + _SYMBOL
-                   + r"\s*\}?\s*(?:\((?P<arg>[^()]{0,30})\))?\s*\}?\s*(?:_\s*\{?\s*(?P<index>[a-z])|(?P<none>))")
+                   + r"\s*\}?\s*(?:\((?P<arg>[^()]{0,30})\))?\s*\}?\s*(?:_\s*\{?\s*(?P<index>[a-z0-9])|(?P<none>))")
 _D = r"(?:\\partial|∂|\bd)"
 # The left side: \frac{\partial N}{\partial D}, \partial N / \partial D, dN/dD, {\partial N \over \partial D}.
 _BODY = r"(?P<{0}>(?:[^{{}}]|\{{[^{{}}]*\}}){{0,80}}?)"
@@ -37,7 +42,6 @@ _LEFT_SIDES = (
     re.compile(r"\{\s*" + _D + _BODY.format("num") + r"\\over\s*" + _D + _BODY.format("den") + r"\}"),
     re.compile(_D + r"\s*(?P<num>[^/=\s]{1,30})\s*/\s*" + _D + r"\s*(?P<den>[^=\s,]{1,30})"),
 )
-_NOT_LOGITS = frozenset({"sigma", "y", "W", "b", "g", "X", "P", "Y", "L"})
 _STANDALONE = r"(?<![A-Za-z\\{])(?:\\mathbf\s*\{\s*)?LETTER(?![A-Za-z])"
 
 
@@ -102,7 +106,7 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
     `arrays`: the target's input arrays (z, y, g, W, ...), which say what a letter can stand for."""
     roles = dict(declared or {})
     guessed = []
-    for key, role in (_left_side(text) or {}).items():
+    for key, role in (_left_side(text, arrays) or {}).items():
         roles.setdefault(key, role)
     if "y" not in roles and "t" not in roles and _has_letter(text, "y") and _has_letter(text, "t"):
         # Bishop: y is the network's output and t the target whenever both letters appear.
@@ -132,7 +136,7 @@ _NAMED_LEFT = re.compile(
     r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
     r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
     r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
-    r"(?:\s*\((?:[^()]){0,30}\))?)\s*(?:=|\\triangleq)")
+    r"(?:\s*\((?:[^()]){0,30}\))?)\s*&?\s*(?:=|\\triangleq)")
 
 
 def set_aside_named_left_side(text: str) -> tuple:
@@ -158,6 +162,25 @@ _CODE_REWRITES = (
 )
 
 
+# Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
+_SPELLINGS = (
+    (re.compile(r"\\delta\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
+    (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
+    (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
+    (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
+    (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
+    (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
+    (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
+)
+
+
+def normalise(text: str) -> str:
+    """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
+    for pattern, replacement in _SPELLINGS:
+        text = pattern.sub(replacement, text)
+    return normalise_code(text)
+
+
 def normalise_code(text: str) -> str:
     """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
     if not _CODE_HINT.search(text):
@@ -167,31 +190,56 @@ def normalise_code(text: str) -> str:
     return text
 
 
-def _left_side(text: str) -> dict | None:
-    """Roles the first derivative before the first '=' gives: numerator output or loss, denominator logits."""
-    equals = text.find("=")
-    found = None
-    for pattern in _LEFT_SIDES:
-        match = pattern.search(text, 0, len(text) if equals < 0 else equals + 1)
-        if match and (found is None or match.start() < found.start()):
-            found = match
-    if found is None:
+def _derivatives(text: str) -> list:
+    """Every derivative written as a fraction, a slash or \\over, in the order it appears."""
+    found = [m for pattern in _LEFT_SIDES for m in pattern.finditer(text)]
+    return sorted(found, key=lambda m: m.start())[:MAX_DERIVATIVES]
+
+
+MAX_DERIVATIVES = 40
+
+
+def _free_letter(key: str, arrays: tuple) -> bool:
+    """A letter the answer may give a role: one without a meaning of ours, or an array this target lacks
+    (x is the logits of a Jacobian, the input of a linear layer)."""
+    return key not in RESERVED or (key == "x" and not {"x", "W", "X", "b"} & set(arrays))
+
+
+def _left_side(text: str, arrays: tuple = ()) -> dict | None:
+    """Roles the first derivative gives (numerator: output or loss; denominator: logits), then the
+    other derivatives by those logits (d a_k / d z_i makes a an output too)."""
+    found = _derivatives(text)
+    if not found:
         return None
+    roles = _roles_of(found[0], arrays)
+    logits = {key for key, role in roles.items() if role == "z"}
+    for match in found[1:]:
+        numerator, denominator = _HEAD.match(match.group("num")), _HEAD.match(match.group("den"))
+        if numerator is None or denominator is None or _key(denominator) not in logits:
+            continue
+        key = _key(numerator)
+        if key not in roles and numerator.group("index") and key not in RESERVED:  # a letter with no meaning of ours
+            roles[key] = "sigma"
+    return roles
+
+
+def _roles_of(found: re.Match, arrays: tuple) -> dict:
     roles = {}
     numerator = _HEAD.match(found.group("num"))
     denominator = _HEAD.match(found.group("den"))
     if denominator is not None:
         key = _key(denominator)
-        if Build().role(key) not in _NOT_LOGITS and not key.startswith("hat-") and len(key) <= 6:
+        if _free_letter(key, arrays) and not key.startswith("hat-") and len(key) <= 6:
             roles[key] = "z"
     if numerator is None:
         return roles
     key = _key(numerator)
-    if key in roles or Build().role(key) in ("z", "delta", "e"):
+    indexed = numerator.group("index") is not None or numerator.group("arg") is not None
+    if key in roles or key.startswith("hat-"):
         return roles
-    if numerator.group("index") is not None or numerator.group("arg") is not None:
-        roles[key] = "sigma"  # an indexed numerator is the output being differentiated
-    elif key in _LOSS_NAMES or re.fullmatch(r"[A-Z]", key):
+    if indexed and (_free_letter(key, arrays) or key in Y_NAMES and "y" not in arrays):
+        roles[key] = "sigma"  # an indexed numerator is the output being differentiated (y in Bishop's notation)
+    elif not indexed and key not in RESERVED and (key in _LOSS_NAMES or re.fullmatch(r"[A-Z]", key)):
         roles[key] = "L"  # an unindexed numerator is the scalar loss
     return roles
 
@@ -207,7 +255,7 @@ class Aligned:
     mapping: dict  # answer index -> target index
     indices: dict  # answer letter -> meaning ("row index", ...)
     guessed: tuple
-    case: sp.Basic | None  # Eq(i, j) when the left side repeats an index (d s_i / d z_i)
+    case: sp.Basic | None  # Eq(i, j) when the left side repeats an index (d s_i / d z_i), or names one entry
 
 
 def align(chain: list, goal) -> Aligned:
@@ -226,6 +274,9 @@ def align(chain: list, goal) -> Aligned:
 
 def _index_mapping(exprs: list, used: set, goal) -> tuple:
     target = _derivative_indices(goal.lhs)
+    entry = _concrete_entry(exprs[0]) if exprs else None
+    if entry is not None:
+        return {}, (), _concrete_case(exprs, goal, entry)
     if exprs and isinstance(exprs[0], sp.Derivative) and target is not None:
         mine = _derivative_indices(exprs[0])
         if mine is not None and len(mine) == len(target):
@@ -245,12 +296,52 @@ def _derivative_indices(expr) -> tuple | None:
     if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
         return None
     body, variable = expr.expr, expr.variables[0]
-    out = tuple(ix for ix in getattr(body, "indices", ()) if ix.is_Symbol)
-    if not isinstance(body, sp.Indexed):
-        inner = [a for a in body.atoms(sp.Indexed)]
-        out = tuple(ix for a in inner[:1] for ix in a.indices if ix.is_Symbol)
+    if isinstance(body, sp.Indexed):
+        out = tuple(ix for ix in body.indices if ix.is_Symbol)
+    else:  # log sigma_k, e^{a_j} / sum_k e^{a_k}: the indices that stand free in it
+        out = tuple(sorted(free_indices(body), key=str))
     var = tuple(ix for ix in getattr(variable, "indices", ()) if ix.is_Symbol)
     return out + var if var else None
+
+
+def _concrete_entry(expr) -> tuple | None:
+    """(row, column) of d a_1 / d z_2, the entry a left side with class numbers names; None otherwise."""
+    if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
+        return None
+    body, variable = expr.expr, expr.variables[0]
+    if not (isinstance(body, sp.Indexed) and isinstance(variable, sp.Indexed)):
+        return None
+    numbers = tuple(body.indices) + tuple(variable.indices)
+    return numbers if all(n.is_Integer for n in numbers) and len(numbers) == 2 else None
+
+
+def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
+    """The case a concrete left side states: its entry, and the K its written-out sums imply."""
+    target = _derivative_indices(goal.lhs)
+    if target is None or len(target) != 2:
+        raise ParseError("a left side with class numbers is read only for a Jacobian target")
+    condition = sp.And(sp.Eq(target[0], entry[0]), sp.Eq(target[1], entry[1]))
+    if any(e.has(sp.Sum) for e in chain_exprs):
+        return condition
+    written = max(int(n) for e in chain_exprs for ix in e.atoms(sp.Indexed) for n in ix.indices if n.is_Integer)
+    if written not in CHECKED_KS:
+        raise ParseError(f"the answer writes out {written} classes; written-out answers are read for K in "
+                         f"{min(CHECKED_KS)}..{max(CHECKED_KS)}")
+    return sp.And(condition, sp.Eq(symbols.K, written))
+
+
+def refuse_foreign_letters(exprs: list, goal) -> None:
+    """ParseError for an array the target does not have (g in a log-sum-exp answer is the author's own
+    name for something, not our upstream gradient): a wrong guess must not become a wrong verdict."""
+    if "g" in goal.arrays:
+        return
+    for expr in exprs:
+        names = {ix.base.name for ix in expr.atoms(sp.Indexed)} | {m.name for m in expr.atoms(sp.MatrixSymbol)}
+        # Only g: other foreign letters (y in a Jacobian, x_d in dL/db) are an answer to another
+        # question, which the mistake catalogue names; g there is always the author's own name.
+        for name in sorted(names & {"g"}):
+            raise ParseError(f"the letter {name} has no meaning in {goal.name}; declare what it stands for "
+                             f"with --symbol (e.g. --symbol probs={name})")
 
 
 def index_meanings(goal) -> dict:
@@ -304,8 +395,17 @@ def _display(key: str) -> str:
     return f"\\hat{{{key[4:]}}}" if key.startswith("hat-") else key
 
 
+def read_case(case: str) -> tuple:
+    """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
+    match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
+    if match is None:
+        raise ParseError(f"a case is written i=j or i!=j, not {case!r}")
+    return match.group(1), match.group(2) in ("=", "=="), match.group(3)
+
+
 def split_condition(text: str) -> tuple:
     """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
+    text = text.lstrip(" ,;:，；：")
     match = _CONDITION.search(text)
     if match is None:
         return text.rstrip().rstrip(".,;。，；").rstrip(), None

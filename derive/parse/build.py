@@ -39,6 +39,8 @@ CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
 # A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
 SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
+# Letters courses use for the number of classes as a sum's upper limit (K, C, V, n, q): all read as K.
+CLASS_COUNT_LETTERS = frozenset("KCVnq")
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,7 @@ class Build(Transformer):
             return {}  # \sum_{k}^{ }: the upper limit left empty means all classes
         letter = str(children[0])
         upper = {"D": symbols.D, "N": symbols.N}.get(letter)
-        if upper is None and (self.role(letter) not in ("K", letter) or not (letter.isupper() or letter in "nmq")):
+        if upper is None and (self.role(letter) not in ("K", letter) or letter not in CLASS_COUNT_LETTERS):
             raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
         # The number of classes is whatever letter the course uses for it (K, C, n, N, V, q).
         return {"upper": upper or symbols.K}
