@@ -333,6 +333,11 @@ def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
 def refuse_foreign_letters(exprs: list, goal) -> None:
     """ParseError for an array the target does not have (g in a log-sum-exp answer is the author's own
     name for something, not our upstream gradient): a wrong guess must not become a wrong verdict."""
+    if not any(symbol == symbols.L for symbol, _value in goal.definitions):
+        for expr in exprs:
+            if expr.has(symbols.L):  # 1 - e^{LS(z)_i}: an author's two-letter name, not our loss
+                raise ParseError(f"L (the loss) has no meaning in {goal.name}; if it is part of a longer name, "
+                                 f"declare it with --macro")
     if "g" in goal.arrays:
         return
     for expr in exprs:

@@ -3,11 +3,12 @@
 Why a script of its own: the counts before and after a change to the reader are the evidence the
 issue asks for, and a wrong verdict must be listed by id, never hidden in a total.
 
-    python tests/data/measure_corpus.py [--list]    # counts; --list prints every entry's outcome
+    python tests/data/measure_corpus.py [--list] [--with-case]
 """
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -32,12 +33,22 @@ def outcome(entry: dict, verdict) -> str:
     return "right"
 
 
+def stated_case(entry: dict) -> str | None:
+    """The case the page states around the text (当 i = j 时, "If i = k"), as the corpus records it."""
+    match = re.search(r"([a-z])\s*(=|!=|≠|\\neq?)\s*([a-z])", entry.get("notation", {}).get("case", ""))
+    if match is None:
+        return None
+    return f"{match.group(1)}{'=' if match.group(2) == '=' else '!='}{match.group(3)}"
+
+
 def main(argv: list) -> int:
+    """`--list`: one row per entry; `--with-case`: give the checker the case the page states outside the text."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from derive.check import check_answer
     counts, rows = Counter(), []
     for entry in entries():
-        verdict = check_answer(entry["text"], target=entry["target"])
+        case = stated_case(entry) if "--with-case" in argv else None
+        verdict = check_answer(entry["text"], target=entry["target"], case=case)
         result = outcome(entry, verdict)
         counts[result] += 1
         rows.append((entry["id"], result, verdict.verdict, verdict.first_wrong_line, verdict.message[:150]))
