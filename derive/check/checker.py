@@ -47,7 +47,7 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
         return Verdict("invalid", "", str(error), column=error.column)
     aligned = align(chain, goal)
     chain = _restrict(aligned, conditions, goal)
-    echoed = echo(letters, aligned)
+    echoed = echo(letters, aligned, text)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes)]))
     verdict = _decide(chain, goal, interpretation, reading, seconds)

@@ -15,7 +15,7 @@ import sympy as sp
 from .. import symbols
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
-from ..parse.build import RESERVED, Y_NAMES, index_symbol
+from ..parse.build import RESERVED, Y_NAMES, Build, index_symbol
 from .points import RANDOM_KS, READABLE
 
 # The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
@@ -380,9 +380,27 @@ def _fresh(avoid: set) -> sp.Symbol:
     return sp.Dummy("k", integer=True, positive=True)
 
 
-def echo(reading: Reading, aligned: Aligned) -> dict:
-    """The JSON "reading": roles by letter, indices by letter, what was guessed."""
-    roles = {_display(key): ROLE_NAMES.get(role, role) for key, role in reading.roles}
+_LETTER_IN_TEXT = re.compile(r"\\hat\s*\{?\s*[A-Za-z]\s*\}?|\\[A-Za-z]+|(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
+
+
+def letters_in(text: str) -> list:
+    """The builder keys of the symbols the text uses, in order of first use (\\hat{y} -> hat-y)."""
+    keys = []
+    for match in _LETTER_IN_TEXT.finditer(text):
+        key = symbol_key(match.group(0))
+        if key is not None and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def echo(reading: Reading, aligned: Aligned, text: str) -> dict:
+    """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed."""
+    assigned = reading.role_map()
+    roles = {}
+    for key in letters_in(text):
+        role = assigned.get(key) or ("sigma" if key.startswith("hat-") else Build().role(key))
+        if role in ROLE_NAMES:
+            roles[_display(key)] = ROLE_NAMES[role]
     return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]
             + list(aligned.guessed)}
 
