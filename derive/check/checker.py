@@ -20,7 +20,7 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
-from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise, read_case, refuse_foreign_letters,
+from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise, read_case, refuse_foreign_letters, OTHERWISE,
                       restricted,
                       set_aside_named_left_side, split_condition)
 from .verdict import LineVerdict, Verdict
@@ -95,6 +95,12 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
                 raise
             unread = error  # judge the lines before it: a wrong one among them is still the first wrong line
             break
+        if condition == OTHERWISE:
+            previous = [c for _line, c in sorted(conditions.items()) if c != OTHERWISE][-1:]
+            if not previous:
+                raise ParseError("'otherwise' follows no stated case", line=segment.line)
+            a, equal, b = previous[0]
+            condition = (a, not equal, b)
         if condition is not None:
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log

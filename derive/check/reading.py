@@ -164,7 +164,7 @@ _CODE_REWRITES = (
 
 # Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
 _SPELLINGS = (
-    (re.compile(r"\\delta\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
+    (re.compile(r"(?:\\delta|δ)\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
     (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
     (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
     (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
@@ -212,14 +212,16 @@ def _left_side(text: str, arrays: tuple = ()) -> dict | None:
     if not found:
         return None
     roles = _roles_of(found[0], arrays)
-    logits = {key for key, role in roles.items() if role == "z"}
     for match in found[1:]:
         numerator, denominator = _HEAD.match(match.group("num")), _HEAD.match(match.group("den"))
-        if numerator is None or denominator is None or _key(denominator) not in logits:
+        if numerator is None or denominator is None:
             continue
-        key = _key(numerator)
-        if key not in roles and numerator.group("index") and key not in RESERVED:  # a letter with no meaning of ours
-            roles[key] = "sigma"
+        top, bottom = _key(numerator), _key(denominator)
+        role_of = {**{k: Build().role(k) for k in (top, bottom)}, **roles}
+        if role_of[bottom] == "z" and top not in roles and numerator.group("index") and top not in RESERVED:
+            roles[top] = "sigma"  # d a_k / d z_i: a is an output too
+        elif role_of[top] == "L" and bottom not in roles and _free_letter(bottom, arrays):
+            roles[bottom] = "z"  # dL/do_i inside a chain rule for dL/db_i: o are the logits
     return roles
 
 
@@ -428,7 +430,10 @@ def read_case(case: str) -> tuple:
 
 def split_condition(text: str) -> tuple:
     """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
-    text = text.lstrip(" ,;:，；：")
+    text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
+    otherwise = _OTHERWISE.search(text)
+    if otherwise is not None:
+        return text[:otherwise.start()].rstrip().rstrip(",;，；").rstrip(), OTHERWISE
     match = _CONDITION.search(text)
     if match is None:
         return text.rstrip().rstrip(".,;。，；").rstrip(), None
@@ -436,6 +441,11 @@ def split_condition(text: str) -> tuple:
     return text[:match.start()].rstrip().rstrip(",;，；").rstrip(), (match.group("a"), equal, match.group("b"))
 
 
+OTHERWISE = "otherwise"  # the complement of the previous line's case
+_OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
+                        r"\s*[.,;。]?\s*$")
+# A line that opens with a connective of prose: "and $-p_j p_i$ else."
+_LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
 _CONDITION = re.compile(
     r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\()"
     r"(?:\s|\\quad|\\qquad|\\[,;:!])*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
