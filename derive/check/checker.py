@@ -20,7 +20,7 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
-from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, normalise, read_case, refuse_foreign_letters, OTHERWISE,
+from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, is_prose, normalise, read_case, refuse_foreign_letters, OTHERWISE,
                       restricted,
                       set_aside_named_left_side, split_condition)
 from .verdict import LineVerdict, Verdict
@@ -87,6 +87,8 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
     chain, ln, log, conditions, unread = [], False, False, {}, None
     for segment in split(text):
         body, condition = split_condition(segment.text)
+        if is_prose(body):
+            continue  # 所以, 其中: words between the formulas of a pasted page
         try:
             parsed = parse_line(body, binary=binary, roles=roles)
         except ParseError as error:
@@ -105,6 +107,8 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
+    if not chain and unread is None:
+        raise ParseError("the answer holds no formula, only words")
     notes = []
     if ln or log:
         notes.append("\\log and \\ln are read as the natural logarithm.")

@@ -171,6 +171,7 @@ _SPELLINGS = (
     (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
     (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
     (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
+    (re.compile(r"^\s*\\(?:bbox|boxed)\s*\{(.*)\}\s*$", re.DOTALL), r"\1"),  # a whole equation in a box
 )
 
 
@@ -382,15 +383,15 @@ def _fresh(avoid: set) -> sp.Symbol:
     return sp.Dummy("k", integer=True, positive=True)
 
 
-_LETTER_IN_TEXT = re.compile(r"\\hat\s*\{?\s*[A-Za-z]\s*\}?|\\[A-Za-z]+|(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
+_LETTER_IN_TEXT = re.compile(_SYMBOL.replace("|(?P<letter>[A-Za-z])", "|(?<![A-Za-z])(?P<letter>[A-Za-z])(?![A-Za-z])"))
 
 
 def letters_in(text: str) -> list:
     """The builder keys of the symbols the text uses, in order of first use (\\hat{y} -> hat-y)."""
     keys = []
     for match in _LETTER_IN_TEXT.finditer(text):
-        key = symbol_key(match.group(0))
-        if key is not None and key not in keys:
+        key = _key(match)
+        if key not in keys:
             keys.append(key)
     return keys
 
@@ -420,6 +421,11 @@ def _display(key: str) -> str:
     return f"\\hat{{{key[4:]}}}" if key.startswith("hat-") else key
 
 
+def is_prose(text: str) -> bool:
+    """A line of Chinese words and punctuation only: nothing of it is mathematics."""
+    return bool(text.strip()) and re.fullmatch(r"[\u4e00-\u9fff\s,.;:!?，。；：！？、“”]+", text) is not None
+
+
 def read_case(case: str) -> tuple:
     """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
     match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
@@ -433,12 +439,16 @@ def split_condition(text: str) -> tuple:
     text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
     otherwise = _OTHERWISE.search(text)
     if otherwise is not None:
-        return text[:otherwise.start()].rstrip().rstrip(",;，；").rstrip(), OTHERWISE
+        return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE
     match = _CONDITION.search(text)
     if match is None:
-        return text.rstrip().rstrip(".,;。，；").rstrip(), None
+        return _TRAILING.sub("", text), None
     equal = match.group("op") in ("=", "==")
-    return text[:match.start()].rstrip().rstrip(",;，；").rstrip(), (match.group("a"), equal, match.group("b"))
+    return _TRAILING.sub("", text[:match.start()]), (match.group("a"), equal, match.group("b"))
+
+
+# Punctuation that ends a sentence around a formula (not \, or \; which are spacing commands).
+_TRAILING = re.compile(r"(?:\s|(?<!\\)[.,;。，；])*$")
 
 
 OTHERWISE = "otherwise"  # the complement of the previous line's case
@@ -447,9 +457,9 @@ _OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(
 # A line that opens with a connective of prose: "and $-p_j p_i$ else."
 _LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
 _CONDITION = re.compile(
-    r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\()"
+    r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
     r"(?:\s|\\quad|\\qquad|\\[,;:!])*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
-    r"\s*(?:\)|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
+    r"\s*(?:\)|）|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
 
 
 def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
