@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 from derive.check import check_answer
-from derive.check.reading import expand_macros, infer, split_condition
+from derive.check.reading import infer
+from derive.check.spellings import expand_macros, split_condition
 from derive.cli_app import main
 from derive.errors import ParseError
 

@@ -20,9 +20,10 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
-from .reading import (align, condition_expr, echo, echo_text, expand_macros, infer, is_prose, normalise, read_case, refuse_foreign_letters, OTHERWISE,
-                      restricted,
-                      set_aside_named_left_side, split_condition)
+from .alignment import align, condition_expr, restricted
+from .reading import echo, echo_text, infer, refuse_foreign_letters
+from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
+                        split_condition)
 from .verdict import LineVerdict, Verdict
 
 

@@ -1,9 +1,9 @@
 """Read an answer in its author's notation: letters' roles and free indices from the left side, co-occurrence or declaration.
 
-Why before and after parsing: the roles must be known before the grammar's builder turns `p_j`
-into a softmax output (so they are read from the raw text with small bounded regexes), and the
-index bijection onto the target's indices needs the parsed left side (so it is applied to the
-parsed chain). Nothing here evaluates the text: it only chooses names from fixed tables.
+Why before parsing: the roles must be known before the grammar's builder turns `p_j` into a
+softmax output, so they are read from the raw text with small bounded regexes. Nothing here
+evaluates the text: it only chooses names from fixed tables. The index bijection onto the
+target's indices is alignment.py's, after parsing; spellings.py rewrites spellings first.
 """
 from __future__ import annotations
 
@@ -13,19 +13,12 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .. import symbols
-from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
-from ..parse.build import RESERVED, Y_NAMES, Build, index_symbol
-from .points import RANDOM_KS, READABLE
-
-# The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
-CHECKED_KS = frozenset(RANDOM_KS) | {len(sigma) for sigma, _y in READABLE}
+from ..parse.build import RESERVED, Y_NAMES, Build
 
 # Builder roles, and how the echo names them.
 ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
 NOTATION_ROLES = {"probs": "sigma", "logits": "z", "targets": "y", "loss": "L"}
-MAX_MACROS = 20
-MAX_MACRO_LENGTH = 40
 
 # One symbol as typed: \hat{y}, \hat y, \mathbf{z}, \mathcal{L}, \text{CE}, \theta, or a letter.
 _SYMBOL = (r"(?:\\hat\s*\{?\s*(?P<hat>[A-Za-z])\s*\}?"
@@ -87,20 +80,6 @@ def declared_roles(notation) -> dict:
     return out
 
 
-def expand_macros(text: str, macros: tuple) -> str:
-    """`\\probs=\\sigma` pairs applied once each, left to right: plain text substitution, never TeX expansion."""
-    if len(macros) > MAX_MACROS:
-        raise ParseError(f"too many macros (at most {MAX_MACROS})")
-    for spec in macros:
-        name, sep, body = spec.partition("=")
-        name, body = name.strip(), body.strip()
-        if not sep or not re.fullmatch(r"\\[A-Za-z]{1,20}", name) or len(body) > MAX_MACRO_LENGTH or "\\" + "def" in body:
-            raise ParseError(f"--macro expects \\NAME=TEX (at most {MAX_MACRO_LENGTH} characters), not {spec!r}")
-        # A replacement followed by a letter must stay separated from it (\probs_i -> \sigma _i is fine).
-        text = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m: body + " ", text)
-    return text
-
-
 def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Reading:
     """Roles of the answer's letters: declared ones first, then the left side, then co-occurrence.
     `arrays`: the target's input arrays (z, y, g, W, ...), which say what a letter can stand for."""
@@ -128,67 +107,6 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
 def _has_letter(text: str, letter: str, *, indexed: bool = True) -> bool:
     pattern = re.escape(letter) if letter.startswith("\\") else letter
     return re.search(_STANDALONE.replace("LETTER", pattern) + (r"\s*_" if indexed else ""), text) is not None
-
-
-# A left side that names the result instead of deriving it: J =, J_{ij} =, \mathbf J_{\mathbf x}(\mathbf s) =,
-# \nabla_{\mathbf z} L =, \nabla f(x) =, \nabla_W =. It asks the target's question, so it is set aside.
-_NAMED_LEFT = re.compile(
-    r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
-    r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
-    r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
-    r"(?:\s*\((?:[^()]){0,30}\))?)\s*&?\s*(?:=|\\triangleq)")
-
-
-def set_aside_named_left_side(text: str) -> tuple:
-    """(text with a naming left side blanked, the name as typed or None); the rest keeps its columns."""
-    match = _NAMED_LEFT.match(text)
-    if match is None:
-        return text, None
-    start = match.end("lead")
-    return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
-
-
-# Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
-# notation the grammar reads, by fixed patterns only (nothing is evaluated).
-_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.")
-_CODE_REWRITES = (
-    (re.compile(r"^\s*return\s+"), ""),
-    (re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]{1,30}\s*=(?!=)"), ""),
-    (re.compile(r"\\\s*\n"), " "),  # a Python line continuation
-    (re.compile(r"\bnp\.(?:diag|diagflat)\("), "diag("),
-    (re.compile(r"\bnp\.outer\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"\1 \2^T"),
-    (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
-    (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
-)
-
-
-# Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
-_SPELLINGS = (
-    (re.compile(r"(?:\\delta|δ)\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
-    (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
-    (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
-    (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
-    (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
-    (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
-    (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
-    (re.compile(r"^\s*\\(?:bbox|boxed)\s*\{(.*)\}\s*$", re.DOTALL), r"\1"),  # a whole equation in a box
-)
-
-
-def normalise(text: str) -> str:
-    """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
-    for pattern, replacement in _SPELLINGS:
-        text = pattern.sub(replacement, text)
-    return normalise_code(text)
-
-
-def normalise_code(text: str) -> str:
-    """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
-    if not _CODE_HINT.search(text):
-        return text
-    for pattern, replacement in _CODE_REWRITES:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def _derivatives(text: str) -> list:
@@ -250,89 +168,6 @@ def _roles_of(found: re.Match, arrays: tuple) -> dict:
 _LOSS_NAMES = frozenset({"l", "\\ell", "\\xi", "CE", "loss", "Loss"})
 
 
-@dataclass(frozen=True)
-class Aligned:
-    """The chain in the target's indices, what each answer index stands for, and a case the left side fixes."""
-
-    chain: list
-    mapping: dict  # answer index -> target index
-    indices: dict  # answer letter -> meaning ("row index", ...)
-    guessed: tuple
-    case: sp.Basic | None  # Eq(i, j) when the left side repeats an index (d s_i / d z_i), or names one entry
-
-
-def align(chain: list, goal) -> Aligned:
-    """Map the answer's free indices onto the target's (a bijection) and rename them throughout."""
-    exprs = [expr for _line, expr in chain]
-    used = set().union(*(free_indices(e) for e in exprs)) if exprs else set()
-    mapping, guessed, case = _index_mapping(exprs, used, goal)
-    meaning = index_meanings(goal)
-    indices = {str(a): meaning.get(b, "index") for a, b in mapping.items()}
-    for symbol in used - set(mapping):
-        indices[str(symbol)] = meaning.get(symbol, "index")
-    if any(a != b for a, b in mapping.items()):
-        chain = [(line, _rename(expr, mapping)) for line, expr in chain]
-    return Aligned(chain, mapping, indices, guessed, case)
-
-
-def _index_mapping(exprs: list, used: set, goal) -> tuple:
-    target = _derivative_indices(goal.lhs)
-    entry = _concrete_entry(exprs[0]) if exprs else None
-    if entry is not None:
-        return {}, (), _concrete_case(exprs, goal, entry)
-    if exprs and isinstance(exprs[0], sp.Derivative) and target is not None:
-        mine = _derivative_indices(exprs[0])
-        if mine is not None and len(mine) == len(target):
-            if len(set(mine)) < len(set(target)) and len(target) == 2:  # d s_i / d z_i: the diagonal case
-                return {mine[0]: target[0]}, (), sp.Eq(*target)
-            if len(set(mine)) == len(mine):
-                return dict(zip(mine, target)), (), None
-    free = tuple(goal.free)
-    if len(used) == len(free) and used != set(free) and len(free) in (1, 2):
-        ordered = sorted(used, key=str)
-        return dict(zip(ordered, free)), tuple(str(s) for s in ordered) if len(free) == 2 else (), None
-    return {s: s for s in used if s in free}, (), None
-
-
-def _derivative_indices(expr) -> tuple | None:
-    """(output index..., variable index...) of d f_a / d x_b, in that order; None if not of that shape."""
-    if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
-        return None
-    body, variable = expr.expr, expr.variables[0]
-    if isinstance(body, sp.Indexed):
-        out = tuple(ix for ix in body.indices if ix.is_Symbol)
-    else:  # log sigma_k, e^{a_j} / sum_k e^{a_k}: the indices that stand free in it
-        out = tuple(sorted(free_indices(body), key=str))
-    var = tuple(ix for ix in getattr(variable, "indices", ()) if ix.is_Symbol)
-    return out + var if var else None
-
-
-def _concrete_entry(expr) -> tuple | None:
-    """(row, column) of d a_1 / d z_2, the entry a left side with class numbers names; None otherwise."""
-    if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
-        return None
-    body, variable = expr.expr, expr.variables[0]
-    if not (isinstance(body, sp.Indexed) and isinstance(variable, sp.Indexed)):
-        return None
-    numbers = tuple(body.indices) + tuple(variable.indices)
-    return numbers if all(n.is_Integer for n in numbers) and len(numbers) == 2 else None
-
-
-def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
-    """The case a concrete left side states: its entry, and the K its written-out sums imply."""
-    target = _derivative_indices(goal.lhs)
-    if target is None or len(target) != 2:
-        raise ParseError("a left side with class numbers is read only for a Jacobian target")
-    condition = sp.And(sp.Eq(target[0], entry[0]), sp.Eq(target[1], entry[1]))
-    if any(e.has(sp.Sum) for e in chain_exprs):
-        return condition
-    written = max(int(n) for e in chain_exprs for ix in e.atoms(sp.Indexed) for n in ix.indices if n.is_Integer)
-    if written not in CHECKED_KS:
-        raise ParseError(f"the answer writes out {written} classes; written-out answers are read for K in "
-                         f"{min(CHECKED_KS)}..{max(CHECKED_KS)}")
-    return sp.And(condition, sp.Eq(symbols.K, written))
-
-
 def refuse_foreign_letters(exprs: list, goal) -> None:
     """ParseError for an array the target does not have (g in a log-sum-exp answer is the author's own
     name for something, not our upstream gradient): a wrong guess must not become a wrong verdict."""
@@ -352,37 +187,6 @@ def refuse_foreign_letters(exprs: list, goal) -> None:
                              f"with --symbol (e.g. --symbol probs={name})")
 
 
-def index_meanings(goal) -> dict:
-    """What each target index stands for: the row and column of a Jacobian, or the gradient's entry."""
-    target = _derivative_indices(goal.lhs) or ()
-    if len(target) == 2 and not isinstance(goal.lhs.variables[0], sp.Indexed) or len(target) == 2 and \
-            len(goal.lhs.variables[0].indices) == 2:
-        return {target[0]: "row index", target[1]: "column index"}
-    if len(target) == 2:
-        return {target[0]: "row index (output)", target[1]: "column index (logit)"}
-    return {s: "entry index" for s in target}
-
-
-def _rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
-    """Simultaneous renaming of free indices; summation dummies first moved out of the way."""
-    taken = set(mapping.values()) | set(mapping)
-    def away(summation: sp.Sum) -> dict:
-        out = {}
-        for limit in summation.limits:
-            if limit[0] in taken:
-                out[limit[0]] = _fresh(taken | set(out.values()) | summation.free_symbols)
-        return out
-    return rename_sum_indices(expr, away).xreplace(mapping)
-
-
-def _fresh(avoid: set) -> sp.Symbol:
-    for letter in "klmrqabcfhuv":
-        candidate = index_symbol(letter)
-        if candidate not in avoid:
-            return candidate
-    return sp.Dummy("k", integer=True, positive=True)
-
-
 _LETTER_IN_TEXT = re.compile(_SYMBOL.replace("|(?P<letter>[A-Za-z])", "|(?<![A-Za-z])(?P<letter>[A-Za-z])(?![A-Za-z])"))
 
 
@@ -396,7 +200,7 @@ def letters_in(text: str) -> list:
     return keys
 
 
-def echo(reading: Reading, aligned: Aligned, text: str) -> dict:
+def echo(reading: Reading, aligned, text: str) -> dict:
     """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed."""
     assigned = reading.role_map()
     roles = {}
@@ -419,57 +223,3 @@ def echo_text(data: dict) -> str:
 
 def _display(key: str) -> str:
     return f"\\hat{{{key[4:]}}}" if key.startswith("hat-") else key
-
-
-def is_prose(text: str) -> bool:
-    """A line of Chinese words and punctuation only: nothing of it is mathematics."""
-    return bool(text.strip()) and re.fullmatch(r"[\u4e00-\u9fff\s,.;:!?，。；：！？、“”]+", text) is not None
-
-
-def read_case(case: str) -> tuple:
-    """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
-    match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
-    if match is None:
-        raise ParseError(f"a case is written i=j or i!=j, not {case!r}")
-    return match.group(1), match.group(2) in ("=", "=="), match.group(3)
-
-
-def split_condition(text: str) -> tuple:
-    """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
-    text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
-    otherwise = _OTHERWISE.search(text)
-    if otherwise is not None:
-        return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE
-    match = _CONDITION.search(text)
-    if match is None:
-        return _TRAILING.sub("", text), None
-    equal = match.group("op") in ("=", "==")
-    return _TRAILING.sub("", text[:match.start()]), (match.group("a"), equal, match.group("b"))
-
-
-# Punctuation that ends a sentence around a formula (not \, or \; which are spacing commands).
-_TRAILING = re.compile(r"(?:\s|(?<!\\)[.,;。，；])*$")
-
-
-OTHERWISE = "otherwise"  # the complement of the previous line's case
-_OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
-                        r"\s*[.,;。]?\s*$")
-# A line that opens with a connective of prose: "and $-p_j p_i$ else."
-_LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
-_CONDITION = re.compile(
-    r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
-    r"(?:\s|\\quad|\\qquad|\\[,;:!])*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
-    r"\s*(?:\)|）|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
-
-
-def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
-    """A claim made only where `condition` holds: elsewhere it is taken to be the target itself,
-    so the comparison judges exactly the stated case."""
-    return sp.Piecewise((expr, condition), (goal.result, True))
-
-
-def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
-    """Eq(i, j) or Ne(i, j) for a condition read in the answer's letters, in the target's letters."""
-    a, equal, b = condition
-    left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
-    return sp.Eq(left, right) if equal else sp.Ne(left, right)

@@ -27,7 +27,8 @@ def reading_options(command):
 
 def declared(notation_file, symbols, macros) -> dict | None:
     """The declared roles ({"a": "sigma", ...}) or None; a bad --macro is refused here, before any answer."""
-    from ..check.reading import declared_roles, expand_macros
+    from ..check.reading import declared_roles
+    from ..check.spellings import expand_macros
     expand_macros("", tuple(macros))
     if not notation_file and not symbols:
         return None
