@@ -94,7 +94,17 @@ FORMS = [
     ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = -y_iy_j \tag{1.2}", "incorrect", {"y": OUT}),
     ("students", CE, r"{1 \over \sigma_i} \sigma_i^2 - y_i", "correct", {r"\sigma": OUT}),
     ("barryhan", JAC, r"s_i − s_i² — s_i \delta_{ij} + s_i \delta_{ij} - s_i s_j + s_i^2 \cdot 1", "incorrect", {"s": OUT}),
+    # Differentials and names of the loss.
+    ("students", CE, r"\frac{dL}{dz_j} = p_j - y_j", "correct", {"L": LOSS, "p": OUT}),
+    ("askswarm", CE, "dL/dz = softmax(z) - y", "correct", {"L": LOSS, "y": TARGETS}),
+    ("lynx", CE, "∂CE/∂z = softmax(z) - one_hot(y)", "correct", {"CE": LOSS}),
+    ("telhc", JAC, r"\frac{\partial[\sigma(\mathbf{a})]_i}{\partial a_j} = \sigma_i(\delta_{ij} - \sigma_j)", "correct",
+     {"a": LOGITS}),
+    ("students", JAC, r"\mathrm{diag}(s) - s \otimes s", "correct", {"s": OUT}),
     # Code as pasted.
+    ("returnn", JAC, "s[i] * (delta(i == j) - s[j])", "correct", {"s": OUT}),
+    ("students", CE, "softmax(z)[j] - y[j]", "correct", {"y": TARGETS}),
+    ("lynx", CE, "p - onehot(y)", "correct", {"p": OUT}),
     ("mattpetersen", JAC, "return np.diag(s) - np.outer(s, s)", "correct", {"s": OUT}),
     ("thunfisch", JAC, "jacobian = np.diag(y) - np.outer(y, y)", "correct", {"y": OUT}),
     ("mattpetersen", CE, "return s - y", "correct", {"s": OUT, "y": TARGETS}),

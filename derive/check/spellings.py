@@ -48,8 +48,12 @@ def set_aside_named_left_side(text: str) -> tuple:
 
 # Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
 # notation the grammar reads, by fixed patterns only (nothing is evaluated).
-_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.")
+_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]")
 _CODE_REWRITES = (
+    (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
+    (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
+    (re.compile(r"\)\s*\[\s*([a-z])\s*\]"), r")_{\1}"),  # softmax(z)[j]
+    (re.compile(r"\b([A-Za-z])\[\s*([a-z])\s*\]"), r"\1_{\2}"),  # p[i]
     (re.compile(r"^\s*return\s+"), ""),
     (re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]{1,30}\s*=(?!=)"), ""),
     (re.compile(r"\\\s*\n"), " "),  # a Python line continuation
@@ -70,6 +74,14 @@ _SPELLINGS = (
     (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
     (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
     (re.compile(r"^\s*\\(?:bbox|boxed)\s*\{(.*)\}\s*$", re.DOTALL), r"\1"),  # a whole equation in a box
+    # Differentials: \frac{dL}{dz_j} and dL/dz are the derivatives \partial L / \partial z_j.
+    (re.compile(r"\\frac\s*\{\s*d(?=[A-Z\\{ ]|[a-z]_)([^{}]{0,30})\}\s*\{\s*d(?=[A-Za-z\\{ ])"), r"\\frac{\\partial \1}{\\partial "),
+    (re.compile(r"(?<![A-Za-z\\])d([A-Z]{1,2}|[a-z]_?[a-z0-9]?)\s*/\s*d([A-Za-z])(?![A-Za-z])"), r"\\partial \1/\\partial \2"),
+    (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
+    # [\sigma(\mathbf z)]_i: the entry of the vector softmax(z).
+    (re.compile(r"\[\s*(\\sigma\s*\([^()\[\]]{0,30}\))\s*\]\s*_"), r"\1_"),
+    (re.compile(r"(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])\s*\\otimes\s*(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])"),
+     r"\1 \2^T"),  # s \otimes s: the outer product s s^T
 )
 
 
