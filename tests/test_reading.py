@@ -77,6 +77,10 @@ FORMS = [
     ("ningyu", CE, r"-\sum_{i=1}^V y_i (\delta_{ik} - \hat y_k)", "correct", {r"\hat{y}": OUT}),
     ("jpark7ca", CE, r"\sum_{k}^{ } y_k (s_i - \delta_{ik})", "correct", {"s": OUT}),
     ("students", CE, r"\sum^K_{k=1} y_k (s_i - \delta_{ik})", "correct", {"s": OUT}),
+    ("sse360450", JAC, r"\begin{cases} S_j(1-S_i), & \text{if i= j}.\\ -S_jS_i, & \text{otherwise}. \end{cases}",
+     "correct", {"S": OUT}),
+    ("mnn", JAC, r"\frac{e^{z_i}[\sum_k e^{z_k}] - e^{z_i}e^{z_j}}{[\sum_k e^{z_k}]^2}, \quad i = j", "correct",
+     {"z": LOGITS}),  # square brackets group
     # Indicators and deltas.
     ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = \mathbf{\large1} \{i=j\}\, y_i - y_i\,y_j", "correct", {"y": OUT}),
     ("lynx", JAC, r"p_i([i = j] - p_j)", "correct", {"p": OUT}),
