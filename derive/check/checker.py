@@ -126,7 +126,7 @@ def _reading(chain: list, notes: list) -> str:
     free = sorted(set().union(*(free_indices(e) for e in exprs)), key=str)
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
     roles = f"free indices: {', '.join(map(str, free)) or 'none'}; summed: {', '.join(map(str, summed)) or 'none'}."
-    return " ".join(["Read with " + roles, *notes])
+    return " ".join(["Checked in the target's letters with " + roles, *notes])
 
 
 def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float) -> Verdict:
