@@ -98,6 +98,9 @@ FORMS = [
     ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = -y_iy_j \tag{1.2}", "incorrect", {"y": OUT}),
     ("students", CE, r"{1 \over \sigma_i} \sigma_i^2 - y_i", "correct", {r"\sigma": OUT}),
     ("barryhan", JAC, r"s_i − s_i² — s_i \delta_{ij} + s_i \delta_{ij} - s_i s_j + s_i^2 \cdot 1", "incorrect", {"s": OUT}),
+    ("sse360450", JAC, r"\partial_iS_i(\mathbf z) = \left(\frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)\left(1 - \frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)",
+     "correct", {"S": OUT}),  # \partial_j and the repeated index: the diagonal case
+    ("students", JAC, r"\partial_{z_j} \sigma_i = \sigma_i(\delta_{ij} - \sigma_j)", "correct", {r"\sigma": OUT}),
     # Differentials and names of the loss.
     ("students", CE, r"\frac{dL}{dz_j} = p_j - y_j", "correct", {"L": LOSS, "p": OUT}),
     ("askswarm", CE, "dL/dz = softmax(z) - y", "correct", {"L": LOSS, "y": TARGETS}),

@@ -187,7 +187,9 @@ def refuse_foreign_letters(exprs: list, goal) -> None:
                              f"with --symbol (e.g. --symbol probs={name})")
 
 
-_LETTER_IN_TEXT = re.compile(_SYMBOL.replace("|(?P<letter>[A-Za-z])", "|(?<![A-Za-z])(?P<letter>[A-Za-z])(?![A-Za-z])"))
+# A letter standing alone, or right after a one-letter subscript (\partial_iS_i).
+_LETTER_IN_TEXT = re.compile(_SYMBOL.replace("|(?P<letter>[A-Za-z])",
+                                             "|(?:(?<![A-Za-z])|(?<=_[a-z]))(?P<letter>[A-Za-z])(?![A-Za-z])"))
 
 
 def letters_in(text: str) -> list:

@@ -80,6 +80,8 @@ _SPELLINGS = (
     (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
     (re.compile(r"(?<!\\)[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop
     (re.compile(r"\\text\s*\{\s*if\s+([a-z])\s*(=|\\neq?|≠)\s*([a-z])\s*\}"), r"\\text{if} \1 \2 \3"),  # \text{if i= j}
+    # S_i(\mathbf z): the output S_i written as a function of the logits.
+    (re.compile(r"(?<=[A-Za-z]_[a-z])\s*\(\s*\\mathbf\s*\{?\s*[a-z]\s*\}?\s*\)"), ""),
     # [\sigma(\mathbf z)]_i: the entry of the vector softmax(z).
     (re.compile(r"\[\s*(\\sigma\s*\([^()\[\]]{0,30}\))\s*\]\s*_"), r"\1_"),
     (re.compile(r"(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])\s*\\otimes\s*(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])"),

@@ -323,6 +323,12 @@ class Build(Transformer):
         top, variable = value(children[1]), value(children[4])
         return self._derivative(top, variable)
 
+    def dsub(self, children):
+        variable, body = children[1], value(children[-1])
+        if isinstance(variable, Token):  # \partial_j: the logit with that index
+            variable = symbols.z[self._index(variable)]
+        return self._derivative(body, value(variable))
+
     def dop(self, children):
         variable, body = value(children[3]), value(children[4])
         return self._derivative(body, variable)
