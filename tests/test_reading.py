@@ -63,6 +63,9 @@ FORMS = [
     ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = -y_i y_j （i ≠ j）", "correct", {"y": OUT}),
     ("students", JAC, "\\sigma_i(1-\\sigma_i) 当 i = j 时\n-\\sigma_i\\sigma_j 其他", "correct", {r"\sigma": OUT}),
     ("students", JAC, "\\sigma_i(1-\\sigma_i)，若 i=j\n-\\sigma_i\\sigma_j，否则", "correct", {r"\sigma": OUT}),
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = \begin{cases} y_i(1-y_i), & 当 i = j 时 \\ -y_iy_j, & 其他 \end{cases}",
+     "correct", {"y": OUT}),
+    ("students", JAC, r"y_i(1-y_i)（当 i = j 时）", "correct", {"y": OUT}),
     ("sunhaozhe", JAC, r"\frac{\partial p_i}{\partial o_k} = \begin{cases} p_k (1 - p_k) & \text{if }\; i=k \\"
      r" - p_k p_i & \text{if }\; i\neq k \end{cases}", "correct", {"p": OUT, "o": LOGITS}),
     ("jishuzhan2", JAC, r"\frac{\partial s_i}{\partial z_i} = s_i (1 - s_i)", "correct", {"s": OUT}),  # i = j by its left side

@@ -80,6 +80,9 @@ _SPELLINGS = (
     (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
     (re.compile(r"(?<!\\)[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop
     (re.compile(r"\\text\s*\{\s*if\s+([a-z])\s*(=|\\neq?|≠)\s*([a-z])\s*\}"), r"\\text{if} \1 \2 \3"),  # \text{if i= j}
+    # Cases in Chinese, also inside \begin{cases}: 当 i = j 时, 若 i≠j, 其他, 否则.
+    (re.compile(r"(?:当|若)[ \t]*([a-z][ \t]*(?:=|≠|!=|\\neq?)[ \t]*[a-z])[ \t]*时?"), r"\\text{if} \1"),
+    (re.compile(r"(?:其他|否则)(?:情况)?"), r"\\text{otherwise}"),
     # S_i(\mathbf z): the output S_i written as a function of the logits.
     (re.compile(r"(?<=[A-Za-z]_[a-z])\s*\(\s*\\mathbf\s*\{?\s*[a-z]\s*\}?\s*\)"), ""),
     # [\sigma(\mathbf z)]_i: the entry of the vector softmax(z).
@@ -142,5 +145,5 @@ _OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(
 _LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
 _CONDITION = re.compile(
     r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
-    r"(?:\s|\\quad|\\qquad|\\[,;:!])*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
+    r"(?:\s|\\quad|\\qquad|\\[,;:!]|\\text\s*\{\s*(?:if|for|when)\s*\})*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
     r"\s*(?:\)|）|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
