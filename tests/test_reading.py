@@ -104,6 +104,11 @@ FORMS = [
     ("sse360450", JAC, r"\partial_iS_i(\mathbf z) = \left(\frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)\left(1 - \frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)",
      "correct", {"S": OUT}),  # \partial_j and the repeated index: the diagonal case
     ("students", JAC, r"\partial_{z_j} \sigma_i = \sigma_i(\delta_{ij} - \sigma_j)", "correct", {r"\sigma": OUT}),
+    # Small explicit matrices and vectors, entry by entry at their own K.
+    ("purepisces", JAC, "\\frac{\\partial \\mathbf{a}}{\\partial \\mathbf{z}} = \n\\begin{pmatrix}\na_1(1 - a_1) & -a_1a_2 & -a_1a_3"
+     " \\\\\n-a_1a_2 & a_2(1 - a_2) & -a_2a_3 \\\\\n-a_1a_3 & -a_2a_3 & a_3(1 - a_3)\n\\end{pmatrix}", "correct", {"a": OUT}),
+    ("students", JAC, r"\begin{bmatrix} s_1(1-s_1) & -s_1 s_2 \\ -s_2 s_1 & s_2 \end{bmatrix}", "incorrect", {"s": OUT}),
+    ("students", CE, r"\begin{bmatrix} p_1 - y_1 \\ p_2 - y_2 \\ p_3 - y_3 \end{bmatrix}", "correct", {"p": OUT}),
     # Differentials and names of the loss.
     ("students", CE, r"\frac{dL}{dz_j} = p_j - y_j", "correct", {"L": LOSS, "p": OUT}),
     ("askswarm", CE, "dL/dz = softmax(z) - y", "correct", {"L": LOSS, "y": TARGETS}),
@@ -174,6 +179,12 @@ def test_declared_symbols_and_macros():
 def test_bad_macros_are_refused(macro):
     with pytest.raises(ParseError, match="--macro expects"):
         expand_macros("x", (macro,))
+
+
+def test_a_matrix_of_the_wrong_shape_or_size_is_refused():
+    assert "does not have the shape" in check_answer(r"\begin{bmatrix} p_1 & p_2 \end{bmatrix}", target=JAC).message
+    six = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 7)) + r" \end{bmatrix}"
+    assert "read for K in 2..5" in check_answer(six, target=CE).message
 
 
 def test_letters_that_mean_something_else_here_are_refused_not_misread():

@@ -14,6 +14,7 @@ from .. import symbols
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from ..parse.build import index_symbol
+from .equivalence import entry_order
 from .points import RANDOM_KS, READABLE
 
 # The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
@@ -145,3 +146,23 @@ def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
     a, equal, b = condition
     left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
     return sp.Eq(left, right) if equal else sp.Ne(left, right)
+
+
+def explicit_entries(expr: sp.Basic, goal) -> sp.Basic:
+    """An explicit matrix or vector as the target's entry: entry (r, c) where the target's indices are
+    (r, c) and K is its size, the target itself elsewhere (so only the entries shown are judged)."""
+    if not isinstance(expr, sp.MatrixBase):
+        return expr
+    order = entry_order(goal)
+    rows, cols = expr.shape
+    if len(order) == 2 and rows == cols:
+        size, cells = rows, [((r + 1, c + 1), expr[r, c]) for r in range(rows) for c in range(cols)]
+    elif len(order) == 1 and 1 in (rows, cols):
+        size, cells = rows * cols, [((n + 1,), entry) for n, entry in enumerate(expr)]
+    else:
+        raise ParseError(f"a {rows}x{cols} matrix does not have the shape of the result of {goal.name}")
+    if size not in CHECKED_KS:
+        raise ParseError(f"explicit matrices are read for K in {min(CHECKED_KS)}..{max(CHECKED_KS)}, not {size}")
+    pieces = [(entry, sp.And(sp.Eq(symbols.K, size), *(sp.Eq(ix, n) for ix, n in zip(order, where))))
+              for where, entry in cells]
+    return sp.Piecewise(*pieces, (goal.result, True))

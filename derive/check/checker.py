@@ -20,7 +20,7 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
-from .alignment import align, condition_expr, restricted
+from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters
 from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
                         split_condition)
@@ -47,6 +47,10 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
     aligned = align(chain, goal)
+    try:
+        aligned = dataclasses.replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
+    except ParseError as error:
+        return Verdict("invalid", "", str(error), column=error.column)
     chain = _restrict(aligned, conditions, goal)
     echoed = echo(letters, aligned, text)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)

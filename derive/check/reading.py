@@ -155,7 +155,9 @@ def _roles_of(found: re.Match, arrays: tuple) -> dict:
     if numerator is None:
         return roles
     key = _key(numerator)
-    indexed = numerator.group("index") is not None or numerator.group("arg") is not None
+    # A bold numerator (\frac{\partial \mathbf a}{\partial \mathbf z}) is the output vector, indexed or not.
+    indexed = numerator.group("index") is not None or numerator.group("arg") is not None or re.match(
+        r"\s*\{?\s*\\(?:mathbf|boldsymbol|bm|vec)", found.group("num")) is not None
     if key in roles or key.startswith("hat-"):
         return roles
     if indexed and (_free_letter(key, arrays) or key in Y_NAMES and "y" not in arrays):

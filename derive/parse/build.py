@@ -17,6 +17,7 @@ from ..errors import ParseError
 from .bounds import checked, combine, power
 
 MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
+MAX_MATRIX_SIZE = 8  # explicit matrices stand for a concrete K, which is checked up to 5
 MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
@@ -391,6 +392,20 @@ class Build(Transformer):
             raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
         # The number of classes is whatever letter the course uses for it (K, C, n, N, V, q).
         return {"upper": upper or symbols.K}
+
+    # --- explicit matrices --------------------------------------------------------------------
+    def mrow(self, children):
+        return [value(c) for c in children if not isinstance(c, Token)]
+
+    def matrix(self, children):
+        rows = [c for c in children if isinstance(c, list)]
+        if len(rows) > MAX_MATRIX_SIZE or any(len(r) > MAX_MATRIX_SIZE for r in rows):
+            raise ParseError(f"explicit matrices are read up to {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE}")
+        if len({len(r) for r in rows}) != 1:
+            raise ParseError("the rows of the matrix have different lengths")
+        if any(getattr(e, "is_Matrix", False) for r in rows for e in r):
+            raise ParseError("a matrix inside a matrix is not understood")
+        return sp.ImmutableMatrix(rows)
 
     # --- cases and indicators -----------------------------------------------------------------
     def cond(self, children):

@@ -15,8 +15,9 @@ _WRAPPER = re.compile(r"\\(?:begin|end)\s*\{\s*(?:align\*?|aligned|equation\*?|g
                       r"multline\*?)\s*\}|\$\$?|(?<!\\)\\\[|(?<!\\)\\\]|\\\(|\\\)")
 # \\[1.6em]: a row break with extra space; the space is layout.
 _ROW_SPACE = re.compile(r"(?<=\\\\)\[\s*-?[0-9.]{1,6}\s*(?:em|ex|pt|mm|cm)\s*\]")
-_CASES_OPEN = re.compile(r"\\begin\s*\{\s*cases\s*\}")
-_CASES_CLOSE = re.compile(r"\\end\s*\{\s*cases\s*\}")
+# Inside cases and explicit matrices, \\ and & belong to the environment, not to the derivation.
+_CASES_OPEN = re.compile(r"\\begin\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
+_CASES_CLOSE = re.compile(r"\\end\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
 MAX_LINES = 40
 
 
