@@ -181,6 +181,11 @@ def test_bad_macros_are_refused(macro):
         expand_macros("x", (macro,))
 
 
+def test_an_inner_product_where_a_matrix_is_meant_is_a_named_shape_error():
+    result = check_answer(r"\text{diag}(\mathbf s) - \mathbf s^\top \mathbf s", target=JAC)
+    assert result.verdict == "invalid" and "shape error" in result.message and "s s^T" in result.message
+
+
 def test_a_matrix_of_the_wrong_shape_or_size_is_refused():
     assert "does not have the shape" in check_answer(r"\begin{bmatrix} p_1 & p_2 \end{bmatrix}", target=JAC).message
     six = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 7)) + r" \end{bmatrix}"

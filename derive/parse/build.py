@@ -106,6 +106,17 @@ def _is_plain_scalar(item) -> bool:
         s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
 
 
+def _same_shapes(terms: list) -> None:
+    """Matrices added must have one shape; SymPy cannot tell with a symbolic K, so it is checked here."""
+    shapes = [t.shape for t in terms]
+    if len(set(shapes)) < 2:
+        return
+    text = " and ".join(f"{r}x{c}" for r, c in dict.fromkeys(shapes))
+    inner = any(isinstance(t, sp.MatMul) and t.shape == (1, 1) for t in terms)
+    raise ParseError(f"shape error: terms of shapes {text} are added" + (
+        "; s^T s is an inner product (a number), the K x K outer product is s s^T" if inner else ""))
+
+
 class Build(Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
@@ -133,6 +144,7 @@ class Build(Transformer):
             terms.append(-item if op == "-" else item)
             op = "+"
         if any(getattr(t, "is_Matrix", False) for t in terms):
+            _same_shapes([t for t in terms if getattr(t, "is_Matrix", False)])
             total = terms[0]
             for term in terms[1:]:
                 total = combine("+", total, term)
