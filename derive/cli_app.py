@@ -64,6 +64,9 @@ def _register_commands() -> None:
     from .commands import check, grade
     main.add_command(check.check)
     main.add_command(grade.grade)
+    from .commands import check_code, grade_code
+    main.add_command(check_code.check_code)
+    main.add_command(grade_code.grade_code)
 
 
 _register_commands()

@@ -1,0 +1,113 @@
+"""What a backward function must compute for a target: its parts, its upstream gradient, the entry to prove.
+
+Why derived from the registry target: a function that takes an upstream gradient g computes the
+vector-Jacobian product sum_i g_i dsigma_i/dz_j, and a loss's backward multiplies by dL/dloss; both
+are built from the derivation's own result, so every registry derivation is a code target too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from .. import symbols as S
+from ..check import target as targets
+from ..check.equivalence import entry_order
+from ..check.target import Target
+from .signature import LABEL_BASE, UPSTREAM_SCALAR
+
+PER_EXAMPLE_BASES = ("z", "sigma", "y", "g")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One gradient a function returns: with respect to which input (role), and the target entry."""
+
+    target: Target
+    role: str  # logits | W | b | x
+
+
+def parts(name: str) -> tuple:
+    goal = targets.get(name)
+    base, _, part = name.partition(":")
+    if base in targets.PARTS:
+        chosen = (part,) if part else targets.PARTS[base]
+        return tuple(Part(targets.get(f"{base}:{p}"), p) for p in chosen)
+    return (Part(goal, "logits"),)
+
+
+def upstream_shape(goal: Target, batched: bool) -> tuple | None:
+    """The shape of the upstream gradient a backward takes: the forward output's, or () for a loss."""
+    rows = (S.N,) if batched else ()
+    if "g" in goal.arrays:
+        return rows + (S.K,)  # the target's own input (softmax-vjp), not a contraction
+    if is_jacobian(goal):
+        return rows + (S.K,)
+    if isinstance(goal.lhs, sp.Derivative):
+        return ()
+    return None
+
+
+def is_jacobian(goal: Target) -> bool:
+    lhs = goal.lhs
+    return (isinstance(lhs, sp.Derivative) and len(goal.free) == 2 and not isinstance(lhs.expr, sp.Symbol)
+            and "W" not in goal.arrays)
+
+
+def probe(goal: Target, *, with_upstream: bool) -> Target:
+    """The target the code's entry is compared with: the VJP or the scaled gradient when it takes an upstream."""
+    if not with_upstream or "g" in goal.arrays:
+        return goal
+    if is_jacobian(goal):
+        i, j = goal.free
+        row = sp.Symbol("_u", integer=True, positive=True)
+        result = sp.Sum(S.g[row] * goal.result.xreplace({i: row}), (row, 1, S.K))
+        return replace(goal, name=f"{goal.name} (vector-Jacobian product)", result=result, free=(j,),
+                       lhs=sp.Derivative(S.L, S.z[j]), arrays=tuple(sorted(set(goal.arrays) | {"g"})))
+    return replace(goal, name=f"{goal.name} (times the upstream gradient)", result=UPSTREAM_SCALAR[1] * goal.result,
+                   arrays=tuple(sorted(set(goal.arrays) | {"c"})))
+
+
+def entry_symbols(goal: Target) -> tuple:
+    return entry_order(goal)
+
+
+class RowsMixed(Exception):
+    """A batched result whose row n reads other rows (a sum over the batch axis)."""
+
+
+def per_row(expr: sp.Expr, row: sp.Symbol) -> tuple:
+    """Row `row` of a batched entry as a per-example formula: z[n, k] -> z[k]; (expr, 'mean' note or '')."""
+    def single(e):
+        return isinstance(e, sp.Indexed) and e.base.name in PER_EXAMPLE_BASES and len(e.indices) == 2
+    mixed = [e for e in expr.atoms(sp.Indexed) if single(e) and e.indices[0] != row]
+    if mixed:
+        raise RowsMixed(str(mixed[0]))
+    out = expr.replace(single, lambda e: e.base[e.indices[1]])
+    if out.has(S.N):
+        scaled = sp.expand(out * S.N)
+        if not scaled.has(S.N):
+            return scaled, "read as the gradient of the batch mean (divided by N)"
+        raise RowsMixed("N")
+    return out, ""
+
+
+def labels_to_targets(expr: sp.Expr, goal: Target) -> sp.Expr:
+    """delta(class, label) is the one-hot target: y[class] (Y[n, class] for a batch)."""
+    batch_base = S.Y if "Y" in goal.arrays else None
+    def is_label(e):
+        return (isinstance(e, sp.Indexed) and e.base == LABEL_BASE) or (isinstance(e, sp.Symbol) and e.name == "label")
+    def convert(delta):
+        a, b = delta.args
+        label, other = (a, b) if any(is_label(x) for x in sp.preorder_traversal(a)) else (b, a)
+        if not is_label(label):
+            return delta
+        if isinstance(label, sp.Indexed):  # label[n]: row n's class
+            return (batch_base or S.y)[label.indices[0], other]
+        return S.y[other]
+    return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta) and any(
+        is_label(x) for x in sp.preorder_traversal(e)), convert)
+
+
+def has_labels(expr: sp.Expr) -> bool:
+    return expr.has(LABEL_BASE) or any(s.name == "label" for s in expr.free_symbols)
