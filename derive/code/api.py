@@ -4,14 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UsageError
-from .static import MAX_SOURCE_CHARS, check_static
+from .entry import MAX_SOURCE_CHARS
+from .static import check_static
 from .verdict import CodeVerdict
 
 
 def split_location(location: str) -> tuple:
-    """FILE.py:NAME -> (FILE.py, NAME); FILE.py -> (FILE.py, None)."""
+    """FILE.py:NAME (a function, a class, or CLASS.METHOD) -> (FILE.py, NAME); FILE.py -> (FILE.py, None)."""
     path, sep, name = location.rpartition(":")
-    if sep and name.isidentifier() and path:
+    if sep and path and all(part.isidentifier() for part in name.split(".")):
         return path, name
     return location, None
 

@@ -45,17 +45,19 @@ def _bool_kwarg(value) -> bool:
 
 
 def _exp(frame, x: Array, node) -> Array:
+    result = A.elementwise(sp.exp, x, tag={"raw": "tiny", "shifted": "expshift"}.get(x.tag, "safe"))
     if x.tag == "raw":
         frame.reader.warn(node, "exp of logits not shifted by their maximum: exp(1000) overflows to inf "
-                                "(subtract max z first; softmax is shift-invariant)")
-    return A.elementwise(sp.exp, x, tag={"raw": "tiny", "shifted": "expshift"}.get(x.tag, "safe"))
+                                "(subtract max z first; softmax is shift-invariant)", result)
+    return result
 
 
 def _log(frame, x: Array, node) -> Array:
+    result = A.elementwise(sp.log, x, tag="safe")
     if x.tag in ("tiny", "expshift"):
         frame.reader.warn(node, "log of a softmax output or exponential that underflows to 0 at extreme logits: "
-                                "log 0 = -inf (use z - max z - log sum exp(z - max z), or log_softmax)")
-    return A.elementwise(sp.log, x, tag="safe")
+                                "log 0 = -inf (use z - max z - log sum exp(z - max z), or log_softmax)", result)
+    return result
 
 
 def _sum(frame, x: Array, axis, keepdims: bool, node) -> Array:
@@ -78,8 +80,8 @@ def _softmax(frame, x: Array, axis, node, *, log: bool) -> Array:
     axis = -1 if axis is None else axis
     exps = A.elementwise(sp.exp, x)
     total = A.reduce_sum(exps, axis, keepdims=True)
-    if log:
-        return A.elementwise(lambda v, t: v - sp.log(t), x, total, tag="safe")
+    if log:  # log-softmax values are <= 0: their exp cannot overflow
+        return A.elementwise(lambda v, t: v - sp.log(t), x, total, tag="shifted")
     return A.elementwise(lambda e, t: e / t, exps, total, tag="tiny")
 
 
@@ -150,6 +152,8 @@ def call_method(frame, owner: Array, name: str, args: list, kwargs: dict, node):
 def _builtin(frame, name: str, args: list, node):
     if name == "len":
         array = _need(args[0], node)
+        if array.ndim == 0:
+            raise NotReadable("len() of a scalar", node)
         return A.scalar(array.shape[0], "size")
     if name == "range":
         return _arange(frame, args[0] if len(args) == 1 else None, node)
@@ -205,7 +209,7 @@ METHODS = {
     "softmax": lambda f, x, a, k, n, t: _softmax(f, x, _axis_of(a, k, 0, n), n, log=False),
     "log_softmax": lambda f, x, a, k, n, t: _softmax(f, x, _axis_of(a, k, 0, n), n, log=True),
     "logsumexp": lambda f, x, a, k, n, t: A.elementwise(
-        sp.log, A.reduce_sum(A.elementwise(sp.exp, x), _axis_of(a, k, 0, n), _keepdims(k, n)), tag="safe"),
+        sp.log, A.reduce_sum(A.elementwise(sp.exp, x), _axis_of(a, k, 0, n), _keepdims(k, n)), tag="max"),
     "diag": lambda f, x, a, k, n, t: A.diag(x),
     "diagflat": lambda f, x, a, k, n, t: A.diag(A.flatten(x)),
     "diag_embed": lambda f, x, a, k, n, t: A.diag_embed(x),

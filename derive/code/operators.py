@@ -75,6 +75,11 @@ def binary(frame, op, left, right, node) -> Array:
         if right.ndim != 0 or right.tag != "const" or not (right.entry.is_Integer and 0 <= right.entry <= MAX_POWER):
             raise NotReadable(f"a power other than a small whole number (0..{MAX_POWER})", node)
         return A.elementwise(lambda v: v ** right.entry, left, tag="safe")
+    if op is ast.Div and right.tag in ("tiny", "expshift"):
+        result = A.elementwise(lambda a, b: a / b, left, right)
+        frame.reader.warn(node, "division by a softmax output or exponential that underflows to 0 at extreme "
+                                "logits: x / 0 gives inf or nan (combine the loss and softmax gradients first)", result)
+        return result
     fn = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
           ast.Div: lambda a, b: a / b}.get(op)
     if fn is None:

@@ -12,7 +12,6 @@ import sympy as sp
 
 from .. import symbols as S
 from ..check import target as targets
-from ..check.equivalence import entry_order
 from ..check.target import Target
 from .signature import LABEL_BASE, UPSTREAM_SCALAR
 
@@ -68,8 +67,23 @@ def probe(goal: Target, *, with_upstream: bool) -> Target:
                    arrays=tuple(sorted(set(goal.arrays) | {"c"})))
 
 
-def entry_symbols(goal: Target) -> tuple:
-    return entry_order(goal)
+def is_batch_target(goal: Target) -> bool:
+    """A target over a batch of examples (rows of X, Y), not per example."""
+    return "Y" in goal.arrays
+
+
+def is_linear(goal: Target) -> bool:
+    """A target through a linear layer z = W x + b (whose code may have no bias)."""
+    return bool({"W", "X", "x"} & set(goal.arrays))
+
+
+def without_bias(goal: Target) -> Target:
+    """For code with no bias parameter (scores = X W): the result written out through the layers, b = 0."""
+    result = goal.result
+    for _bases, substitute in goal.semantics.layers:
+        result = substitute(result, None)
+    return replace(goal, name=f"{goal.name} (no bias)", result=result.xreplace(
+        {e: sp.Integer(0) for e in result.atoms(sp.Indexed) if e.base == S.b}))
 
 
 class RowsMixed(Exception):

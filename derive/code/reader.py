@@ -76,6 +76,7 @@ class Warning_:
     line: int
     column: int
     reason: str
+    pattern: sp.Expr  # the flagged value's entry, axes as wildcards: it matters only if the result holds it
 
 
 class Module:
@@ -85,6 +86,9 @@ class Module:
         self.aliases: dict = {}
         self.functions: dict = {}
         self.classes: dict = {}
+        # keepdims or a class axis of -1 / 1: the code is meant for batches of rows too
+        self.batch_intent = any(isinstance(n, ast.keyword) and (n.arg in ("keepdims", "keepdim") or (
+            n.arg in ("axis", "dim") and isinstance(n.value, (ast.Constant, ast.UnaryOp)))) for n in ast.walk(tree))
         for node in tree.body:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -131,8 +135,9 @@ class Reader:
         finally:
             self.depth -= 1
 
-    def warn(self, node, reason: str) -> None:
-        self.warnings.append(Warning_(node.lineno, node.col_offset + 1, reason))
+    def warn(self, node, reason: str, value: Array) -> None:
+        pattern = value.entry.xreplace({axis: sp.Wild(f"w{r}") for r, axis in enumerate(value.axes)})
+        self.warnings.append(Warning_(node.lineno, node.col_offset + 1, reason, pattern))
 
     def tick(self, node) -> None:
         self.nodes += 1

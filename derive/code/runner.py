@@ -7,7 +7,6 @@ wrong answer elsewhere is "incorrect", its mistake named by evaluating the catal
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,11 +19,12 @@ from ..check.equivalence import entry_order
 from ..check.mistakes import Mistake
 from .naming import EXPLANATIONS as CODE_EXPLANATIONS, candidates as code_candidates, code_mistake
 from .probes import cases, entries, sizes_at
-from .problem import parts, probe, upstream_shape
+from .entry import backward_roles, roles as entry_roles
+from .problem import is_linear, parts, probe, upstream_shape, without_bias
 from .reader import NotReadable
 from .sandbox import NotRunnable, call
 from .signature import layouts
-from .static import expected_shape, load, roles_of
+from .static import expected_shape, load
 from .verdict import CodeVerdict
 
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
@@ -37,20 +37,26 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
     goal = goal_parts[0].target
     try:
         module, entry = load(path.read_text(encoding="utf-8"), name)
-        roles = roles_of(entry, module, goal, signature)
+        roles = entry_roles(entry, goal, signature)
+        extra = backward_roles(entry, goal, signature) if entry.backward is not None else {}
     except NotReadable as error:
         return CodeVerdict("unreadable", False, str(error))
-    kind = _kind(entry)
+    kind = entry.kind
     framework = "torch" if any(v.split(".")[0] == "torch" for v in module.aliases.values()) else "numpy"
-    takes_upstream = kind != "function" or "upstream" in roles.values()
-    checked = {p.role: probe(p.target, with_upstream=takes_upstream) for p in goal_parts}
+    takes_upstream = kind in ("layer", "autograd") or "upstream" in roles.values()
+    bias_free = "b" not in roles.values()
+    checked = {p.role: probe(without_bias(p.target) if bias_free and is_linear(p.target) else p.target,
+                             with_upstream=takes_upstream) for p in goal_parts}
     prefix = f"Not read statically ({static_message.split('not read statically: ')[-1]}); run instead. "
     errors = []
     for layout in layouts(goal, roles):
         shape = upstream_shape(goal, layout.batched)
         chosen = cases(goal, next(iter(checked.values())), layout, uses_targets="targets" in roles.values())
         request = {"name": entry.name, "kind": kind, "framework": framework,
-                   "cases": [_request_case(c, roles, layout, goal, kind, shape) for c in chosen]}
+                   "method": entry.function.name if entry.function is not None else None,
+                   "forward": entry.forward.name if entry.forward is not None else None,
+                   "backward": entry.backward.name if entry.backward is not None else None,
+                   "cases": [_request_case(c, roles, extra, layout, goal, kind, shape) for c in chosen]}
         try:
             answer = call(path, request)
         except NotRunnable as error:
@@ -62,13 +68,6 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
         return _judge([r["output"] for r in answer["results"]], chosen, goal_parts, checked, layout, roles, kind,
                       prefix, entry.name)
     return CodeVerdict("unreadable", False, prefix + f"Not runnable under any layout tried: {errors[0]}")
-
-
-def _kind(entry) -> str:
-    if isinstance(entry, ast.FunctionDef):
-        return "function"
-    bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in entry.bases}
-    return "autograd" if "Function" in bases else "layer"
 
 
 def _floats(values) -> list:
@@ -98,24 +97,28 @@ def _role_value(role: str, env, label: int, layout, goal):
         return _matrix(env.arrays["X"]) if role == "x" and "X" in env.arrays else _floats(env.arrays[role])
     if role in ("T", "epsilon"):
         return float(env.scalars[S.T if role == "T" else S.epsilon])
+    if role == "zero":
+        return 0.0
     raise NotReadable(f"no value for a parameter of role {role!r} when running")
 
 
-def _request_case(case, roles: dict, layout, goal, kind: str, shape) -> dict:
-    args = []
-    for param, role in roles.items():
-        if role == "ignore":
-            continue
-        if role == "upstream":
-            value = _upstream(case, shape)
-        else:
-            values = [_role_value(role, env, label, layout, goal) for env, label in zip(case.envs, case.labels)]
-            value = values if len(case.envs) > 1 else values[0]
-        integer = role == "labels" or (role == "targets" and layout.labels)
-        args.append({"data": value, "dtype": "int64" if integer else case.dtype,
-                     "grad": kind == "autograd" and role in FLOAT_ROLES})
-    upstream = {"data": _upstream(case, shape), "dtype": case.dtype} if kind != "function" else None
-    return {"args": args, "upstream": upstream}
+def _request_case(case, roles: dict, extra: dict, layout, goal, kind: str, shape) -> dict:
+    def specs(chosen):
+        out = []
+        for role in chosen.values():
+            if role == "ignore":
+                continue
+            if role == "upstream":
+                value = _upstream(case, shape)
+            else:
+                values = [_role_value(role, env, label, layout, goal) for env, label in zip(case.envs, case.labels)]
+                value = values if len(case.envs) > 1 else values[0]
+            integer = role == "labels" or (role == "targets" and layout.labels)
+            out.append({"data": value, "dtype": "int64" if integer else case.dtype,
+                        "grad": kind == "autograd" and role in FLOAT_ROLES})
+        return out
+    upstream = {"data": _upstream(case, shape), "dtype": case.dtype} if kind in ("layer", "autograd") else None
+    return {"args": specs(roles), "extra": specs(extra), "upstream": upstream}
 
 
 def _upstream(case, shape):
@@ -173,6 +176,8 @@ def _judge(outputs, chosen, goal_parts, checked, layout, roles, kind, prefix, fu
                 continue
             finite = bool(np.all(np.isfinite(got)))
             where = _counterexample(case, roles, layout, part, expected, got)
+            if kind in ("layer", "autograd"):
+                where["inputs"]["upstream"] = _upstream(case, None if "g" in case.envs[0].arrays else ())
             if case.extreme:
                 return CodeVerdict("unstable", False, prefix + f"At extreme logits (|z| ~ 1000, {case.dtype}) the "
                                    f"result is {'not finite' if not finite else 'wrong'}; correct at every other case.",
@@ -192,8 +197,7 @@ def _counterexample(case, roles, layout, part, expected, got) -> dict:
         if role == "ignore":
             continue
         if role == "upstream":
-            inputs[param] = _upstream(case, ())  if "c" in case.envs[0].arrays and "g" not in case.envs[0].arrays \
-                else _upstream(case, None)
+            inputs[param] = _upstream(case, None if "g" in case.envs[0].arrays else ())
             continue
         values = [_role_value(role, env, label, layout, part.target) for env, label in zip(case.envs, case.labels)]
         inputs[param] = values if len(case.envs) > 1 else values[0]
@@ -215,6 +219,7 @@ def _name(got, case, part, check_target, layout) -> Mistake | None:
                                                         layout) for env in case.envs]))
             except (ValueError, TypeError, ArithmeticError, NotReadable):
                 continue
-            if values.shape == got.shape and np.allclose(got, values, rtol=1e-6, atol=1e-9):
+            scaled = got * len(case.envs)  # a batch mean: the per-example formula divided by N
+            if values.shape == got.shape and any(np.allclose(g, values, rtol=1e-6, atol=1e-9) for g in (got, scaled)):
                 return code_mistake(mistake_id) if mistake_id in CODE_EXPLANATIONS else catalogue.mistake(mistake_id, note)
     return None

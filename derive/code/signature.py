@@ -16,7 +16,7 @@ from ..errors import UsageError
 from . import arrays as A
 from .arrays import Array
 
-ROLES = ("logits", "probs", "upstream", "targets", "labels", "W", "b", "x", "X", "T", "epsilon", "ignore")
+ROLES = ("logits", "probs", "upstream", "targets", "labels", "W", "b", "x", "T", "epsilon", "zero", "ignore")
 
 NAMES = {
     "logits": {"z", "logits", "logit", "scores", "inputs", "input", "a", "zs", "pre_activation", "activations"},
@@ -32,6 +32,8 @@ NAMES = {
     "x": {"x", "features", "a_prev", "h", "inputs", "input"},
     "T": {"temperature", "tau"},
     "epsilon": {"eps", "epsilon", "smoothing", "label_smoothing"},
+    # a hyperparameter no target has (a regularisation strength): read as 0
+    "zero": {"reg", "lam", "lambda_", "weight_decay", "l2", "l2_reg"},
     "ignore": {"self", "ctx", "axis", "dim"},
 }
 
@@ -81,7 +83,7 @@ def role_of(name: str, target, explicit: dict) -> str | None:
             return "x"
         if name == "Y":
             return "targets"
-    if "y" not in target.arrays and lowered in ("y", "y_hat", "yhat"):
+    if not {"y", "Y"} & set(target.arrays) and lowered in ("y", "y_hat", "yhat"):
         return "probs"  # y = softmax(x) where the target has no targets
     if lowered == "t" and "T" in _scalars(target):
         return "T"
@@ -115,7 +117,7 @@ def layouts(target, roles: dict) -> list:
 
 def bind(role: str, target, layout: Layout, *, upstream_shape: tuple | None = None) -> Array:
     """The symbolic array a parameter of this role starts as."""
-    batched = layout.batched or "X" in target.arrays
+    batched = layout.batched or "Y" in target.arrays
     rows = (S.N,) if batched else ()
     K, D = S.K, S.D
     def indexed(base, shape, tag="safe"):
