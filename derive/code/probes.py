@@ -23,6 +23,7 @@ from .signature import Layout
 KS = (2, 3, 5)
 ROWS = 3  # examples in a batched call
 SEED = 16
+EXTREME_WEIGHT = 500  # |X W| up to ~2000 for X in [-2, 2], W in [-1, 1], D >= 2
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Case:
     labels: tuple  # the true class of each example (0-based), for integer-label inputs
 
 
-def cases(goal: Target, probe: Target, layout: Layout, *, uses_targets: bool) -> list:
+def cases(goal: Target, probe: Target, layout: Layout, *, uses_targets: bool, bias_free: bool = False) -> list:
     rng = random.Random(SEED)
     out = []
     with mpmath.workdps(PRECISION_DIGITS):
@@ -45,7 +46,10 @@ def cases(goal: Target, probe: Target, layout: Layout, *, uses_targets: bool) ->
                 kinds.append((False, True, "float64"))
             for extreme, soft, dtype in kinds:
                 rows = ROWS if layout.batched and "X" not in goal.arrays else 1
-                examples = [_example(rng, goal, probe, K, extreme, soft) for _ in range(rows)]
+                examples = [_example(rng, goal, probe, K, extreme, soft, bias_free) for _ in range(rows)]
+                if "c" in probe.arrays:  # a loss over the batch has one upstream scalar, not one per row
+                    shared = examples[0][0].arrays["c"]
+                    examples = [(replace(env, arrays={**env.arrays, "c": shared}), label) for env, label in examples]
                 out.append(Case(K, dtype, extreme, soft, tuple(e for e, _ in examples), tuple(c for _, c in examples)))
     return out
 
@@ -55,7 +59,7 @@ def _Ks(goal: Target) -> tuple:
     return tuple(k for k in KS if fixed is None or k in fixed) or tuple(fixed)
 
 
-def _example(rng, goal: Target, probe: Target, K: int, extreme: bool, soft: bool) -> tuple:
+def _example(rng, goal: Target, probe: Target, K: int, extreme: bool, soft: bool, bias_free: bool) -> tuple:
     if extreme:  # |z| ~ 1000, signs alternating, so neither exp(z) nor exp(-z) is representable
         z = [mpmath.mpf(1000 * (-1) ** r + rng.uniform(-1, 1)) for r in range(K)]
     else:
@@ -72,6 +76,8 @@ def _example(rng, goal: Target, probe: Target, K: int, extreme: bool, soft: bool
     for name in ("g", "c"):
         if name in probe.arrays:
             arrays[name] = [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(K)]
+    if extreme and bias_free:  # scores X W reach ~1000 only through large weights when there is no bias
+        arrays["W"] = arrays["W"] * EXTREME_WEIGHT
     if "Y" in arrays:  # batched-linear: its own rows of targets, one-hot or soft like the others
         arrays["Y"] = _batch_targets(rng, arrays["Y"], soft)
     return replace(env, arrays=arrays, memo={}), true_class

@@ -7,24 +7,26 @@ wrong answer elsewhere is "incorrect", its mistake named by evaluating the catal
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mpmath
 import numpy as np
+import sympy as sp
 
 from .. import symbols as S
 from ..check import mistakes as catalogue
-from ..check.equivalence import entry_order
+from ..check.equivalence import ShapeMismatch, entry_order
+from ..numeric.evaluate import EvaluationError
 from ..check.mistakes import Mistake
 from .naming import EXPLANATIONS as CODE_EXPLANATIONS, candidates as code_candidates, code_mistake
 from .probes import cases, entries, sizes_at
 from .entry import backward_roles, roles as entry_roles
-from .problem import is_linear, parts, probe, upstream_shape, without_bias
+from .problem import is_batch_target, is_jacobian, is_linear, parts, probe, upstream_shape, without_bias
 from .reader import NotReadable
 from .sandbox import NotRunnable, call
 from .signature import layouts
-from .static import expected_shape, load
+from .static import load
 from .verdict import CodeVerdict
 
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
@@ -44,30 +46,82 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
     kind = entry.kind
     framework = "torch" if any(v.split(".")[0] == "torch" for v in module.aliases.values()) else "numpy"
     takes_upstream = kind in ("layer", "autograd") or "upstream" in roles.values()
-    bias_free = "b" not in roles.values()
-    checked = {p.role: probe(without_bias(p.target) if bias_free and is_linear(p.target) else p.target,
-                             with_upstream=takes_upstream) for p in goal_parts}
-    prefix = f"Not read statically ({static_message.split('not read statically: ')[-1]}); run instead. "
-    errors = []
+    bias_free = is_linear(goal) and "b" not in roles.values()
+    checked = {p.role: probe(without_bias(p.target) if bias_free else p.target, with_upstream=takes_upstream)
+               for p in goal_parts}
+    setup = _Setup(path, entry, kind, framework, roles, extra, goal_parts, checked, bias_free,
+                   prefix=f"Not read statically ({static_message.split('not read statically: ')[-1]}); run instead. "
+                   if static_message else "Run. ")
+    errors, partial = [], []
     for layout in layouts(goal, roles):
-        shape = upstream_shape(goal, layout.batched)
-        chosen = cases(goal, next(iter(checked.values())), layout, uses_targets="targets" in roles.values())
-        request = {"name": entry.name, "kind": kind, "framework": framework,
-                   "method": entry.function.name if entry.function is not None else None,
-                   "forward": entry.forward.name if entry.forward is not None else None,
-                   "backward": entry.backward.name if entry.backward is not None else None,
-                   "cases": [_request_case(c, roles, extra, layout, goal, kind, shape) for c in chosen]}
-        try:
-            answer = call(path, request)
-        except NotRunnable as error:
-            return CodeVerdict("unreadable", False, prefix + f"Not runnable: {error}")
-        failed = [r["error"] for r in answer["results"] if "error" in r]
-        if failed:
-            errors.append(failed[0])
+        outcome = _run_layout(setup, layout)
+        if isinstance(outcome, str):
+            errors.append(outcome)
             continue
-        return _judge([r["output"] for r in answer["results"]], chosen, goal_parts, checked, layout, roles, kind,
-                      prefix, entry.name)
-    return CodeVerdict("unreadable", False, prefix + f"Not runnable under any layout tried: {errors[0]}")
+        if isinstance(outcome, _Partial):  # sizes that happen to fit (K = D): another layout may take every case
+            partial.append(outcome)
+            continue
+        if outcome.verdict != "correct" or layout.batched or is_batch_target(goal) or not module.batch_intent:
+            return outcome
+        batched = _run_layout(setup, replace(layout, batched=True))  # rows code must be right on a batch too
+        batched = batched.verdict if isinstance(batched, _Partial) else batched
+        if isinstance(batched, str) or batched.verdict == "correct":
+            return outcome
+        mistake = batched.mistake or code_mistake("wrong-axis")
+        return replace(batched, message=batched.message.replace(setup.prefix, setup.prefix + "Right for one "
+                       "example, wrong on a batch of rows. "), mistake=mistake)
+    if partial:
+        return max(partial, key=lambda p: p.ran).verdict
+    return CodeVerdict("unreadable", False, setup.prefix + f"Not runnable under any layout tried: {errors[0]}")
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A layout the code ran at some cases and raised at others."""
+
+    verdict: CodeVerdict
+    ran: int
+
+
+@dataclass(frozen=True)
+class _Setup:
+    path: Path
+    entry: object
+    kind: str
+    framework: str
+    roles: dict
+    extra: dict
+    goal_parts: tuple
+    checked: dict
+    bias_free: bool
+    prefix: str
+
+
+def _run_layout(setup: _Setup, layout):
+    """A verdict, or the error text when the code raises at every case (it does not take this layout)."""
+    goal = setup.goal_parts[0].target
+    shape = upstream_shape(goal, layout.batched)
+    chosen = cases(goal, next(iter(setup.checked.values())), layout, uses_targets="targets" in setup.roles.values(),
+                   bias_free=setup.bias_free)
+    entry = setup.entry
+    request = {"name": entry.name, "kind": setup.kind, "framework": setup.framework,
+               "method": entry.function.name if entry.function is not None else None,
+               "forward": entry.forward.name if entry.forward is not None else None,
+               "backward": entry.backward.name if entry.backward is not None else None,
+               "cases": [_request_case(c, setup.roles, setup.extra, layout, goal, setup.kind, shape) for c in chosen]}
+    try:
+        answer = call(setup.path, request)
+    except NotRunnable as error:
+        return CodeVerdict("unreadable", False, setup.prefix + f"Not runnable: {error}")
+    failed = [(r["error"], case) for r, case in zip(answer["results"], chosen) if "error" in r]
+    if len(failed) == len(chosen):
+        return failed[0][0]
+    if failed:  # it takes these inputs, but raises at some of them
+        error, case = failed[0]
+        return _Partial(CodeVerdict("incorrect", False, setup.prefix + f"Raises at K = {case.K} ({layout.describe()}): "
+                                    f"{error}", False, code_mistake("shape") if "broadcast" in error else None, None,
+                                    setup.entry.name), len(chosen) - len(failed))
+    return _judge([r["output"] for r in answer["results"]], chosen, setup, layout)
 
 
 def _floats(values) -> list:
@@ -139,56 +193,76 @@ def _to_float(values):
     return [_to_float(v) for v in values] if isinstance(values, list) else float(values)
 
 
-def _outputs(output: dict, goal_parts, checked, layout, roles, kind) -> dict:
+def _items(output: dict, setup: _Setup) -> list:
     items = output["items"] if output and output["kind"] == "tuple" else [output]
-    if kind == "autograd":
-        inputs = [role for role in roles.values() if role != "ignore"]
-        return {role: np.array(item["value"]) for role, item in zip(inputs, items) if item is not None}
-    out = {}
-    for part in goal_parts:
-        wanted = len(expected_shape(part, layout, with_upstream=checked[part.role] is not part.target))
-        fits = [np.squeeze(np.array(i["value"])) for i in items if i is not None]
-        fits = [f for f in fits if f.ndim == wanted]
-        if fits:
-            out[part.role] = fits[0]
-    return out
+    return [np.squeeze(np.array(i["value"])) if i is not None else None for i in items]
 
 
-def _judge(outputs, chosen, goal_parts, checked, layout, roles, kind, prefix, function) -> CodeVerdict:
+def _pick(items: list, used: set, expected: np.ndarray, part, setup: _Setup, roles_order: list):
+    """The returned array for this part: by input position for autograd, else by shape and then by value."""
+    if setup.kind == "autograd":
+        position = roles_order.index(part.role) if part.role in roles_order else None
+        return items[position] if position is not None and position < len(items) else None
+    fits = [r for r, item in enumerate(items) if item is not None and r not in used and item.shape == expected.shape]
+    if not fits:
+        return None
+    best = min(fits, key=lambda r: float(np.nan_to_num(np.max(np.abs(items[r] - expected)), nan=np.inf)))
+    used.add(best)
+    return items[best]
+
+
+def _judge(outputs, chosen, setup: _Setup, layout) -> CodeVerdict:
     mean_note = ""
+    roles_order = [role for role in setup.roles.values() if role != "ignore"]
     for output, case in zip(outputs, chosen):
-        got_by_role = _outputs(output, goal_parts, checked, layout, roles, kind)
-        for part in goal_parts:
-            if part.role not in got_by_role:
-                continue
-            got = got_by_role[part.role]
-            expected = np.squeeze(np.array([_expected(checked[part.role].result, part, checked[part.role], env, layout)
+        items, used = _items(output, setup), set()
+        for part in setup.goal_parts:
+            check_target = setup.checked[part.role]
+            expected = np.squeeze(np.array([_expected(check_target.result, part, check_target, env, layout)
                                             for env in case.envs]))
-            if got.shape != expected.shape:
-                return CodeVerdict("incorrect", False, prefix + f"The result has shape {got.shape} where "
-                                   f"{expected.shape} is expected (K = {case.K}).", False, code_mistake("shape"),
-                                   None, function)
+            got = _pick(items, used, expected, part, setup, roles_order)
+            if got is None and len(setup.goal_parts) > 1:
+                continue  # this function returns only some of the target's gradients
+            if got is None or got.shape != expected.shape:
+                return _wrong_shape(items, expected, case, part, setup, layout)
             rtol, atol = TOLERANCE[case.dtype]
             close = np.allclose(got, expected, rtol=rtol, atol=atol)
             if not close and len(case.envs) > 1 and np.allclose(got * len(case.envs), expected, rtol=rtol, atol=atol):
                 close, mean_note = True, " Read as the gradient of the batch mean (divided by N)."
             if close:
                 continue
-            finite = bool(np.all(np.isfinite(got)))
-            where = _counterexample(case, roles, layout, part, expected, got)
-            if kind in ("layer", "autograd"):
+            where = _counterexample(case, setup.roles, layout, part, expected, got)
+            if setup.kind in ("layer", "autograd"):
                 where["inputs"]["upstream"] = _upstream(case, None if "g" in case.envs[0].arrays else ())
             if case.extreme:
-                return CodeVerdict("unstable", False, prefix + f"At extreme logits (|z| ~ 1000, {case.dtype}) the "
-                                   f"result is {'not finite' if not finite else 'wrong'}; correct at every other case.",
-                                   True, None, where, function)
-            mistake = _name(got, case, part, checked[part.role], layout)
-            return CodeVerdict("incorrect", False, prefix + f"Wrong at K = {case.K} ({case.dtype}"
+                finite = bool(np.all(np.isfinite(got)))
+                return CodeVerdict("unstable", False, setup.prefix + f"At extreme logits (|z| ~ 1000, {case.dtype}) "
+                                   f"the result is {'not finite' if not finite else 'wrong'}; correct at every other "
+                                   "case.", True, None, where, setup.entry.name)
+            mistake = _name(got, expected, case, part, check_target, layout)
+            return CodeVerdict("incorrect", False, setup.prefix + f"Wrong at K = {case.K} ({case.dtype}"
                                f"{', soft targets' if case.soft else ''}{', a batch' if len(case.envs) > 1 else ''})."
-                               + (f" Mistake: {mistake.id}." if mistake else ""), False, mistake, where, function)
-    return CodeVerdict("correct", False, prefix + f"Equal to the target at {len(chosen)} cases (K = 2, 3, 5; float32 "
-                       f"and float64; random upstream gradients; extreme logits |z| ~ 1000; {layout.describe()})."
-                       + mean_note, False, None, None, function)
+                               + (f" Mistake: {mistake.id}." if mistake else ""), False, mistake, where,
+                               setup.entry.name)
+    return CodeVerdict("correct", False, setup.prefix + f"Equal to the target at {len(chosen)} cases (K = 2, 3, 5; "
+                       f"float32 and float64; random upstream gradients; extreme logits |z| ~ 1000; "
+                       f"{layout.describe()}).{mean_note}", False, None, None, setup.entry.name)
+
+
+def _wrong_shape(items, expected, case, part, setup: _Setup, layout) -> CodeVerdict:
+    """No returned array has the gradient's shape; a vector for a Jacobian may be its diagonal."""
+    goal = part.target
+    vectors = [item for item in items if item is not None and item.shape == expected.shape[:-1]]
+    if part.role == "logits" and is_jacobian(goal) and setup.checked["logits"] is goal and vectors:
+        i, j = goal.free
+        diagonal = replace(goal, result=goal.result.xreplace({j: i}), free=(i,), lhs=sp.Derivative(S.L, S.z[i]))
+        values = np.squeeze(np.array([_expected(diagonal.result, part, diagonal, env, layout) for env in case.envs]))
+        if np.allclose(vectors[0], values, rtol=1e-6, atol=1e-9):
+            return CodeVerdict("incorrect", False, setup.prefix + "A vector where the K x K Jacobian is expected: "
+                               "its diagonal.", False, code_mistake("diagonal-only"), None, setup.entry.name)
+    shapes = ", ".join(str(item.shape) for item in items if item is not None) or "nothing"
+    return CodeVerdict("incorrect", False, setup.prefix + f"Returns {shapes} where {expected.shape} is expected "
+                       f"(K = {case.K}, {layout.describe()}).", False, code_mistake("shape"), None, setup.entry.name)
 
 
 def _counterexample(case, roles, layout, part, expected, got) -> dict:
@@ -209,17 +283,40 @@ def _rounded(array: np.ndarray):
             for v in array] if array.ndim else float(array)
 
 
-def _name(got, case, part, check_target, layout) -> Mistake | None:
-    """The first wrong formula whose values match the code's at this case; else sign or a constant factor."""
+def _name(got, expected, case, part, check_target, layout) -> Mistake | None:
+    """The code-specific slips, then sign or a constant factor, then the catalogue's wrong formulas."""
+    code = [(mid, f, "") for mid, f in code_candidates(check_target, part.target)]
+    found = _matching(code, got, case, part, check_target, layout)
+    if found is not None:
+        return found
+    ratio = _constant_ratio(got, expected)
+    if ratio is not None:
+        return catalogue.mistake("sign") if abs(ratio + 1) < 1e-6 else catalogue.mistake(
+            "scale", f"Here the factor is {ratio:.6g}.")
+    return _matching(catalogue.candidates(check_target), got, case, part, check_target, layout)
+
+
+def _matching(formulas, got, case, part, check_target, layout) -> Mistake | None:
+    """The first formula whose values at this case are the code's (or N times them: a batch mean)."""
     with mpmath.workdps(30):
-        formulas = [(mid, f, "") for mid, f in code_candidates(check_target, part.target)]
-        for mistake_id, formula, note in formulas + list(catalogue.candidates(check_target)):
+        for mistake_id, formula, note in formulas:
             try:
                 values = np.squeeze(np.array([_expected(formula, part, replace(check_target, result=formula), env,
                                                         layout) for env in case.envs]))
-            except (ValueError, TypeError, ArithmeticError, NotReadable):
+            except (ValueError, TypeError, ArithmeticError, EvaluationError, ShapeMismatch):
                 continue
-            scaled = got * len(case.envs)  # a batch mean: the per-example formula divided by N
+            scaled = got * len(case.envs)
             if values.shape == got.shape and any(np.allclose(g, values, rtol=1e-6, atol=1e-9) for g in (got, scaled)):
                 return code_mistake(mistake_id) if mistake_id in CODE_EXPLANATIONS else catalogue.mistake(mistake_id, note)
     return None
+
+
+def _constant_ratio(got: np.ndarray, expected: np.ndarray):
+    mask = np.abs(expected) > 1e-6
+    if not mask.any() or not np.all(np.isfinite(got)):
+        return None
+    ratios = got[mask] / expected[mask]
+    first = float(ratios.flat[0])
+    if abs(first - 1) < 1e-6 or not np.allclose(ratios, first, rtol=1e-6) or not np.allclose(got[~mask], 0, atol=1e-9):
+        return None
+    return first
