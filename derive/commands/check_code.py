@@ -47,5 +47,15 @@ def render_text(verdict) -> str:
     if verdict.mistake is not None:
         lines.append(f"mistake: {verdict.mistake.id}: {verdict.mistake.explanation}")
     if verdict.counterexample is not None:
-        lines.append("counterexample: " + json.dumps(verdict.counterexample, ensure_ascii=False))
+        lines.append("counterexample: " + _counterexample_text(verdict.counterexample))
     return "\n".join(lines)
+
+
+def _counterexample_text(c: dict) -> str:
+    """At K = 4, i = 1, z = [...], g = [...]: expected ..., got ...; or the line that overflows and its input."""
+    if "line" in c:
+        return f"line {c['line']}, column {c['column']} at {json.dumps(c['inputs'])}"
+    inputs = {k: v for k, v in c.items() if k in ("z", "y") and v} | dict(c.get("inputs", {}))
+    where = ", ".join([f"K = {c['K']}"] + [f"{k} = {c[k]}" for k in ("i", "j", "d", "dtype") if c.get(k) is not None]
+                      + [f"{k} = {json.dumps(v)}" for k, v in inputs.items()])
+    return f"at {where}: expected {json.dumps(c['expected'])}, got {json.dumps(c['got'])}"
