@@ -7,7 +7,7 @@ Indices are 1-based, as in the derivations (Python's s[0] is entry 1).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -42,9 +42,6 @@ class Array:
 
     def at(self, indices) -> sp.Expr:
         return self.entry.xreplace(dict(zip(self.axes, indices)))
-
-    def retag(self, tag: str) -> "Array":
-        return replace(self, tag=tag)
 
 
 def scalar(value: sp.Expr, tag: str = "safe") -> Array:

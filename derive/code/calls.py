@@ -11,7 +11,7 @@ import sympy as sp
 
 from . import arrays as A
 from .arrays import Array
-from .reader import NotReadable, Obj, Tuple
+from .reader import NotReadable, Tuple
 
 FRAMEWORKS = ("numpy.", "torch.", "scipy.special.", "math.")
 
@@ -38,10 +38,6 @@ def _keepdims(kwargs: dict, node) -> bool:
     if isinstance(value, Array) and value.tag == "const":
         return bool(value.entry)
     raise NotReadable("keepdims that is not a literal", node)
-
-
-def _bool_kwarg(value) -> bool:
-    return value is not None
 
 
 def _exp(frame, x: Array, node) -> Array:

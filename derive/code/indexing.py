@@ -180,7 +180,7 @@ def write(frame, target: ast.Subscript, value, op) -> Array:
     extra = [loop for loop in frame.loops if loop.symbol not in loops]
     old = owner.entry
     if op in (ast.Add, ast.Sub):
-        change = _accumulated(condition * entry, extra)
+        change = accumulated(condition * entry, extra)
         new = old + change if op is ast.Add else old - change
     elif op in (None, ast.Mult, ast.Div):
         if any((condition * entry).has(loop.symbol) for loop in extra):
@@ -193,7 +193,7 @@ def write(frame, target: ast.Subscript, value, op) -> Array:
     return base, Array(owner.shape, axes, new, tag)
 
 
-def _accumulated(body: sp.Expr, loops: list) -> sp.Expr:
+def accumulated(body: sp.Expr, loops: list) -> sp.Expr:
     limits = [(loop.symbol, 1, loop.size) for loop in loops if body.has(loop.symbol)]
     body = body * sp.Mul(*(loop.size for loop in loops if not body.has(loop.symbol)))
     return sp.Sum(body, *limits) if limits else body

@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..errors import DeriveError
 from . import arrays as A
-from .arrays import Array, ShapeError
+from .arrays import Array
 
 MAX_INLINE_DEPTH = 8  # helper calls inlined (softmax() inside backward()); deeper is refused
 MAX_NODES = 5000  # AST nodes a read may visit (a bound on work, not on time)
@@ -301,13 +301,9 @@ class Frame:
 
     def summed_over(self, value: Array, loops: list) -> Array:
         """Sum over the loops the target does not vary with: `acc += e` inside `for k in range(K)`."""
+        from .indexing import accumulated
         condition = sp.Mul(*self.conditions)
-        def entry(v):
-            body = condition * v
-            limits = [(loop.symbol, 1, loop.size) for loop in loops if body.has(loop.symbol)]
-            body = body * sp.Mul(*(loop.size for loop in loops if not body.has(loop.symbol)))
-            return sp.Sum(body, *limits) if limits else body
-        return A.elementwise(entry, value, tag=value.tag)
+        return A.elementwise(lambda v: accumulated(condition * v, loops), value, tag=value.tag)
 
     def loop(self, node: ast.For) -> None:
         if node.orelse or not isinstance(node.target, ast.Name):
@@ -392,6 +388,3 @@ class Tuple:
     items: tuple
     names: tuple = ()
 
-
-def shape_error(error: ShapeError, node) -> NotReadable:
-    return NotReadable(str(error), node)

@@ -12,9 +12,8 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .. import symbols as S
-from ..check.equivalence import CheckTimeout, ShapeMismatch, entry_order
+from ..check.equivalence import CheckTimeout, ShapeMismatch, Undecided, entry_order, time_limit
 from ..check.mistakes import Mistake
-from ..errors import UsageError
 from ..numeric.evaluate import EvaluationError
 from . import arrays as A
 from .arrays import Array, ShapeError
@@ -28,6 +27,7 @@ from .signature import Layout, bind, layouts
 from .verdict import CodeVerdict, from_counterexample
 
 EXTREME_LOGITS = [1000.0, 0.0, -1000.0]
+PROOF_SECONDS = 30.0  # a bound for pathological code (huge sums); the corpus takes well under a second each
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,11 @@ def check_static(source: str, *, target: str, name: str | None = None, signature
         return CodeVerdict("unreadable", True, str(error))
     except _WrongShape as error:
         return CodeVerdict("incorrect", True, str(error), mistake=code_mistake("shape"))
-    return _judge(reading, goal_parts, entry.name)
+    try:
+        with time_limit(PROOF_SECONDS):
+            return _judge(reading, goal_parts, entry.name)
+    except (CheckTimeout, Undecided, RecursionError) as error:
+        return CodeVerdict("undecided", True, f"Read statically as {reading.layout.describe()}; undecided: {error}.")
 
 
 def read(module: Module, entry: Entry, goal_parts: tuple, signature: dict) -> Reading:
