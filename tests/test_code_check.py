@@ -175,3 +175,48 @@ def test_grade_code_writes_csv_json_and_gradescope(tmp_path):
     csv_report = tmp_path / "report.csv"
     invoke("grade-code", "--target", "softmax-vjp", "--report", str(csv_report), str(submissions))
     assert csv_report.read_text().splitlines()[0] == "student,file,verdict,static,unstable,mistake,message"
+
+
+# --- hostile code -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source, reason", [
+    ("import numpy as np\ndef f(s):\n" + "    s = np.outer(s, s) @ s\n" * 30 + "    return s\n", "nodes"),
+    ("def f(s):\n    return g(s)\ndef g(s):\n    return f(s)\n", "nested too deeply"),
+    ("def f(s):\n    return s ** 1000000\n", "small whole number"),
+    ("def f(s):\n    return s * 12345678901\n", "integer beyond"),
+    ("def f(s):\n    return s * 1e308\n", "float constant beyond"),
+    ("def f(s):\n    return " + "(" * 300 + "s" + ")" * 300 + "\n", "syntax error"),
+])
+def test_hostile_code_is_refused_in_bounded_work(source, reason):
+    verdict = check_static(source, target="softmax-vjp", name="f")
+    assert verdict.verdict == "unreadable" and reason in verdict.message
+
+
+def test_mutated_corpus_code_gives_a_verdict_never_a_traceback():
+    """Token-level mutations of every corpus file (fixed seed): a verdict or a DeriveError, nothing else."""
+    import ast
+    import random
+
+    from derive.errors import DeriveError
+    rng = random.Random(7)
+    tokens = ["0", "-1", "None", "True", "z", "s", "g", "np.sum(z)", "(z, g)", "z[0]", "z[:, None]", "axis=0",
+              "len(z)", "range(3)", "i", "[]", "z.T", "1.5", "**", "@", "self", ""]
+    checked = 0
+    for path in sorted((Path(__file__).parent / "data" / "backward_code").glob("*.py")):
+        words = path.read_text().split(" ")
+        for _ in range(10):
+            mutated = list(words)
+            for _ in range(rng.randint(1, 3)):
+                mutated[rng.randrange(len(mutated))] = rng.choice(tokens)
+            text = " ".join(mutated)
+            try:
+                ast.parse(text)
+            except SyntaxError:
+                continue
+            try:
+                verdict = check_static(text, target="softmax-vjp")
+            except DeriveError:
+                continue
+            assert verdict.verdict in ("correct", "incorrect", "unstable", "unreadable", "undecided")
+            checked += 1
+    assert checked >= 30  # the others are syntax errors or name no parameter role

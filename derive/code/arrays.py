@@ -78,6 +78,8 @@ def _show(shape) -> str:
 
 def entry_broadcast(array: Array, axes: tuple, shape: tuple) -> sp.Expr:
     """The entry of `array` read at the result's index symbols `axes` of the broadcast `shape`."""
+    if broadcast_shape(array.shape, shape) != tuple(shape):
+        raise ShapeError(f"shape {_show(array.shape)} does not broadcast to {_show(shape)}")
     offset = len(shape) - array.ndim
     picks = [sp.Integer(1) if size == 1 and shape[offset + r] != 1 else axes[offset + r]
              for r, size in enumerate(array.shape)]

@@ -19,6 +19,7 @@ from .arrays import Array
 MAX_INLINE_DEPTH = 8  # helper calls inlined (softmax() inside backward()); deeper is refused
 MAX_NODES = 5000  # AST nodes a read may visit (a bound on work, not on time)
 MAX_INT = 10 ** 6
+MAX_EXPRESSION_NODES = 20_000  # per value: `a = a @ a` repeated would double the tree at every line
 
 
 class NotReadable(DeriveError):
@@ -192,6 +193,14 @@ class Frame:
             self.reader.tick(statement)
             self.statement(statement)
 
+    def bounded(self, value, node):
+        """The value, if its entry is of a size the prover can handle; walked at most to the bound."""
+        if isinstance(value, Array):
+            for count, _ in enumerate(sp.preorder_traversal(value.entry)):
+                if count > MAX_EXPRESSION_NODES:
+                    raise NotReadable(f"an expression of more than {MAX_EXPRESSION_NODES} nodes", node)
+        return value
+
     def statement(self, node) -> None:
         if isinstance(node, ast.Expr):
             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
@@ -205,9 +214,9 @@ class Frame:
         if isinstance(node, ast.Return):
             if self.loops or self.conditions:
                 raise NotReadable("return inside a loop or an if", node)
-            raise _Return(None if node.value is None else self.expr(node.value))
+            raise _Return(None if node.value is None else self.bounded(self.expr(node.value), node))
         if isinstance(node, ast.Assign):
-            value = self.expr(node.value)
+            value = self.bounded(self.expr(node.value), node)
             for target in node.targets:
                 self.assign(target, value, node)
             return
@@ -275,7 +284,7 @@ class Frame:
     def augmented(self, node: ast.AugAssign) -> None:
         from .operators import binary
         op = type(node.op)
-        value = self.expr(node.value)
+        value = self.bounded(self.expr(node.value), node)
         if isinstance(node.target, ast.Subscript):
             from .indexing import write
             self._store(*write(self, node.target, value, op), node)
