@@ -220,3 +220,23 @@ def test_mutated_corpus_code_gives_a_verdict_never_a_traceback():
             assert verdict.verdict in ("correct", "incorrect", "unstable", "unreadable", "undecided")
             checked += 1
     assert checked >= 30  # the others are syntax errors or name no parameter role
+
+
+def test_a_name_set_in_both_branches_is_merged_and_in_one_branch_is_refused():
+    both = """import numpy as np
+
+def softmax_grad(s):
+    J = np.zeros((len(s), len(s)))
+    for i in range(len(s)):
+        for j in range(len(s)):
+            if i == j:
+                v = s[i] * (1 - s[i])
+            else:
+                v = -s[i] * s[j]
+            J[i, j] = v
+    return J
+"""
+    assert check_static(both, target="softmax-jacobian").verdict == "correct"
+    one = both.replace("            else:\n                v = -s[i] * s[j]\n", "")
+    verdict = check_static(one, target="softmax-jacobian")
+    assert verdict.verdict == "unreadable" and "line 9" in verdict.message

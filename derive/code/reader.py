@@ -261,9 +261,11 @@ class Frame:
         """Inside `if i == j:` a plain assignment keeps the old value where the condition is false."""
         if not self.conditions:
             return value
-        if old is None or not isinstance(value, Array) or not isinstance(old.value, Array):
-            raise NotReadable("a name first assigned inside an if", node)
+        if not isinstance(value, Array) or (old is not None and not isinstance(old.value, Array)):
+            raise NotReadable("a non-array assigned inside an if", node)
         condition = sp.Mul(*self.conditions)
+        if old is None:  # new in this branch: kept only if the other branch assigns it too (see branch)
+            return A.elementwise(lambda new: condition * new, value)
         return A.elementwise(lambda new, before: condition * new + (1 - condition) * before, value, old.value)
 
     def _store(self, target, value, node) -> None:
@@ -343,21 +345,22 @@ class Frame:
 
     def branch(self, node: ast.If) -> None:
         condition = self.condition(node.test)
-        before = dict(self.names)
+        before = set(self.names)
         self.conditions.append(condition)
         try:
             self.block(node.body)
         finally:
             self.conditions.pop()
-        if node.orelse:
-            self.conditions.append(1 - condition)
-            try:
-                self.block(node.orelse)
-            finally:
-                self.conditions.pop()
-        for name in set(self.names) - set(before):
-            if not isinstance(self.names[name].value, Array):
-                raise NotReadable(f"{name} is defined in one branch of an if only", node)
+        new_in_then = set(self.names) - before
+        self.conditions.append(1 - condition)
+        try:
+            self.block(node.orelse)
+        finally:
+            self.conditions.pop()
+        new_in_else = set(self.names) - before - new_in_then
+        # A name assigned in one branch only has no value where the other ran: unusable after the if.
+        for name in (new_in_then - _assigned(node.orelse)) | new_in_else:
+            del self.names[name]
 
     def condition(self, test) -> sp.Expr:
         """`i == j` / `i != j` between indices: a Kronecker delta (1 where true, 0 where false)."""
@@ -388,6 +391,11 @@ class Frame:
         if node.id in self.reader.module.classes:
             raise NotReadable(f"using the class {node.id} inside a function", node)
         raise NotReadable(f"the name {node.id!r} (not a parameter, local, import or function of this file)", node)
+
+
+def _assigned(body: list) -> set:
+    return {t.id for statement in body for n in ast.walk(statement) if isinstance(n, (ast.Assign, ast.AugAssign))
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
 
 
 @dataclass(frozen=True)
