@@ -61,17 +61,18 @@ def _ragged(items):
 def _call(target, request, case):
     framework, kind = request["framework"], request["kind"]
     args = [_array(spec, framework) for spec in case["args"]]
-    extra = [_array(spec, framework) for spec in case.get("extra", [])]
-    upstream = _array(case["upstream"], framework) if case.get("upstream") else None
+    named = {spec["name"]: value for spec, value in zip(case["args"], args)}  # by name: skipped options keep defaults
     if kind == "function":
-        return _plain(target(*args))
+        return _plain(target(**named))
     if kind == "method":
         instance = target()
-        return _plain(_stored(getattr(instance, request["method"])(*args), instance))
+        return _plain(_stored(getattr(instance, request["method"])(**named), instance))
     if kind == "layer":
         layer = target()
-        getattr(layer, request["forward"])(*args)
-        return _plain(_stored(getattr(layer, request["backward"])(upstream, *extra), layer))
+        getattr(layer, request["forward"])(**named)
+        backward = {spec["name"]: _array(spec, framework) for spec in case["backward"]}
+        return _plain(_stored(getattr(layer, request["backward"])(**backward), layer))
+    upstream = _array(case["upstream"], framework)
     output = target.apply(*args)  # torch.autograd.Function: gradients arrive in the inputs' .grad
     output.backward(upstream)
     return _plain(tuple(a.grad if getattr(a, "requires_grad", False) else None for a in args))

@@ -91,27 +91,37 @@ def _is_static(function: ast.FunctionDef) -> bool:
     return any(getattr(d, "id", None) == "staticmethod" for d in function.decorator_list)
 
 
-def _params(function: ast.FunctionDef, *, skip_first: bool) -> list:
+def _params(function: ast.FunctionDef, *, skip_first: bool) -> tuple:
+    """(parameter names, those with a default value)."""
     params = [a.arg for a in function.args.args]
-    return params[1:] if skip_first else params
+    with_default = set(params[len(params) - len(function.args.defaults):])
+    return (params[1:] if skip_first else params), with_default
 
 
 def roles(entry: Entry, goal, signature: dict) -> dict:
     """Parameter name -> role for the inputs (the function's, or forward's for a class)."""
     function = entry.function if entry.kind in ("function", "method") else entry.forward
-    return _roles(_params(function, skip_first=entry.kind != "function"), function.name, goal, signature)
+    return _roles(*_params(function, skip_first=entry.kind != "function"), function.name, goal, signature)
 
 
 def backward_roles(entry: Entry, goal, signature: dict) -> dict:
-    """For a class: backward's parameters after the upstream gradient (prml's _backward(delta, x))."""
-    params = _params(entry.backward, skip_first=True)[1:]
-    return _roles(params, entry.backward.name, goal, signature)
+    """For a class, backward's parameters: the upstream gradient (by name, else the first) and any inputs
+    it takes again (prml's _backward(delta, x), backward(input, gradOutput))."""
+    params, with_default = _params(entry.backward, skip_first=True)
+    if not params:
+        raise NotReadable("a backward() without an upstream-gradient parameter", entry.backward)
+    named = {p: role_of(p, goal, signature) for p in params}
+    upstream = next((p for p in params if named[p] == "upstream"), params[0])
+    rest = _roles([p for p in params if p != upstream], with_default, entry.backward.name, goal, signature)
+    return {upstream: "upstream", **rest}
 
 
-def _roles(params: list, where: str, goal, signature: dict) -> dict:
+def _roles(params: list, with_default: set, where: str, goal, signature: dict) -> dict:
     out = {}
     for param in params:
         role = role_of(param, goal, signature)
+        if role is None and param in with_default:
+            role = "ignore"  # an option of the code's own (alpha=None): its default is used
         if role is None:
             raise UsageError(f"parameter {param!r} of {where}(): role unknown; give --signature {param}=ROLE "
                              f"(logits, probs, upstream, targets, labels, W, b, x, T, epsilon, zero, ignore)")

@@ -159,7 +159,7 @@ def _role_value(role: str, env, label: int, layout, goal):
 def _request_case(case, roles: dict, extra: dict, layout, goal, kind: str, shape) -> dict:
     def specs(chosen):
         out = []
-        for role in chosen.values():
+        for name, role in chosen.items():
             if role == "ignore":
                 continue
             if role == "upstream":
@@ -168,11 +168,11 @@ def _request_case(case, roles: dict, extra: dict, layout, goal, kind: str, shape
                 values = [_role_value(role, env, label, layout, goal) for env, label in zip(case.envs, case.labels)]
                 value = values if len(case.envs) > 1 else values[0]
             integer = role == "labels" or (role == "targets" and layout.labels)
-            out.append({"data": value, "dtype": "int64" if integer else case.dtype,
+            out.append({"name": name, "data": value, "dtype": "int64" if integer else case.dtype,
                         "grad": kind == "autograd" and role in FLOAT_ROLES})
         return out
-    upstream = {"data": _upstream(case, shape), "dtype": case.dtype} if kind in ("layer", "autograd") else None
-    return {"args": specs(roles), "extra": specs(extra), "upstream": upstream}
+    upstream = {"data": _upstream(case, shape), "dtype": case.dtype} if kind == "autograd" else None
+    return {"args": specs(roles), "backward": specs(extra), "upstream": upstream}
 
 
 def _upstream(case, shape):

@@ -144,9 +144,9 @@ def _read_layout(reader: Reader, module: Module, entry: Entry, goal_parts: tuple
             raise NotReadable("backward of a target that takes no upstream gradient", entry.backward)
         state = Obj() if entry.kind == "autograd" else _instance(reader, module, entry.owner)
         reader.call(Function(entry.forward, entry.owner), [state], args)
-        extra = {p: _value(r, goal, layout, shape) for p, r in backward_roles(entry, goal, signature).items()}
-        upstream = bind("upstream", goal, layout, upstream_shape=shape)
-        output = _stored(reader.call(Function(entry.backward, entry.owner), [state, upstream], extra), state)
+        backward = {p: _value(r, goal, layout, shape) for p, r in backward_roles(entry, goal, signature).items()}
+        backward = {p: v for p, v in backward.items() if v is not None}
+        output = _stored(reader.call(Function(entry.backward, entry.owner), [state], backward), state)
         with_upstream = "g" not in goal.arrays
         if entry.kind == "autograd" and isinstance(output, Tuple):  # one gradient per forward input
             wanted = {p.role for p in goal_parts}
