@@ -11,7 +11,8 @@ import sympy as sp
 
 from . import arrays as A
 from .arrays import Array
-from .reader import NotReadable, Tuple
+from .arithmetic import binary
+from .values import NotReadable, Tuple
 
 FRAMEWORKS = ("numpy.", "torch.", "scipy.special.", "math.")
 
@@ -160,7 +161,6 @@ def _builtin(frame, name: str, args: list, node):
 
 def _binary_fn(op):
     def run(frame, x, args, kwargs, node, _torch):
-        from .operators import binary
         return binary(frame, op, x, args[0], node)
     return run
 

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .reader import Module, NotReadable
+from .values import Module, NotReadable
 from .signature import role_of
 
 FORWARD_NAMES = ("forward", "_forward")

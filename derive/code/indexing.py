@@ -12,7 +12,7 @@ import sympy as sp
 
 from . import arrays as A
 from .arrays import Array
-from .reader import NotReadable
+from .values import NotReadable, Tuple
 
 
 def _elements(frame, node) -> list:
@@ -70,7 +70,6 @@ def _aligned(elements: list, ndim: int, node) -> list:
 
 
 def read(frame, node: ast.Subscript):
-    from .reader import Tuple
     owner = frame.expr(node.value)
     if isinstance(owner, Tuple):
         return _tuple_item(frame, owner, node)

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..check.equivalence import ShapeMismatch, compare
 from ..check.mistakes import Mistake, identify
-from ..check.target import Target
+from ..check.target import CheckTarget
 from .sums import normal
 
 EXPLANATIONS = {
@@ -35,16 +35,16 @@ def code_mistake(mistake_id: str, extra: str = "") -> Mistake:
     return Mistake(mistake_id, (EXPLANATIONS[mistake_id] + (" " + extra if extra else "")).strip())
 
 
-def candidates(probe: Target, plain: Target) -> list:
+def candidates(probe: CheckTarget, plain: CheckTarget) -> list:
     """(id, wrong formula) for the probe (the VJP or scaled gradient) built from the plain target."""
     out = []
     R = probe.result
     if "g" in probe.arrays:
         (index,) = probe.free
-        out.append(("pass-through", S.g[index]))
+        out.append(("pass-through", symbols.g[index]))
         expanded = sp.expand(normal(R))
         kept = sp.Add(*(t for t in sp.Add.make_args(expanded)
-                        if not any(isinstance(a, sp.Sum) and a.has(S.g) for a in sp.preorder_traversal(t))))
+                        if not any(isinstance(a, sp.Sum) and a.has(symbols.g) for a in sp.preorder_traversal(t))))
         if kept != expanded and kept != 0:
             out.append(("missing-dot-product", kept))
     if "c" in probe.arrays and "c" not in plain.arrays:
@@ -54,11 +54,11 @@ def candidates(probe: Target, plain: Target) -> list:
         out.append(("diagonal-only", sp.KroneckerDelta(a, b) * plain.result))
     elif len(plain.free) == 2 and "g" in probe.arrays:
         a, b = plain.free
-        out.append(("diagonal-only", S.g[b] * plain.result.xreplace({a: b})))
+        out.append(("diagonal-only", symbols.g[b] * plain.result.xreplace({a: b})))
     return out
 
 
-def name_mistake(expr: sp.Expr, probe: Target, plain: Target) -> Mistake | None:
+def name_mistake(expr: sp.Expr, probe: CheckTarget, plain: CheckTarget) -> Mistake | None:
     for mistake_id, formula in candidates(probe, plain):
         try:
             if compare(expr, replace(probe, result=formula), sample=2).agree:

@@ -13,9 +13,13 @@ import sympy as sp
 
 from . import arrays as A
 from .arrays import Array, ShapeError
-from .reader import MAX_INT, Function, NotReadable, Obj, Ref, Tuple
+from .arithmetic import array_of, binary, describe
+from .calls import METHODS, call_method, call_ref
+from .indexing import read
+from .values import Function, NotReadable, Obj, Ref, Tuple
 
-MAX_POWER = 4
+MAX_INT = 10 ** 6
+
 
 
 def expression(frame, node):
@@ -55,7 +59,7 @@ def _tuple(frame, node):
 
 
 def _unary(frame, node):
-    value = _array(frame.expr(node.operand), node)
+    value = array_of(frame.expr(node.operand), node)
     if isinstance(node.op, ast.USub):
         return A.elementwise(lambda v: -v, value, tag=value.tag if value.tag in ("const", "raw") else "safe")
     if isinstance(node.op, ast.UAdd):
@@ -65,63 +69,6 @@ def _unary(frame, node):
 
 def _binop(frame, node):
     return binary(frame, type(node.op), frame.expr(node.left), frame.expr(node.right), node)
-
-
-def binary(frame, op, left, right, node) -> Array:
-    left, right = _array(left, node), _array(right, node)
-    if op is ast.MatMult:
-        return A.matmul(left, right)
-    if op is ast.Pow:
-        if right.ndim != 0 or right.tag != "const" or not (right.entry.is_Integer and 0 <= right.entry <= MAX_POWER):
-            raise NotReadable(f"a power other than a small whole number (0..{MAX_POWER})", node)
-        return A.elementwise(lambda v: v ** right.entry, left, tag="safe")
-    if op is ast.Div and right.tag in ("tiny", "expshift"):
-        result = A.elementwise(lambda a, b: a / b, left, right)
-        frame.reader.warn(node, "division by a softmax output or exponential that underflows to 0 at extreme "
-                                "logits: x / 0 gives inf or nan (combine the loss and softmax gradients first)", result)
-        return result
-    fn = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-          ast.Div: lambda a, b: a / b}.get(op)
-    if fn is None:
-        raise NotReadable(f"operator {op.__name__}", node)
-    return A.elementwise(fn, left, right, tag=_arithmetic_tag(op, left, right))
-
-
-def _arithmetic_tag(op, left: Array, right: Array) -> str:
-    tags = (left.tag, right.tag)
-    if op is ast.Sub and right.tag == "max":
-        return "shifted"  # z - max z <= 0: exp of it cannot overflow
-    if "const" == tags[0] == tags[1]:
-        return "const"
-    if "size" in tags and set(tags) <= {"size", "const"}:
-        return "size"
-    if "index" in tags and set(tags) <= {"index", "const"}:
-        return "index"
-    if op in (ast.Add, ast.Sub) and "raw" in tags:
-        return "raw"
-    if op in (ast.Add, ast.Sub) and "shifted" in tags and set(tags) <= {"shifted", "const", "safe"}:
-        return "raw" if "safe" in tags else "shifted"
-    if op is ast.Mult and "raw" in tags:
-        return "raw"
-    if op in (ast.Mult, ast.Div) and ({"tiny", "expshift"} & set(tags)):
-        return "tiny"
-    if op is ast.Div and "raw" in tags:
-        return "raw"
-    return "safe"
-
-
-def _array(value, node) -> Array:
-    if isinstance(value, Array):
-        return value
-    raise NotReadable(f"arithmetic on {_describe(value)}", node)
-
-
-def _describe(value) -> str:
-    if isinstance(value, Ref):
-        return value.path
-    if isinstance(value, Tuple):
-        return "a tuple"
-    return type(value).__name__ if value is not None else "None"
 
 
 def _attribute(frame, node):
@@ -149,10 +96,9 @@ def _attribute(frame, node):
             return Tuple(tuple(A.scalar(s, "size") for s in owner.shape))
         if node.attr in ("data",):
             return owner
-        from .calls import METHODS
         if node.attr in METHODS:
             return _Method(owner, node.attr)
-    raise NotReadable(f"attribute {node.attr!r} of {_describe(owner)}", node)
+    raise NotReadable(f"attribute {node.attr!r} of {describe(owner)}", node)
 
 
 class _Method:
@@ -180,7 +126,6 @@ class _BoundMethod:
 
 
 def _call(frame, node):
-    from .calls import call_method, call_ref
     callee = frame.expr(node.func)
     if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
         raise NotReadable("*args or **kwargs in a call", node)
@@ -198,11 +143,10 @@ def _call(frame, node):
         return call_ref(frame, callee.path, args, kwargs, node)
     if isinstance(callee, Obj) or callee is None:
         raise NotReadable("calling something that is not a function", node)
-    raise NotReadable(f"calling {_describe(callee)}", node)
+    raise NotReadable(f"calling {describe(callee)}", node)
 
 
 def _subscript(frame, node):
-    from .indexing import read
     return read(frame, node)
 
 

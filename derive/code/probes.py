@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 
 import mpmath
 
-from .. import symbols as S
+from .. import symbols
 from ..check.equivalence import evaluator
-from ..check.points import PRECISION_DIGITS, Point, environments
-from ..check.target import Target
+from ..check.points import Point, environments
+from ..settings import PRECISION_DIGITS
+from ..check.target import CheckTarget
 from .signature import Layout
 
 KS = (2, 3, 5)
@@ -36,7 +37,7 @@ class Case:
     labels: tuple  # the true class of each example (0-based), for integer-label inputs
 
 
-def cases(goal: Target, probe: Target, layout: Layout, *, uses_targets: bool, bias_free: bool = False) -> list:
+def cases(goal: CheckTarget, probe: CheckTarget, layout: Layout, *, uses_targets: bool, bias_free: bool = False) -> list:
     rng = random.Random(SEED)
     out = []
     with mpmath.workdps(PRECISION_DIGITS):
@@ -54,12 +55,12 @@ def cases(goal: Target, probe: Target, layout: Layout, *, uses_targets: bool, bi
     return out
 
 
-def _Ks(goal: Target) -> tuple:
+def _Ks(goal: CheckTarget) -> tuple:
     fixed = goal.semantics.Ks if goal.semantics is not None and goal.semantics.Ks else None
     return tuple(k for k in KS if fixed is None or k in fixed) or tuple(fixed)
 
 
-def _example(rng, goal: Target, probe: Target, K: int, extreme: bool, soft: bool, bias_free: bool) -> tuple:
+def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, soft: bool, bias_free: bool) -> tuple:
     if extreme:  # |z| ~ 1000, signs alternating, so neither exp(z) nor exp(-z) is representable
         z = [mpmath.mpf(1000 * (-1) ** r + rng.uniform(-1, 1)) for r in range(K)]
     else:
@@ -94,7 +95,7 @@ def _batch_targets(rng, targets, soft: bool):
     return out
 
 
-def entries(expr, probe: Target, env, shape_indices: tuple, sizes: dict) -> list:
+def entries(expr, probe: CheckTarget, env, shape_indices: tuple, sizes: dict) -> list:
     """The array of `expr` over the probe's free indices at one example: nested lists of mpf."""
     run = evaluator(expr, probe)
     spans = [range(1, sizes[ix] + 1) for ix in shape_indices]
@@ -114,10 +115,10 @@ def _nest(values: dict, lengths: list, prefix: tuple = ()) -> object:
     return [_nest(values, lengths, prefix + (r,)) for r in range(1, lengths[len(prefix)] + 1)]
 
 
-def sizes_at(env, goal: Target) -> dict:
+def sizes_at(env, goal: CheckTarget) -> dict:
     """How far each index runs at this example: K for class indices, D for d."""
     ranges = goal.semantics.index_ranges if goal.semantics is not None else {}
     out = {}
-    for symbol in (S.i, S.j, S.d):
+    for symbol in (symbols.i, symbols.j, symbols.d):
         out[symbol] = int(env.scalars[ranges[symbol]]) if symbol in ranges else env.K
     return out

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..check import target as targets
-from ..check.target import Target
+from ..check.target import CheckTarget
 from .signature import LABEL_BASE, UPSTREAM_SCALAR
 
 PER_EXAMPLE_BASES = ("z", "sigma", "y", "g")
@@ -22,7 +22,7 @@ PER_EXAMPLE_BASES = ("z", "sigma", "y", "g")
 class Part:
     """One gradient a function returns: with respect to which input (role), and the target entry."""
 
-    target: Target
+    target: CheckTarget
     role: str  # logits | W | b | x
 
 
@@ -35,55 +35,55 @@ def parts(name: str) -> tuple:
     return (Part(goal, "logits"),)
 
 
-def upstream_shape(goal: Target, batched: bool) -> tuple | None:
+def upstream_shape(goal: CheckTarget, batched: bool) -> tuple | None:
     """The shape of the upstream gradient a backward takes: the forward output's, or () for a loss."""
-    rows = (S.N,) if batched else ()
+    rows = (symbols.N,) if batched else ()
     if "g" in goal.arrays:
-        return rows + (S.K,)  # the target's own input (softmax-vjp), not a contraction
+        return rows + (symbols.K,)  # the target's own input (softmax-vjp), not a contraction
     if is_jacobian(goal):
-        return rows + (S.K,)
+        return rows + (symbols.K,)
     if isinstance(goal.lhs, sp.Derivative):
         return ()
     return None
 
 
-def is_jacobian(goal: Target) -> bool:
+def is_jacobian(goal: CheckTarget) -> bool:
     lhs = goal.lhs
     return (isinstance(lhs, sp.Derivative) and len(goal.free) == 2 and not isinstance(lhs.expr, sp.Symbol)
             and "W" not in goal.arrays)
 
 
-def probe(goal: Target, *, with_upstream: bool) -> Target:
+def probe(goal: CheckTarget, *, with_upstream: bool) -> CheckTarget:
     """The target the code's entry is compared with: the VJP or the scaled gradient when it takes an upstream."""
     if not with_upstream or "g" in goal.arrays:
         return goal
     if is_jacobian(goal):
         i, j = goal.free
         row = sp.Symbol("_u", integer=True, positive=True)
-        result = sp.Sum(S.g[row] * goal.result.xreplace({i: row}), (row, 1, S.K))
+        result = sp.Sum(symbols.g[row] * goal.result.xreplace({i: row}), (row, 1, symbols.K))
         return replace(goal, name=f"{goal.name} (vector-Jacobian product)", result=result, free=(j,),
-                       lhs=sp.Derivative(S.L, S.z[j]), arrays=tuple(sorted(set(goal.arrays) | {"g"})))
+                       lhs=sp.Derivative(symbols.L, symbols.z[j]), arrays=tuple(sorted(set(goal.arrays) | {"g"})))
     return replace(goal, name=f"{goal.name} (times the upstream gradient)", result=UPSTREAM_SCALAR[1] * goal.result,
                    arrays=tuple(sorted(set(goal.arrays) | {"c"})))
 
 
-def is_batch_target(goal: Target) -> bool:
+def is_batch_target(goal: CheckTarget) -> bool:
     """A target over a batch of examples (rows of X, Y), not per example."""
     return "Y" in goal.arrays
 
 
-def is_linear(goal: Target) -> bool:
+def is_linear(goal: CheckTarget) -> bool:
     """A target through a linear layer z = W x + b (whose code may have no bias)."""
     return bool({"W", "X", "x"} & set(goal.arrays))
 
 
-def without_bias(goal: Target) -> Target:
+def without_bias(goal: CheckTarget) -> CheckTarget:
     """For code with no bias parameter (scores = X W): the result written out through the layers, b = 0."""
     result = goal.result
     for _bases, substitute in goal.semantics.layers:
         result = substitute(result, None)
     return replace(goal, name=f"{goal.name} (no bias)", result=result.xreplace(
-        {e: sp.Integer(0) for e in result.atoms(sp.Indexed) if e.base == S.b}))
+        {e: sp.Integer(0) for e in result.atoms(sp.Indexed) if e.base == symbols.b}))
 
 
 class RowsMixed(Exception):
@@ -98,17 +98,17 @@ def per_row(expr: sp.Expr, row: sp.Symbol) -> tuple:
     if mixed:
         raise RowsMixed(str(mixed[0]))
     out = expr.replace(single, lambda e: e.base[e.indices[1]])
-    if out.has(S.N):
-        scaled = sp.expand(out * S.N)
-        if not scaled.has(S.N):
+    if out.has(symbols.N):
+        scaled = sp.expand(out * symbols.N)
+        if not scaled.has(symbols.N):
             return scaled, "read as the gradient of the batch mean (divided by N)"
         raise RowsMixed("N")
     return out, ""
 
 
-def labels_to_targets(expr: sp.Expr, goal: Target) -> sp.Expr:
+def labels_to_targets(expr: sp.Expr, goal: CheckTarget) -> sp.Expr:
     """delta(class, label) is the one-hot target: y[class] (Y[n, class] for a batch)."""
-    batch_base = S.Y if "Y" in goal.arrays else None
+    batch_base = symbols.Y if "Y" in goal.arrays else None
     def is_label(e):
         return (isinstance(e, sp.Indexed) and e.base == LABEL_BASE) or (isinstance(e, sp.Symbol) and e.name == "label")
     def convert(delta):
@@ -117,8 +117,8 @@ def labels_to_targets(expr: sp.Expr, goal: Target) -> sp.Expr:
         if not is_label(label):
             return delta
         if isinstance(label, sp.Indexed):  # label[n]: row n's class
-            return (batch_base or S.y)[label.indices[0], other]
-        return S.y[other]
+            return (batch_base or symbols.y)[label.indices[0], other]
+        return symbols.y[other]
     return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta) and any(
         is_label(x) for x in sp.preorder_traversal(e)), convert)
 

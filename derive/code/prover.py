@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..check.equivalence import Counterexample, ShapeMismatch, compare
-from ..check.target import Target
-from ..zero_test import is_zero
+from ..check.target import CheckTarget
+from ..algebra.zero_test import is_zero
 from .sums import normal
 
 CONCRETE_KS = (2, 3, 4, 5)
-CONCRETE_SIZES = {S.D: 2, S.N: 2}
+CONCRETE_SIZES = {symbols.D: 2, symbols.N: 2}
 SHIFT_PROBE = sp.Rational(7, 3)  # a second value for max z: the result must not depend on it
 
 
@@ -32,7 +32,7 @@ class Proof:
     message: str = ""
 
 
-def without_max(expr: sp.Expr, probe: Target) -> tuple:
+def without_max(expr: sp.Expr, probe: CheckTarget) -> tuple:
     """max z -> 0, after checking the result does not change when max z takes another value."""
     shifts = [a for a in expr.atoms(sp.Symbol, sp.Indexed) if _is_max(a)]
     if not shifts:
@@ -48,7 +48,7 @@ def _is_max(atom) -> bool:
     return name.startswith("_max")
 
 
-def prove(expr: sp.Expr, probe: Target) -> Proof:
+def prove(expr: sp.Expr, probe: CheckTarget) -> Proof:
     try:
         numeric = compare(expr, probe)
     except ShapeMismatch as error:
@@ -62,17 +62,17 @@ def prove(expr: sp.Expr, probe: Target) -> Proof:
     return Proof(True, "numeric", numeric.checked)
 
 
-def _in_logits(expr: sp.Expr, probe: Target, n: int | None) -> sp.Expr:
+def _in_logits(expr: sp.Expr, probe: CheckTarget, n: int | None) -> sp.Expr:
     expr = probe.substitute(expr)
     semantics = probe.semantics
     if semantics is not None and semantics.layers is not None:
         for _bases, substitute in semantics.layers:
             expr = substitute(expr, n)
         return expr
-    return S.softmax_definitions(expr, n=n)
+    return symbols.softmax_definitions(expr, n=n)
 
 
-def _symbolic(expr: sp.Expr, probe: Target) -> bool:
+def _symbolic(expr: sp.Expr, probe: CheckTarget) -> bool:
     try:
         difference = normal(_in_logits(expr, probe, None)) - normal(_in_logits(probe.result, probe, None))
         difference = _targets_sum_to_one(normal(difference), probe)
@@ -81,7 +81,7 @@ def _symbolic(expr: sp.Expr, probe: Target) -> bool:
         return False
 
 
-def _by_cases(expr: sp.Expr, probe: Target) -> list:
+def _by_cases(expr: sp.Expr, probe: CheckTarget) -> list:
     """i = j and i != j apart: delta_ij s_i^2 = delta_ij s_i s_j holds, but not as a polynomial identity."""
     if len(probe.free) != 2 or not expr.has(sp.KroneckerDelta(*probe.free)):
         return [expr]
@@ -90,16 +90,16 @@ def _by_cases(expr: sp.Expr, probe: Target) -> list:
     return [normal(expr.xreplace({delta: sp.Integer(1)}).xreplace({b: a})), expr.xreplace({delta: sp.Integer(0)})]
 
 
-def _targets_sum_to_one(expr: sp.Expr, probe: Target) -> sp.Expr:
+def _targets_sum_to_one(expr: sp.Expr, probe: CheckTarget) -> sp.Expr:
     """Sum_k y_k = 1 where the target says targets lie on the simplex."""
     if not probe.simplex:
         return expr
     return sp.expand(expr.replace(lambda e: isinstance(e, sp.Sum) and isinstance(e.function, sp.Indexed)
-                                  and e.function.base == S.y, lambda e: sp.Integer(1)))
+                                  and e.function.base == symbols.y, lambda e: sp.Integer(1)))
 
 
-def _concrete(expr: sp.Expr, probe: Target, n: int) -> bool:
-    sizes = {S.K: n, **CONCRETE_SIZES}
+def _concrete(expr: sp.Expr, probe: CheckTarget, n: int) -> bool:
+    sizes = {symbols.K: n, **CONCRETE_SIZES}
     try:
         for assignment in _assignments(probe, n):
             values = {**sizes, **assignment}
@@ -107,7 +107,7 @@ def _concrete(expr: sp.Expr, probe: Target, n: int) -> bool:
             right = _in_logits(probe.result.xreplace(values).doit(), probe, n)
             difference = sp.expand(left - right)
             if probe.simplex:
-                difference = difference.subs(S.y[n], 1 - sp.Add(*[S.y[r] for r in range(1, n)]))
+                difference = difference.subs(symbols.y[n], 1 - sp.Add(*[symbols.y[r] for r in range(1, n)]))
             if not is_zero(difference):
                 return False
         return True
@@ -115,7 +115,7 @@ def _concrete(expr: sp.Expr, probe: Target, n: int) -> bool:
         return False
 
 
-def _assignments(probe: Target, n: int) -> list:
+def _assignments(probe: CheckTarget, n: int) -> list:
     ranges = probe.semantics.index_ranges if probe.semantics is not None else {}
     spans = [range(1, (CONCRETE_SIZES[ranges[ix]] if ix in ranges else n) + 1) for ix in probe.free]
     return [dict(zip(probe.free, combo)) for combo in itertools.product(*spans)]

@@ -8,103 +8,19 @@ Loops over range(size) run once with a symbolic index (a write J[i, j] = e holds
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..errors import DeriveError
 from . import arrays as A
+from .arithmetic import binary
 from .arrays import Array
+from .indexing import accumulated, write
+from .operators import expression
+from .values import Bound, Function, Loop, Module, NotReadable, Obj, Ref, Tuple, Warning_
 
 MAX_INLINE_DEPTH = 8  # helper calls inlined (softmax() inside backward()); deeper is refused
 MAX_NODES = 5000  # AST nodes a read may visit (a bound on work, not on time)
-MAX_INT = 10 ** 6
 MAX_EXPRESSION_NODES = 20_000  # per value: `a = a @ a` repeated would double the tree at every line
-
-
-class NotReadable(DeriveError):
-    """Code outside the whitelist: said with its position, never guessed."""
-
-    exit_code = 2
-
-    def __init__(self, message: str, node: ast.AST | None = None):
-        self.line = getattr(node, "lineno", None)
-        self.column = getattr(node, "col_offset", -1) + 1 if node is not None else None
-        where = f"line {self.line}, column {self.column}: " if self.line is not None else ""
-        super().__init__(f"{where}not read statically: {message}")
-        self.reason = message
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A module or a function of one, by canonical dotted name (numpy.exp, torch.nn.functional.softmax)."""
-
-    path: str
-
-
-@dataclass
-class Obj:
-    """`self` or `ctx`: attributes set while reading forward and read again in backward."""
-
-    attributes: dict = field(default_factory=dict)
-    saved: tuple = ()
-
-
-@dataclass(frozen=True)
-class Function:
-    node: ast.FunctionDef
-    owner: ast.ClassDef | None = None
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A name's value and the loops active when it was assigned (its per-iteration scope)."""
-
-    value: object
-    loops: tuple = ()
-
-
-@dataclass(frozen=True)
-class Loop:
-    symbol: sp.Symbol  # 1-based index; the Python value is symbol - 1
-    size: sp.Expr
-
-
-@dataclass(frozen=True)
-class Warning_:
-    """A float-stability finding: where, and why the code overflows or underflows."""
-
-    line: int
-    column: int
-    reason: str
-    pattern: sp.Expr  # the flagged value's entry, axes as wildcards: it matters only if the result holds it
-
-
-class Module:
-    """A parsed file: its imports (aliases -> canonical names), functions and classes."""
-
-    def __init__(self, tree: ast.Module):
-        self.aliases: dict = {}
-        self.functions: dict = {}
-        self.classes: dict = {}
-        # keepdims or a class axis of -1 / 1: the code is meant for batches of rows too
-        self.batch_intent = any(isinstance(n, ast.keyword) and (n.arg in ("keepdims", "keepdim") or (
-            n.arg in ("axis", "dim") and isinstance(n.value, (ast.Constant, ast.UnaryOp)))) for n in ast.walk(tree))
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
-                        alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, (ast.FunctionDef,)):
-                self.functions[node.name] = node
-            elif isinstance(node, ast.ClassDef):
-                self.classes[node.name] = node
-
-    def methods(self, cls: ast.ClassDef) -> dict:
-        return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
 
 
 ALLOWED_DECORATORS = {"staticmethod", "classmethod", "once_differentiable", "no_grad"}
@@ -252,7 +168,6 @@ class Frame:
                 raise NotReadable("setting an attribute of something other than self or ctx", target)
             owner.attributes[target.attr] = value
         elif isinstance(target, ast.Subscript):
-            from .indexing import write
             self._store(*write(self, target, value, None), node)
         else:
             raise NotReadable(f"assignment to {type(target).__name__}", target)
@@ -284,11 +199,9 @@ class Frame:
         return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.value))
 
     def augmented(self, node: ast.AugAssign) -> None:
-        from .operators import binary
         op = type(node.op)
         value = self.bounded(self.expr(node.value), node)
         if isinstance(node.target, ast.Subscript):
-            from .indexing import write
             self._store(*write(self, node.target, value, op), node)
             return
         if not isinstance(node.target, ast.Name):
@@ -312,7 +225,6 @@ class Frame:
 
     def summed_over(self, value: Array, loops: list) -> Array:
         """Sum over the loops the target does not vary with: `acc += e` inside `for k in range(K)`."""
-        from .indexing import accumulated
         condition = sp.Mul(*self.conditions)
         return A.elementwise(lambda v: accumulated(condition * v, loops), value, tag=value.tag)
 
@@ -374,7 +286,6 @@ class Frame:
 
     # -- expressions -----------------------------------------------------------------------------
     def expr(self, node):
-        from .operators import expression
         self.reader.tick(node)
         return expression(self, node)
 
@@ -396,12 +307,3 @@ class Frame:
 def _assigned(body: list) -> set:
     return {t.id for statement in body for n in ast.walk(statement) if isinstance(n, (ast.Assign, ast.AugAssign))
             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
-
-
-@dataclass(frozen=True)
-class Tuple:
-    """A Python tuple of read values (returned gradients, `N, K = x.shape`); `names` for torch.max's (values, indices)."""
-
-    items: tuple
-    names: tuple = ()
-

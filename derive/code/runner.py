@@ -14,7 +14,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..check import mistakes as catalogue
 from ..check.equivalence import ShapeMismatch, entry_order
 from ..numeric.evaluate import EvaluationError
@@ -23,7 +23,7 @@ from .naming import EXPLANATIONS as CODE_EXPLANATIONS, candidates as code_candid
 from .probes import cases, entries, sizes_at
 from .entry import backward_roles, roles as entry_roles
 from .problem import is_batch_target, is_jacobian, is_linear, parts, probe, upstream_shape, without_bias
-from .reader import NotReadable
+from .values import NotReadable
 from .sandbox import NotRunnable, call
 from .signature import layouts
 from .static import load
@@ -150,7 +150,7 @@ def _role_value(role: str, env, label: int, layout, goal):
     if role in ("b", "x"):
         return _matrix(env.arrays["X"]) if role == "x" and "X" in env.arrays else _floats(env.arrays[role])
     if role in ("T", "epsilon"):
-        return float(env.scalars[S.T if role == "T" else S.epsilon])
+        return float(env.scalars[symbols.T if role == "T" else symbols.epsilon])
     if role == "zero":
         return 0.0
     raise NotReadable(f"no value for a parameter of role {role!r} when running")
@@ -255,7 +255,7 @@ def _wrong_shape(items, expected, case, part, setup: _Setup, layout) -> CodeVerd
     vectors = [item for item in items if item is not None and item.shape == expected.shape[:-1]]
     if part.role == "logits" and is_jacobian(goal) and setup.checked["logits"] is goal and vectors:
         i, j = goal.free
-        diagonal = replace(goal, result=goal.result.xreplace({j: i}), free=(i,), lhs=sp.Derivative(S.L, S.z[i]))
+        diagonal = replace(goal, result=goal.result.xreplace({j: i}), free=(i,), lhs=sp.Derivative(symbols.L, symbols.z[i]))
         values = np.squeeze(np.array([_expected(diagonal.result, part, diagonal, env, layout) for env in case.envs]))
         if np.allclose(vectors[0], values, rtol=1e-6, atol=1e-9):
             return CodeVerdict("incorrect", False, setup.prefix + "A vector where the K x K Jacobian is expected: "

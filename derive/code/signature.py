@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..errors import UsageError
 from . import arrays as A
 from .arrays import Array
@@ -119,35 +119,35 @@ def layouts(target, roles: dict) -> list:
 def bind(role: str, target, layout: Layout, *, upstream_shape: tuple | None = None) -> Array:
     """The symbolic array a parameter of this role starts as."""
     batched = layout.batched or "Y" in target.arrays
-    rows = (S.N,) if batched else ()
-    K, D = S.K, S.D
+    rows = (symbols.N,) if batched else ()
+    K, D = symbols.K, symbols.D
     def indexed(base, shape, tag="safe"):
         return A.build(shape, lambda axes: base[axes] if len(axes) > 1 else base[axes[0]], tag)
     if role == "logits":
-        return indexed(S.z, rows + (K,), "raw")
+        return indexed(symbols.z, rows + (K,), "raw")
     if role == "probs":
-        return indexed(S.sigma, rows + (K,))
+        return indexed(symbols.sigma, rows + (K,))
     if role in ("targets", "labels") and (role == "labels" or layout.labels):
         return A.build(rows, lambda axes: (LABEL_BASE[axes[0]] if axes else sp.Symbol("label", integer=True,
                                                                                          positive=True)) - 1, "labels")
     if role == "targets":
-        return indexed(S.Y if "X" in target.arrays else S.y, rows + (K,))
+        return indexed(symbols.Y if "X" in target.arrays else symbols.y, rows + (K,))
     if role == "upstream":
         if upstream_shape is None:
             raise UsageError("an upstream-gradient parameter where the target takes none")
         if upstream_shape == ():
             return A.scalar(UPSTREAM_SCALAR[1])
-        return indexed(S.g, upstream_shape)
+        return indexed(symbols.g, upstream_shape)
     if role == "W":
         if layout.w_transposed:
-            return A.build((D, K), lambda axes: S.W[axes[1], axes[0]], "raw")
-        return indexed(S.W, (K, D), "raw")
+            return A.build((D, K), lambda axes: symbols.W[axes[1], axes[0]], "raw")
+        return indexed(symbols.W, (K, D), "raw")
     if role == "b":
-        return indexed(S.b, (K,), "raw")
+        return indexed(symbols.b, (K,), "raw")
     if role == "x":
-        return indexed(S.X, (S.N, D), "raw") if "X" in target.arrays else indexed(S.x, (D,), "raw")
+        return indexed(symbols.X, (symbols.N, D), "raw") if "X" in target.arrays else indexed(symbols.x, (D,), "raw")
     if role == "T":
-        return A.scalar(S.T)
+        return A.scalar(symbols.T)
     if role == "epsilon":
-        return A.scalar(S.epsilon)
+        return A.scalar(symbols.epsilon)
     raise UsageError(f"no input of role {role!r} for this target")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..check.equivalence import CheckTimeout, ShapeMismatch, Undecided, entry_order, time_limit
 from ..check.mistakes import Mistake
 from ..numeric.evaluate import EvaluationError
@@ -22,7 +22,8 @@ from .naming import code_mistake, name_mistake
 from .problem import (Part, RowsMixed, has_labels, is_batch_target, is_jacobian, is_linear, labels_to_targets, parts, per_row, probe,
                       upstream_shape, without_bias)
 from .prover import prove, without_max
-from .reader import Function, Module, NotReadable, Obj, Reader, Tuple
+from .reader import Reader
+from .values import Function, Module, NotReadable, Obj, Tuple
 from .signature import Layout, bind, layouts
 from .verdict import CodeVerdict, from_counterexample
 
@@ -158,10 +159,10 @@ def _read_layout(reader: Reader, module: Module, entry: Entry, goal_parts: tuple
 
 
 def expected_shape(part: Part, layout: Layout, with_upstream: bool) -> tuple:
-    rows = (S.N,) if layout.batched and not is_batch_target(part.target) else ()
+    rows = (symbols.N,) if layout.batched and not is_batch_target(part.target) else ()
     if part.role == "logits":
-        return rows + ((S.K, S.K) if is_jacobian(part.target) and not with_upstream else (S.K,))
-    return {"W": (S.D, S.K) if layout.w_transposed else (S.K, S.D), "b": (S.K,), "x": (S.D,)}[part.role]
+        return rows + ((symbols.K, symbols.K) if is_jacobian(part.target) and not with_upstream else (symbols.K,))
+    return {"W": (symbols.D, symbols.K) if layout.w_transposed else (symbols.K, symbols.D), "b": (symbols.K,), "x": (symbols.D,)}[part.role]
 
 
 def _squeezed(array: Array) -> Array:
@@ -176,7 +177,7 @@ def _match_outputs(output, goal_parts: tuple, layout: Layout, with_upstream: boo
     for part in goal_parts:
         wanted = expected_shape(part, layout, with_upstream)
         fits = [_squeezed(i) for i in items if _squeezed(i).shape == wanted]
-        if not fits and wanted[-2:] == (S.K, S.K):  # a Jacobian given as its diagonal
+        if not fits and wanted[-2:] == (symbols.K, symbols.K):  # a Jacobian given as its diagonal
             fits = [_squeezed(i) for i in items if _squeezed(i).shape == wanted[:-1]]
         if fits:
             out[part.role] = fits[0]
@@ -226,7 +227,7 @@ def _prove_part(reading: Reading, part: Part) -> tuple:
         output.ndim == (2 if reading.layout.batched else 1)
     if diagonal:  # a Jacobian returned as a vector: at best its diagonal
         i, j = goal.free
-        checked = replace(goal, result=goal.result.xreplace({j: i}), free=(i,), lhs=sp.Derivative(S.L, S.z[i]))
+        checked = replace(goal, result=goal.result.xreplace({j: i}), free=(i,), lhs=sp.Derivative(symbols.L, symbols.z[i]))
     batched_rows = reading.layout.batched and not is_batch_target(goal)
     row = sp.Symbol("_row", integer=True, positive=True)
     expr = output.at(((row,) if batched_rows else ()) + entry_order(checked))
