@@ -31,6 +31,8 @@ from .verdict import CodeVerdict
 
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
 FLOAT_ROLES = ("logits", "probs", "W", "b", "x")
+# Errors a wrong layout causes (shapes, dtypes, indices); any other error ends the search.
+LAYOUT_ERRORS = ("ValueError", "TypeError", "IndexError", "RuntimeError", "AxisError", "numpy.exceptions.AxisError")
 
 
 def check_by_running(path: Path, *, target: str, name: str | None, signature: dict,
@@ -57,6 +59,8 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
         outcome = _run_layout(setup, layout)
         if isinstance(outcome, str):
             errors.append(outcome)
+            if not outcome.startswith(LAYOUT_ERRORS):
+                break  # a NameError or AttributeError does not depend on the shapes: another layout will not help
             continue
         if isinstance(outcome, _Partial):  # sizes that happen to fit (K = D): another layout may take every case
             partial.append(outcome)
