@@ -240,3 +240,11 @@ def softmax_grad(s):
     one = both.replace("            else:\n                v = -s[i] * s[j]\n", "")
     verdict = check_static(one, target="softmax-jacobian")
     assert verdict.verdict == "unreadable" and "line 9" in verdict.message
+
+
+@pytest.mark.parametrize("call", ["np.exp(z, out=z)", "np.sum(z, axis=-1, where=z > 0)", "np.diag(z, 1)",
+                                  "np.exp(z, z)", "z.sum(-1, True, 3)"])
+def test_arguments_that_would_change_the_result_unseen_are_refused(call):
+    source = f"import numpy as np\n\ndef softmax_vjp(z, g):\n    e = {call}\n    return e\n"
+    verdict = check_static(source, target="softmax-vjp")
+    assert verdict.verdict == "unreadable" and "line 4" in verdict.message

@@ -126,14 +126,12 @@ def call_ref(frame, path: str, args: list, kwargs: dict, node):
         return A.einsum(args[0], *(_need(a, node) for a in args[1:]))
     if name == "one_hot":
         return _one_hot(frame, _need(args[0], node), args[1] if len(args) > 1 else kwargs.get("num_classes"), node)
-    if name in ("sqrt", "tanh", "abs", "where", "clip", "maximum", "minimum", "sign", "sort", "argmax"):
-        raise NotReadable(f"call to {path}", node)
     if not args:
         raise NotReadable(f"call to {path} without arguments", node)
-    method = METHODS.get(name)
-    if method is None:
+    if name not in METHODS:
         raise NotReadable(f"call to {path}", node)
-    return method(frame, _need(args[0], node), args[1:], kwargs, node, path.startswith("torch"))
+    return _checked(name, args[1:], kwargs, node)(frame, _need(args[0], node), args[1:], kwargs, node,
+                                                   path.startswith("torch"))
 
 
 def _need(value, node) -> Array:
@@ -143,7 +141,27 @@ def _need(value, node) -> Array:
 
 
 def call_method(frame, owner: Array, name: str, args: list, kwargs: dict, node):
-    return METHODS[name](frame, owner, args, kwargs, node, "dim" in kwargs or "keepdim" in kwargs)
+    return _checked(name, args, kwargs, node)(frame, owner, args, kwargs, node, "dim" in kwargs or "keepdim" in kwargs)
+
+
+# Keyword arguments that change nothing the reader tracks, or that the handlers read; any other
+# (out=, where=, initial=, diagonal offsets) would change the result unseen, so it is refused.
+KNOWN_KEYWORDS = frozenset({"axis", "dim", "keepdims", "keepdim", "dtype", "num_classes", "copy"})
+# How many positional arguments after the array each operation reads; more would be ignored unseen.
+EXTRA_ARGUMENTS = {"sum": 1, "mean": 1, "max": 1, "amax": 1, "softmax": 1, "log_softmax": 1, "logsumexp": 1,
+                   "outer": 1, "ger": 1, "dot": 1, "matmul": 1, "mm": 1, "mv": 1, "transpose": 2, "permute": 4,
+                   "reshape": 4, "view": 4, "expand_dims": 1, "unsqueeze": 1, "squeeze": 1, "multiply": 1,
+                   "mul": 1, "add": 1, "subtract": 1, "sub": 1, "divide": 1, "div": 1, "true_divide": 1,
+                   "astype": 1, "to": 1, "expand_as": 1, "size": 1}
+
+
+def _checked(name: str, args: list, kwargs: dict, node):
+    unknown = sorted(set(kwargs) - KNOWN_KEYWORDS)
+    if unknown:
+        raise NotReadable(f"{name}() with {', '.join(k + '=' for k in unknown)}", node)
+    if len(args) > EXTRA_ARGUMENTS.get(name, 0):
+        raise NotReadable(f"{name}() with {len(args)} arguments besides the array", node)
+    return METHODS[name]
 
 
 def _builtin(frame, name: str, args: list, node):
