@@ -248,3 +248,12 @@ def test_arguments_that_would_change_the_result_unseen_are_refused(call):
     source = f"import numpy as np\n\ndef softmax_vjp(z, g):\n    e = {call}\n    return e\n"
     verdict = check_static(source, target="softmax-vjp")
     assert verdict.verdict == "unreadable" and "line 4" in verdict.message
+
+
+def test_code_for_one_example_is_not_held_to_batches_but_code_for_rows_is():
+    one = ("import numpy as np\n\ndef softmax_vjp(z, g):\n    e = np.exp(z - np.max(z, axis=0, keepdims=True))\n"
+           "    s = e / e.sum(axis=0, keepdims=True)\n    return s * (g - np.sum(g * s, axis=0, keepdims=True))\n")
+    assert check_static(one, target="softmax-vjp").verdict == "correct"
+    rows = one.replace("axis=0", "axis=-1").replace("np.sum(g * s, axis=-1, keepdims=True)", "np.sum(g * s, axis=-1)")
+    verdict = check_static(rows, target="softmax-vjp")
+    assert verdict.verdict == "incorrect" and verdict.mistake.id == "shape" and "on a batch" in verdict.message

@@ -49,9 +49,11 @@ class Layout:
     batched: bool = False
     w_transposed: bool = False
     labels: bool = False
+    also_single: bool = False  # read for one example too (code written for rows, checked on both)
 
     def describe(self) -> str:
-        parts = ["a batch of N rows" if self.batched else "one example"]
+        parts = [("one example and " if self.also_single else "") + "a batch of N rows" if self.batched
+                 else "one example"]
         if self.w_transposed:
             parts.append("W as D x K (x @ W)")
         if self.labels:

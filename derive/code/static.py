@@ -81,7 +81,8 @@ def read(module: Module, entry: Entry, goal_parts: tuple, signature: dict) -> Re
             continue
         if layout.batched or is_batch_target(goal) or not module.batch_intent:
             return reading
-        return _also_batched(module, entry, goal_parts, replace(layout, batched=True), signature, reading)
+        return _also_batched(module, entry, goal_parts, replace(layout, batched=True, also_single=True), signature,
+                             reading)
     _nodes, error = max(failures, key=lambda pair: pair[0])
     if isinstance(error, ShapeError) or "broadcast" in str(error):
         raise _WrongShape(f"{error} (under every layout tried)")

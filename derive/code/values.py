@@ -79,9 +79,7 @@ class Module:
         self.aliases: dict = {}
         self.functions: dict = {}
         self.classes: dict = {}
-        # keepdims or a class axis of -1 / 1: the code is meant for batches of rows too
-        self.batch_intent = any(isinstance(n, ast.keyword) and (n.arg in ("keepdims", "keepdim") or (
-            n.arg in ("axis", "dim") and isinstance(n.value, (ast.Constant, ast.UnaryOp)))) for n in ast.walk(tree))
+        self.batch_intent = any(_rows_call(n) for n in ast.walk(tree) if isinstance(n, ast.Call))
         for node in tree.body:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -97,6 +95,25 @@ class Module:
 
     def methods(self, cls: ast.ClassDef) -> dict:
         return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+
+
+def _rows_call(call: ast.Call) -> bool:
+    """A reduction over axis -1 or 1, or with keepdims over an axis other than 0: written for rows of a batch."""
+    keywords = {k.arg: k.value for k in call.keywords}
+    axis = keywords.get("axis", keywords.get("dim"))
+    literal = _whole_number(axis)
+    if literal in (-1, 1):
+        return True
+    return bool({"keepdims", "keepdim"} & set(keywords)) and axis is not None and literal != 0
+
+
+def _whole_number(node):
+    """-1 from `-1`, 1 from `1`; None for anything that is not a whole-number literal."""
+    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    inner = node.operand if negative else node
+    if isinstance(inner, ast.Constant) and type(inner.value) is int:
+        return -inner.value if negative else inner.value
+    return None
 
 
 @dataclass(frozen=True)
