@@ -67,10 +67,12 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
             continue
         if outcome.verdict != "correct" or layout.batched or is_batch_target(goal) or not module.batch_intent:
             return outcome
-        batched = _run_layout(setup, replace(layout, batched=True))  # rows code must be right on a batch too
+        batched = _run_layout(setup, replace(layout, batched=True, also_single=True))  # rows code: a batch too
         batched = batched.verdict if isinstance(batched, _Partial) else batched
-        if isinstance(batched, str) or batched.verdict == "correct":
+        if isinstance(batched, str):
             return outcome
+        if batched.verdict == "correct":
+            return batched
         mistake = batched.mistake or code_mistake("wrong-axis")
         return replace(batched, message=batched.message.replace(setup.prefix, setup.prefix + "Right for one "
                        "example, wrong on a batch of rows. "), mistake=mistake)
@@ -248,9 +250,13 @@ def _judge(outputs, chosen, setup: _Setup, layout) -> CodeVerdict:
                                f"{', soft targets' if case.soft else ''}{', a batch' if len(case.envs) > 1 else ''})."
                                + (f" Mistake: {mistake.id}." if mistake else ""), False, mistake, where,
                                setup.entry.name)
-    return CodeVerdict("correct", False, setup.prefix + f"Equal to the target at {len(chosen)} cases (K = 2, 3, 5; "
-                       f"float32 and float64; random upstream gradients; extreme logits |z| ~ 1000; "
-                       f"{layout.describe()}).{mean_note}", False, None, None, setup.entry.name)
+    tried = ["K = 2, 3, 5", "float32 and float64"]
+    arrays = next(iter(setup.checked.values())).arrays
+    tried += ["random upstream gradients"] if "g" in arrays else (["a random upstream scalar"] if "c" in arrays else [])
+    tried += ["one-hot and soft targets"] if any(case.soft for case in chosen) else []
+    tried += ["extreme logits |z| ~ 1000", layout.describe()]
+    return CodeVerdict("correct", False, setup.prefix + f"Equal to the target at {len(chosen)} cases "
+                       f"({'; '.join(tried)}).{mean_note}", False, None, None, setup.entry.name)
 
 
 def _wrong_shape(items, expected, case, part, setup: _Setup, layout) -> CodeVerdict:
