@@ -257,3 +257,18 @@ def test_code_for_one_example_is_not_held_to_batches_but_code_for_rows_is():
     rows = one.replace("axis=0", "axis=-1").replace("np.sum(g * s, axis=-1, keepdims=True)", "np.sum(g * s, axis=-1)")
     verdict = check_static(rows, target="softmax-vjp")
     assert verdict.verdict == "incorrect" and verdict.mistake.id == "shape" and "on a batch" in verdict.message
+
+
+def test_a_batch_gradient_scaled_by_n_in_one_term_only_is_wrong():
+    source = """import numpy as np
+
+def ce(logits, labels):
+    N = logits.shape[0]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(N), labels] -= 1{mean}
+    return p{total}
+"""
+    assert check_static(source.format(mean="", total=" / N"), target="cross-entropy-gradient").verdict == "correct"
+    verdict = check_static(source.format(mean=" / N", total=""), target="cross-entropy-gradient")
+    assert verdict.verdict == "incorrect" and "batch size N" in verdict.message

@@ -102,8 +102,15 @@ def per_row(expr: sp.Expr, row: sp.Symbol) -> tuple:
         scaled = sp.expand(out * symbols.N)
         if not scaled.has(symbols.N):
             return scaled, "read as the gradient of the batch mean (divided by N)"
-        raise RowsMixed("N")
+        raise RowsMixed("N")  # N other than as one overall 1/N: not a per-example formula
     return out, ""
+
+
+def mixed_message(error: RowsMixed) -> tuple:
+    """(what is wrong, whether it is the wrong axis) for a batched entry that is not per example."""
+    if str(error) == "N":
+        return "row n depends on the batch size N other than through one overall 1/N (the batch mean)", False
+    return "row n of the result reads other rows of the batch", True
 
 
 def labels_to_targets(expr: sp.Expr, goal: CheckTarget) -> sp.Expr:

@@ -19,7 +19,7 @@ from . import arrays as A
 from .arrays import Array, ShapeError
 from .entry import STORED_GRADIENTS, Entry, backward_roles, find, parse, roles
 from .naming import code_mistake, name_mistake
-from .problem import (Part, RowsMixed, has_labels, is_batch_target, is_jacobian, is_linear, labels_to_targets, parts, per_row, probe,
+from .problem import (Part, RowsMixed, has_labels, mixed_message, is_batch_target, is_jacobian, is_linear, labels_to_targets, parts, per_row, probe,
                       upstream_shape, without_bias)
 from .prover import prove, without_max
 from .reader import Reader
@@ -240,8 +240,9 @@ def _prove_part(reading: Reading, part: Part) -> tuple:
     if batched_rows:
         try:
             expr, note = per_row(expr, row)
-        except RowsMixed:
-            return f"{label}: row n of the result reads other rows of the batch.", code_mistake("wrong-axis"), None, True
+        except RowsMixed as error:
+            text, wrong_axis = mixed_message(error)
+            return f"{label}: {text}.", code_mistake("wrong-axis") if wrong_axis else None, None, True
     expr, shift_free = without_max(expr, checked)
     if not shift_free:
         return f"{label}: the result changes with max z (it is not subtracted everywhere).", None, None, True
