@@ -41,6 +41,7 @@ def align(chain: list, goal) -> Aligned:
     indices = {str(a): meaning.get(b, "index") for a, b in mapping.items()}
     for symbol in used - set(mapping):
         indices[str(symbol)] = meaning.get(symbol, "index")
+    indices = dict(sorted(indices.items(), key=lambda item: (not item[1].startswith("row"), item[0])))  # rows first
     if any(a != b for a, b in mapping.items()):
         chain = [(line, _rename(expr, mapping)) for line, expr in chain]
     return Aligned(chain, mapping, indices, guessed, case)
