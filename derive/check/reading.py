@@ -44,7 +44,6 @@ class Reading:
 
     roles: tuple = ()  # ((key, builder role), ...) as the builder sees keys: "p", "hat-y", "\\theta"
     guessed: tuple = ()  # keys (and index letters) whose role was guessed, not read or declared
-    declared: bool = False
 
     def role_map(self) -> dict:
         return dict(self.roles)
@@ -101,7 +100,7 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
         # The target has no labels, so a lone y is the network's output (diag(y) - y y^T).
         roles["y"] = "sigma"
         guessed.append("y")
-    return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed), declared=bool(declared))
+    return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed))
 
 
 def _has_letter(text: str, letter: str, *, indexed: bool = True) -> bool:
