@@ -6,6 +6,7 @@ each with the target at high precision -> name the first mistake. Every expressi
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import sympy as sp
@@ -19,19 +20,60 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
 from .mistakes import identify, mistake
+from .alignment import align, condition_expr, explicit_entries, restricted
+from .reading import echo, echo_text, infer, refuse_foreign_letters
+from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
+                        split_condition)
 from .verdict import LineVerdict, Verdict
 
 
-def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS) -> Verdict:
-    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`."""
+def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, declared: dict | None = None,
+                 macros: tuple = (), case: str | None = None) -> Verdict:
+    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
+    `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`;
+    `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     try:
-        chain, notes = _read(text, binary=is_binary(goal))
+        if not isinstance(text, str):
+            raise ParseError("the answer must be text")
+        text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
+        letters = infer(text, declared=declared, arrays=goal.arrays)
+        chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
+        if named:
+            notes.append(f"The left side {named} is read as the target's own name.")
+        refuse_foreign_letters([expr for _line, expr in chain], goal)
+        if case is not None:
+            conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
-    chain = _align_indices(chain, goal)
+    aligned = align(chain, goal)
+    try:
+        aligned = dataclasses.replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
+    except ParseError as error:
+        return Verdict("invalid", "", str(error), column=error.column)
+    chain = _restrict(aligned, conditions, goal)
+    echoed = echo(letters, aligned, text)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
-    reading = _reading(chain, notes)
+    reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes)]))
+    verdict = _decide(chain, goal, interpretation, reading, seconds)
+    if unread is not None and (verdict.verdict != "incorrect" or (verdict.mistake is not None and verdict.mistake.id == "not-differentiated")):
+        # Lines before the unreadable one hold no mistake: the verdict is that the rest cannot be read.
+        return Verdict("invalid", interpretation, str(unread), column=unread.column, reading=echoed)
+    return dataclasses.replace(verdict, reading=echoed)
+
+
+def _restrict(aligned, conditions: dict, goal) -> list:
+    """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only."""
+    out = []
+    for line, expr in aligned.chain:
+        for condition in ([aligned.case] if aligned.case is not None else []) + (
+                [condition_expr(conditions[line], aligned.mapping)] if line in conditions else []):
+            expr = restricted(expr, condition, goal)
+        out.append((line, expr))
+    return out
+
+
+def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float) -> Verdict:
     try:
         with time_limit(seconds):
             return _judge(chain, goal, interpretation, reading, time.monotonic() + seconds)
@@ -42,35 +84,40 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS)
         return Verdict("undecided", interpretation, f"{reading} Undecided: cannot evaluate this answer ({error}).")
 
 
-def _read(text: str, *, binary: bool = False) -> tuple:
-    """[(line, expression)] in order, and notes on the reading (log is natural)."""
+def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tuple:
+    """[(line, expression)] in order, notes on the reading (log is natural), {line: condition}, and the
+    ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log = [], False, False
+    chain, ln, log, conditions, unread = [], False, False, {}, None
     for segment in split(text):
+        body, condition = split_condition(segment.text)
+        if is_prose(body):
+            continue  # 所以, 其中: words between the formulas of a pasted page
         try:
-            parsed = parse_line(segment.text, binary=binary)
+            parsed = parse_line(body, binary=binary, roles=roles)
         except ParseError as error:
             error.line = segment.line if "\n" in text.strip() else error.line
-            raise
+            if not chain:
+                raise
+            unread = error  # judge the lines before it: a wrong one among them is still the first wrong line
+            break
+        if condition == OTHERWISE:
+            previous = [c for _line, c in sorted(conditions.items()) if c != OTHERWISE][-1:]
+            if not previous:
+                raise ParseError("'otherwise' follows no stated case", line=segment.line)
+            a, equal, b = previous[0]
+            condition = (a, not equal, b)
+        if condition is not None:
+            conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
+    if not chain and unread is None:
+        raise ParseError("the answer holds no formula, only words")
     notes = []
     if ln or log:
         notes.append("\\log and \\ln are read as the natural logarithm.")
-    return chain, notes
-
-
-def _align_indices(chain: list, goal) -> list:
-    """If the left side names the target with its free indices swapped (d sigma_j / d z_i), rename
-    them throughout: the student asked the same question with other letters."""
-    if len(chain) < 2 or len(goal.free) != 2 or not isinstance(chain[0][1], sp.Derivative):
-        return chain
-    a, b = goal.free
-    swap = {a: b, b: a}
-    if chain[0][1] != goal.lhs and chain[0][1].xreplace(swap) == goal.lhs:
-        return [(line, expr.xreplace(swap)) for line, expr in chain]
-    return chain
+    return chain, notes, conditions, unread
 
 
 def is_binary(goal) -> bool:
@@ -83,7 +130,7 @@ def _reading(chain: list, notes: list) -> str:
     free = sorted(set().union(*(free_indices(e) for e in exprs)), key=str)
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
     roles = f"free indices: {', '.join(map(str, free)) or 'none'}; summed: {', '.join(map(str, summed)) or 'none'}."
-    return " ".join(["Read with " + roles, *notes])
+    return " ".join(["Checked in the target's letters with " + roles, *notes])
 
 
 def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float) -> Verdict:

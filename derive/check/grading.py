@@ -68,20 +68,21 @@ def read_rows(path: Path) -> tuple:
 
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (that is what the report is for)."""
-    target, row = job
+    target, row, declared, macros = job
     from .checker import check_answer
     from ..errors import DeriveError
     try:
-        verdict = check_answer(row.answer, target=target)
+        verdict = check_answer(row.answer, target=target, declared=declared, macros=macros)
     except (DeriveError, RecursionError, MemoryError, ValueError, TypeError, ArithmeticError) as error:
         return Graded(row.id, "undecided", None, f"the checker failed on this answer: {error}")
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message)
 
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
-              progress: Callable[[int], None] | None = None) -> tuple:
-    """Results in input order, checked on all cores."""
-    jobs = [(target, row) for row in rows]
+              progress: Callable[[int], None] | None = None, declared: dict | None = None,
+              macros: tuple = ()) -> tuple:
+    """Results in input order, checked on all cores; `declared`, `macros`: the course's notation."""
+    jobs = [(target, row, declared, macros) for row in rows]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 4:
         out = []

@@ -27,6 +27,7 @@ class Verdict:
     lines: tuple = ()
     first_wrong_line: int | None = None
     column: int | None = None  # for invalid input, where the problem is
+    reading: dict | None = None  # how the letters were read: {"roles": {...}, "indices": {...}, "guessed": [...]}
 
     @property
     def exit_code(self) -> int:
@@ -43,6 +44,7 @@ class Verdict:
             "counterexample": None if self.counterexample is None else _counterexample(self.counterexample),
             "lines": [{"line": lv.line, "verdict": lv.verdict} for lv in self.lines],
             "first_wrong_line": self.first_wrong_line,
+            "reading": self.reading,
         }
 
 

@@ -5,8 +5,11 @@ from pathlib import Path
 
 import click
 
+from .check import declared, reading_options
+
 
 @click.command()
+@reading_options
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
                    "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
@@ -14,7 +17,7 @@ import click
               help="Report file, .csv or .json (default: FILE's name with .report.csv).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: all cores).")
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
-def grade(target, report, workers, answers) -> None:
+def grade(target, report, workers, answers, notation_file, symbols, macros) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,6 +26,7 @@ def grade(target, report, workers, answers) -> None:
     from ..check.target import get as lookup
 
     lookup(target)
+    roles = declared(notation_file, symbols, macros)
     source = Path(answers)
     rows = read_rows(source)
     destination = Path(report) if report else source.with_suffix(".report.csv")
@@ -30,7 +34,8 @@ def grade(target, report, workers, answers) -> None:
     with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=errors, transient=True) as bar:
         task = bar.add_task("check", total=len(rows))
-        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(task, n))
+        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(task, n),
+                            declared=roles, macros=tuple(macros))
     write_report(results, destination)
     counts = summary(results)
     click.echo(f"{counts['answers']} answers checked against {target}; report: {destination}")

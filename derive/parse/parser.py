@@ -71,15 +71,16 @@ def _column(error: UnexpectedInput, origin: tuple) -> int | None:
     return origin[min(position, len(origin) - 1)] + (1 if position >= len(origin) else 0)
 
 
-def parse_line(raw: str, *, binary: bool = False) -> ParsedLine:
+def parse_line(raw: str, *, binary: bool = False, roles: dict | None = None) -> ParsedLine:
     """One line: `expr`, `lhs = rhs`, `= rhs` or `lhs =`; ParseError otherwise. `binary`: K = 2 and
-    no free index (sigmoid-logistic-gradient), so y and sigma without an index mean y_1 and sigma_1."""
+    no free index (sigmoid-logistic-gradient), so y and sigma without an index mean y_1 and sigma_1.
+    `roles`: the answer's own letters ({"p": "sigma", "o": "z", "E": "L"}), read or declared."""
     text, origin = screen_with_origin(raw)
     try:
         tree = grammar().parse(text)
     except UnexpectedInput as error:
         raise ParseError(_describe(error, text), column=_column(error, origin)) from None
-    builder = Build(binary=binary)
+    builder = Build(binary=binary, roles=roles)
     try:
         parts = builder.transform(tree)
     except VisitError as error:
