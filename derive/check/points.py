@@ -1,12 +1,15 @@
-"""The points an answer is evaluated at: readable ones first, then seeded random logits.
+"""The points an answer is evaluated at: readable ones first, then random logits from a seed.
 
 Why readable first: the first point where the answer and the target disagree becomes the
 counterexample, and sigma = (0.1, 0.2, 0.3, 0.4) can be checked by hand (z = log sigma).
+Why a fresh seed per check: points listed in a README can be gamed (a term that vanishes there
+passes); the seed is recorded in the verdict, so any verdict can be replayed (`--seed N`).
 """
 from __future__ import annotations
 
 import itertools
 import random
+import secrets
 from dataclasses import dataclass
 
 import mpmath
@@ -22,7 +25,19 @@ READABLE = (  # (sigma, one-hot or simple y)
     (("0.2", "0.3", "0.5"), ("0.2", "0.5", "0.3")),
     (("0.25", "0.75"), ("1", "0")),
 )
-RANDOM_KS = (5, 3)
+# Random points: every K up to 8 is met, then larger K (a term like (K-2)(K-3)(K-4)(K-5) sigma_i
+# vanishes below 6 only), and one K drawn from the seed in LARGE_K_RANGE that nobody can predict.
+RANDOM_KS = (5, 3, 6, 7, 8, 13, 29)
+LARGE_K_RANGE = (9, 64)
+# Above this many index assignments at one point, a sample is taken: i = j and i != j at the ends
+# of the range, then random ones (all of them at the readable points and at K <= 5).
+MAX_ASSIGNMENTS = 8
+NAMING_LARGE_K = 13
+
+
+def fresh_seed() -> int:
+    """A seed from the OS: the points of one check cannot be known before it runs."""
+    return secrets.randbelow(2**31)
 
 
 @dataclass(frozen=True)
@@ -35,10 +50,10 @@ class Point:
     sigma_text: tuple | None = None
 
 
-def points(*, simplex: bool, arrays: tuple = ("z", "y"), semantics=None) -> list:
-    """Deterministic: the same answer always gets the same counterexample. A derivation whose K is
-    fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
-    rng = random.Random(CHECK_SEED)
+def points(*, simplex: bool, semantics=None, seed: int = CHECK_SEED) -> list:
+    """The readable points, then random ones from `seed` (the same seed, the same points). A derivation
+    whose K is fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
+    rng = random.Random(seed)
     allowed = semantics.Ks if semantics is not None and semantics.Ks else None
     readable_sigma = semantics is None or not ({"sigma", "P"} & set(semantics.derived)) or "z" in semantics.derived
     out = []
@@ -49,7 +64,8 @@ def points(*, simplex: bool, arrays: tuple = ("z", "y"), semantics=None) -> list
         # normalisation shows at the readable point too.
         z = tuple(1 + mpmath.log(mpmath.mpf(s)) for s in sigma)
         out.append(Point(len(sigma), z, tuple(mpmath.mpf(v) for v in y), sigma if readable_sigma else None))
-    for n in (RANDOM_KS if not allowed else tuple(allowed) * 2):
+    Ks = RANDOM_KS + (rng.randint(*LARGE_K_RANGE),) if not allowed else tuple(allowed) * 2
+    for n in Ks:
         z = tuple(mpmath.mpf(rng.uniform(-3, 3)) for _ in range(n))
         raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
         total = mpmath.fsum(raw) if simplex else 1
@@ -58,16 +74,20 @@ def points(*, simplex: bool, arrays: tuple = ("z", "y"), semantics=None) -> list
 
 
 def sample(chosen: list) -> list:
-    """Two points for the quick probes of mistake naming: the first readable one and a random one."""
-    return [chosen[0], chosen[min(3, len(chosen) - 1)]]
+    """The points of the quick probes of mistake naming: the first readable one, a random one, and
+    one at a larger K (a term that vanishes for small K only must not look like the target there)."""
+    large = [p for p in chosen if p.K == NAMING_LARGE_K]
+    return [chosen[0], chosen[min(3, len(chosen) - 1)], *large[:1]]
 
 
-def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Semantics | None = None) -> list:
-    """(assignment, Env) for every assignment of the free indices (i = j and i != j alike): in 1..K,
-    or 1..D for d and 1..N for n where the derivation's semantics says so. The derivation's own
-    semantics (engine) supplies its extra arrays (g, W, x, b, X, Y), scalars (T, epsilon, u) and
-    derived arrays (sigma = softmax(z / T), z = W x + b), as for its verifier."""
-    rng = random.Random(CHECK_SEED + point.K)
+def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Semantics | None = None,
+                 seed: int = CHECK_SEED) -> list:
+    """(assignment, Env) for the assignments of the free indices (i = j and i != j alike): in 1..K,
+    or 1..D for d and 1..N for n where the derivation's semantics says so; all of them up to
+    MAX_ASSIGNMENTS, else a sample (see `_assignments`). The derivation's own semantics (engine)
+    supplies its extra arrays (g, W, x, b, X, Y), scalars (T, epsilon, u) and derived arrays
+    (sigma = softmax(z / T), z = W x + b), as for its verifier."""
+    rng = random.Random(seed + point.K)
     derived = semantic_derived(semantics)
     sizes, uppers = semantic_sizes(semantics, point.K)
     values, scalars = semantic_inputs(semantics, rng, point.K, sizes, {"z": list(point.z), "y": list(point.y)})
@@ -75,13 +95,28 @@ def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Seman
         if name not in derived:
             values.setdefault(name, [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(point.K)])
     out = []
-    ranges = [range(1, uppers.get(ix, point.K) + 1) for ix in free]
-    for combo in itertools.product(*ranges):
+    tops = [uppers.get(ix, point.K) for ix in free]
+    for combo in _assignments(tops, rng, exhaustive=point.sigma_text is not None or point.K <= 5):
         assignment = dict(zip(free, combo))
         env = Env(K=point.K, arrays=values, scalars={symbols.K: point.K, **sizes, **scalars, **assignment},
                   derived=derived)
         out.append((assignment, env))
     return out
+
+
+def _assignments(tops: list, rng: random.Random, *, exhaustive: bool) -> list:
+    """Every tuple of index values (each in 1..top), or for a large K a sample: all equal at 1 and
+    at the top, all distinct from the bottom and from the top, then random tuples."""
+    total = 1
+    for top in tops:
+        total *= top
+    if exhaustive or total <= MAX_ASSIGNMENTS:
+        return list(itertools.product(*(range(1, top + 1) for top in tops)))
+    picked = [tuple(1 for _ in tops), tuple(tops),
+              tuple(min(r + 1, top) for r, top in enumerate(tops)), tuple(max(top - r, 1) for r, top in enumerate(tops))]
+    while len(set(picked)) < MAX_ASSIGNMENTS:
+        picked.append(tuple(rng.randint(1, top) for top in tops))
+    return list(dict.fromkeys(picked))
 
 
 def shown(env: Env) -> tuple:

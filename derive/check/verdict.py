@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from .equivalence import Counterexample
 from .mistakes import Mistake
+from .proof import Evidence
+from .steps import StepFeedback
 
 EXIT_CODES = {"correct": 0, "incorrect": 1, "invalid": 2, "undecided": 3}
 
@@ -27,6 +29,11 @@ class Verdict:
     lines: tuple = ()
     first_wrong_line: int | None = None
     column: int | None = None  # for invalid input, where the problem is
+    evidence: Evidence | None = None  # for "correct": how it was established
+    seed: int | None = None  # the seed of the random points: `--seed` replays this verdict
+    step: StepFeedback | None = None  # for a wrong derivation: the broken step
+    hint: str | None = None  # with --hint: a hint toward the right next step (no values, no answer)
+    lang: str = "en"
 
     @property
     def exit_code(self) -> int:
@@ -43,6 +50,10 @@ class Verdict:
             "counterexample": None if self.counterexample is None else _counterexample(self.counterexample),
             "lines": [{"line": lv.line, "verdict": lv.verdict} for lv in self.lines],
             "first_wrong_line": self.first_wrong_line,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+            "seed": self.seed,
+            "step": None if self.step is None else self.step.to_dict(self.lang),
+            "hint": self.hint,
         }
 
 
