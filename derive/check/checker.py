@@ -175,11 +175,19 @@ def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Ve
     message = verdict.message
     if step is not None:
         previous_line = max(ln for ln, _e in chain if ln < line)
-        if hint:
-            hint_text = say(lang, "hint", line=line, hint=say(lang, step.transformation, "hints"))
-        else:
-            message = f"{message} {step_message(step, line, previous_line, lang)}"
+        message = f"{message} {step_message(step, line, previous_line, lang)}"
+    if hint:
+        attempted = step.transformation if step is not None else _first_step(expr, goal)
+        hint_text = say(lang, "hint", line=line or 1, hint=say(lang, attempted, "hints"))
     return replace(verdict, message=message, mistake=found, step=step, hint=hint_text, lang=lang)
+
+
+def _first_step(expr, goal) -> str:
+    """For a one-line answer: the transformation the question itself calls for first."""
+    try:
+        return diagnose(goal.lhs, expr, goal).transformation
+    except (ShapeMismatch, EvaluationError, TypeError, ValueError, ArithmeticError):
+        return "unknown"
 
 
 def _left_side_mistake(expr, goal, lang: str = "en"):

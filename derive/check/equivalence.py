@@ -32,8 +32,9 @@ DERIVATIVE_TOLERANCE = mpmath.mpf("1e-20")  # numeric differentiation loses some
 # slow proof cannot starve the naming. Measured in process CPU time, which load does not stretch.
 TIME_LIMIT_SECONDS = 5.0
 NAMING_SECONDS = 5.0
-# Wall-clock safety net only, for input that stalls outside the interpreter: far above any real check.
-WALL_SAFETY_FACTOR = 12
+# Wall-clock safety net only, for input that stalls outside the interpreter: far above any real check
+# even on a machine shared by many processes (the CPU allowance decides everything else).
+WALL_SAFETY_SECONDS = 120.0
 
 
 class Undecided(DeriveError):
@@ -85,16 +86,20 @@ def time_limit(seconds: float = TIME_LIMIT_SECONDS):
     if not usable:
         yield
         return
+    active = [True]
     def expire(_signum, _frame):
-        raise CheckTimeout(f"the check used more than {seconds:g} s of CPU time")
+        if active[0]:  # a signal delivered late, after the block, is ignored
+            active[0] = False
+            raise CheckTimeout(f"the check used more than {seconds:g} s of CPU time")
     timers = ((signal.SIGPROF, signal.ITIMER_PROF, seconds),
-              (signal.SIGALRM, signal.ITIMER_REAL, seconds * WALL_SAFETY_FACTOR))
+              (signal.SIGALRM, signal.ITIMER_REAL, max(seconds, WALL_SAFETY_SECONDS)))
     previous = [(signum, signal.signal(signum, expire)) for signum, _timer, _s in timers]
     for _signum, timer, limit in timers:
         signal.setitimer(timer, limit)
     try:
         yield
     finally:
+        active[0] = False
         for _signum, timer, _limit in timers:
             signal.setitimer(timer, 0)
         for signum, handler in previous:

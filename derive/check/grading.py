@@ -33,6 +33,7 @@ class Graded:
     verdict: str
     mistake: str | None
     message: str
+    evidence: str | None = None  # for "correct": proved-symbolic-K, proved-exact-K or numeric
 
 
 def read_rows(path: Path) -> tuple:
@@ -68,20 +69,21 @@ def read_rows(path: Path) -> tuple:
 
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (that is what the report is for)."""
-    target, row = job
+    target, row, seed, lang = job
     from .checker import check_answer
     from ..errors import DeriveError
     try:
-        verdict = check_answer(row.answer, target=target)
+        verdict = check_answer(row.answer, target=target, seed=seed, lang=lang)
     except (DeriveError, RecursionError, MemoryError, ValueError, TypeError, ArithmeticError) as error:
         return Graded(row.id, "undecided", None, f"the checker failed on this answer: {error}")
-    return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message)
+    return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
+                  verdict.evidence.level if verdict.evidence else None)
 
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
-              progress: Callable[[int], None] | None = None) -> tuple:
-    """Results in input order, checked on all cores."""
-    jobs = [(target, row) for row in rows]
+              progress: Callable[[int], None] | None = None, seed: int | None = None, lang: str = "en") -> tuple:
+    """Results in input order, checked on all cores; `seed` None: a fresh seed per answer."""
+    jobs = [(target, row, seed, lang) for row in rows]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 4:
         out = []
@@ -100,17 +102,18 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
 
 
 def write_report(results: tuple, path: Path) -> None:
-    """CSV for .csv, JSON for .json (a list of objects); the same four fields either way."""
-    records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message} for r in results]
+    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way."""
+    records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "evidence": r.evidence, "message": r.message}
+               for r in results]
     suffix = path.suffix.lower()
     if suffix == ".json":
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     elif suffix == ".csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["id", "verdict", "mistake", "message"])
+        writer = csv.DictWriter(buffer, fieldnames=["id", "verdict", "mistake", "evidence", "message"])
         writer.writeheader()
         for record in records:
-            writer.writerow({**record, "mistake": record["mistake"] or ""})
+            writer.writerow({**record, "mistake": record["mistake"] or "", "evidence": record["evidence"] or ""})
         text = buffer.getvalue()
     else:
         raise UsageError(f"{path}: the report must end in .csv or .json")

@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .verdict import Verdict
+from .words import say
 
 STYLE = {"correct": "bold green", "incorrect": "bold red", "invalid": "bold yellow", "undecided": "bold yellow"}
 
@@ -13,15 +14,16 @@ def print_verdict(verdict: Verdict, console: Console | None = None) -> None:
     if verdict.verdict == "invalid":
         return  # the CLI prints the one-line error on stderr
     console = console or Console(highlight=False, soft_wrap=True)
-    console.print(f"[{STYLE[verdict.verdict]}]{verdict.verdict.upper()}[/]")
-    console.print(f"read as:  {escape(verdict.interpretation)}")
+    lang = verdict.lang
+    console.print(f"[{STYLE[verdict.verdict]}]{escape(say(lang, 'verdict_' + verdict.verdict))}[/]")
+    console.print(f"{say(lang, 'read_as')}  {escape(verdict.interpretation)}")
     console.print(escape(verdict.message))
     if verdict.lines and len(verdict.lines) > 1:
         for lv in verdict.lines:
-            console.print(f"  line {lv.line}: {lv.verdict}")
+            console.print("  " + say(lang, "line_verdict", line=lv.line, verdict=lv.verdict))
     c = verdict.counterexample
     if c is not None:
-        console.print("counterexample:")
+        console.print(say(lang, "counterexample"))
         indices = ", ".join(f"{name} = {value}" for name, value in c.indices)
         console.print(f"  K = {c.K}" + (f", {indices}" if indices else ""))
         if c.sigma_text:
@@ -32,7 +34,9 @@ def print_verdict(verdict: Verdict, console: Console | None = None) -> None:
             console.print(f"  y = {list(c.y)}")
         for name, value in c.inputs:  # g, W, x, b, X, Y, T, epsilon, u, D, N where the target has them
             console.print(f"  {name} = {value}")
-        console.print(f"  expected {c.expected!r}, got {c.got!r}")
+        console.print("  " + say(lang, "expected_got", expected=repr(c.expected), got=repr(c.got)))
+    if verdict.step is not None and verdict.step.id is not None:
+        console.print(f"{say(lang, 'step_label')} {verdict.step.id}")
     if verdict.mistake is not None:
-        console.print(f"mistake: {verdict.mistake.id}")
+        console.print(f"{say(lang, 'mistake')} {verdict.mistake.id}")
         console.print(f"  {escape(verdict.mistake.explanation)}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .. import symbols
+from ..algebra.indices import free_indices
 from .equivalence import compare
 from .target import CheckTarget
 from .words import say
@@ -45,7 +46,7 @@ class StepFeedback:
 def diagnose(previous: sp.Basic, wrong: sp.Basic, target: CheckTarget) -> StepFeedback:
     """Which transformation line `wrong` attempted on the right line `previous`, and how it went wrong."""
     previous = target.substitute(previous)
-    for rewrite_id, candidate in _mutations(previous, target):
+    for rewrite_id, candidate in _mutations(previous, wrong, target):
         probe = CheckTarget(**{**target.__dict__, "result": candidate})
         if compare(wrong, probe, sample=2).agree:
             return StepFeedback(rewrite_id, WRONG_REWRITES[rewrite_id])
@@ -85,9 +86,9 @@ def _is_sum_of(summation: sp.Sum, base) -> bool:
     return any(isinstance(f, sp.Indexed) and f.base == base for f in sp.Mul.make_args(summation.function))
 
 
-def _mutations(previous: sp.Basic, target: CheckTarget):
+def _mutations(previous: sp.Basic, wrong: sp.Basic, target: CheckTarget):
     """(id, the previous line with that wrong rewrite applied), nearest first."""
-    free = sorted({ix for ix in previous.atoms(sp.Symbol) if ix in set(target.free)}, key=str) or list(target.free)
+    free = sorted(free_indices(previous) | free_indices(wrong) | set(target.free), key=str)
     for d in sorted(previous.atoms(sp.Derivative), key=str):
         u, v = sp.fraction(sp.together(d.expr))
         if v != 1:
@@ -104,10 +105,11 @@ def _mutations(previous: sp.Basic, target: CheckTarget):
             if k not in delta.args:
                 continue
             (a,) = [arg for arg in delta.args if arg != k] or [k]
+            collapsed = body.xreplace({delta: sp.Integer(1)})
             for other in free:
                 if other != a:
-                    yield "delta-wrong-index", previous.xreplace({s: body.xreplace({k: other})})
-            yield "sum-kept", previous.xreplace({s: symbols.K * body.xreplace({k: a})})
+                    yield "delta-wrong-index", previous.xreplace({s: collapsed.xreplace({k: other})})
+            yield "sum-kept", previous.xreplace({s: symbols.K * collapsed.xreplace({k: a})})
             yield "sum-kept", previous.xreplace({s: sp.Sum(body.xreplace({delta: 1}), *s.limits)})
         if body.has(symbols.y) and not _is_sum_of(s, symbols.y) or (_is_sum_of(s, symbols.y) and len(sp.Mul.make_args(body)) > 1):
             yield "sum-to-one-misused", previous.xreplace({s: sp.Integer(1)})

@@ -1,7 +1,7 @@
 """The result of checking an answer: a frozen record, and its JSON form (the CLI contract)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .equivalence import Counterexample
 from .mistakes import Mistake
@@ -38,6 +38,13 @@ class Verdict:
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
+
+    def without_solution(self) -> "Verdict":
+        """For --hint: the hint alone, without the counterexample's values or a mistake explanation
+        that would give the answer away."""
+        if self.verdict != "incorrect" or self.hint is None:
+            return self
+        return replace(self, message=self.hint, counterexample=None, mistake=None)
 
     def to_dict(self) -> dict:
         """Exactly the keys of the JSON contract."""
