@@ -131,3 +131,15 @@ def test_cli_seed_is_recorded_and_replayed():
     args = ["check", "--target", SJ, "--format", "json", "--seed", "42", r"\sigma_i(\delta_{ij}-\sigma_j)"]
     first, second = (json.loads(CliRunner().invoke(main, args).stdout) for _ in range(2))
     assert first == second and first["seed"] == 42 and first["evidence"]["level"] == "proved-symbolic-K"
+
+
+def test_grade_reports_the_evidence_level_and_checks_equal_answers_once(tmp_path):
+    from derive.check.grading import Row, grade_all
+    rows = [Row("a", r"\sigma_i - y_i"), Row("b", r"\sigma_i - y_i"), Row("c", r"\sigma_i - 1")]
+    results = grade_all(rows, target=CE, workers=1, seed=5)
+    assert [r.evidence for r in results] == ["proved-symbolic-K", "proved-symbolic-K", None]
+    assert [r.id for r in results] == ["a", "b", "c"] and results[2].mistake == "true-class-only"
+    path = tmp_path / "class.csv"
+    path.write_text("id,answer\na,\\sigma_i - y_i\n", encoding="utf-8")
+    out = CliRunner().invoke(main, ["grade", "--target", CE, "--lang", "zh", "--seed", "9", str(path)])
+    assert out.exit_code == 0 and "--seed 9" in out.stdout and "已对照" in out.stdout

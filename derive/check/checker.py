@@ -6,6 +6,7 @@ each with the target at high precision -> name the first mistake. Every expressi
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import sympy as sp
@@ -20,7 +21,7 @@ from . import target as targets
 from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided,
                           compare, cpu_deadline, time_limit)
 from .mistakes import identify, mistake
-from .points import fresh_seed, points as points_at
+from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
 from .steps import diagnose, step_message
 from .verdict import LineVerdict, Verdict
@@ -127,11 +128,16 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                        mistake("not-differentiated", lang=lang), None, _line_verdicts(chain, per_line), last_line,
                        seed=seed)
     evidence = _evidence(chain, goal, points, seed)
-    largest = max(point.K for point in points_at(simplex=goal.simplex, semantics=goal.semantics, seed=seed))
-    message = " ".join([reading, say(lang, "correct", target=to_latex(goal.result)),
+    largest = largest_K(seed, goal.semantics)
+    message = " ".join([reading, say(lang, "correct", target=_result_latex(goal.name)),
                         evidence_line(evidence, largest, lang)])
     return Verdict("correct", interpretation, message, None, None, _line_verdicts(chain, per_line), None,
                    evidence=evidence, seed=seed, lang=lang)
+
+
+@functools.lru_cache(maxsize=None)
+def _result_latex(name: str) -> str:
+    return to_latex(targets.get(name).result)
 
 
 def _evidence(chain: list, goal, points: int, seed: int) -> Evidence:

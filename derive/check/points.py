@@ -54,6 +54,7 @@ def points(*, simplex: bool, semantics=None, seed: int = CHECK_SEED) -> list:
     """The readable points, then random ones from `seed` (the same seed, the same points). A derivation
     whose K is fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
     rng = random.Random(seed)
+    drawn_K = rng.randint(*LARGE_K_RANGE)  # drawn first: `largest_K` reads it without building points
     allowed = semantics.Ks if semantics is not None and semantics.Ks else None
     readable_sigma = semantics is None or not ({"sigma", "P"} & set(semantics.derived)) or "z" in semantics.derived
     out = []
@@ -64,13 +65,20 @@ def points(*, simplex: bool, semantics=None, seed: int = CHECK_SEED) -> list:
         # normalisation shows at the readable point too.
         z = tuple(1 + mpmath.log(mpmath.mpf(s)) for s in sigma)
         out.append(Point(len(sigma), z, tuple(mpmath.mpf(v) for v in y), sigma if readable_sigma else None))
-    Ks = RANDOM_KS + (rng.randint(*LARGE_K_RANGE),) if not allowed else tuple(allowed) * 2
+    Ks = RANDOM_KS + (drawn_K,) if not allowed else tuple(allowed) * 2
     for n in Ks:
         z = tuple(mpmath.mpf(rng.uniform(-3, 3)) for _ in range(n))
         raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
         total = mpmath.fsum(raw) if simplex else 1
         out.append(Point(n, z, tuple(v / total for v in raw)))
     return out
+
+
+def largest_K(seed: int, semantics=None) -> int:
+    """The largest K among the points of `seed` (as `points` draws them)."""
+    if semantics is not None and semantics.Ks:
+        return max(semantics.Ks)
+    return max(RANDOM_KS + (random.Random(seed).randint(*LARGE_K_RANGE),))
 
 
 def sample(chosen: list) -> list:
@@ -95,11 +103,12 @@ def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Seman
         if name not in derived:
             values.setdefault(name, [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(point.K)])
     out = []
+    memo: dict = {}  # sigma, S, ... depend on the point, not on the index values: computed once per point
     tops = [uppers.get(ix, point.K) for ix in free]
     for combo in _assignments(tops, rng, exhaustive=point.sigma_text is not None or point.K <= 5):
         assignment = dict(zip(free, combo))
         env = Env(K=point.K, arrays=values, scalars={symbols.K: point.K, **sizes, **scalars, **assignment},
-                  derived=derived)
+                  derived=derived, memo=memo)
         out.append((assignment, env))
     return out
 

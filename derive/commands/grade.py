@@ -26,7 +26,9 @@ def grade(target, report, workers, seed, lang, answers) -> None:
     from ..check.grading import grade_all, read_rows, summary, write_report
     from ..check.target import get as lookup
 
+    from ..check.points import fresh_seed
     lookup(target)
+    seed = fresh_seed() if seed is None else seed  # one seed for the class, printed: --seed replays it
     source = Path(answers)
     rows = read_rows(source)
     destination = Path(report) if report else source.with_suffix(".report.csv")
@@ -39,7 +41,7 @@ def grade(target, report, workers, seed, lang, answers) -> None:
     write_report(results, destination)
     counts = summary(results)
     from ..check.words import say
-    click.echo(say(lang, "graded", count=counts["answers"], target=target, path=destination))
+    click.echo(say(lang, "graded", count=counts["answers"], target=target, path=destination) + f" (--seed {seed})")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:
