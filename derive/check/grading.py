@@ -90,7 +90,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     distinct = list(dict.fromkeys(row.answer for row in rows))
     jobs = [(target, Row("", answer), seed, lang) for answer in distinct]
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < 4 * workers:  # starting workers costs more than a few checks
+    if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
         checked = [grade_one(job) for job in jobs]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -7,6 +7,7 @@ passes); the seed is recorded in the verdict, so any verdict can be replayed (`-
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import random
 import secrets
@@ -50,9 +51,33 @@ class Point:
     sigma_text: tuple | None = None
 
 
+# Points and their environments are immutable and depend only on their arguments: kept for the few
+# most recent (seed, target) pairs, since one check compares many candidates at the same points.
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _cached(key: tuple, make, keep: tuple = ()):
+    """`make()` once per key; `keep` holds the objects whose ids are in the key, so no id is reused."""
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][1]
+    value = make()
+    _CACHE[key] = (keep, value)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return value
+
+
 def points(*, simplex: bool, semantics=None, seed: int = CHECK_SEED) -> list:
     """The readable points, then random ones from `seed` (the same seed, the same points). A derivation
     whose K is fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
+    # id(semantics): Semantics holds dicts (unhashable); the cache keeps the object alive, so the id stays its own.
+    return _cached(("points", simplex, id(semantics), seed, mpmath.mp.dps),
+                   lambda: _points(simplex, semantics, seed), (semantics,))
+
+
+def _points(simplex: bool, semantics, seed: int) -> list:
     rng = random.Random(seed)
     drawn_K = rng.randint(*LARGE_K_RANGE)  # drawn first: `largest_K` reads it without building points
     allowed = semantics.Ks if semantics is not None and semantics.Ks else None
@@ -90,6 +115,12 @@ def sample(chosen: list) -> list:
 
 def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Semantics | None = None,
                  seed: int = CHECK_SEED) -> list:
+    """See `_environments`; cached per (point, indices, arrays, semantics, seed)."""
+    return _cached(("envs", id(point), free, arrays, id(semantics), seed, mpmath.mp.dps),
+                   lambda: _environments(point, free, arrays, semantics, seed), (point, semantics))
+
+
+def _environments(point: Point, free: tuple, arrays: tuple, semantics: Semantics | None, seed: int) -> list:
     """(assignment, Env) for the assignments of the free indices (i = j and i != j alike): in 1..K,
     or 1..D for d and 1..N for n where the derivation's semantics says so; all of them up to
     MAX_ASSIGNMENTS, else a sample (see `_assignments`). The derivation's own semantics (engine)
