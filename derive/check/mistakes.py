@@ -160,6 +160,10 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     if stray:
         names = ", ".join(sorted(map(str, stray)))
         return mistake("index-slip", ("note_index", {"names": names}), lang)
+    if compare(answer, target, sample=2).agree:
+        # Equal at the naming points, wrong elsewhere (a term vanishing at some K): every candidate
+        # that equals the target would match too, so name only what is certain.
+        return mistake("spurious-term", lang=lang)
     ratio = _constant_ratio(answer, target)
     if ratio is not None:
         if abs(ratio + 1) <= RELATIVE_TOLERANCE:
