@@ -120,7 +120,13 @@ def test_hint_gives_no_values_and_no_answer():
 
 
 def test_chinese_messages_and_no_missing_key():
+    from derive.check.mistakes import EXPLANATIONS
+    from derive.check.steps import TRANSFORMATIONS
+    from derive.check.words import say
     assert missing() == []
+    for lang in ("en", "zh"):  # every id the checker can produce has its text in both languages
+        assert all(say(lang, t, "hints") and say(lang, f"transformation_{t}", "steps") for t in TRANSFORMATIONS)
+        assert all(say(lang, r, "steps") for r in WRONG_REWRITES) and all(say(lang, m, "mistakes") for m in EXPLANATIONS)
     result = check_answer(r"\sigma_i - 1", target=CE, lang="zh", seed=1)
     assert "错误" in result.message and "真实类别" in result.mistake.explanation
     out = CliRunner().invoke(main, ["check", "--target", CE, "--lang", "zh", r"\sigma_i - y_i"])

@@ -35,7 +35,7 @@ def print_verdict(verdict: Verdict, console=None) -> None:
     console.print(verdict.message)
     if verdict.lines and len(verdict.lines) > 1:
         for lv in verdict.lines:
-            console.print("  " + say(lang, "line_verdict", line=lv.line, verdict=lv.verdict))
+            console.print("  " + say(lang, "line_verdict", line=lv.line, verdict=say(lang, "word_" + lv.verdict)))
     c = verdict.counterexample
     if c is not None:
         console.print(say(lang, "counterexample"))

@@ -18,7 +18,8 @@ from .equivalence import compare
 from .target import CheckTarget
 from .words import say
 
-TRANSFORMATIONS = ("quotient-rule", "chain-rule", "delta-sum", "substitute-softmax", "sum-to-one", "factor", "unknown")
+TRANSFORMATIONS = ("quotient-rule", "chain-rule", "delta-sum", "substitute-softmax", "sum-to-one", "factor", "cancel",
+                   "unknown")
 # Stable ids of the wrong rewrites, with the transformation each belongs to.
 WRONG_REWRITES = {
     "quotient-term-dropped": "quotient-rule",
@@ -26,7 +27,7 @@ WRONG_REWRITES = {
     "delta-wrong-index": "delta-sum",
     "sum-kept": "delta-sum",
     "sign-lost-distributing": "factor",
-    "sigma-cancelled-wrongly": "factor",
+    "sigma-cancelled-wrongly": "cancel",
     "sum-to-one-misused": "sum-to-one",
 }
 
