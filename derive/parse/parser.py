@@ -41,10 +41,10 @@ def _cache_file(text: str) -> str | bool:
     import hashlib
     import os
     from pathlib import Path
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
     try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError:
+    except (OSError, RuntimeError):  # no home directory, or not writable: build the grammar each time
         return False
     digest = hashlib.sha256(f"{lark.__version__}\n{text}".encode()).hexdigest()[:16]
     return str(folder / f"grammar-{digest}.lark")
