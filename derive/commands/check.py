@@ -44,8 +44,13 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="Read the answer from a file (- for stdin).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="Seed of the random points (default: a fresh one, printed with the verdict); replays a verdict.")
+@click.option("--hint", is_flag=True, help="For a wrong derivation: only a hint toward the right next step.")
+@click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
+              help="Language of the messages, explanations and hints.")
 @click.argument("answer", required=False)
-def check(target, fmt, path, answer, notation_file, symbols, macros) -> None:
+def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..check import check_answer
     from ..check.target import get as lookup
@@ -53,7 +58,10 @@ def check(target, fmt, path, answer, notation_file, symbols, macros) -> None:
     lookup(target)
     roles = declared(notation_file, symbols, macros)
     text = _answer_text(answer, path)
-    verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros))
+    verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros), seed=seed, lang=lang,
+                           hint=hint)
+    if hint:  # a hint without the counterexample values or the answer
+        verdict = verdict.without_solution()
     if fmt == "json":
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:

@@ -32,7 +32,22 @@ class ParsedLine:
 @functools.lru_cache(maxsize=1)
 def grammar() -> lark.Lark:
     text = resources.files("derive.parse").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return lark.Lark(text, parser="lalr", maybe_placeholders=True, propagate_positions=False)
+    return lark.Lark(text, parser="lalr", maybe_placeholders=True, propagate_positions=False, cache=_cache_file(text))
+
+
+def _cache_file(text: str) -> str | bool:
+    """Where lark keeps the analysed grammar (a check then starts 0.13 s sooner): the user's own cache
+    directory, named by the grammar's hash; lark also checks the hash inside. False: no cache."""
+    import hashlib
+    import os
+    from pathlib import Path
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (OSError, RuntimeError):  # no home directory, or not writable: build the grammar each time
+        return False
+    digest = hashlib.sha256(f"{lark.__version__}\n{text}".encode()).hexdigest()[:16]
+    return str(folder / f"grammar-{digest}.lark")
 
 
 # Friendly messages for common slips, matched by parser state (lark's match_examples).
