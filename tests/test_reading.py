@@ -188,8 +188,15 @@ def test_an_inner_product_where_a_matrix_is_meant_is_a_named_shape_error():
 
 def test_a_matrix_of_the_wrong_shape_or_size_is_refused():
     assert "does not have the shape" in check_answer(r"\begin{bmatrix} p_1 & p_2 \end{bmatrix}", target=JAC).message
+    nine = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 10)) + r" \end{bmatrix}"
+    assert "read up to 8x8" in check_answer(nine, target=CE).message
+
+
+def test_an_explicit_vector_is_proved_only_at_its_own_K():
     six = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 7)) + r" \end{bmatrix}"
-    assert "read for K in 2..5" in check_answer(six, target=CE).message
+    verdict = check_answer(six, target=CE)
+    assert verdict.verdict == "correct" and verdict.evidence.level == "proved-exact-K"
+    assert verdict.evidence.Ks == (6,)
 
 
 def test_letters_that_mean_something_else_here_are_refused_not_misread():
