@@ -23,18 +23,44 @@ from .verdict import LineVerdict, Verdict
 
 
 def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS) -> Verdict:
-    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`."""
+    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
+
+    Never raises for an answer: `seconds` bounds reading and judging together, and an unexpected
+    exception (a bug of ours or SymPy's) becomes this answer's verdict with an internal-error note,
+    so one answer can neither crash `check` nor lose a `grade` batch."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
+    deadline = time.monotonic() + seconds
     try:
-        chain, notes = _read(text, binary=is_binary(goal))
+        with time_limit(seconds):
+            chain, notes = _read(text, binary=is_binary(goal))
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column)
+    except CheckTimeout as error:
+        return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.")
+    except Exception as error:  # the edge: see the docstring
+        return _internal_error("invalid", "reading", error)
+    try:
+        return _decide(chain, notes, goal, deadline)
+    except Exception as error:  # the edge: see the docstring
+        return _internal_error("undecided", "checking", error)
+
+
+def _internal_error(verdict: str, stage: str, error: Exception) -> Verdict:
+    detail = f"{type(error).__name__}: {error}"[:200]
+    return Verdict(verdict, "", f"Internal error while {stage} this answer ({detail}); it is not judged. "
+                                "Please report it.")
+
+
+def _decide(chain: list, notes: list, goal, deadline: float) -> Verdict:
     chain = _align_indices(chain, goal)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     reading = _reading(chain, notes)
+    seconds = deadline - time.monotonic()
     try:
+        if seconds <= 0:
+            raise CheckTimeout("the time limit was reached while reading the answer")
         with time_limit(seconds):
-            return _judge(chain, goal, interpretation, reading, time.monotonic() + seconds)
+            return _judge(chain, goal, interpretation, reading, deadline)
     except (CheckTimeout, Undecided, RecursionError) as error:
         return Verdict("undecided", interpretation, f"{reading} Undecided: {error}")
     except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:

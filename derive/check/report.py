@@ -14,7 +14,8 @@ def print_verdict(verdict: Verdict, console: Console | None = None) -> None:
         return  # the CLI prints the one-line error on stderr
     console = console or Console(highlight=False, soft_wrap=True)
     console.print(f"[{STYLE[verdict.verdict]}]{verdict.verdict.upper()}[/]")
-    console.print(f"read as:  {escape(verdict.interpretation)}")
+    if verdict.interpretation:  # empty when the check stopped before reading finished
+        console.print(f"read as:  {escape(verdict.interpretation)}")
     console.print(escape(verdict.message))
     if verdict.lines and len(verdict.lines) > 1:
         for lv in verdict.lines:

@@ -88,7 +88,7 @@ def parse_line(raw: str, *, binary: bool = False) -> ParsedLine:
             raise original from None
         if isinstance(original, RecursionError):
             raise ParseError("the answer is nested too deeply") from None
-        if isinstance(original, (TypeError, ValueError, ArithmeticError, sp.ShapeError)):
+        if isinstance(original, (TypeError, ValueError, ArithmeticError, NotImplementedError, sp.ShapeError)):
             raise ParseError(f"the answer cannot be built: {type(original).__name__}") from None
         raise
     if not any(p is not None for p in parts):
