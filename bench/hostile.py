@@ -29,6 +29,7 @@ def _files(work: Path) -> dict:
         return str(work / name)
     good = "".join(f"ok{n},{RIGHT}\n" for n in range(8))
     made = {
+        "good": write("good.csv", "id,answer\n" + good),
         "slow": write("slow.csv", "id,answer\n" + good + "slow,0.999999^{0.999999}\n"),
         "keyerror": write("keyerror.csv", "id,answer\n" + good + "bug,\\frac{\\partial \\sigma_i}{\\partial u}\n"),
         "field": write("field.csv", "id,answer\n" + good + "long," + "x" * 131_073 + "\n"),
@@ -68,7 +69,7 @@ def _cases(f: dict, work: Path) -> list:
         ("grade, id =cmd|' /C calc'!A0", grade + [f["inject"]]),
         ("grade, CSV with a BOM", grade + [f["bom"]]),
         ("grade, unterminated quote", grade + [f["quote"]]),
-        ("grade --report /proc/r.csv", grade + ["--report", "/proc/r.csv", f["bom"]]),
+        ("grade --report /proc/r.csv", grade + ["--report", "/proc/r.csv", f["good"]]),
         ("generate -o /proc/nope", gen + ["-o", "/proc/nope"]),
         ("generate -o <existing file>", gen + ["-o", f["file"]]),
         ("generate -o <file>/sub", gen + ["-o", f["file"] + "/sub"]),
