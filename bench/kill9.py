@@ -32,13 +32,24 @@ def _stages(out: Path) -> list:
     return [p for p in out.glob(f"{TEMP_PREFIX}*") if p.is_dir()] if out.exists() else []
 
 
+def _nth_latexmk(n: int):
+    """True once the n-th PDF's latexmk work directory has appeared (each is removed after its PDF)."""
+    seen: set = set()
+
+    def ready(out: Path) -> bool:
+        seen.update(p.name for p in out.glob(f"{TEMP_PREFIX}*/latex-*"))
+        return len(seen) >= n
+    return ready
+
+
+# moment -> a fresh predicate on the output directory for each run
 MOMENTS = {
-    "staging directory created": lambda out: bool(_stages(out)),
-    "1st latexmk work dir": lambda out: len(list(out.glob(f"{TEMP_PREFIX}*/latex-*"))) >= 1,
-    "4th latexmk work dir": lambda out: len(list(out.glob(f"{TEMP_PREFIX}*/latex-*"))) >= 4,
-    "8th latexmk work dir": lambda out: len(list(out.glob(f"{TEMP_PREFIX}*/latex-*"))) >= 8,
-    "first document staged": lambda out: bool(list(out.glob(f"{TEMP_PREFIX}*/{TEMP_PREFIX}*"))),
-    "first document published": lambda out: any(p.suffix == ".json" for p in out.glob("*.json")),
+    "staging directory created": lambda: lambda out: bool(_stages(out)),
+    "1st latexmk work dir": lambda: _nth_latexmk(1),
+    "4th latexmk work dir": lambda: _nth_latexmk(4),
+    "8th latexmk work dir": lambda: _nth_latexmk(8),
+    "first document staged": lambda: lambda out: bool(list(out.glob(f"{TEMP_PREFIX}*/{TEMP_PREFIX}*"))),
+    "first document published": lambda: lambda out: any(out.glob("*.json")),
 }
 
 
@@ -80,9 +91,9 @@ def one_kill(moment: str, group: bool) -> dict:
         proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "generate", "--all", "--format", "all",
                                  "-o", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
-        deadline, killed = time.monotonic() + SAFETY_NET_SECONDS, False
+        deadline, killed, ready = time.monotonic() + SAFETY_NET_SECONDS, False, MOMENTS[moment]()
         while proc.poll() is None and time.monotonic() < deadline:
-            if MOMENTS[moment](out):
+            if ready(out):
                 os.killpg(proc.pid, signal.SIGKILL) if group else os.kill(proc.pid, signal.SIGKILL)
                 killed = True
                 break
@@ -104,10 +115,11 @@ def one_kill(moment: str, group: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only-group", action="store_true")
+    parser.add_argument("--moments", nargs="*", default=list(MOMENTS), help="Which moments (default: all).")
     args = parser.parse_args()
     print("| moment | killed | left after kill | visible files (all complete) | next run: exit, left | new in /tmp |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for moment in MOMENTS:
+    for moment in args.moments:
         for group in (True,) if args.only_group else (True, False):
             r = one_kill(moment, group)
             status = r["left after kill"] if r["happened"] else "run ended before the moment"
