@@ -52,6 +52,8 @@ HOSTILE = [
     (r"\frac{\partial \sigma_i}{\partial u}", {1, 2, 3}),
     (r"\frac{\partial L}{\partial z_9}", {1, 2, 3}),
     (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i}", {0, 1, 2, 3}),
+    # found by fuzzing the building stage (tests/test_build_fuzz.py): SymPy's IndexException
+    (r"\sum_k \frac{\partial}{\partial x_d}\frac{\partial 0.5}{\partial z}", {2}),
 ]
 SAFETY_NET_SECONDS = 60  # far above any real check: it only catches a hang
 
