@@ -85,7 +85,7 @@ def _orphans_done(out: Path) -> None:
 
 
 def one_kill(moment: str, group: bool) -> dict:
-    before_tmp = set(Path(tempfile.gettempdir()).glob("softmax-derive-*"))
+    before_tmp = {p for p in Path(tempfile.gettempdir()).glob("softmax-derive-*") if p.is_dir()}
     with tempfile.TemporaryDirectory(prefix="kill9-") as tmp:
         out = Path(tmp) / "out"
         proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "generate", "--all", "--format", "all",
@@ -106,7 +106,7 @@ def one_kill(moment: str, group: bool) -> dict:
         later = subprocess.run([sys.executable, str(ROOT / "cli.py"), "generate", "softmax-jacobian", "-o", str(out)],
                                cwd=ROOT, capture_output=True, timeout=SAFETY_NET_SECONDS)
         after = _temporaries(out)
-    new_tmp = set(Path(tempfile.gettempdir()).glob("softmax-derive-*")) - before_tmp
+    new_tmp = {p for p in Path(tempfile.gettempdir()).glob("softmax-derive-*") if p.is_dir()} - before_tmp
     return {"moment": moment, "killed": "group" if group else "python only", "happened": killed,
             "left after kill": left, "visible files": len(visible), "all complete": complete,
             "next run exit": later.returncode, "left after next run": after, "new in /tmp": len(new_tmp)}
