@@ -118,7 +118,7 @@ def test_the_report_path_is_checked_before_grading(tmp_path, monkeypatch, report
 
 def _dies_on_poison(job):
     """A grade_one whose worker dies on one answer, as a worker killed by the OOM killer would."""
-    _target, row = job
+    row = job[1]
     if row.answer == "poison":
         os._exit(1)
     return Graded(row.id, "correct", None, "fine")
@@ -127,9 +127,10 @@ def _dies_on_poison(job):
 def test_a_dead_worker_costs_only_its_answer(monkeypatch):
     # Pool workers are forked (Linux), so they see this replacement too.
     monkeypatch.setattr(grading, "grade_one", _dies_on_poison)
-    rows = [Row(str(n), "poison" if n == 3 else "fine") for n in range(8)]
+    count = 32 * 2 + 6  # enough distinct answers for grade_all to start worker processes
+    rows = [Row(str(n), "poison" if n == 3 else f"fine {n}") for n in range(count)]
     results = grade_all(rows, target="cross-entropy-gradient", workers=2)
-    assert [r.id for r in results] == [str(n) for n in range(8)]
+    assert [r.id for r in results] == [str(n) for n in range(count)]
     assert results[3].verdict == "undecided" and "died" in results[3].message
     assert all(r.verdict == "correct" for n, r in enumerate(results) if n != 3)
 

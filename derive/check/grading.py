@@ -1,8 +1,9 @@
 """Grade a whole class: read (id, answer) rows, check them in parallel, write a report.
 
 Why processes: checking is CPU-bound Python; a pool uses every core, and each worker owns its
-main thread, so the SIGALRM time limit works there too. One bad answer never stops the batch:
-every row yields a record (check_answer never raises for an answer), and a worker that dies
+main thread, so the CPU-time limit (SIGPROF) works there too. Equal answer texts are checked once.
+One bad answer never stops the batch: every row yields a record (check_answer never raises for
+an answer), and a worker that dies
 (out of memory, a crash in C) costs only the answer it was checking, marked "undecided".
 
 The input is streamed with stated caps (MAX_INPUT_CHARS, MAX_ROWS), so a huge file is refused
@@ -19,7 +20,7 @@ import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -30,7 +31,7 @@ MAX_INPUT_CHARS = 64 * 1024 * 1024  # 100,000 answers of a few hundred character
 WORKER_MEMORY_BYTES = 4 * 1024 ** 3  # a worker past this gets MemoryError (the answer's verdict), not the OOM killer
 # Spreadsheets run a cell starting with these as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-REPORT_FIELDS = ["id", "verdict", "mistake", "message"]
+REPORT_FIELDS = ["id", "verdict", "mistake", "message", "evidence"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Graded:
     verdict: str
     mistake: str | None
     message: str
+    evidence: str | None = None  # for "correct": proved-symbolic-K, proved-exact-K or numeric
 
 
 def read_rows(path: Path) -> tuple:
@@ -118,10 +120,11 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
 
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (check_answer turns every failure into a verdict)."""
-    target, row = job
+    target, row, seed, lang, declared, macros = job
     from .checker import check_answer
-    verdict = check_answer(row.answer, target=target)
-    return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message)
+    verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros)
+    return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
+                  verdict.evidence.level if verdict.evidence else None)
 
 
 def _limit_worker_memory() -> None:
@@ -132,29 +135,41 @@ def _limit_worker_memory() -> None:
 
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
-              progress: Callable[[int], None] | None = None) -> tuple:
-    """Results in input order, checked on all cores. If a worker dies, the first unfinished answer
-    is checked again on its own (undecided if that kills its worker too) and the rest go on."""
-    jobs = [(target, row) for row in rows]
+              progress: Callable[[int], None] | None = None, seed: int | None = None, lang: str = "en",
+              declared: dict | None = None, macros: tuple = ()) -> tuple:
+    """Results in input order, checked on all cores; `declared`, `macros`: the course's notation.
+    One seed for the whole class (drawn fresh unless given), so equal answers get equal verdicts:
+    each distinct answer text is checked once. If a worker dies, the first unfinished answer is
+    checked again on its own (undecided if that kills its worker too) and the rest go on."""
+    from .points import fresh_seed
+    rows = tuple(rows)
+    seed = fresh_seed() if seed is None else seed
+    distinct = list(dict.fromkeys(row.answer for row in rows))
+    jobs = [(target, Row("", answer), seed, lang, declared, macros) for answer in distinct]
     workers = workers or os.cpu_count() or 1
-    step = progress or (lambda _n: None)
-    if workers == 1 or len(jobs) < 4:
-        out = []
-        for job in jobs:
-            out.append(grade_one(job))
-            step(1)
-        return tuple(out)
-    results: list[Graded] = []
-    while len(results) < len(jobs):
+    if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
+        checked = [grade_one(job) for job in jobs]
+    else:
+        checked = _on_all_cores(jobs, workers)
+    by_answer = dict(zip(distinct, checked))
+    results = []
+    for row in rows:
+        results.append(replace(by_answer[row.answer], id=row.id))
+        if progress:
+            progress(1)
+    return tuple(results)
+
+
+def _on_all_cores(jobs: list, workers: int) -> list:
+    checked: list[Graded] = []
+    while len(checked) < len(jobs):
         try:
             with ProcessPoolExecutor(max_workers=workers, initializer=_limit_worker_memory) as pool:
-                for graded in pool.map(grade_one, jobs[len(results):]):
-                    results.append(graded)
-                    step(1)
+                for graded in pool.map(grade_one, jobs[len(checked):]):  # one at a time: a death blames one job
+                    checked.append(graded)
         except BrokenProcessPool:
-            results.append(_alone(jobs[len(results)]))
-            step(1)
-    return tuple(results)
+            checked.append(_alone(jobs[len(checked)]))
+    return checked
 
 
 def _alone(job: tuple) -> Graded:
@@ -180,9 +195,10 @@ def neutralised(cell: str) -> str:
 
 
 def write_report(results: tuple, path: Path) -> None:
-    """CSV for .csv, JSON for .json (a list of objects); the same four fields either way. Written
+    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way. Written
     atomically: an interrupted run leaves the old report or none, never half of one."""
-    records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message} for r in results]
+    records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message, "evidence": r.evidence}
+               for r in results]
     if report_format(path) == "json":
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     else:
