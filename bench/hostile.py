@@ -66,7 +66,7 @@ def _cases(f: dict, work: Path) -> list:
         ("grade, JSONL line nested 100,000 deep", grade + [f["deep"]]),
         ("grade, JSONL id of 5,000 digits", grade + [f["bigid"]]),
         ("grade, 5 M rows", grade + [f["huge"]]),
-        ("grade, id =cmd|' /C calc'!A0", grade + [f["inject"]]),
+        ("grade, id =cmd\\|' /C calc'!A0", grade + [f["inject"]]),
         ("grade, CSV with a BOM", grade + [f["bom"]]),
         ("grade, unterminated quote", grade + [f["quote"]]),
         ("grade --report /proc/r.csv", grade + ["--report", "/proc/r.csv", f["good"]]),
