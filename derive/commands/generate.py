@@ -1,6 +1,11 @@
-"""`softmax-derive generate`: derive, verify, render every document in memory, then write them atomically."""
+"""`softmax-derive generate`: derive, verify, render every document, then publish them all at once.
+
+The output directory is checked before any work; documents (and the PDF builds' work directories)
+go into a staging directory inside it, and only when everything is ready are they renamed into place.
+"""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -33,9 +38,8 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
-    from ..verify import build_verified
     from ..errors import UsageError
-    from ..files import write_atomic
+    from ..files import check_output_dir, publish, staging
     from ..render.notation_input import notation_from
 
     chosen = _chosen_names(names, all_, engine.names())
@@ -46,7 +50,25 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     notation = notation_from(notation_file, symbols)
     if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
         raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
-    documents = []  # (file name, content): everything rendered before anything is written
+    directory = None if output == "-" else check_output_dir(Path(output) / lang if lang != "en" else Path(output))
+    with staging(directory) if directory else contextlib.nullcontext() as stage:
+        documents = _documents(chosen, all_, K_value, sizes, chosen_formats, notation=notation, lang=lang,
+                               label_prefix=label_prefix, stage=stage)
+        if directory is None:
+            for _file, content in documents:
+                click.echo(content, nl=False)
+            return
+        for path in publish(documents, directory, stage):
+            click.echo(str(path))
+
+
+def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_prefix, stage) -> list:
+    """(file name, content) of every document, rendered before anything is published."""
+    from .. import engine
+    from ..errors import UsageError
+    from ..verify import build_verified
+
+    documents = []
     for name in chosen:
         entry = engine.lookup(name)
         if not entry.supports_K(K_value):
@@ -61,17 +83,11 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
         given = {size: value for size, value in sizes.items() if size in entry.sizes}
         derivation = build_verified(name, K_value, **given)
         prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-        documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
-    if output == "-":
-        for _file, content in documents:
-            click.echo(content, nl=False)
-        return
-    directory = Path(output) / lang if lang != "en" else Path(output)
-    for file, content in documents:
-        click.echo(str(write_atomic(directory / file, content)))
+        documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix, stage=stage)
+    return documents
 
 
-def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tuple[str, str | bytes]]:
+def _render_all(derivation, formats, *, notation, lang, label_prefix, stage) -> list[tuple[str, str | bytes]]:
     from ..render.documents import file_name, render
     from ..render.pdf import compile_pdf
 
@@ -80,7 +96,8 @@ def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tu
         if fmt == "pdf":
             latex = rendered.get("latex") or render(derivation, "latex", notation=notation, lang=lang,
                                                     label_prefix=label_prefix)
-            rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name)
+            rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name,
+                                        workdir=stage / f"latex-{derivation.name}")
         else:
             rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix)
     return [(file_name(derivation.name, fmt), content) for fmt, content in rendered.items()]
