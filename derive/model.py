@@ -40,6 +40,11 @@ class Rule(enum.Enum):
     STABLE_EVALUATION = "stable-evaluation"
     SIGMOID_LINK = "sigmoid-link"
     BATCH_MEAN = "batch-mean"
+    # attention and the online softmax (issue 17)
+    SUBSTITUTE_DEFINITION = "substitute-definition"
+    SWAP_SUMS = "swap-sums"
+    RECOGNISE = "recognise"
+    ROWSUM_IDENTITY = "rowsum-identity"
 
 
 @dataclass(frozen=True)
