@@ -12,7 +12,8 @@ from ..model import Assumption, Derivation, Rule, Step
 from ..symbols import D, K, L, N, d, i, j, k, n, sigma, z
 from . import rewrites, softmax_jacobian
 from .attention_forward import (SHAPES, SYMBOLS, Kmat, O, P, Q, S, V, dO, dP, dS, m, output, r, ranges,
-                                score, semantics, summed, weight, loss_stand_in, collapse_deltas)
+                                score, semantics, summed, weight, loss_stand_in, collapse_deltas,
+                                MAX_PROVED_ENTRIES, check_concrete_sizes)
 from .common import Chain, entrywise, require
 
 NAME = "attention-backward"
@@ -229,22 +230,23 @@ def _build(keys, queries, head) -> Derivation:
     chains["K"] = _gradient(sizes, Kmat, S, (keys, head), (j, d), ((m, queries), (k, keys)), note="chain rule through every S_mk")
     forms = _forms(keys, queries, head)
     _confirm_forms(sizes, chains, forms)
+    entries = {name: chain.current for name, chain in chains.items()}
     steps = [step for chain in forward for step in chain.steps]
     for name, chain in chains.items():
         lhs, rhs = forms[name]
         chain.add(Step(lhs=lhs, rhs=rhs, rule=Rule.VECTOR_FORM if name == "rowsum" else Rule.MATRIX_FORM,
                        note=NOTES[name]))
         steps += chain.steps
-    backward = {"dS": (dS, _entry_of(chains["S"].current, sizes)), "dP": (dP, dP_entry)}
+    backward = {"dS": (dS, _entry_of(entries["S"], sizes)), "dP": (dP, dP_entry)}
     return Derivation(name=NAME, title=TITLE, K=None if sizes.is_symbolic else keys, symbols=SYMBOLS,
                       assumptions=(RANGES,) if sizes.is_symbolic else (), steps=tuple(steps),
-                      result=chains["S"].current, result_lhs=chains["S"].lhs,
+                      result=entries["S"], result_lhs=chains["S"].lhs,
                       definitions=((L, loss_stand_in(queries=queries, head=head)),),
-                      results=tuple((name, chains[name].lhs, chains[name].current) for name in chains),
+                      results=tuple((name, chains[name].lhs, entries[name]) for name in chains),
                       semantics=semantics(keys=None if sizes.is_symbolic else keys,
                                           queries=None if sizes.is_symbolic else queries,
                                           head=None if sizes.is_symbolic else head, backward=backward,
-                                          prove=True),
+                                          prove=sizes.is_symbolic or keys * queries * head <= MAX_PROVED_ENTRIES),
                       shapes=SHAPES, sizes=(("D", None if sizes.is_symbolic else head),
                                             ("N", None if sizes.is_symbolic else queries)))
 
@@ -274,4 +276,5 @@ def build_symbolic() -> Derivation:
 
 
 def build_concrete(n_keys: int, D: int, N: int) -> Derivation:
+    check_concrete_sizes(NAME, keys=n_keys, queries=N, head=D)
     return _build(n_keys, N, D)

@@ -12,6 +12,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 
+from ..errors import UsageError
 from ..model import Semantics, SymbolRole
 from ..numeric.evaluate import stable_softmax
 from ..symbols import D, K, N, _m, d, j, k, n
@@ -40,6 +41,22 @@ SYMBOLS = (SymbolRole("queries", "Q", "queries, N x D"), SymbolRole("keys", "K",
            SymbolRole("loss", "L", "a scalar loss computed from O"),
            SymbolRole("keys-count", "K", "number of keys"), SymbolRole("queries-count", "N", "number of queries"),
            SymbolRole("head-dimension", "D", "head dimension"))
+# Concrete sizes stay small: every entry is a written-out sum over keys or the head dimension, and
+# SymPy's proofs grow quickly with K N D (about 90 s at K N D = 12); above MAX_PROVED_ENTRIES the
+# 50-digit numbers alone carry each step.
+MAX_KEYS, MAX_QUERIES, MAX_HEAD = 8, 4, 4
+MAX_PROVED_ENTRIES = 8
+
+
+def check_concrete_sizes(name: str, *, keys: int, queries: int, head: int) -> None:
+    if head < 2:  # one column: Q, K, V would be vectors, and the gradients lose their matrix shape
+        raise UsageError(f"{name} takes a head dimension D of at least 2, not {head}")
+    for label, value, top in (("K", keys, MAX_KEYS), ("N", queries, MAX_QUERIES), ("D", head, MAX_HEAD)):
+        if value > top:
+            raise UsageError(f"{name} takes concrete {label} at most {top} (K <= {MAX_KEYS}, N <= {MAX_QUERIES}, "
+                             f"D <= {MAX_HEAD}), not {value}")
+
+
 SHAPES = (("Q", "N x D"), ("K", "K x D"), ("V", "K x D"), ("S = Q K^T / sqrt(D)", "N x K"),
           ("P = softmax(S) by rows", "N x K"), ("O = P V", "N x D"), ("dO", "N x D"),
           ("dP = dO V^T", "N x K"), ("dS", "N x K"), ("dQ", "N x D"), ("dK", "K x D"), ("dV", "K x D"))
