@@ -45,6 +45,7 @@ class Rule(enum.Enum):
     SWAP_SUMS = "swap-sums"
     RECOGNISE = "recognise"
     ROWSUM_IDENTITY = "rowsum-identity"
+    MASKED_LOGIT = "masked-logit"
 
 
 @dataclass(frozen=True)
