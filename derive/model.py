@@ -46,6 +46,9 @@ class Rule(enum.Enum):
     RECOGNISE = "recognise"
     ROWSUM_IDENTITY = "rowsum-identity"
     MASKED_LOGIT = "masked-logit"
+    INDUCTION_HYPOTHESIS = "induction-hypothesis"
+    RESCALE = "rescale"
+    JOIN_SUMS = "join-sums"
 
 
 @dataclass(frozen=True)
