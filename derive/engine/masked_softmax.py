@@ -159,7 +159,7 @@ def build_concrete(size: int) -> Derivation:
     entry = vjp.current
     last = sp.Derivative(L, z[size], evaluate=False)
     masked_chain = Chain(last, entry[size - 1], "the last entry: masked unless n = K", rule=Rule.SUBSTITUTE_RESULT)
-    masked = _masked_case(masked_chain, size, sp.Lt(n, size), size=size)
+    masked = _masked_case(masked_chain, size, sp.Le(n, size - 1), size=size)
     steps = (*jacobian.steps, *vjp.steps, *masked_chain.steps, masked)
     return Derivation(name=NAME, title=TITLE, K=size, symbols=SYMBOLS, assumptions=(CAUSAL,), steps=steps,
                       result=entry, result_lhs=lhs, definitions=((L, loss_stand_in(size)),),

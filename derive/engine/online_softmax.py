@@ -38,7 +38,7 @@ SYMBOLS = (PROBS, LOGITS, SymbolRole("running-max", "m", "running maximum m_t"),
            SymbolRole("running-sum", "ell", "running sum l_t"), SymbolRole("accumulator", "o", "output accumulator o_t"),
            SymbolRole("values", "v", "values v_k"), SymbolRole("block-ends", "B", "last index of each block"),
            SymbolRole("blocks", "T", "number of blocks"), CLASSES)
-ASSUMPTIONS = (Assumption("block-ends", sp.And(sp.Lt(B[t - 1], B[t]), sp.Eq(B[T], K))),)
+ASSUMPTIONS = (Assumption("block-ends", sp.And(sp.Le(B[t - 1] + 1, B[t]), sp.Eq(B[T], K))),)
 LATER_BLOCK = sp.Ge(t, 2)
 
 
