@@ -53,8 +53,8 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
         entry = engine.lookup(name)
         if not entry.supports_K(K_value):
             if not all_:
-                raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
-            click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
+                raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
+            click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
             continue
         for size, value in sizes.items():
             if value is not None and size not in entry.sizes and not all_:

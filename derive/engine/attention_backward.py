@@ -13,7 +13,7 @@ from ..symbols import D, K, L, N, d, i, j, k, n, sigma, z
 from . import rewrites, softmax_jacobian
 from .attention_forward import (SHAPES, SYMBOLS, Kmat, O, P, Q, S, V, dO, dP, dS, m, output, r, ranges,
                                 score, semantics, summed, weight, loss_stand_in, collapse_deltas,
-                                MAX_PROVED_ENTRIES, check_concrete_sizes)
+                                MAX_KEYS, MAX_PROVED_ENTRIES, check_concrete_sizes)
 from .common import Chain, entrywise, require
 
 NAME = "attention-backward"
@@ -21,6 +21,7 @@ TITLE = "Backpropagation through attention: O = softmax(Q K^T / sqrt(D)) V"
 DESCRIPTION = ("dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)), dQ = dS K / sqrt(D), "
                "dK = dS^T Q / sqrt(D); rowsum(dP * P) = rowsum(dO * O)")
 SIZES = ("K", "D", "N")
+MAX_CONCRETE_K = MAX_KEYS
 
 RANGES = Assumption("index-range", sp.And(sp.Le(1, n), sp.Le(n, N), sp.Le(1, j), sp.Le(j, K),
                                           sp.Le(1, d), sp.Le(d, D)))
