@@ -1,19 +1,16 @@
 """The public Python API: derive a verified derivation by name, list what exists."""
 from __future__ import annotations
 
-import functools
-
 from . import engine
 from .model import Derivation
-from .verify import verify_derivation
+from .verify import build_verified
 
 
-@functools.lru_cache(maxsize=64)
 def derive(name: str, K: int | str | None = None, D: int | str | None = None,
            N: int | str | None = None) -> Derivation:
     """The named derivation, every step verified: symbolic sizes (None or 'symbolic'), or a concrete
     K (with D, N for the linear layers; omitted ones take engine.DEFAULT_SIZES)."""
-    return verify_derivation(engine.build(name, engine.parse_K(K), engine.parse_D(D), engine.parse_N(N)))
+    return build_verified(name, engine.parse_K(K), engine.parse_D(D), engine.parse_N(N))
 
 
 def available() -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import random
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -77,9 +78,6 @@ class Step:
     # Ids of the derivation's assumptions this step relies on (e.g. "targets-sum-to-one").
     uses: tuple[str, ...] = ()
     evidence: Evidence | None = None
-    # For a concrete-K matrix: the diagonal + rank-one factors the displayed `rhs` was built from
-    # (engine.concrete.Structured), so every entry can be proved with O(K) work.
-    certificate: object = None
 
 
 @dataclass(frozen=True)
@@ -117,15 +115,15 @@ class Semantics:
     identity proved with z free holds in particular at z = W x + b, and cancel stays small.
     """
 
-    arrays: Callable | None = None
-    scalars: Callable | None = None
-    derived: dict = field(default_factory=dict)
-    sizes: Callable | None = None
-    index_ranges: dict = field(default_factory=dict)
-    layers: tuple | None = None
-    refold: Callable | None = None
+    arrays: Callable[[random.Random, list, dict], dict] | None = None
+    scalars: Callable[[random.Random, dict], dict] | None = None
+    derived: dict[str, Callable[..., object]] = field(default_factory=dict)  # name -> fn(env) (numeric.state.Env)
+    sizes: Callable[[int], dict[sp.Symbol, int]] | None = None
+    index_ranges: dict[sp.Symbol, sp.Symbol] = field(default_factory=dict)  # index -> the size it runs to
+    layers: tuple[tuple[tuple[str, ...], Callable[[sp.Expr, int | None], sp.Expr]], ...] | None = None
+    refold: Callable[[sp.Expr, int | None], sp.Expr] | None = None
     # Numbers of classes to test at when K is not free (sigmoid-logistic: K = 2 only); None: the default set.
-    Ks: tuple | None = None
+    Ks: tuple[int, ...] | None = None
     # False: do not attempt SymPy proofs (they cost minutes and end undecided); numbers carry every step.
     prove: bool = True
 
@@ -158,15 +156,3 @@ class Derivation:
     def is_symbolic(self) -> bool:
         return self.K is None
 
-    @property
-    def is_verified(self) -> bool:
-        return all(step.evidence is not None for step in self.steps)
-
-    # Jupyter display; rendering is imported lazily so the model never depends on it at import time.
-    def _repr_latex_(self) -> str:
-        from .render.notebook import derivation_latex
-        return derivation_latex(self)
-
-    def _repr_markdown_(self) -> str:
-        from .render.notebook import derivation_markdown
-        return derivation_markdown(self)

@@ -16,7 +16,7 @@ y = sp.IndexedBase("y")  # targets
 
 # A summation dummy that no derivation uses as a free index: substituting a definition under
 # a sum over k must not capture k (sympy#21891).
-_m = sp.Symbol("m", integer=True, positive=True)
+m = sp.Symbol("m", integer=True, positive=True)
 
 L = sp.Symbol("L")  # the loss, a scalar
 
@@ -29,7 +29,7 @@ def softmax_denominator(dummy: sp.Symbol = k) -> sp.Sum:
 def softmax_entry(index: sp.Expr, *, dummy: sp.Symbol = k) -> sp.Expr:
     """e^{z_index} / Sum_dummy e^{z_dummy}, with a dummy that cannot capture `index`."""
     if isinstance(index, sp.Basic) and dummy in index.free_symbols:
-        dummy = _m
+        dummy = m
     return sp.exp(z[index]) / softmax_denominator(dummy)
 
 
@@ -62,7 +62,7 @@ def softmax_definitions(expr: sp.Basic, *, n: int | None = None) -> sp.Basic:
     )
 
 
-# --- backpropagation (issue 6) ---------------------------------------------------------------
+# --- backpropagation: upstream gradients, linear layers, batches ---------------------------------------------------------------
 D = sp.Symbol("D", integer=True, positive=True)  # input dimension
 N = sp.Symbol("N", integer=True, positive=True)  # batch size
 d = sp.Symbol("d", integer=True, positive=True)  # feature index, 1 <= d <= D
@@ -88,7 +88,7 @@ u = sp.Symbol("u", real=True)  # z_1 - z_2 (binary logit)
 def scaled_softmax_entry(index: sp.Expr, scale: sp.Expr, *, dummy: sp.Symbol = k) -> sp.Expr:
     """e^{scale z_index} / Sum_dummy e^{scale z_dummy} (scale = 1/T for a temperature)."""
     if isinstance(index, sp.Basic) and dummy in index.free_symbols:  # as softmax_entry: no sympify
-        dummy = _m
+        dummy = m
     return sp.exp(scale * z[index]) / sp.Sum(sp.exp(scale * z[dummy]), (dummy, 1, K))
 
 

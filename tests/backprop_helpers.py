@@ -7,7 +7,7 @@ import json
 import sympy as sp
 
 from derive.engine import build
-from derive.serialize import to_json
+from derive.render.serialize import to_json
 from derive.verify import verify_derivation
 
 

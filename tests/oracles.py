@@ -78,7 +78,7 @@ def instantiate(expr: sp.Basic, *, n: int, probs, targets=None, i=None, j=None) 
     return expr.doit().xreplace(values)
 
 
-# --- backpropagation (issue 6) -----------------------------------------------------------------
+# --- backpropagation: upstream gradients, linear layers, batches -----------------------------------------------------------------
 
 def instantiate_values(expr: sp.Basic, *, scalars: dict, arrays: dict) -> sp.Basic:
     """Plug numbers into a result with SymPy's own substitution: scalars {Symbol: number} first

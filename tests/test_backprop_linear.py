@@ -125,10 +125,10 @@ def test_every_concrete_step_is_proved_exactly(K, D):
 @pytest.mark.parametrize("chain, swap", [(0, {x[1]: x[2]}),           # dL/dW
                                          (2, {W[1, 1]: W[1, 2]})])    # dL/dx = W^T (sigma - y)
 def test_the_refolded_proof_does_not_prove_a_wrong_entry(chain, swap):
-    from derive.verify import _with_definitions, prove_equal
+    from derive.verify import prove_equal, with_definitions
     derivation = _unverified(NAME, 3, 2)
     step = [s for s in derivation.steps if s.rule.value == "differentiate"][chain]
-    assert prove_equal(_with_definitions(step, derivation.definitions), n=3, semantics=derivation.semantics)
+    assert prove_equal(with_definitions(step, derivation.definitions), n=3, semantics=derivation.semantics)
     wrong = dataclasses.replace(step, rhs=step.rhs.xreplace(swap))
     assert wrong.rhs != step.rhs
-    assert prove_equal(_with_definitions(wrong, derivation.definitions), n=3, semantics=derivation.semantics) is not True
+    assert prove_equal(with_definitions(wrong, derivation.definitions), n=3, semantics=derivation.semantics) is not True

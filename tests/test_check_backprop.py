@@ -1,4 +1,4 @@
-"""`check` on the backpropagation targets (issue 6): a right and a wrong answer for each, in several notations.
+"""`check` on the backpropagation targets: a right and a wrong answer for each, in several notations.
 
 Points come from each derivation's own semantics (g, W, x, b, X, Y, T, epsilon, u), as for its verifier;
 multi-result targets are addressed as NAME:PART (linear-softmax-cross-entropy:b).

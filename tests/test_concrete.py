@@ -12,10 +12,11 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from derive.engine import build, concrete, index_templates
+from derive.algebra import index_templates
+from derive.engine import build, concrete
 from derive.model import Rule
 from derive.symbols import sigma, y, z
-from derive.verify_concrete import _Prover
+from derive.verify.concrete import Prover
 
 
 def _structured_steps(derivation):
@@ -144,7 +145,7 @@ def _replace_step(derivation, rule, new_rhs):
 def test_prover_proves_every_step(n):
     for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"):
         derivation = build(name, n)
-        prover = _Prover(derivation)
+        prover = Prover(derivation)
         assert all(prover.prove(step) is True for step in derivation.steps), name
 
 
@@ -164,7 +165,7 @@ def test_off_by_one_jacobian_entry_is_not_proved(n, break_it):
     diagonal, left, right = (list(part) for part in factored.args)
     break_it(diagonal, left, right, n)
     wrong = _replace_step(derivation, Rule.FACTOR, concrete.StructuredMatrix(diagonal, left, right))
-    assert _Prover(derivation).prove(wrong) is not True
+    assert Prover(derivation).prove(wrong) is not True
 
 
 @pytest.mark.parametrize("n", [5, 12])
@@ -174,7 +175,7 @@ def test_off_by_one_gradient_entry_is_not_proved(n):
     entries = list(final)
     entries[n - 2] = sigma[n] - y[n - 1]  # sigma_K where sigma_{K-1} belongs
     wrong = _replace_step(derivation, Rule.ASSUMPTION, sp.ImmutableMatrix(entries))
-    assert _Prover(derivation).prove(wrong) is not True
+    assert Prover(derivation).prove(wrong) is not True
 
 
 def test_a_wrong_loss_step_fails_numerically():

@@ -123,10 +123,14 @@ def test_real_subprocess_writes_a_pdf(tmp_path):
 
 
 def test_notebook_display():
+    """What Jupyter shows: IPython's formatters, registered by derive (the model imports no rendering)."""
+    from IPython.core.interactiveshell import InteractiveShell
     import derive
-    d = derive.derive("softmax-jacobian")
-    assert d._repr_latex_().startswith("$$") and r"\sigma_{i} \left(\delta_{ij}" in d._repr_latex_()
-    assert "# The Jacobian of the softmax function" in d._repr_markdown_()
+    shell = InteractiveShell.instance()
+    derive.load_ipython_extension(shell)
+    data, _metadata = shell.display_formatter.format(derive.derive("softmax-jacobian"))
+    assert data["text/latex"].startswith("$$") and r"\sigma_{i} \left(\delta_{ij}" in data["text/latex"]
+    assert "# The Jacobian of the softmax function" in data["text/markdown"]
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):

@@ -10,7 +10,7 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import derive
-from derive.serialize import to_json
+from derive.render.serialize import to_json
 from derive.symbols import K as K_SYMBOL, i, j, k, sigma, softmax_entry, y, z
 from oracles import (cross_entropy_mp, gradient_by_mpmath_diff, instantiate, jacobian_by_finite_differences,
                      jacobian_by_mpmath_diff, random_logits, random_simplex, softmax_float, softmax_mp)

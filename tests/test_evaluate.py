@@ -8,7 +8,9 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derive.numeric.evaluate import Env, EvaluationError, compile_expr, default_derived, evaluate, stable_softmax
+from derive.numeric.state import Env, EvaluationError
+from derive.numeric.softmax import default_derived, stable_softmax
+from derive.numeric.evaluate import compile_expr, evaluate
 from derive.symbols import K, i, sigma, y, z
 
 from oracles import cross_entropy_mp, softmax_mp
@@ -158,7 +160,7 @@ def test_index_errors_on_matrices_and_symbolic_indices():
 @pytest.mark.parametrize("spread", [3.0, 1000.0])
 def test_log_softmax_path_matches_the_log_of_sigma(seed, spread):
     """log sigma_k through the derived log-sum-exp array equals log of the softmax, also at |z| ~ 1000."""
-    from derive.numeric.evaluate import log_softmax_derived
+    from derive.numeric.softmax import log_softmax_derived
     logits, targets, _env = _point(seed, spread=spread)
     fast = Env(K=N, arrays={"z": logits, "y": targets}, derived=log_softmax_derived())
     probs = softmax_mp(logits)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
 from derive.cli_app import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HOSTILE = [
     ("__import__('os').system('x')", {2}),

@@ -12,7 +12,7 @@ from derive.errors import NotationError
 from derive.render.notation import make_notation
 from derive.render.notation_input import notation_from
 from derive.render.printer import to_latex
-from derive.serialize import to_dict
+from derive.render.serialize import to_dict
 
 TEXTBOOK = ["probs=p", "logits=a", "targets=t", r"loss=\mathcal{L}"]
 

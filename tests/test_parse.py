@@ -57,7 +57,7 @@ def test_reading(text, expected):
     assert parse(text) == expected
 
 
-# Backpropagation names (issue 6): arrays g, x, b, W, X, P, Y; scalars T (also \tau), epsilon, N, D, u.
+# Backpropagation names: arrays g, x, b, W, X, P, Y; scalars T (also \tau), epsilon, N, D, u.
 BACKPROP_READINGS = [
     (r"g_i", S.g[i]),
     (r"x_d", S.x[S.d]),

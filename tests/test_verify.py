@@ -11,7 +11,9 @@ import derive
 from derive.engine import build
 from derive.errors import VerificationError
 from derive.model import Rule, Step
-from derive.numeric.evaluate import Env, default_derived, evaluate, stable_softmax
+from derive.numeric.state import Env
+from derive.numeric.softmax import default_derived, stable_softmax
+from derive.numeric.evaluate import evaluate
 from derive.numeric.points import PointSpec, environments
 from derive.symbols import i, j, sigma, z
 from derive.verify import verify_derivation, verify_step

@@ -1,4 +1,4 @@
-"""The ring zero test (derive/zero_test.py): sound (a 'zero' is zero at every point), and complete
+"""The ring zero test (derive/algebra/zero_test.py): sound (a 'zero' is zero at every point), and complete
 enough for the rewritings the derivations make (expanding, putting over S^2, exp(2z) / exp(z))."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 from derive.symbols import y, z
-from derive.zero_test import is_zero, vanishes
+from derive.algebra.zero_test import is_zero, vanishes
 
 K = 3
 S = sp.Add(*[sp.exp(z[r]) for r in range(1, K + 1)])

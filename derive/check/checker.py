@@ -11,9 +11,10 @@ import time
 import sympy as sp
 
 from ..errors import ParseError
-from ..numeric.evaluate import EvaluationError
+from ..numeric.state import EvaluationError
 from ..parse.lines import split
-from ..parse.parser import free_indices, parse_line, summed_indices
+from ..algebra.indices import free_indices, summed_indices
+from ..parse.parser import parse_line
 from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
@@ -95,7 +96,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
             result = Comparison(False, None, 0, str(error))
         if not result.agree:
             per_line[line] = "incorrect"
-            lines = _line_verdicts(chain, per_line, upto=line)
+            lines = _line_verdicts(chain, per_line)
             is_left_side = (line, expr) == chain[0] and len(chain) > 1 and isinstance(expr, sp.Derivative)
             found = _left_side_mistake(expr, goal) if is_left_side else _name_mistake(expr, goal, result)
             message = _wrong_message(line, chain, result, goal, reading)
@@ -133,7 +134,7 @@ def _name_mistake(expr, goal, result):
         return None
 
 
-def _line_verdicts(chain: list, per_line: dict, upto: int | None = None) -> tuple:
+def _line_verdicts(chain: list, per_line: dict) -> tuple:
     seen = []
     for line, _expr in chain:
         if line not in seen:

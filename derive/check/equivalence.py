@@ -16,11 +16,13 @@ import mpmath
 import sympy as sp
 
 from ..errors import DeriveError
-from ..numeric.evaluate import EvaluationError, compile_expr
-from ..parse.parser import free_indices
-from .. import symbols as S
-from .points import PRECISION_DIGITS, Point, environments, points, sample as sample_points, shown
-from .target import Target
+from ..numeric.state import EvaluationError
+from ..numeric.evaluate import compile_expr
+from ..algebra.indices import free_indices
+from .. import symbols
+from ..settings import PRECISION_DIGITS
+from .points import Point, environments, points, sample as sample_points, shown
+from .target import CheckTarget
 
 RELATIVE_TOLERANCE = mpmath.mpf("1e-30")  # +10^{-12} is caught by 18 orders of magnitude
 DERIVATIVE_TOLERANCE = mpmath.mpf("1e-20")  # numeric differentiation loses some digits
@@ -81,17 +83,17 @@ def time_limit(seconds: float = TIME_LIMIT_SECONDS):
         signal.signal(signal.SIGALRM, previous)
 
 
-def prepare(expr: sp.Basic, target: Target) -> sp.Basic:
+def prepare(expr: sp.Basic, target: CheckTarget) -> sp.Basic:
     """Definitions substituted (L), and derivatives with respect to sigma done symbolically:
     the evaluator recomputes sigma from z, so it can only differentiate with respect to z."""
     expr = target.substitute(expr)
     def by_sigma(d):
-        return isinstance(d, sp.Derivative) and any(isinstance(v, sp.Indexed) and v.base == S.sigma
+        return isinstance(d, sp.Derivative) and any(isinstance(v, sp.Indexed) and v.base == symbols.sigma
                                                      for v in d.variables)
     return expr.replace(by_sigma, lambda d: sp.diff(d.expr, *d.variables).doit())
 
 
-def evaluator(expr: sp.Basic, target: Target):
+def evaluator(expr: sp.Basic, target: CheckTarget):
     """A function (env, assignment) -> mpf: the entry the target's free indices pick out."""
     compiled = compile_expr(prepare(expr, target))
     def run(env, assignment):
@@ -110,13 +112,13 @@ def evaluator(expr: sp.Basic, target: Target):
     return run
 
 
-def _upper(index, env, target: Target) -> int:
+def _upper(index, env, target: CheckTarget) -> int:
     """How far an index runs at this point: K, or D for d and N for n where the semantics says so."""
     ranges = target.semantics.index_ranges if target.semantics is not None else {}
     return int(env.scalars[ranges[index]]) if index in ranges else env.K
 
 
-def entry_order(target: Target) -> tuple:
+def entry_order(target: CheckTarget) -> tuple:
     """The free indices in the order the question indexes its entry: (i, d) for dL/dW_{id}."""
     lhs = target.lhs
     entry = lhs.variables[0] if isinstance(lhs, sp.Derivative) and len(lhs.variables) == 1 else lhs
@@ -131,7 +133,7 @@ class ShapeMismatch(DeriveError):
     exit_code = 1
 
 
-def enumerated_indices(expr: sp.Basic, target: Target) -> tuple:
+def enumerated_indices(expr: sp.Basic, target: CheckTarget) -> tuple:
     """The target's free indices plus any other free index the answer uses (an index slip)."""
     extra = sorted((free_indices(expr) | free_indices(target.result)) - set(target.free), key=str)
     return tuple(target.free) + tuple(extra[:2])
@@ -154,7 +156,7 @@ def safe(run, env, assignment):
     return value
 
 
-def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
+def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = None,
             sample: int | None = None) -> Comparison:
     """Evaluate both at every point and index assignment; the first disagreement is returned."""
     free = enumerated_indices(answer, target)
@@ -177,7 +179,7 @@ def compare(answer: sp.Basic, target: Target, *, deadline: float | None = None,
     return Comparison(True, None, checked)
 
 
-def _counterexample(point: Point, assignment: dict, expected, got, target: Target, env) -> Counterexample:
+def _counterexample(point: Point, assignment: dict, expected, got, target: CheckTarget, env) -> Counterexample:
     uses_y = "y" in target.arrays
     batched = target.semantics is not None and "Z" in target.semantics.derived
     return Counterexample(

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
-from .points import PRECISION_DIGITS, environments, points, sample as sample_points
+from ..settings import PRECISION_DIGITS
+from .points import environments, points, sample as sample_points
 from .. import engine
-from .target import Target, get
-from ..parse.parser import free_indices
+from .target import CheckTarget, get
+from ..algebra.indices import free_indices
 
 EXPLANATIONS = {
     "sign": "The whole answer has the wrong sign. Check the sign you get from the quotient rule "
@@ -73,7 +74,7 @@ def _mul_nodes(expr):
     return [n for n in sp.preorder_traversal(expr) if isinstance(n, sp.Mul)]
 
 
-def candidates(target: Target):
+def candidates(target: CheckTarget):
     """(id, candidate expression, note) in priority order, lazily: other targets are built only if
     no nearer mistake matched first (building all of them is most of a wrong answer's check time)."""
     yield from _near_mistakes(target)
@@ -96,7 +97,7 @@ def _collector(result):
 
 
 @functools.lru_cache(maxsize=None)
-def _near_mistakes(target: Target) -> tuple:
+def _near_mistakes(target: CheckTarget) -> tuple:
     R = target.result
     out, add = _collector(R)
     deltas = _deltas(R)
@@ -107,10 +108,11 @@ def _near_mistakes(target: Target) -> tuple:
             a, b = target.free
             add("diagonal-only", R.xreplace({d: 1 for d in deltas}).xreplace({b: a}))
             add("diagonal-only", R.xreplace({b: a}))
-    add("unnormalized", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == S.sigma,
-                                  lambda e: sp.exp(S.z[e.indices[0]])))
-    if R.has(S.y):
-        add("true-class-only", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == S.y, lambda e: sp.Integer(1)))
+    add("unnormalized", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == symbols.sigma,
+                                  lambda e: sp.exp(symbols.z[e.indices[0]])))
+    if R.has(symbols.y):
+        add("true-class-only", R.replace(lambda e: isinstance(e, sp.Indexed) and e.base == symbols.y,
+                                         lambda e: sp.Integer(1)))
     _chain_rule_mistakes(target, add)
     body = target.lhs.expr if isinstance(target.lhs, sp.Derivative) else None
     if body is not None:
@@ -136,7 +138,7 @@ def _near_mistakes(target: Target) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def _term_mistakes(target: Target) -> tuple:
+def _term_mistakes(target: CheckTarget) -> tuple:
     R = target.result
     out, add = _collector(R)
     terms = sp.Add.make_args(sp.expand(R))
@@ -149,7 +151,7 @@ def _term_mistakes(target: Target) -> tuple:
     return tuple(out)
 
 
-def _chain_rule_mistakes(target: Target, add) -> None:
+def _chain_rule_mistakes(target: CheckTarget, add) -> None:
     """For a loss defined as a sum over classes: stopping at dL/dsigma, or keeping one term."""
     if not (isinstance(target.lhs, sp.Derivative) and target.definitions):
         return
@@ -160,7 +162,7 @@ def _chain_rule_mistakes(target: Target, add) -> None:
     for symbol, definition in target.definitions:
         if target.lhs.expr != symbol:
             continue
-        add("outer-derivative-only", sp.diff(definition, S.sigma[index]).doit())
+        add("outer-derivative-only", sp.diff(definition, symbols.sigma[index]).doit())
         sign, summation = (-1, -definition) if definition.could_extract_minus_sign() else (1, definition)
         if isinstance(summation, sp.Sum):
             (dummy, _lo, _hi), = summation.limits
@@ -168,7 +170,7 @@ def _chain_rule_mistakes(target: Target, add) -> None:
                 sp.Derivative(sign * summation.function.xreplace({dummy: index}), variable, evaluate=False))
 
 
-def identify(answer: sp.Basic, target: Target) -> tuple:
+def identify(answer: sp.Basic, target: CheckTarget) -> tuple:
     """(Mistake or None). Tries the sign/scale ratio first, then every catalogue entry."""
     if answer.has(sp.Derivative):
         return mistake("not-differentiated")
@@ -182,7 +184,7 @@ def identify(answer: sp.Basic, target: Target) -> tuple:
             return mistake("sign")
         return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
     for mistake_id, candidate, note in candidates(target):
-        probe = Target(**{**target.__dict__, "result": candidate})
+        probe = CheckTarget(**{**target.__dict__, "result": candidate})
         if compare(answer, probe, sample=2).agree:
             return mistake(mistake_id, note)
     if _constant_difference(answer, target):

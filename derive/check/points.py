@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import mpmath
 
-from ..numeric.evaluate import Env, default_derived
-from .. import symbols as S
+from ..numeric.state import Env
+from ..model import Semantics
+from ..numeric.points import semantic_derived, semantic_inputs, semantic_sizes
+from ..settings import CHECK_SEED
+from .. import symbols
 
-PRECISION_DIGITS = 50
-SEED = 5
 READABLE = (  # (sigma, one-hot or simple y)
     (("0.1", "0.2", "0.3", "0.4"), ("0", "0", "1", "0")),
     (("0.2", "0.3", "0.5"), ("0.2", "0.5", "0.3")),
@@ -37,7 +38,7 @@ class Point:
 def points(*, simplex: bool, arrays: tuple = ("z", "y"), semantics=None) -> list:
     """Deterministic: the same answer always gets the same counterexample. A derivation whose K is
     fixed (sigmoid-logistic: K = 2) is tested at that K only, readable point first."""
-    rng = random.Random(SEED)
+    rng = random.Random(CHECK_SEED)
     allowed = semantics.Ks if semantics is not None and semantics.Ks else None
     readable_sigma = semantics is None or not ({"sigma", "P"} & set(semantics.derived)) or "z" in semantics.derived
     out = []
@@ -61,24 +62,15 @@ def sample(chosen: list) -> list:
     return [chosen[0], chosen[min(3, len(chosen) - 1)]]
 
 
-def environments(point: Point, free: tuple, arrays: tuple = (), semantics=None) -> list:
+def environments(point: Point, free: tuple, arrays: tuple = (), semantics: Semantics | None = None) -> list:
     """(assignment, Env) for every assignment of the free indices (i = j and i != j alike): in 1..K,
     or 1..D for d and 1..N for n where the derivation's semantics says so. The derivation's own
     semantics (engine) supplies its extra arrays (g, W, x, b, X, Y), scalars (T, epsilon, u) and
     derived arrays (sigma = softmax(z / T), z = W x + b), as for its verifier."""
-    rng = random.Random(SEED + point.K)
-    values = {"z": list(point.z), "y": list(point.y)}
-    derived = default_derived()
-    sizes, scalars, uppers = {}, {}, {}
-    if semantics is not None:
-        sizes = semantics.sizes(point.K) if semantics.sizes else {}
-        uppers = {ix: sizes[size] for ix, size in semantics.index_ranges.items()}
-        if semantics.arrays:
-            values.update(semantics.arrays(rng, list(point.z), {S.K: point.K, **sizes}))
-        derived = {**derived, **semantics.derived}
-        for name in semantics.derived:
-            values.pop(name, None)  # derived (z = W x + b, sigma = softmax(z / T)): never drawn
-        scalars = semantics.scalars(rng, values) if semantics.scalars else {}
+    rng = random.Random(CHECK_SEED + point.K)
+    derived = semantic_derived(semantics)
+    sizes, uppers = semantic_sizes(semantics, point.K)
+    values, scalars = semantic_inputs(semantics, rng, point.K, sizes, {"z": list(point.z), "y": list(point.y)})
     for name in arrays:  # inputs no semantics describes: seeded random entries
         if name not in derived:
             values.setdefault(name, [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(point.K)])
@@ -86,7 +78,7 @@ def environments(point: Point, free: tuple, arrays: tuple = (), semantics=None) 
     ranges = [range(1, uppers.get(ix, point.K) + 1) for ix in free]
     for combo in itertools.product(*ranges):
         assignment = dict(zip(free, combo))
-        env = Env(K=point.K, arrays=values, scalars={S.K: point.K, **sizes, **scalars, **assignment},
+        env = Env(K=point.K, arrays=values, scalars={symbols.K: point.K, **sizes, **scalars, **assignment},
                   derived=derived)
         out.append((assignment, env))
     return out

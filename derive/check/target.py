@@ -12,14 +12,15 @@ import sympy as sp
 
 from .. import engine
 from ..errors import UsageError
-from ..parse.parser import free_indices
+from ..model import Semantics
+from ..algebra.indices import free_indices, rename_sum_indices
+from ..settings import TARGETS_SUM_TO_ONE
 
-SIMPLEX_ASSUMPTION = "targets-sum-to-one"
 DERIVED = frozenset({"sigma"})  # arrays computed from z at every point (never drawn at random)
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckTarget:
     """One derivation as a checking target."""
 
     name: str
@@ -31,7 +32,7 @@ class Target:
     simplex: bool  # targets y lie on the simplex (sum to one)
     arrays: tuple  # names of the input arrays the result reads, besides sigma (z, y, g, x, ...)
     # model.Semantics: extra arrays, scalars, derived arrays, sizes, Ks (not part of equality or hash)
-    semantics: object = field(default=None, compare=False, hash=False)
+    semantics: Semantics | None = field(default=None, compare=False, hash=False)
     part: str | None = None  # which of several results (linear-softmax-cross-entropy:b), None: the main one
 
     def substitute(self, expr: sp.Basic) -> sp.Basic:
@@ -48,7 +49,7 @@ PARTS = {"linear-softmax-cross-entropy": ("W", "b", "x"), "batched-linear-softma
 
 
 @functools.lru_cache(maxsize=None)
-def get(name: str) -> Target:
+def get(name: str) -> CheckTarget:
     """The target for a registry name, or NAME:PART for one result of a derivation with several
     (linear-softmax-cross-entropy:b); UsageError for unknown names, listing the known ones."""
     base, _, part = name.partition(":")
@@ -70,8 +71,8 @@ def get(name: str) -> Target:
     for _symbol, definition in derivation.definitions:
         used |= {b.name for b in _bases(definition)}
     arrays = tuple(sorted((used - DERIVED) | {"z"}))
-    return Target(name=name, title=derivation.title, lhs=lhs, result=result,
-                  free=free, definitions=tuple(derivation.definitions), simplex=SIMPLEX_ASSUMPTION in assumptions,
+    return CheckTarget(name=name, title=derivation.title, lhs=lhs, result=result,
+                  free=free, definitions=tuple(derivation.definitions), simplex=TARGETS_SUM_TO_ONE in assumptions,
                   arrays=arrays, semantics=derivation.semantics, part=part or None)
 
 
@@ -83,11 +84,12 @@ def names() -> tuple:
 def _fresh_dummies(expr: sp.Basic) -> sp.Basic:
     """Rename summation dummies to unique ones: substituted under a sum over k, or differentiated
     with respect to sigma_k, the definition's own k must not capture the student's k."""
-    def rename(summation):
-        (var, lo, hi), = summation.limits
-        fresh = sp.Dummy(str(var), integer=True, positive=True)
-        return sp.Sum(summation.function.xreplace({var: fresh}), (fresh, lo, hi))
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
+    def fresh(summation: sp.Sum) -> dict:
+        if len(summation.limits) != 1:
+            return {}
+        (var, _lo, _hi), = summation.limits
+        return {var: sp.Dummy(str(var), integer=True, positive=True)}
+    return rename_sum_indices(expr, fresh)
 
 
 def _bases(expr: sp.Basic) -> set:

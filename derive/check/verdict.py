@@ -32,10 +32,6 @@ class Verdict:
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
 
-    @property
-    def is_correct(self) -> bool:
-        return self.verdict == "correct"
-
     def to_dict(self) -> dict:
         """Exactly the keys of the JSON contract."""
         return {

@@ -12,11 +12,6 @@ import click
 from ..errors import UsageError
 
 
-def _target_names():
-    from .. import engine
-    return engine.names()
-
-
 @click.command()
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "

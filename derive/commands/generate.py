@@ -35,7 +35,7 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
-    from ..verify import verify_derivation
+    from ..verify import build_verified
     from ..errors import UsageError
     from ..files import write_atomic
     from ..render.notation_input import notation_from
@@ -61,7 +61,7 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
                 raise UsageError(f"{name} has no size {size}: --{size} applies to "
                                  + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
         given = {size: value for size, value in sizes.items() if size in entry.sizes}
-        derivation = verify_derivation(engine.build(name, K_value, **given))
+        derivation = build_verified(name, K_value, **given)
         prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
         documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
     if output == "-":

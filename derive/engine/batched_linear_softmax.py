@@ -8,10 +8,12 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
+from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
-from . import cross_entropy, rewrites
+from ..algebra import rewrites
+from . import cross_entropy
 from .common import TARGETS_NONNEGATIVE, Chain, require
 from .roles import CLASSES, LOSS
 
@@ -27,7 +29,7 @@ SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D")
            SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),
            SymbolRole("bias", "b", "bias, length K"),
            SymbolRole("batch", "N", "batch size"), SymbolRole("features", "D", "input dimension"), CLASSES, LOSS)
-ROWS_SUM_TO_ONE = Assumption("targets-sum-to-one", sp.Eq(sp.Sum(Y[example, k], (k, 1, K)), 1))
+ROWS_SUM_TO_ONE = Assumption(TARGETS_SUM_TO_ONE, sp.Eq(sp.Sum(Y[example, k], (k, 1, K)), 1))
 RANGES = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, d), sp.Le(d, D)))
 USES_SUM = (ROWS_SUM_TO_ONE.id,)
 SHAPES = (("X", "N x D"), ("W", "K x D"), ("b", "K x 1"), ("Z = X W^T + 1 b^T", "N x K"), ("P", "N x K"),
@@ -156,7 +158,7 @@ def _chain(variable, summed, features, batch, ranges):
     chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
                "differentiate the affine map: dW_kr/dW_id = delta_ik delta_dr, db_k/db_i = delta_ik", uses=USES_SUM)
     if ranges is not None:
-        chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+        chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
                    "the Kronecker deltas collapse the sums over k and d", uses=USES_SUM)
         if sp.factor_terms(chain.current) != chain.current:
             chain.then(sp.factor_terms, Rule.FACTOR, "factor out 1/N", uses=USES_SUM)

@@ -6,12 +6,13 @@ from typing import Callable
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import settings
 from ..model import Assumption, Rule, Step
 from ..symbols import K, i, j, y, k
 
 INDEX_RANGE = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, j), sp.Le(j, K)))
 INDEX_RANGE_I = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K)))
-TARGETS_SUM_TO_ONE = Assumption("targets-sum-to-one", sp.Eq(sp.Sum(y[k], (k, 1, K)), 1))
+TARGETS_SUM_TO_ONE = Assumption(settings.TARGETS_SUM_TO_ONE, sp.Eq(sp.Sum(y[k], (k, 1, K)), 1))
 TARGETS_NONNEGATIVE = Assumption("targets-nonnegative", sp.Ge(y[k], 0))
 
 
@@ -112,7 +113,7 @@ def probs_definitions_layer(bases=("sigma",)):
 def through_softmax_jacobian(chain: Chain, jacobian) -> Chain:
     """The steps every loss gradient through sigma shares, after its chain rule: substitute the
     derived Jacobian d sigma_k / d z_i (not retyped), split the sum, let the delta collapse it."""
-    from . import rewrites  # rewrites imports nothing of ours; kept local to stay a leaf helper
+    from ..algebra import rewrites  # rewrites imports nothing of ours; kept local to stay a leaf helper
     from ..symbols import i, j
     chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
                                                         pattern_indices=(i, j)),

@@ -16,8 +16,7 @@ from functools import cmp_to_key
 import sympy as sp
 
 from ..symbols import sigma, z
-from ..zero_test import is_zero
-from .index_templates import PerTemplate, differentiate
+from ..algebra.index_templates import PerTemplate, differentiate
 
 S = sp.Symbol("S", positive=True)  # stands for the denominator e^{z_1} + ... + e^{z_K}
 
@@ -111,18 +110,6 @@ def softmax_substitution(n: int):
     def rewrite(expr):
         return expr.replace(lambda e: isinstance(e, sp.exp), _exp_to_softmax) if expr.has(sp.exp) else expr
     return rewrite
-
-
-def with_denominator(matrix: sp.ImmutableMatrix, n: int) -> sp.ImmutableMatrix:
-    """Write S out again as e^{z_1} + ... + e^{z_K} (the sum is one shared SymPy object)."""
-    total = denominator(n)
-    return matrix.applyfunc(lambda e: e.xreplace({S: total}))
-
-
-def factor_sums(matrix: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
-    """Factor the entries that are sums; a monomial is already factored, so it is reused as is."""
-    from .rewrites import factor_entry
-    return matrix.applyfunc(lambda e: factor_entry(e) if isinstance(e, sp.Add) else e)
 
 
 class StructuredMatrix(sp.MatrixExpr):
@@ -254,44 +241,3 @@ def denominator_step(n: int):
 
 def definitions(n: int) -> tuple:
     return ((S, denominator(n)),)
-
-
-def in_logits(expr: sp.Expr) -> sp.Expr:
-    """The normal form proofs work in: sigma_m -> e^{z_m} / S, logs of quotients split (S stays a symbol)."""
-    if expr.has(sp.log):
-        # Each log rewritten on its own, once per shape: a loss holds K logs of one shape, and
-        # building log(e^{z_r} / S) K times would cost SymPy's assumption queries K times.
-        expr = expr.xreplace({g: _log_in_logits(g) for g in expr.atoms(sp.log)})
-    return _probs_in_logits(expr)
-
-
-def _probs_in_logits(expr: sp.Expr) -> sp.Expr:
-    probs = {e: sp.exp(z[e.indices[0]]) / S for e in expr.atoms(sp.Indexed) if e.base == sigma}
-    return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
-
-
-_log_in_logits = PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
-
-
-def structured_equal(a: Structured, b: Structured, *, normal=in_logits, equal=None) -> bool:
-    """Every entry of a equals the same entry of b, proved with O(K) small identities.
-
-    Diagonal: entry by entry. Off-diagonal: both are rank one, u_r v_c and u'_r v'_c, so they agree
-    everywhere once they agree on one column c0 and one row r0 and the corner is nonzero:
-    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0). `equal(x, y, sx, sy)` proves x sx = y sy (the
-    scales are the fixed column or row); SymPy's assumptions prove the corner nonzero (e^z != 0,
-    S > 0)."""
-    equal = equal or (lambda x, y, sx=1, sy=1: is_zero(normal(x * sx) - normal(y * sy)))
-    n = len(a.diagonal)
-    if n != len(b.diagonal):
-        return False
-    if not all(equal(x, y) for x, y in zip(a.diagonal, b.diagonal)):
-        return False
-    if n == 1:
-        return True
-    r0, c0 = 0, 1
-    if normal(a.left[r0] * a.right[c0]).is_zero is not False:
-        return False
-    column = all(equal(a.left[r], b.left[r], a.right[c0], b.right[c0]) for r in range(n))
-    row = all(equal(a.right[c], b.right[c], a.left[r0], b.left[r0]) for c in range(n))
-    return column and row

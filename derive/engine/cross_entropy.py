@@ -5,7 +5,8 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, L, i, k, sigma, targets_vector, y, z
-from . import concrete, index_templates, rewrites, softmax_jacobian
+from ..algebra import index_templates, rewrites
+from . import concrete, softmax_jacobian
 from .common import INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, require, through_softmax_jacobian
 from .common import matrix_entries_to_indexed
 from .roles import WITH_TARGETS

@@ -5,10 +5,12 @@ import mpmath
 import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
-from ..numeric.evaluate import LazyMatrix, stable_softmax
+from ..numeric.state import LazyMatrix
+from ..numeric.softmax import stable_softmax
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import (K, L, explicit_softmax, i, j, k, logits_vector, sigma, v, y, z)
-from . import cross_entropy, rewrites, softmax_jacobian
+from ..algebra import rewrites
+from . import cross_entropy, softmax_jacobian
 from .common import (INDEX_RANGE, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, entrywise, explicit_matches,
                      explicit_sizes_match, probs_definitions_layer, require)
 from .roles import WITH_TARGETS

@@ -6,7 +6,8 @@ import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import (K, L, epsilon, explicit_softmax, i, k, logits_vector, q, sigma, y, z)
-from . import rewrites, softmax_jacobian
+from ..algebra import rewrites
+from . import softmax_jacobian
 from .common import (INDEX_RANGE_I, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      entrywise, explicit_sizes_match, probs_definitions_layer, require, through_softmax_jacobian)
 from .roles import WITH_TARGETS

@@ -6,9 +6,10 @@ import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
-from . import cross_entropy, rewrites
+from ..algebra import rewrites
+from . import cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      probs_definitions_layer, require)
 from .roles import WITH_TARGETS
@@ -27,14 +28,14 @@ USES_SUM = (TARGETS_SUM_TO_ONE.id,)
 RANGES = Assumption("index-range", sp.And(sp.Le(1, i), sp.Le(i, K), sp.Le(1, d), sp.Le(d, D)))
 SHAPES = (("x", "D x 1"), ("W", "K x D"), ("b", "K x 1"), ("z", "K x 1"), ("sigma", "K x 1"), ("y", "K x 1"),
           ("dL/dW", "K x D"), ("dL/db", "K x 1"), ("dL/dx", "D x 1"))
-_m = sp.Symbol("r", integer=True, positive=True)  # feature dummy (not m: the softmax's own dummy)
+_r = sp.Symbol("r", integer=True, positive=True)  # feature dummy (not m: the softmax's own dummy)
 
 
 def logit(index, size=D) -> sp.Expr:
-    """z_index = Sum_m W_{index, m} x_m + b_index (written out for a concrete D)."""
+    """z_index = Sum_r W_{index, r} x_r + b_index (written out for a concrete D)."""
     if isinstance(size, int):
         return sp.Add(*[W[index, c] * x[c] for c in range(1, size + 1)]) + b[index]
-    return sp.Sum(W[index, _m] * x[_m], (_m, 1, size)) + b[index]
+    return sp.Sum(W[index, _r] * x[_r], (_r, 1, size)) + b[index]
 
 
 def _logits_meaning(size):
@@ -102,7 +103,7 @@ def _through_logits(variable, summed, feature_size, gradient_entry, index):
 
 
 def _finish(chain, ranges):
-    chain.then(lambda e: rewrites.collapse_delta_sums_ranged(e, ranges=ranges), Rule.DELTA_SUM,
+    chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
                "the Kronecker deltas collapse the sums", uses=USES_SUM)
     if sp.factor_terms(chain.current) != chain.current:
         chain.then(sp.factor_terms, Rule.FACTOR, "factor", uses=USES_SUM)

@@ -5,7 +5,8 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, i, j, sigma, softmax_entry, z
-from . import concrete, rewrites
+from ..algebra import rewrites
+from . import concrete
 from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 
@@ -61,15 +62,15 @@ def build_concrete(n: int) -> Derivation:
     exp_form = concrete.Structured.from_total_derivative(td)
     sigma_form = exp_form.rewritten(concrete.softmax_substitution(n))
     form = matrix_form(n)
-    # The verifier proves the matrix-form step for every entry (verify_concrete), so no `require` here.
+    # The verifier proves the matrix-form step for every entry (verify.concrete), so no `require` here.
     lhs = _jacobian_symbol(n)
     steps = (
         concrete.denominator_step(n),
         Step(lhs=sp.log(sp.MatrixSymbol("sigma", n, 1)), rhs=sp.ImmutableMatrix(functions), rule=Rule.LOG_RULES,
              note="log sigma_r = log(e^{z_r} / S) = z_r - log S"),
-        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN, certificate=exp_form,
+        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN,
              note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
-        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX, certificate=sigma_form,
+        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX,
              note="substitute sigma_c = e^{z_c} / S"),
         Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T"),
     )

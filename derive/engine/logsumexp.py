@@ -6,7 +6,7 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import (M, c, explicit_softmax, i, logits_vector, sigma, softmax_denominator, softmax_entry, z)
-from . import rewrites
+from ..algebra import rewrites
 from .common import INDEX_RANGE_I, Chain, entrywise, probs_definitions_layer, require
 from .roles import PROBS_AND_LOGITS
 

@@ -6,7 +6,8 @@ from sympy.matrices.expressions import DiagMatrix
 
 from ..model import Derivation, Rule, Step
 from ..symbols import K, i, j, probs_vector, sigma, softmax_entry, z
-from . import concrete, rewrites
+from ..algebra import rewrites
+from . import concrete
 from .common import INDEX_RANGE, Chain, matrix_form_matches, require
 from .roles import PROBS_AND_LOGITS
 
@@ -58,17 +59,17 @@ def build_concrete(n: int) -> Derivation:
     sigma_form = exp_form.rewritten(concrete.softmax_substitution(n)).rescaled(concrete.S)
     factored = sigma_form.with_diagonal(rewrites.factor_entry)
     form = matrix_form(n)
-    # The verifier proves the matrix-form step for every entry (verify_concrete), so no `require` here.
+    # The verifier proves the matrix-form step for every entry (verify.concrete), so no `require` here.
     lhs = jacobian_symbol(n)
     steps = (
         concrete.denominator_step(n),
         Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(concrete.softmax_over_S(n)), rule=Rule.DEFINITION,
              note="definition of the softmax"),
-        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN, certificate=exp_form,
+        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN,
              note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
-        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX, certificate=sigma_form,
+        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX,
              note="substitute sigma_r = e^{z_r} / S"),
-        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, certificate=factored, note="factor the diagonal"),
+        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, note="factor the diagonal"),
         Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T"),
     )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),

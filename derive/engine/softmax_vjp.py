@@ -5,8 +5,9 @@ import mpmath
 import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step
-from ..symbols import K, L, _m, g, i, k, sigma, z
-from . import rewrites, softmax_jacobian
+from ..symbols import K, L, g, i, k, m, sigma, z
+from ..algebra import rewrites
+from . import softmax_jacobian
 from .common import INDEX_RANGE_I, Chain, entrywise, explicit_matches, explicit_sizes_match, require, through_softmax_jacobian
 from .common import probs_definitions_layer
 from .roles import CLASSES, LOGITS, PROBS
@@ -26,7 +27,7 @@ def loss_stand_in(size=K) -> sp.Expr:
     with upstream gradient g has the same dL/dz (the chain rule sees only g)."""
     if isinstance(size, int):
         return sp.Add(*[g[r] * sigma[r] for r in range(1, size + 1)])
-    return sp.Sum(g[_m] * sigma[_m], (_m, 1, size))
+    return sp.Sum(g[m] * sigma[m], (m, 1, size))
 
 
 def _random_upstream(rng, logits, sizes):

@@ -6,9 +6,9 @@ import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
+from ..numeric.softmax import stable_softmax
 from ..symbols import (K, T, explicit_scaled_softmax, i, j, logits_vector, scaled_softmax_entry, sigma, z)
-from . import rewrites
+from ..algebra import rewrites
 from .common import INDEX_RANGE, Chain, entrywise, explicit_matches, explicit_sizes_match, require
 from .roles import PROBS_AND_LOGITS
 
@@ -60,7 +60,7 @@ def build_symbolic() -> Derivation:
                "differentiate: d e^{z_k/T} / d z_j = (1/T) delta_jk e^{z_k/T} (chain rule through z_k/T)")
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
                "the Kronecker delta collapses the sum (1 <= j <= K)")
-    chain.then(lambda e: rewrites.substitute_scaled_softmax(e, indices=(i, j), scale=1 / T),
+    chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j), scale=1 / T),
                Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i and sigma_j")
     chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i / T")
     entry = chain.current
@@ -81,7 +81,7 @@ def build_concrete(n: int) -> Derivation:
                       rule=Rule.DEFINITION, note="definition of the softmax at temperature T, written out")
     chain = Chain(lhs, explicit_scaled_softmax(n, 1 / T).jacobian(logits_vector(n)),
                   "differentiate every entry (SymPy's jacobian)", rule=Rule.JACOBIAN)
-    chain.then(entrywise(lambda e: rewrites.explicit_scaled_denominators_to_softmax(e, n, 1 / T)),
+    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n, 1 / T)),
                Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_r = e^{z_r/T} / (e^{z_1/T} + ... + e^{z_K/T})")
     chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry")
     explicit = chain.current

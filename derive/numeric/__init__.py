@@ -1,1 +1,1 @@
-"""High-precision numeric evidence: an evaluator for our SymPy trees and the points to test at."""
+"""High-precision numeric evidence: point state, softmax numerics, the expression compiler, the points to test at."""

@@ -1,4 +1,4 @@
-"""Evaluate a SymPy tree at a point with mpmath, without lambdify.
+"""Evaluate a SymPy tree at a point with mpmath, without lambdify: the expression compiler.
 
 Why our own evaluator: it must evaluate *unevaluated* derivatives numerically (mpmath.diff is our
 independent oracle), recompute softmax outputs from perturbed logits, run Sums over a concrete K,
@@ -6,7 +6,6 @@ and never execute text. Trees are compiled once into closures, then run at many 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import mpmath
@@ -14,121 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..errors import DeriveError
-
-Value = "mpmath.mpf | mpmath.matrix"
-
-
-class EvaluationError(DeriveError):
-    """The tree holds something the evaluator does not know; a bug or an unsupported input."""
-
-
-def stable_softmax(logits: list) -> list:
-    """Softmax with the maximum subtracted: softmax is shift-invariant, and it keeps exp() small."""
-    top = max(logits)
-    exps = [_exp(v, top) for v in logits]
-    inverse = 1 / mpmath.fsum(exps)  # one division and K products (last-bit rounding at 50+ digits)
-    return [e * inverse for e in exps]
-
-
-# A numeric derivative by z_c recomputes the softmax at z_c +- h: K exponentials, of which K - 1 have
-# the same argument at the same working precision as at the neighbouring evaluation (and as for every
-# other entry's derivative at the same point). mpmath.exp is a pure function of its argument, the
-# precision and the rounding, so it is memoised on exactly those: the values are bit for bit the ones
-# computed anew.
-_EXP_CACHE: dict = {}
-_EXP_CACHE_SIZE = 1 << 14
-
-
-def _exp(value, shift=None):
-    """mpmath.exp(value - shift), or mpmath.exp(value) without a shift; memoised for mpf inputs."""
-    if type(value) is not mpmath.mpf or not (shift is None or type(shift) is mpmath.mpf):
-        return mpmath.exp(value if shift is None else value - shift)
-    precision, rounding = mpmath.mp._prec_rounding  # what mpmath.exp itself rounds to
-    key = (value._mpf_, None if shift is None else shift._mpf_, precision, rounding)
-    result = _EXP_CACHE.get(key)
-    if result is None:
-        if len(_EXP_CACHE) >= _EXP_CACHE_SIZE:
-            _EXP_CACHE.clear()
-        result = _EXP_CACHE[key] = mpmath.exp(value if shift is None else value - shift)
-    return result
-
-
-class LazyMatrix:
-    """A derived matrix whose entries are costly (a numeric Hessian): computed on first use, then kept."""
-
-    def __init__(self, rows: int, cols: int, entry: Callable[[int, int], object]):
-        self.rows, self.cols, self._entry, self._cache = rows, cols, entry, {}
-
-    def __getitem__(self, position):
-        if position not in self._cache:
-            self._cache[position] = self._entry(*position)
-        return self._cache[position]
-
-    def as_matrix(self):
-        return mpmath.matrix([[self[r, c] for c in range(self.cols)] for r in range(self.rows)])
-
-
-@dataclass(frozen=True)
-class Env:
-    """A point: array values (1-based in the trees), scalar symbols, and derived arrays."""
-
-    K: int
-    arrays: dict = field(default_factory=dict)  # name -> list of mpf (vectors) or mpmath.matrix
-    scalars: dict = field(default_factory=dict)  # sympy Symbol -> number
-    derived: dict = field(default_factory=dict)  # name -> fn(env) -> list, e.g. sigma from z
-    # Derived values depend on the arrays only: computed once per point, dropped when an array changes.
-    memo: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def array(self, name: str):
-        if name in self.arrays:
-            return self.arrays[name]
-        if name in self.derived:
-            if name not in self.memo:
-                self.memo[name] = self.derived[name](self)
-            return self.memo[name]
-        raise EvaluationError(f"no value for {name!r} at this point")
-
-    def with_entry(self, name: str, position: tuple, value) -> "Env":
-        """A copy with one array entry changed (0-based position), for numeric derivatives.
-
-        A derived array (z = W x + b) is first fixed at its current value: differentiating with
-        respect to it treats it as an independent variable, as the chain rule does."""
-        current = self.arrays[name] if name in self.arrays else self.array(name)
-        if isinstance(current, mpmath.matrix):
-            changed = current.copy()
-            changed[position] = value
-        else:
-            changed = list(current)
-            changed[position[0]] = value
-        return replace(self, arrays={**self.arrays, name: changed}, memo={})
-
-    def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
-        """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
-        it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
-        which derived arrays do read, starts a fresh memo."""
-        memo = {} if symbol in self.scalars else self.memo
-        return replace(self, scalars={**self.scalars, symbol: value}, memo=memo)
-
-
-def stable_log_softmax(logits: list) -> list:
-    """log sigma_k = (z_k - max z) - log sum_j e^{z_j - max z}: one log for all K entries."""
-    top = max(logits)
-    shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))  # log sum_j e^{z_j}, stably
-    return [v - shift for v in logits]
-
-
-def log_softmax_derived() -> dict:
-    """The default arrays plus log sigma computed directly, for trees whose sigma is softmax(z)
-    (a loss of K logs then costs one log, not K)."""
-    return {**default_derived(), "log_sigma": lambda env: stable_log_softmax(env.array("z"))}
-
-
-def default_derived() -> dict:
-    """sigma is always the softmax of z, and S the softmax denominator, recomputed whenever z is
-    perturbed (S is exact at |z| ~ 1000: mpmath's exponent range does not overflow)."""
-    return {"sigma": lambda env: stable_softmax(env.array("z")),
-            "S": lambda env: mpmath.fsum(_exp(v) for v in env.array("z"))}
+from .state import Env, EvaluationError, LazyMatrix
 
 
 Compiled = Callable[[Env], object]

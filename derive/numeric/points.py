@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .evaluate import Env, default_derived
+from ..model import Semantics
+from ..settings import VERIFY_SEED
+from .softmax import default_derived
+from .state import Env
 
 SYMBOLIC_KS = (2, 3, 5, 8)
 RANDOM_POINTS_PER_K = 2
-SEED = 20261124
 _K = sp.Symbol("K", integer=True, positive=True)
 
 
@@ -27,7 +29,7 @@ class PointSpec:
     free_indices: tuple  # sympy Symbols to enumerate over 1..K (or 1..its size in `index_ranges`)
     condition: sp.Basic = sp.true
     targets_on_simplex: bool = False
-    semantics: object = None  # derive.model.Semantics: extra arrays, scalars, derived arrays, sizes
+    semantics: Semantics | None = None  # extra arrays, scalars, derived arrays, sizes
 
 
 def _random_logits(rng: random.Random, n: int) -> list:
@@ -66,24 +68,46 @@ def index_assignments(free: tuple, n: int, condition: sp.Basic, *, uppers: dict 
     return out
 
 
-def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS, extra_arrays=None) -> list:
+def semantic_sizes(semantics: Semantics | None, n: int) -> tuple[dict, dict]:
+    """(the other sizes at K = n, e.g. {D: 3}; each ranged index's upper bound, e.g. {d: 3})."""
+    if semantics is None:
+        return {}, {}
+    sizes = semantics.sizes(n) if semantics.sizes else {}
+    return sizes, {ix: sizes[size] for ix, size in semantics.index_ranges.items()}
+
+
+def semantic_derived(semantics: Semantics | None) -> dict:
+    """What a point computes from its arrays: sigma and S, and the semantics' own (z = W x + b)."""
+    return {**default_derived(), **(semantics.derived if semantics else {})}
+
+
+def semantic_inputs(semantics: Semantics | None, rng: random.Random, n: int, sizes: dict,
+                    arrays: dict) -> tuple[dict, dict]:
+    """(arrays, scalars) of one point: the semantics' own arrays (g, W, x, b, ...) drawn from rng
+    given the logits arrays["z"], derived ones removed (z = W x + b: perturbing W must move it),
+    and its scalars (T, epsilon, u, ...). The one reading of Semantics the verifier and the
+    checker share, so both draw the same kinds of points."""
+    if semantics is None:
+        return arrays, {}
+    arrays = dict(arrays)
+    if semantics.arrays:
+        arrays.update(semantics.arrays(rng, arrays["z"], {_K: n, **sizes}))
+    for name in semantics.derived:
+        arrays.pop(name, None)
+    return arrays, semantics.scalars(rng, arrays) if semantics.scalars else {}
+
+
+def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS) -> list:
     """All test points for one step; deterministic (seeded) so failures reproduce."""
-    rng = random.Random(SEED)
+    rng = random.Random(VERIFY_SEED)
     semantics = spec.semantics
-    derived = {**default_derived(), **(semantics.derived if semantics else {})}
+    derived = semantic_derived(semantics)
     envs = []
     for n in Ks:
-        sizes = semantics.sizes(n) if semantics and semantics.sizes else {}
-        uppers = {ix: sizes[size] for ix, size in (semantics.index_ranges.items() if semantics else ())}
+        sizes, uppers = semantic_sizes(semantics, n)
         for logits in logit_sets(n, rng):
             arrays = {"z": logits, "y": _targets(rng, n, on_simplex=spec.targets_on_simplex)}
-            if extra_arrays:
-                arrays.update(extra_arrays(rng, n))
-            if semantics and semantics.arrays:
-                arrays.update(semantics.arrays(rng, logits, {_K: n, **sizes}))
-            for name in (semantics.derived if semantics else ()):
-                arrays.pop(name, None)  # derived (z = W x + b), so perturbing W moves it
-            extra_scalars = semantics.scalars(rng, arrays) if semantics and semantics.scalars else {}
+            arrays, extra_scalars = semantic_inputs(semantics, rng, n, sizes, arrays)
             for assignment in index_assignments(spec.free_indices, n, spec.condition, uppers=uppers):
                 scalars = {_K: n, **sizes, **extra_scalars, **assignment}
                 envs.append(Env(K=n, arrays=arrays, scalars=scalars, derived=derived))

@@ -10,7 +10,7 @@ import math
 
 import sympy as sp
 
-from .. import symbols as S
+from .. import symbols
 from ..errors import ParseError
 
 MAX_LOG10 = 300  # estimated |value| above 10^300 is refused before SymPy computes it
@@ -21,7 +21,7 @@ def log10_bound(expr: sp.Basic) -> float:
     """An upper estimate of log10 |value| at the points we evaluate (|z| < 10, K <= 8)."""
     if expr.is_Number:
         return math.log10(max(abs(float(expr)), 1.0)) if abs(expr) < 10**300 else math.inf
-    if isinstance(expr, sp.Indexed) and expr.base == S.z:
+    if isinstance(expr, sp.Indexed) and expr.base == symbols.z:
         return 0.61  # logits are below 4 in magnitude at our points (log10 4 = 0.60)
     if isinstance(expr, (sp.Indexed, sp.KroneckerDelta, sp.MatrixSymbol)):
         return 0.0  # probabilities, targets and deltas lie in [0, 1]

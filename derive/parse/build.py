@@ -12,7 +12,7 @@ import sympy as sp
 from lark import Token, Transformer
 from sympy.matrices.expressions import DiagMatrix
 
-from .. import symbols as S
+from .. import symbols
 from ..errors import ParseError
 from .bounds import checked, combine, power
 
@@ -23,21 +23,22 @@ SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
 Z_NAMES = frozenset({"z"})
 Y_NAMES = frozenset({"y", "t"})
 DELTA_NAMES = frozenset({r"\delta", "delta"})
-# Backpropagation (issue 6): upstream gradient g, linear layer W x + b, batches X, P, Y (rows n).
+# Backpropagation: upstream gradient g, linear layer W x + b, batches X, P, Y (rows n).
 # Each base with the number of indices it takes and its shape as a whole vector or matrix.
-ARRAYS = {"sigma": (S.sigma, 1, (S.K, 1)), "z": (S.z, 1, (S.K, 1)), "y": (S.y, 1, (S.K, 1)),
-          "g": (S.g, 1, (S.K, 1)), "b": (S.b, 1, (S.K, 1)), "x": (S.x, 1, (S.D, 1)),
-          "W": (S.W, 2, (S.K, S.D)), "X": (S.X, 2, (S.N, S.D)), "P": (S.P, 2, (S.N, S.K)),
-          "Y": (S.Y, 2, (S.N, S.K))}
+_K, _D, _N = symbols.K, symbols.D, symbols.N
+ARRAYS = {"sigma": (symbols.sigma, 1, (_K, 1)), "z": (symbols.z, 1, (_K, 1)), "y": (symbols.y, 1, (_K, 1)),
+          "g": (symbols.g, 1, (_K, 1)), "b": (symbols.b, 1, (_K, 1)), "x": (symbols.x, 1, (_D, 1)),
+          "W": (symbols.W, 2, (_K, _D)), "X": (symbols.X, 2, (_N, _D)), "P": (symbols.P, 2, (_N, _K)),
+          "Y": (symbols.Y, 2, (_N, _K))}
 # Scalars: sizes, the temperature (\tau is read as T), the smoothing weight, the binary logit u.
-SCALARS = {"K": S.K, "D": S.D, "N": S.N, "T": S.T, r"\tau": S.T, "tau": S.T, r"\epsilon": S.epsilon,
-           r"\varepsilon": S.epsilon, "epsilon": S.epsilon, "eps": S.epsilon, "u": S.u, "L": S.L}
-EPSILON_NAMES = frozenset({r"\epsilon", r"\varepsilon", "epsilon", "eps"})
+SCALARS = {"K": _K, "D": _D, "N": _N, "T": symbols.T, r"\tau": symbols.T, "tau": symbols.T,
+           r"\epsilon": symbols.epsilon, r"\varepsilon": symbols.epsilon, "epsilon": symbols.epsilon,
+           "eps": symbols.epsilon, "u": symbols.u, "L": symbols.L}
 RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
-CANONICAL_INDEX = {"i": S.i, "j": S.j, "k": S.k, "d": S.d, "n": S.n}
+CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.d, "n": symbols.n}
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
 # A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
-SUM_UPPER = {S.d: S.D, S.n: S.N}
+SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def index_symbol(letter: str) -> sp.Symbol:
 
 def vector(name: str) -> sp.MatrixSymbol:
     """The whole array as a matrix symbol (sigma, y, g, b: K x 1; x: D x 1; W: K x D; X, P, Y: N x ...)."""
-    rows, cols = ARRAYS[name][2] if name in ARRAYS else (S.K, 1)
+    rows, cols = ARRAYS[name][2] if name in ARRAYS else (symbols.K, 1)
     return sp.MatrixSymbol(name, rows, cols)
 
 
@@ -98,7 +99,7 @@ def _is_plain_scalar(item) -> bool:
     """A scalar expression with no free index: the argument of a logistic sigmoid."""
     if not isinstance(item, sp.Expr) or getattr(item, "is_Matrix", False):
         return False
-    return not any(s.is_integer and s != S.K for s in item.free_symbols) and not any(
+    return not any(s.is_integer and s != symbols.K for s in item.free_symbols) and not any(
         s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
 
 
@@ -306,8 +307,8 @@ class Build(Transformer):
         return self._derivative(body, variable)
 
     def _derivative(self, body, variable):
-        ok = (isinstance(variable, sp.Indexed) and variable.base in (S.z, S.sigma, S.W, S.b, S.x)) \
-            or variable in (vector("z"), S.u)
+        differentiable = (symbols.z, symbols.sigma, symbols.W, symbols.b, symbols.x)
+        ok = (isinstance(variable, sp.Indexed) and variable.base in differentiable) or variable in (vector("z"), symbols.u)
         if not ok:
             raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k, W_{{id}}, b_i, x_d, u or z, "
                              f"not {variable}")
@@ -328,7 +329,7 @@ class Build(Transformer):
             raise ParseError(f"two nested sums both use the index {dummy}")
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
-        upper = limits.get("upper") or SUM_UPPER.get(dummy, S.K)
+        upper = limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
         return checked(sp.Sum(body, (dummy, 1, upper)))
 
     def sumlimits(self, children):
@@ -345,7 +346,7 @@ class Build(Transformer):
         return {"dummy": dummy}
 
     def sumupper(self, children):
-        upper = {"K": S.K, "D": S.D, "N": S.N}.get(str(children[0]))
+        upper = {"K": symbols.K, "D": symbols.D, "N": symbols.N}.get(str(children[0]))
         if upper is None:
             raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
         return {"upper": upper}

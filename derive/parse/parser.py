@@ -14,6 +14,7 @@ import lark
 import sympy as sp
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from ..algebra.indices import free_indices
 from ..errors import ParseError
 from .build import Build
 from .text import screen_with_origin
@@ -116,25 +117,3 @@ def check_dummies(expr: sp.Basic) -> None:
                 continue
             raise ParseError(f"the summation index {dummy} is also used outside its sum; "
                              f"this is ambiguous: use another letter for the sum, e.g. \\sum_m")
-
-
-SIZES = frozenset({"K", "D", "N"})  # integer symbols that are sizes, never indices
-
-
-def free_indices(expr: sp.Basic) -> set:
-    """Index symbols that stand free (not bound by a sum), including those in derivative variables."""
-    if isinstance(expr, sp.Sum):
-        return free_indices(expr.function) - {limit[0] for limit in expr.limits}
-    if isinstance(expr, sp.Indexed):
-        return {s for ix in expr.indices for s in ix.free_symbols}
-    if isinstance(expr, sp.Symbol):
-        return {expr} if expr.is_integer and expr.name not in SIZES else set()
-    out: set = set()
-    for arg in expr.args:
-        if isinstance(arg, (sp.Basic,)):
-            out |= free_indices(arg)
-    return out
-
-
-def summed_indices(expr: sp.Basic) -> set:
-    return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}

@@ -52,13 +52,10 @@ def _refuse(text: str, index: int, message: str) -> ParseError:
     return ParseError(message, column=column, line=line if "\n" in text else None)
 
 
-def screen(raw: str) -> str:
-    """The text NFC-normalised, checked, with Unicode mapped to LaTeX and layout commands blanked."""
-    return screen_with_origin(raw)[0]
-
-
 def screen_with_origin(raw: str) -> tuple:
-    """(screened text, original 1-based column of each of its characters): lark reports positions
+    """The text NFC-normalised, checked, with Unicode mapped to LaTeX and layout commands blanked.
+
+    Returns (screened text, original 1-based column of each of its characters): lark reports positions
     in the rewritten text, the student needs them in what they typed (σ became \\sigma)."""
     if not isinstance(raw, str):
         raise ParseError("the answer must be text")

@@ -1,7 +1,7 @@
 """A derivation as the printed strings a template needs: every formula printed, every word looked up.
 
 Templates get only this dict (strings, lists, numbers), never SymPy objects, and do no math.
-The same function serves LaTeX and Markdown; `target` picks how prose and inline math are written.
+The same function serves LaTeX and Markdown; `syntax` picks how prose and inline math are written.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ LABEL_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 
 
 @dataclass(frozen=True)
-class Target:
+class OutputFormat:
     """How prose, inline math and equation references are written in one document language."""
 
     text: Callable[[str], str]
@@ -32,9 +32,9 @@ class Target:
     ref: Callable[[str, int], str]  # (label, number) -> reference
 
 
-TEX = Target(escape.tex_text, escape.tex_inline_math, lambda label, _n: rf"\eqref{{{label}}}")
-MARKDOWN = Target(escape.markdown_text, escape.markdown_inline_math, lambda _label, n: f"({n})")
-TARGETS = {"tex": TEX, "md": MARKDOWN}
+TEX = OutputFormat(escape.tex_text, escape.tex_inline_math, lambda label, _n: rf"\eqref{{{label}}}")
+MARKDOWN = OutputFormat(escape.markdown_text, escape.markdown_inline_math, lambda _label, n: f"({n})")
+OUTPUT_FORMATS = {"tex": TEX, "md": MARKDOWN}
 
 
 def check_label_prefix(prefix: str) -> str:
@@ -49,10 +49,10 @@ def reference_source(name: str) -> str:
     return resources.files("derive.reference").joinpath(module).read_text(encoding="utf-8")
 
 
-def build_context(derivation: Derivation, *, notation: Notation, lang: str, target: str,
+def build_context(derivation: Derivation, *, notation: Notation, lang: str, syntax: str,
                   label_prefix: str | None = None) -> dict:
-    """Everything the templates show, printed in `notation` and worded in `lang`."""
-    fmt = TARGETS[target]
+    """Everything the templates show, printed in `notation`, worded in `lang`, written in `syntax` ("tex" or "md")."""
+    fmt = OUTPUT_FORMATS[syntax]
     prefix = check_label_prefix(label_prefix or derivation.name)
     say = _Sayer(fmt, notation, lang, derivation)
     equations = [_equation(step, number, prefix, notation, say) for number, step in enumerate(derivation.steps, 1)]
@@ -97,7 +97,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, targ
 class _Sayer:
     """Looks up and formats words for one document: escaping, math, `{ref}`/`{K}` slots."""
 
-    def __init__(self, fmt: Target, notation: Notation, lang: str, derivation: Derivation):
+    def __init__(self, fmt: OutputFormat, notation: Notation, lang: str, derivation: Derivation):
         self.fmt, self.notation, self.lang, self.derivation = fmt, notation, lang, derivation
 
     def text(self, value: str) -> str:

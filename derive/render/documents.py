@@ -11,7 +11,6 @@ from .context import build_context
 from .notation import Notation
 
 TEXT_FORMATS = ("latex", "fragment", "markdown", "json")
-FORMATS = (*TEXT_FORMATS, "pdf")
 SUFFIXES = {"latex": ".tex", "fragment": ".fragment.tex", "markdown": ".md", "json": ".json", "pdf": ".pdf"}
 TEMPLATES = {"latex": "article.tex.j2", "fragment": "fragment.tex.j2", "markdown": "document.md.j2"}
 
@@ -26,11 +25,11 @@ def render(derivation: Derivation, fmt: str, *, notation: Notation | None = None
     """The document text of one derivation in one text format."""
     notation = notation or Notation()
     if fmt == "json":
-        from ..serialize import to_json
+        from .serialize import to_json
         return to_json(derivation, notation)
     if fmt not in TEMPLATES:
         raise UsageError(f"format must be one of {', '.join(TEXT_FORMATS)}, not {fmt!r}")
-    target = "md" if fmt == "markdown" else "tex"
-    context = build_context(derivation, notation=notation, lang=lang, target=target, label_prefix=label_prefix)
-    env = environment.markdown_environment() if target == "md" else environment.tex_environment()
+    syntax = "md" if fmt == "markdown" else "tex"
+    context = build_context(derivation, notation=notation, lang=lang, syntax=syntax, label_prefix=label_prefix)
+    env = environment.markdown_environment() if syntax == "md" else environment.tex_environment()
     return env.get_template(TEMPLATES[fmt]).render(d=context)

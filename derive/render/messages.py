@@ -104,7 +104,7 @@ def fill(text: str, notation: Notation) -> str:
 
 
 def rich(text: str, notation: Notation, *, escape: Callable[[str], str], math: Callable[[str], str]) -> str:
-    """A message with `$...$` math spans: prose escaped for the target format, math wrapped for it."""
+    """A message with `$...$` math spans: prose escaped for the output format, math wrapped for it."""
     parts = fill(text, notation).split("$")
     if len(parts) % 2 == 0:
         raise MissingMessageError(f"unbalanced $ in message: {text!r}")

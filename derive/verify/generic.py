@@ -1,7 +1,7 @@
-"""Check every displayed equality: symbolically where SymPy can, numerically always.
+"""The generic verifier: each equality in the logits (sigma by its definition), mpmath at test points.
 
-A step whose sides differ numerically raises VerificationError: a derivation never shows an
-unchecked or false equality. The evidence becomes part of the step.
+Used for symbolic K and for concrete derivations not written over S (derive.verify.concrete). A
+step whose sides differ numerically raises VerificationError.
 """
 from __future__ import annotations
 
@@ -11,36 +11,30 @@ import mpmath
 import sympy as sp
 from sympy.tensor.indexed import IndexException
 
-from .engine.common import matrix_entries_to_indexed
-from .engine.rewrites import evaluate_derivatives, pull_constants_out_of_sums, index_range_facts, rename_dummies, resolve_piecewise
-from .errors import VerificationError
-from .model import Derivation, Evidence, Semantics, Step
-from .numeric.evaluate import EvaluationError, compile_expr
-from .numeric.points import PointSpec, environments
-from .symbols import i, j, k, softmax_definitions, y
-from .zero_test import is_zero
-
-PRECISION_DIGITS = 50
-# Numeric derivatives at 50 digits are good to ~40 digits; 1e-25 leaves a wide margin while
-# catching any real mistake (a wrong step is off by O(sigma) or more).
-TOLERANCE = mpmath.mpf("1e-25")
-TARGETS_SUM_TO_ONE = "targets-sum-to-one"
+from ..algebra.rewrites import evaluate_derivatives, index_range_facts, pull_constants_out_of_sums, resolve_piecewise, same_dummy
+from ..algebra.zero_test import is_zero
+from ..engine.common import matrix_entries_to_indexed
+from ..model import Derivation, Semantics, Step
+from ..numeric.state import EvaluationError
+from ..numeric.evaluate import compile_expr
+from ..numeric.points import PointSpec, environments
+from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
+from ..errors import VerificationError
+from ..symbols import i, j, k, softmax_definitions, y
+from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 _FREE_INDEX_SYMBOLS = (i, j)
 
 
 def verify_derivation(derivation: Derivation) -> Derivation:
-    """Return the derivation with evidence attached to every step (or raise VerificationError)."""
-    from .verify_concrete import is_written_over_S, verify_concrete_derivation
-    if is_written_over_S(derivation):
-        return verify_concrete_derivation(derivation)
+    """The derivation with evidence attached to every step (or raise VerificationError)."""
     steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
                               semantics=derivation.semantics)
                   for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)
 
 
-def _with_definitions(step: Step, definitions: tuple) -> Step:
+def with_definitions(step: Step, definitions: tuple) -> Step:
     """Replace defined symbols (the loss L) by what they stand for: checks need the meaning."""
     if not definitions:
         return step
@@ -56,19 +50,13 @@ def _substitute(expr, mapping):
 
 
 def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), semantics: Semantics | None = None) -> Step:
-    checked = _with_definitions(step, definitions)
+    checked = with_definitions(step, definitions)
     symbolic = prove_equal(checked, n=K_value, semantics=semantics)
     try:
         error, points = numeric_max_error(checked, K_value=K_value, semantics=semantics)
     except EvaluationError as failure:  # e.g. x_i with i > D: the step is wrong, not the program
         raise VerificationError(f"step {step.rule.value} ({step.note}) cannot be evaluated: {failure}") from None
-    if error > TOLERANCE:
-        raise VerificationError(
-            f"step {step.rule.value} ({step.note}) fails numerically: |lhs - rhs| = {mpmath.nstr(error, 5)}")
-    if symbolic is False:
-        raise VerificationError(f"step {step.rule.value}: SymPy finds lhs - rhs != 0")
-    evidence = Evidence(symbolic=symbolic, numeric_max_abs_error=float(error), points=points)
-    return dataclasses.replace(step, evidence=evidence)
+    return checked_step(step, symbolic, error, points)
 
 
 # --- numeric ----------------------------------------------------------------------------------
@@ -108,7 +96,7 @@ def _distance(a, b) -> mpmath.mpf:
         if not (isinstance(a, mpmath.matrix) and isinstance(b, mpmath.matrix)) or a.rows != b.rows or a.cols != b.cols:
             return mpmath.inf
         return max(_distance(a[r, c], b[r, c]) for r in range(a.rows) for c in range(a.cols))
-    return abs(a - b) / max(1, abs(a), abs(b))
+    return relative_error(a, b)
 
 
 # --- symbolic ---------------------------------------------------------------------------------
@@ -151,7 +139,7 @@ def _generic_entry(expr):
     if isinstance(expr, sp.Derivative):
         (var, _order), = expr.variable_count
         if _has_matrix_symbol(expr.expr):  # Jacobian: d out_i / d in_j
-            return sp.Derivative(_row(expr.expr, i), sp.IndexedBase(var.name)[j], evaluate=False)
+            return sp.Derivative(row(expr.expr, i), sp.IndexedBase(var.name)[j], evaluate=False)
         return sp.Derivative(expr.expr, sp.IndexedBase(var.name)[i], evaluate=False)  # gradient entry i
     column = expr.shape[1] == 1
     entry = expr[i, 0] if column else expr[i, j]
@@ -162,11 +150,6 @@ def _has_matrix_symbol(expr) -> bool:
     return bool(expr.atoms(sp.MatrixSymbol))
 
 
-def _row(expr, index):
-    """Entry `index` of an elementwise expression of column MatrixSymbols: log(sigma) -> log(sigma_index)."""
-    return expr.replace(lambda e: isinstance(e, sp.MatrixSymbol), lambda m: sp.IndexedBase(m.name)[index])
-
-
 def _explicit(expr, n):
     if isinstance(expr, sp.MatrixBase):
         return expr
@@ -175,7 +158,7 @@ def _explicit(expr, n):
         base = expr.expr
         v = sp.IndexedBase(var.name)
         if _has_matrix_symbol(base):
-            return sp.Matrix(n, n, lambda r, c: sp.Derivative(_row(base, r + 1), v[c + 1], evaluate=False))
+            return sp.Matrix(n, n, lambda r, c: sp.Derivative(row(base, r + 1), v[c + 1], evaluate=False))
         return sp.Matrix(n, 1, lambda r, _c: sp.Derivative(base, v[r + 1], evaluate=False))
     try:
         return matrix_entries_to_indexed(sp.Matrix(expr.as_explicit()))
@@ -200,7 +183,7 @@ def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics 
         expr = _apply_condition(expr, step.condition)
     if TARGETS_SUM_TO_ONE in step.uses:
         expr = _targets_sum_to_one(expr, n)
-    return _canonical_dummies(expr)
+    return same_dummy(expr, k)  # equal sums then compare equal
 
 
 def _through_layers(expr, layers, n):
@@ -217,7 +200,7 @@ def _through_layers(expr, layers, n):
 def _targets_sum_to_one(expr, n):
     """Use Sum_k y_k = 1: the sum becomes 1 (symbolic K), or y_K = 1 - y_1 - ... (concrete K)."""
     if n is not None:
-        return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)]))
+        return explicit_targets_sum_to_one(expr, n)
     expr = pull_constants_out_of_sums(expr)
     expr = expr.replace(lambda e: isinstance(e, sp.Sum) and not e.function.has(*e.variables), lambda e: e.doit())
     return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.is_Indexed and e.function.base == y,
@@ -230,16 +213,6 @@ def _apply_condition(expr, condition):
         return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta) and set(e.args) == {a, b},
                             lambda e: sp.Integer(0))
     return expr
-
-
-def _canonical_dummies(expr):
-    """Give every Sum the dummy `k` where that captures nothing, so equal sums compare equal."""
-    def canon(summation):
-        (var, lo, hi), = summation.limits if len(summation.limits) == 1 else ((None, None, None),)
-        if var is None or var == k or k in summation.function.free_symbols:
-            return summation
-        return summation.xreplace({var: k})
-    return rename_dummies(expr, avoid=set()).replace(lambda e: isinstance(e, sp.Sum), canon)
 
 
 def _is_zero_by_cases(difference: sp.Expr) -> bool:

@@ -5,9 +5,9 @@ import json
 
 import sympy as sp
 
-from .model import Derivation, Step
-from .render.notation import Notation
-from .render.printer import to_latex
+from ..model import Derivation, Step
+from .notation import Notation
+from .printer import to_latex
 
 
 def step_to_dict(step: Step, notation: Notation | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Verify a concrete-K derivation written over S: every entry proved exactly, numerics sampled.
+"""The concrete verifier, for a concrete-K derivation written over S: every entry proved exactly, numerics sampled.
 
 Why a second verifier: the generic one replaces sigma by the written-out softmax (K terms) in each
 of the K^2 entries and differentiates numerically at every entry: K^3 and worse. Here
@@ -19,29 +19,31 @@ import random
 import mpmath
 import sympy as sp
 
-from .engine import concrete, index_templates
-from .engine.common import matrix_entries_to_indexed
-from .errors import VerificationError
-from .model import Derivation, Evidence, Step
-from .numeric.evaluate import Env, compile_expr, log_softmax_derived
-from .numeric.points import SEED, logit_sets
-from .symbols import y
-from .zero_test import is_zero
+from ..algebra import index_templates
+from ..algebra.zero_test import is_zero
+from ..engine import concrete
+from ..engine.common import matrix_entries_to_indexed
+from ..model import Derivation, Step
+from ..numeric.state import Env
+from ..numeric.softmax import log_softmax_derived
+from ..numeric.evaluate import compile_expr
+from ..numeric.points import logit_sets
+from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
+from ..symbols import sigma, y, z
+from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
 SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three distinct indices
-PRECISION_DIGITS = 50
-TOLERANCE = mpmath.mpf("1e-25")
-TARGETS_SUM_TO_ONE = "targets-sum-to-one"
 
 
-def is_written_over_S(derivation: Derivation) -> bool:
+def applies(derivation: Derivation) -> bool:
+    """This strategy is for a concrete K whose steps name the softmax denominator S."""
     return derivation.K is not None and any(symbol == concrete.S for symbol, _ in derivation.definitions)
 
 
-def verify_concrete_derivation(derivation: Derivation) -> Derivation:
-    prover = _Prover(derivation)
+def verify_derivation(derivation: Derivation) -> Derivation:
+    prover = Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
     derived = _derived_values(prover.definitions)
     steps = tuple(_verify_step(step, derivation.K, prover, derived, values) for step in derivation.steps)
@@ -55,21 +57,15 @@ def _derived_values(definitions: dict) -> dict:
     return {**log_softmax_derived(), **{s.name: compile_expr(d) for s, d in definitions.items() if s != concrete.S}}
 
 
-def _verify_step(step: Step, n: int, prover: "_Prover", derived: dict, values: dict) -> Step:
+def _verify_step(step: Step, n: int, prover: "Prover", derived: dict, values: dict) -> Step:
     symbolic = prover.prove(step)
     error, points = _numeric_max_error(step, n, derived, values)
-    if error > TOLERANCE:
-        raise VerificationError(
-            f"step {step.rule.value} ({step.note}) fails numerically: |lhs - rhs| = {mpmath.nstr(error, 5)}")
-    if symbolic is False:
-        raise VerificationError(f"step {step.rule.value} ({step.note}): SymPy finds lhs - rhs != 0")
-    return dataclasses.replace(step, evidence=Evidence(symbolic=symbolic, numeric_max_abs_error=float(error),
-                                                       points=points))
+    return checked_step(step, symbolic, error, points)
 
 
 # --- symbolic ---------------------------------------------------------------------------------
 
-class _Prover:
+class Prover:
     """Exact proofs over S; caches the derivatives it computes (one TotalDerivative per function)."""
 
     def __init__(self, derivation: Derivation):
@@ -94,7 +90,7 @@ class _Prover:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
         if _is_square(lhs, self.n) or _is_square(rhs, self.n):
             a, b = self.certificate(lhs), self.certificate(rhs)
-            return concrete.structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
+            return structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
                                             equal=lambda x, y, *scales: self.entry_equal(x, y, uses_sum, *scales))
         pairs = zip(_entries(lhs, self.n), _entries(rhs, self.n))
         return all(self.entry_equal(a, b, uses_sum) for a, b in pairs)
@@ -109,14 +105,14 @@ class _Prover:
     def _certificate(self, side) -> concrete.Structured:
         if isinstance(side, sp.Derivative):  # d f(sigma) / d z: SymPy's derivatives through S
             base = side.expr
-            functions = [self.over_S(_row(base, r)) for r in range(1, self.n + 1)]
+            functions = [self.over_S(row(base, r)) for r in range(1, self.n + 1)]
             return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n),
                                                              evaluate=False)
         return concrete.Structured.from_matrix_form(side, self.n)
 
     def over_S(self, expr):
         expr = expr.xreplace({s: d for s, d in self.definitions.items() if s != concrete.S})
-        return concrete.in_logits(expr)
+        return in_logits(expr)
 
     def normal(self, expr, uses_sum: bool):
         key = (expr, uses_sum)
@@ -194,7 +190,7 @@ class _Prover:
         # targets' sum stands beside single targets, opening it is the only way, so it goes first.
         opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
         if uses_sum:
-            opened = _targets_sum_to_one(opened, self.n)
+            opened = explicit_targets_sum_to_one(opened, self.n)
         mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
         attempts = (opened, difference) if mixed else (difference, opened)
         return any(is_zero(e) for e in attempts) or is_zero(opened.xreplace({concrete.S: self.total}))
@@ -224,13 +220,6 @@ def _is_full_sum(add: sp.Add, base, n) -> bool:
     return indices == set(range(1, n + 1))
 
 
-def _targets_sum_to_one(expr, n):
-    """Sum_r y_r = 1: the shared sum becomes 1; any y_n left over is 1 - y_1 - ... - y_{n-1}."""
-    total = sp.Add(*[y[r] for r in range(1, n + 1)])
-    expr = expr.xreplace({total: sp.Integer(1)})
-    return expr.subs(y[n], 1 - sp.Add(*[y[r] for r in range(1, n)])) if expr.has(y[n]) else expr
-
-
 def _is_square(side, n) -> bool:
     shape = getattr(side, "shape", None)
     if isinstance(side, sp.Derivative) and side.expr.atoms(sp.MatrixSymbol):
@@ -238,11 +227,47 @@ def _is_square(side, n) -> bool:
     return shape is not None and tuple(shape) == (n, n) and n > 1
 
 
-def _row(expr, index):
-    """Entry `index` of an elementwise column expression: each column symbol v -> v_index."""
-    if isinstance(expr, sp.MatrixSymbol):  # sigma itself, K times per Jacobian: the quick way
-        return sp.IndexedBase(expr.name)[index]
-    return expr.replace(lambda e: isinstance(e, sp.MatrixSymbol), lambda m: sp.IndexedBase(m.name)[index])
+# --- the normal form and the structured proof (diagonal + rank one) -------------------------
+
+def in_logits(expr: sp.Expr) -> sp.Expr:
+    """The normal form proofs work in: sigma_m -> e^{z_m} / S, logs of quotients split (S stays a symbol)."""
+    if expr.has(sp.log):
+        # Each log rewritten on its own, once per shape: a loss holds K logs of one shape, and
+        # building log(e^{z_r} / S) K times would cost SymPy's assumption queries K times.
+        expr = expr.xreplace({g: _log_in_logits(g) for g in expr.atoms(sp.log)})
+    return _probs_in_logits(expr)
+
+
+def _probs_in_logits(expr: sp.Expr) -> sp.Expr:
+    probs = {e: sp.exp(z[e.indices[0]]) / concrete.S for e in expr.atoms(sp.Indexed) if e.base == sigma}
+    return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
+
+
+_log_in_logits = index_templates.PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
+
+
+def structured_equal(a: concrete.Structured, b: concrete.Structured, *, normal=in_logits, equal=None) -> bool:
+    """Every entry of a equals the same entry of b, proved with O(K) small identities.
+
+    Diagonal: entry by entry. Off-diagonal: both are rank one, u_r v_c and u'_r v'_c, so they agree
+    everywhere once they agree on one column c0 and one row r0 and the corner is nonzero:
+    u_r v_c = (u_r v_c0)(u_r0 v_c) / (u_r0 v_c0). `equal(x, y, sx, sy)` proves x sx = y sy (the
+    scales are the fixed column or row); SymPy's assumptions prove the corner nonzero (e^z != 0,
+    S > 0)."""
+    equal = equal or (lambda x, y, sx=1, sy=1: is_zero(normal(x * sx) - normal(y * sy)))
+    n = len(a.diagonal)
+    if n != len(b.diagonal):
+        return False
+    if not all(equal(x, y) for x, y in zip(a.diagonal, b.diagonal)):
+        return False
+    if n == 1:
+        return True
+    r0, c0 = 0, 1
+    if normal(a.left[r0] * a.right[c0]).is_zero is not False:
+        return False
+    column = all(equal(a.left[r], b.left[r], a.right[c0], b.right[c0]) for r in range(n))
+    row = all(equal(a.right[c], b.right[c], a.left[r0], b.left[r0]) for c in range(n))
+    return column and row
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -261,7 +286,7 @@ def _entries(side, n) -> list:
         rows, cols = (int(d) for d in side.shape)
         return [_entry(side, r, c) for r in range(rows) for c in range(cols)]
     if side.atoms(sp.MatrixSymbol):  # log(sigma) and other elementwise forms of a column
-        return [_row(side, r) for r in range(1, n + 1)]
+        return [row(side, r) for r in range(1, n + 1)]
     return [side]
 
 
@@ -274,10 +299,10 @@ def _entry(side, r: int, c: int):
     if isinstance(side, sp.Derivative):
         (variable, _o), = side.variable_count
         if side.expr.atoms(sp.MatrixSymbol):
-            return sp.Derivative(_row(side.expr, r + 1), sp.IndexedBase(variable.name)[c + 1], evaluate=False)
+            return sp.Derivative(row(side.expr, r + 1), sp.IndexedBase(variable.name)[c + 1], evaluate=False)
         return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
-        return _row(side, r + 1)  # log(sigma) and other elementwise forms
+        return row(side, r + 1)  # log(sigma) and other elementwise forms
     return matrix_entries_to_indexed(side[r, c])
 
 
@@ -287,7 +312,7 @@ def _positions(side_shape, n) -> list:
     rows, cols = side_shape
     if n <= ALL_ENTRIES_UP_TO:
         return [(r, c) for r in range(rows) for c in range(cols)]
-    rng = random.Random(SEED + n)
+    rng = random.Random(VERIFY_SEED + n)
     corners = {(0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1)}
     diagonal = {(d, d) for d in range(min(4, rows, cols))}
     picked = corners | diagonal | {(rng.randrange(rows), rng.randrange(cols)) for _ in range(SAMPLED_ENTRIES)}
@@ -317,7 +342,7 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict) -> tuple
     shape = _shape(step, n)
     positions = _positions(shape, n)
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
-    rng = random.Random(SEED)
+    rng = random.Random(VERIFY_SEED)
     worst, count = mpmath.mpf(0), 0
     with mpmath.workdps(PRECISION_DIGITS):
         entries = [(_side_entry(step.lhs, r, c, shape, n), _side_entry(step.rhs, r, c, shape, n))
@@ -336,6 +361,6 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict) -> tuple
                 return values[key]
             for lhs, rhs in entries:
                 a, b = value(lhs), value(rhs)
-                worst = max(worst, abs(a - b) / max(1, abs(a), abs(b)))
+                worst = max(worst, relative_error(a, b))
                 count += 1
     return worst, count

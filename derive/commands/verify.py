@@ -1,15 +1,33 @@
-"""The `verify` command's work: derive each (name, K), collect the evidence, print one table."""
+"""`softmax-derive verify`: derive each (name, K), collect the evidence, print one table."""
 from __future__ import annotations
 
+import sys
 from typing import Callable, Iterable
 
-from .errors import DeriveError
+import click
+
+from ..errors import DeriveError
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--max-K", "max_K", default=6, show_default=True, type=click.IntRange(2, 64),
+              help="Also check every concrete K from 2 to this.")
+def verify(names, max_K) -> None:
+    """Re-derive and re-check every step for symbolic K and K = 2..max-K; exit 1 if anything fails."""
+    from .. import engine
+
+    chosen = tuple(names) or engine.names()
+    for name in chosen:
+        engine.lookup(name)
+    ok = run_verification(chosen, Ks=(None, *range(2, max_K + 1)), echo=click.echo)
+    sys.exit(0 if ok else 1)
 
 
 def run_verification(names: Iterable[str], *, Ks: tuple, echo: Callable[[str], None]) -> bool:
     """True when every step of every derivation verified; one row per (name, K)."""
-    from . import engine
-    from .verify import verify_derivation
+    from .. import engine
+    from ..verify import build_verified
 
     header = f"{'derivation':<26} {'K':>8} {'steps':>5} {'proved':>7} {'points':>7} {'max |lhs-rhs|':>14}  status"
     echo(header)
@@ -21,7 +39,7 @@ def run_verification(names: Iterable[str], *, Ks: tuple, echo: Callable[[str], N
                 continue  # e.g. sigmoid-logistic-gradient exists for K = 2 only
             label = "symbolic" if K is None else str(K)
             try:
-                derivation = verify_derivation(engine.build(name, K))
+                derivation = build_verified(name, K)
             except DeriveError as error:
                 all_ok = False
                 echo(f"{name:<26} {label:>8} {'':>5} {'':>7} {'':>7} {'':>14}  FAIL: {error}")

@@ -7,23 +7,24 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..symbols import K, sigma, softmax_denominator, z
+from ..symbols import K, sigma, z
+from .indices import rename_sum_indices
 
 _CANONICAL_DUMMIES = [sp.Symbol(name, integer=True, positive=True) for name in ("k", "m", "n", "l")]
 
 
 def rename_dummies(expr: sp.Basic, *, avoid: set) -> sp.Basic:
     """Rename summation dummies that collide with `avoid`, so no free index is captured (sympy#21891)."""
-    def rename(summation: sp.Sum) -> sp.Sum:
+    def away(summation: sp.Sum) -> dict:
         taken = set(avoid) | summation.free_symbols
-        new = summation
+        mapping = {}
         for var, _lo, _hi in summation.limits:
             if var in avoid:
                 fresh = next(d for d in _CANONICAL_DUMMIES if d not in taken and d != var)
                 taken.add(fresh)
-                new = new.xreplace({var: fresh})
-        return new
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+                mapping[var] = fresh
+        return mapping
+    return rename_sum_indices(expr, away)
 
 
 def quotient_rule(derivative: sp.Derivative) -> sp.Expr:
@@ -46,9 +47,14 @@ def evaluate_derivatives(expr: sp.Basic) -> sp.Basic:
 
 def index_range_facts(*indices: sp.Symbol) -> dict:
     """The relations 1 <= idx <= K that a statement `1 <= i, j <= K` makes true."""
+    return ranged_facts(dict.fromkeys(indices, K))
+
+
+def ranged_facts(ranges: dict) -> dict:
+    """The relations 1 <= idx <= size that the stated ranges {idx: size} make true."""
     facts = {}
-    for idx in indices:
-        for relation in (sp.Ge(K, idx), sp.Le(idx, K), sp.Ge(idx, 1), sp.Le(1, idx)):
+    for idx, size in ranges.items():
+        for relation in (sp.Ge(size, idx), sp.Le(idx, size), sp.Ge(idx, 1), sp.Le(1, idx)):
             facts[relation] = sp.true
     return facts
 
@@ -63,22 +69,23 @@ def resolve_piecewise(expr: sp.Basic, facts: dict) -> sp.Basic:
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
 
 
-def collapse_delta_sums(expr: sp.Basic, *, indices: tuple) -> sp.Basic:
+def collapse_delta_sums(expr: sp.Basic, *, indices: tuple = (), ranges: dict | None = None) -> sp.Basic:
     """Sum_k delta_{jk} f(k) -> f(j): SymPy's doit gives Piecewise((f(j), K >= j), (0, True));
-    the stated range 1 <= j <= K selects the first branch (sympy#13993)."""
+    the stated range 1 <= j <= K selects the first branch (sympy#13993). `indices` run to K;
+    `ranges` ({i: K, d: D}) gives each index its own size instead."""
     def collapse(summation: sp.Sum) -> sp.Expr:
-        if not summation.has(sp.KroneckerDelta):
-            return summation
-        return summation.doit()
+        return summation.doit() if summation.has(sp.KroneckerDelta) else summation
     collapsed = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), collapse)
-    return resolve_piecewise(collapsed, index_range_facts(*indices))
+    return resolve_piecewise(collapsed, ranged_facts(dict.fromkeys(indices, K) if ranges is None else ranges))
 
 
-def substitute_softmax(expr: sp.Expr, *, indices: tuple) -> sp.Expr:
-    """e^{z_x} / Sum_k e^{z_k} -> sigma_x for each free index x, letting SymPy cancel the sums."""
-    denominator = softmax_denominator()
+def substitute_softmax(expr: sp.Expr, *, indices: tuple, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    """e^{scale z_x} / Sum_k e^{scale z_k} -> sigma_x for each free index x (softmax at temperature
+    1/scale; scale 1: the plain softmax), letting SymPy cancel the sums."""
+    dummy = _CANONICAL_DUMMIES[0]
+    denominator = sp.Sum(sp.exp(scale * z[dummy]), (dummy, 1, K))
     expanded = sp.expand(rename_dummies(expr, avoid=set(indices)))
-    replaced = expanded.subs({sp.exp(z[x]): sigma[x] * denominator for x in indices})
+    replaced = expanded.subs({sp.exp(scale * z[x]): sigma[x] * denominator for x in indices})
     return sp.expand(sp.cancel(replaced)) if replaced.has(sp.Sum) else sp.expand(replaced)
 
 
@@ -87,10 +94,11 @@ def pull_constants_out_of_sums(expr: sp.Expr) -> sp.Expr:
     return sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), lambda s: sp.factor_terms(s))
 
 
-def explicit_denominators_to_softmax(expr: sp.Expr, n: int) -> sp.Expr:
-    """For concrete K: e^{z_r} -> sigma_r * (e^{z_1} + ... + e^{z_n}) and cancel, entry by entry."""
+def explicit_denominators_to_softmax(expr: sp.Expr, n: int, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    """For concrete K: e^{scale z_r} -> sigma_r * (e^{scale z_1} + ... + e^{scale z_n}) and cancel,
+    entry by entry (scale 1: the plain softmax)."""
     total = sp.Symbol("S_total", positive=True)
-    exps = [sp.exp(z[r]) for r in range(1, n + 1)]
+    exps = [sp.exp(scale * z[r]) for r in range(1, n + 1)]
     with_total = expr.subs(sp.Add(*exps), total)
     with_sigma = with_total.subs({exps[r - 1]: sigma[r] * total for r in range(1, n + 1)})
     return sp.expand(sp.cancel(with_sigma))
@@ -154,33 +162,16 @@ def collect_factor(expr: sp.Expr, factor: sp.Expr) -> sp.Expr:
     return coefficient * factor + sp.Add(*[t for t in terms if not t.has(factor)])
 
 
-def substitute_scaled_softmax(expr: sp.Expr, *, indices: tuple, scale: sp.Expr) -> sp.Expr:
-    """e^{scale z_x} / Sum_k e^{scale z_k} -> sigma_x (softmax at temperature 1/scale)."""
-    denominator = sp.Sum(sp.exp(scale * z[_CANONICAL_DUMMIES[0]]), (_CANONICAL_DUMMIES[0], 1, K))
-    expanded = sp.expand(rename_dummies(expr, avoid=set(indices)))
-    replaced = expanded.subs({sp.exp(scale * z[x]): sigma[x] * denominator for x in indices})
-    return sp.expand(sp.cancel(replaced))
-
-
-def explicit_scaled_denominators_to_softmax(expr: sp.Expr, n: int, scale: sp.Expr) -> sp.Expr:
-    """Concrete K: e^{scale z_r} -> sigma_r * (e^{scale z_1} + ... + e^{scale z_n}) and cancel."""
-    total = sp.Symbol("S_total", positive=True)
-    exps = [sp.exp(scale * z[r]) for r in range(1, n + 1)]
-    with_total = expr.subs(sp.Add(*exps), total)
-    with_sigma = with_total.subs({exps[r - 1]: sigma[r] * total for r in range(1, n + 1)})
-    return sp.expand(sp.cancel(with_sigma))
-
-
 def same_dummy(expr: sp.Basic, dummy: sp.Symbol = _CANONICAL_DUMMIES[0]) -> sp.Basic:
     """Sum_l f(l) -> Sum_k f(k) where k is free in f: equal sums then look equal (and combine)."""
-    def rename(summation: sp.Sum) -> sp.Sum:
+    def canonical(summation: sp.Sum) -> dict:
         if len(summation.limits) != 1:
-            return summation
+            return {}
         (var, _lo, _hi), = summation.limits
         if var == dummy or dummy in summation.function.free_symbols:
-            return summation
-        return summation.xreplace({var: dummy})
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+            return {}
+        return {var: dummy}
+    return rename_sum_indices(expr, canonical)
 
 
 def split_derivative(expr: sp.Basic) -> sp.Basic:
@@ -194,23 +185,6 @@ def split_derivative(expr: sp.Basic) -> sp.Basic:
             out.append(part if term.has(sigma) else part.doit())
         return sp.Add(*out)
     return expr.replace(lambda e: isinstance(e, sp.Derivative) and isinstance(sp.expand(e.expr), sp.Add), split)
-
-
-def ranged_facts(ranges: dict) -> dict:
-    """The relations 1 <= idx <= size that the stated ranges {idx: size} make true."""
-    facts = {}
-    for idx, size in ranges.items():
-        for relation in (sp.Ge(size, idx), sp.Le(idx, size), sp.Ge(idx, 1), sp.Le(1, idx)):
-            facts[relation] = sp.true
-    return facts
-
-
-def collapse_delta_sums_ranged(expr: sp.Basic, *, ranges: dict) -> sp.Basic:
-    """collapse_delta_sums for indices over different sizes ({i: K, d: D}); sympy#13993 as there."""
-    def collapse(summation: sp.Sum) -> sp.Expr:
-        return summation.doit() if summation.has(sp.KroneckerDelta) else summation
-    collapsed = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), collapse)
-    return resolve_piecewise(collapsed, ranged_facts(ranges))
 
 
 def evaluate_derivatives_of(expr: sp.Basic, *, keep: sp.Symbol) -> sp.Basic:

@@ -1,0 +1,71 @@
+"""The state of one test point: array values, scalars and derived arrays (Env), and lazily computed matrices."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import mpmath
+import sympy as sp
+
+from ..errors import DeriveError
+
+
+class EvaluationError(DeriveError):
+    """The tree holds something the evaluator does not know; a bug or an unsupported input."""
+
+
+class LazyMatrix:
+    """A derived matrix whose entries are costly (a numeric Hessian): computed on first use, then kept."""
+
+    def __init__(self, rows: int, cols: int, entry: Callable[[int, int], object]):
+        self.rows, self.cols, self._entry, self._cache = rows, cols, entry, {}
+
+    def __getitem__(self, position):
+        if position not in self._cache:
+            self._cache[position] = self._entry(*position)
+        return self._cache[position]
+
+    def as_matrix(self):
+        return mpmath.matrix([[self[r, c] for c in range(self.cols)] for r in range(self.rows)])
+
+
+@dataclass(frozen=True)
+class Env:
+    """A point: array values (1-based in the trees), scalar symbols, and derived arrays."""
+
+    K: int
+    arrays: dict = field(default_factory=dict)  # name -> list of mpf (vectors) or mpmath.matrix
+    scalars: dict = field(default_factory=dict)  # sympy Symbol -> number
+    derived: dict = field(default_factory=dict)  # name -> fn(env) -> list, e.g. sigma from z
+    # Derived values depend on the arrays only: computed once per point, dropped when an array changes.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def array(self, name: str):
+        if name in self.arrays:
+            return self.arrays[name]
+        if name in self.derived:
+            if name not in self.memo:
+                self.memo[name] = self.derived[name](self)
+            return self.memo[name]
+        raise EvaluationError(f"no value for {name!r} at this point")
+
+    def with_entry(self, name: str, position: tuple, value) -> "Env":
+        """A copy with one array entry changed (0-based position), for numeric derivatives.
+
+        A derived array (z = W x + b) is first fixed at its current value: differentiating with
+        respect to it treats it as an independent variable, as the chain rule does."""
+        current = self.arrays[name] if name in self.arrays else self.array(name)
+        if isinstance(current, mpmath.matrix):
+            changed = current.copy()
+            changed[position] = value
+        else:
+            changed = list(current)
+            changed[position[0]] = value
+        return replace(self, arrays={**self.arrays, name: changed}, memo={})
+
+    def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
+        """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
+        it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
+        which derived arrays do read, starts a fresh memo."""
+        memo = {} if symbol in self.scalars else self.memo
+        return replace(self, scalars={**self.scalars, symbol: value}, memo=memo)
