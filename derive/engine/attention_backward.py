@@ -10,7 +10,8 @@ import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Step
 from ..symbols import D, K, L, N, d, i, j, k, n, sigma, z
-from . import rewrites, softmax_jacobian
+from ..algebra import rewrites
+from . import softmax_jacobian
 from .attention_forward import (SHAPES, SYMBOLS, Kmat, O, P, Q, S, V, dO, dP, dS, m, output, r, ranges,
                                 score, semantics, summed, weight, loss_stand_in, collapse_deltas,
                                 MAX_KEYS, MAX_PROVED_ENTRIES, check_concrete_sizes)

@@ -14,9 +14,9 @@ import sympy as sp
 
 from ..errors import UsageError
 from ..model import Semantics, SymbolRole
-from ..numeric.evaluate import stable_softmax
-from ..symbols import D, K, N, _m, d, j, k, n
-from . import rewrites
+from ..numeric.softmax import stable_softmax
+from ..symbols import D, K, N, m, d, j, k, n
+from ..algebra import rewrites
 
 # Canonical names. The key matrix is `Kmat` (printed K): the Symbol K is already the number of keys.
 Q = sp.IndexedBase("Q")  # queries, N x D
@@ -29,7 +29,7 @@ dO = sp.IndexedBase("dO")  # upstream gradient dL/dO, N x D
 dP = sp.IndexedBase("dP")  # dL/dP, N x K
 dS = sp.IndexedBase("dS")  # dL/dS, N x K
 r = sp.Symbol("r", integer=True, positive=True)  # head-dimension dummy, 1 <= r <= D
-m = _m  # query dummy, 1 <= m <= N
+# m (from symbols): the query dummy, 1 <= m <= N
 # The loss stand-in's own dummies: a chain rule through O_mr must not capture them.
 _s, _t = sp.symbols("s t", integer=True, positive=True)
 
@@ -129,7 +129,7 @@ def collapse_deltas(expr: sp.Basic, *, keys=K, queries=N, head=D) -> sp.Basic:
     # first: reorder and collapse again, at most once per nesting level.
     for _level in range(MAX_NESTING):
         reordered = expr.replace(lambda e: isinstance(e, sp.Sum) and e.has(sp.KroneckerDelta), delta_first)
-        collapsed = rewrites.collapse_delta_sums_ranged(reordered, ranges=facts)
+        collapsed = rewrites.collapse_delta_sums(reordered, ranges=facts)
         if collapsed == expr:
             break
         expr = collapsed

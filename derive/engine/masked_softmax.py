@@ -13,9 +13,9 @@ import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.evaluate import stable_softmax
-from ..symbols import K, L, _m, g, i, j, k, n, sigma, z
-from . import rewrites
+from ..numeric.softmax import stable_softmax
+from ..symbols import K, L, m, g, i, j, k, n, sigma, z
+from ..algebra import rewrites
 from .common import Chain, entrywise, through_softmax_jacobian
 from .roles import CLASSES, LOGITS, PROBS
 from .softmax_vjp import _upstream, loss_stand_in
@@ -40,7 +40,7 @@ def masked_entry(index, *, size=K) -> sp.Expr:
     """e^{z_index + M_index} / Sum_k e^{z_k + M_k} (written out for a concrete size)."""
     if isinstance(size, int):
         return sp.exp(z[index] + M[index]) / sp.Add(*[sp.exp(z[c] + M[c]) for c in range(1, size + 1)])
-    dummy = _m if isinstance(index, sp.Basic) and k in index.free_symbols else k
+    dummy = m if isinstance(index, sp.Basic) and k in index.free_symbols else k
     return sp.exp(z[index] + M[index]) / sp.Sum(sp.exp(z[dummy] + M[dummy]), (dummy, 1, size))
 
 

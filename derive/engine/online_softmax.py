@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import K, i, k, sigma, z
-from . import rewrites
+from ..algebra import rewrites
 from .common import Chain, probs_definitions_layer, require
 from .roles import CLASSES, LOGITS, PROBS
 
