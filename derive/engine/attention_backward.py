@@ -9,12 +9,12 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Step
-from ..symbols import D, K, L, N, d, i, j, k, n, sigma, z
+from ..symbols import D, K, L, N, d, i, j, k, n, sigma
 from ..algebra import rewrites
 from . import softmax_jacobian
-from .attention_forward import (SHAPES, SYMBOLS, Kmat, O, P, Q, S, V, dO, dP, dS, m, output, r, ranges,
-                                score, semantics, summed, weight, loss_stand_in, collapse_deltas,
-                                MAX_KEYS, MAX_PROVED_ENTRIES, check_concrete_sizes)
+from .attention_forward import (MAX_KEYS, MAX_PROVED_ENTRIES, SHAPES, SYMBOLS, Kmat, O, P, Q, S, V, check_concrete_sizes,
+                                collapse_deltas, dO, dP, dS, loss_stand_in, m, output, r, score, semantics, summed,
+                                weight)
 from .common import Chain, entrywise, require
 
 NAME = "attention-backward"
