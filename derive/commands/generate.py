@@ -21,8 +21,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 @click.option("--all", "all_", is_flag=True, help="Every derivation.")
 @click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes 2..512.")
 @click.option("--D", "D", default=None, help="'symbolic' or a number of input features, for derivations with a "
-              "linear layer (linear-softmax-cross-entropy, batched-...); needs a concrete --K.")
-@click.option("--N", "N", default=None, help="'symbolic' or a batch size, for batched-linear-softmax-cross-entropy; "
+              "linear layer (linear-softmax-cross-entropy, batched-...), or the head dimension of "
+              "attention-backward; needs a concrete --K.")
+@click.option("--N", "N", default=None, help="'symbolic' or a batch size, for batched-linear-softmax-cross-entropy "
+              "(the number of queries for attention-backward); "
               "needs a concrete --K.")
 @click.option("--format", "formats", type=click.Choice(FORMAT_CHOICES), multiple=True,
               help="Repeatable. Default: latex, fragment, markdown, json; 'all' adds pdf.")
@@ -73,8 +75,8 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
         entry = engine.lookup(name)
         if not entry.supports_K(K_value):
             if not all_:
-                raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
-            click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
+                raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
+            click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
             continue
         for size, value in sizes.items():
             if value is not None and size not in entry.sizes and not all_:
