@@ -5,6 +5,7 @@ public pages of tests/data/README.md where the form was found; the texts are typ
 """
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -224,8 +225,9 @@ def test_grade_reads_a_class_in_its_course_notation(tmp_path):
     answers.write_text("id,answer\n1,a_i - y_i\n2,a_i\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["grade", "--target", CE, "--symbol", "probs=a", "--workers", "1", str(answers)])
     assert result.exit_code == 0, result.output
-    report = (tmp_path / "class.report.csv").read_text(encoding="utf-8")
-    assert "1,correct" in report and "2,incorrect" in report
+    with open(tmp_path / "class.report.csv", encoding="utf-8", newline="") as report:
+        verdicts = {row["id"]: row["verdict"] for row in csv.DictReader(report)}
+    assert verdicts == {"1": "correct", "2": "incorrect"}
 
 
 @settings(max_examples=200, deadline=None)

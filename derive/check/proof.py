@@ -104,6 +104,8 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
     if set(target.free) - {i, j} or free_indices(answer) - {i, j}:
         return False
     for expr in (answer, target.result):
+        if expr.has(sp.Derivative):
+            return False  # an unfinished step: its indices sit inside a derivative, not only as subscripts
         for summation in expr.atoms(sp.Sum):
             if any((lo, hi) != (1, K) for _v, lo, hi in summation.limits):
                 return False
