@@ -174,7 +174,20 @@ def test_grade_code_writes_csv_json_and_gradescope(tmp_path):
     assert json.loads((gradescope / "bob" / "results.json").read_text())["tests"][0]["status"] == "failed"
     csv_report = tmp_path / "report.csv"
     invoke("grade-code", "--target", "softmax-vjp", "--report", str(csv_report), str(submissions))
-    assert csv_report.read_text().splitlines()[0] == "student,file,verdict,static,unstable,mistake,message"
+    header = csv_report.read_text().splitlines()[0]
+    assert header == '"student","file","verdict","static","unstable","mistake","message"'
+
+
+def test_grade_code_report_neutralises_formula_cells_and_is_checked_first(tmp_path):
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "=cmd.py").write_text("import numpy as np\ndef vjp(s, g):\n    return s * g\n")
+    report = tmp_path / "report.csv"
+    invoke("grade-code", "--target", "softmax-vjp", "--report", str(report), str(submissions))
+    assert "\"'=cmd\"" in report.read_text()
+    refused = CliRunner().invoke(main, ["grade-code", "--target", "softmax-vjp", "--report",
+                                        str(tmp_path / "report.txt"), str(submissions)])
+    assert refused.exit_code == 2 and "must end in .csv or .json" in refused.output
 
 
 # --- hostile code -------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..check.grading import neutralised, report_format
 from ..errors import UsageError
 from ..files import write_atomic
 from .api import check_file
@@ -64,18 +65,18 @@ def grade_directory(directory: Path, *, target: str, name: str | None = None, ru
 
 
 def write_report(results: tuple, path: Path) -> None:
+    """CSV for .csv (every cell quoted, formula-like cells neutralised as for `grade`), JSON for .json;
+    written atomically."""
     records = [r.record() for r in results]
-    suffix = path.suffix.lower()
-    if suffix == ".json":
+    if report_format(path) == "json":
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
-    elif suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(FIELDS))
-        writer.writeheader()
-        writer.writerows(records)
-        text = buffer.getvalue()
     else:
-        raise UsageError(f"{path}: the report must end in .csv or .json")
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(FIELDS), quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        for record in records:
+            writer.writerow({key: neutralised(str(record[key] if record[key] is not None else "")) for key in FIELDS})
+        text = buffer.getvalue()
     write_atomic(path, text)
 
 

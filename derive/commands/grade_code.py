@@ -22,17 +22,22 @@ def grade_code(target, name, report, gradescope, run, signature, directory) -> N
     from ..check.target import get as lookup
     from ..code.grading import grade_directory, summary, write_gradescope, write_report
     from ..code.signature import parse_signature
+    from ..check.grading import report_format
+    from ..files import check_output_file
 
     lookup(target)
     source = Path(directory)
+    destination = Path(report) if report else source / "code-report.csv"
+    report_format(destination)  # a bad report path is refused before any file is checked
+    check_output_file(destination)
     results = grade_directory(source, target=target, name=name, run=run,
                               signature=parse_signature(signature) if signature else {})
-    destination = Path(report) if report else source / "code-report.csv"
     write_report(results, destination)
     if gradescope:
         write_gradescope(results, Path(gradescope), target)
     counts = summary(results)
-    click.echo(f"{counts['submissions']} submissions checked against {target}; report: {destination}")
+    plural = "" if counts["submissions"] == 1 else "s"
+    click.echo(f"{counts['submissions']} submission{plural} checked against {target}; report: {destination}")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:
