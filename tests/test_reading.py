@@ -245,3 +245,23 @@ def test_reading_any_text_ends_in_a_reading_or_a_parse_error(text):
 @given(st.text(alphabet=st.sampled_from(list("\\partialfrc{}_^ijkpoz=/∂,当时其他 \n&$")), max_size=120))
 def test_checking_latex_like_noise_always_gives_a_verdict(text):
     assert check_answer(text, target=JAC, seconds=2).verdict in ("correct", "incorrect", "invalid", "undecided")
+
+
+@pytest.mark.parametrize("answer, verdict", [
+    (r"\sigma_i(\underbrace{\delta_{ij}}_{\text{Kronecker}}-\sigma_j)", "correct"),
+    (r"\overbrace{\sigma_i(\delta_{ij}-\sigma_j)}^{J_{ij}}", "correct"),
+    (r"\frac{\cancel{\sigma_k}\sigma_i}{\cancel{\sigma_k}}(\delta_{ij}-\sigma_j)", "correct"),
+    (r"\sqrt{\sigma_i^2}(\delta_{ij}-\sigma_j)", "correct"),
+    (r"\sqrt{\sigma_i}(\delta_{ij}-\sigma_j)", "incorrect"),
+    (r"\sigma_i(\mathbb 1_{ij}-\sigma_j)", "correct"),
+    (r"\sigma_i(\mathbb{1}_{ij}+\sigma_j)", "incorrect"),
+])
+def test_decorations_are_read_through(answer, verdict):
+    assert check_answer(answer, target=JAC).verdict == verdict
+
+
+def test_decorations_unbalanced_or_many_stay_bounded():
+    from derive.check.spellings import read_through_decorations
+    assert read_through_decorations(r"\cancel{\sigma_i") == r"\cancel{\sigma_i"
+    many = r"\cancel{" * 300 + "x" + "}" * 300
+    assert read_through_decorations(many).count(r"\cancel") == 200

@@ -70,6 +70,7 @@ _SPELLINGS = (
     (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
     (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
     (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
+    (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*_\s*\{\s*([a-z])\s*,?\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \mathbb 1_{ij}
     (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
     (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
     (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
@@ -92,8 +93,48 @@ _SPELLINGS = (
 )
 
 
+# Decorations read through: the braced argument stands for itself (\\cancel{x} is still x where it is
+# typed; the text under or over a brace is a remark); \\sqrt{x} is x^{1/2}.
+_DECORATION = re.compile(r"\\(underbrace|overbrace|cancel|bcancel|xcancel|sqrt)\s*(?=\{)")
+_MAX_DECORATIONS = 100
+
+
+def _group_end(text: str, start: int) -> int:
+    """Index just past the {...} group opening at `start` (-1 when unbalanced)."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return index + 1
+    return -1
+
+
+def read_through_decorations(text: str) -> str:
+    """\\underbrace{A}_{B}, \\overbrace{A}^{B}, \\cancel{A} as {A}; \\sqrt{A} as (A)^{\\frac{1}{2}} (bounded)."""
+    for _ in range(_MAX_DECORATIONS):
+        match = _DECORATION.search(text)
+        if match is None:
+            return text
+        end = _group_end(text, match.end())
+        if end < 0:
+            return text  # unbalanced: the grammar reports it where it is
+        argument = text[match.end() + 1:end - 1]
+        if match.group(1) == "sqrt":
+            text = f"{text[:match.start()]}({argument})^{{\\frac{{1}}{{2}}}}{text[end:]}"
+            continue
+        remark = re.match(r"\s*[_^]\s*", text[end:]) if match.group(1) in ("underbrace", "overbrace") else None
+        after = end
+        if remark is not None:
+            after = end + remark.end()
+            after = _group_end(text, after) if text[after:after + 1] == "{" else after + 1
+            after = end if after < 0 else after
+        text = f"{text[:match.start()]}{{{argument}}}{text[after:]}"
+    return text
+
+
 def normalise(text: str) -> str:
     """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
+    text = read_through_decorations(text)
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
     return normalise_code(text)
