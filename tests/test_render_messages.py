@@ -24,7 +24,7 @@ def test_a_missing_rule_text_is_an_error_not_english(monkeypatch):
     table = {**messages.catalogue("zh"), "rules": {}, "derivations": {}}
     monkeypatch.setattr(messages, "catalogue", lambda lang: table)
     with pytest.raises(messages.MissingMessageError):
-        messages.step_text("zh", "softmax-jacobian", Rule.FACTOR)
+        messages.rule_label("zh", Rule.FACTOR)
 
 
 @pytest.mark.parametrize("name", engine.names())
