@@ -85,6 +85,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
         "graph": graph_context(derivation, notation, lang),
+        "graph_intro": say.rich(messages.word(lang, "graph_intro")),
         "code": reference_source(derivation.name),
     }
 
@@ -173,11 +174,13 @@ def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> lis
             if not parts or parts[-1]["kind"] != kind:
                 parts.append({"kind": kind, "equations": [], "heading": "", "intro": ""})
             parts[-1]["equations"].append(equation)
-        for before, part in zip(parts, parts[1:]):
+        for index, part in enumerate(parts):
             vector = any(e["rule"] == Rule.VECTOR_FORM for e in part["equations"])
             key = {"cases": "case_intro", "forms": "vector_intro" if vector else "matrix_intro"}.get(part["kind"])
-            if key:
-                part["intro"] = say.rich(messages.word(say.lang, key), ref=before["equations"][-1]["ref"])
+            # Cases and forms both come from the entry formula: the last equation of the chain before them.
+            chains = [p for p in parts[:index] if p["kind"] == "chain"]
+            if key and chains:
+                part["intro"] = say.rich(messages.word(say.lang, key), ref=chains[-1]["equations"][-1]["ref"])
             if not several and part["kind"] == "cases":
                 part["heading"] = say.text(messages.word(say.lang, "cases"))
             if not several and part["kind"] == "forms":
