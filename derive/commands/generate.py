@@ -29,8 +29,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
               help="Repeatable: probs, logits, targets, loss, classes, i, j, k; vector=bold|arrow|plain; "
                    "delta=kronecker|indicator.")
 @click.option("--label-prefix", default=None, help="Prefix of every \\label (default: the derivation's name).")
+@click.option("--teaching/--no-teaching", default=True, show_default=True,
+              help="Include the teaching section (intuition, shortcut, worked K = 3 example, frameworks).")
 @click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (one text format; json by default).")
-def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
+def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, teaching, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
     from ..verify import build_verified
@@ -61,7 +63,8 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
         given = {size: value for size, value in sizes.items() if size in entry.sizes}
         derivation = build_verified(name, K_value, **given)
         prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-        documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
+        documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix,
+                                 teaching=teaching)
     if output == "-":
         for _file, content in documents:
             click.echo(content, nl=False)
@@ -71,7 +74,7 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
         click.echo(str(write_atomic(directory / file, content)))
 
 
-def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tuple[str, str | bytes]]:
+def _render_all(derivation, formats, *, notation, lang, label_prefix, teaching) -> list[tuple[str, str | bytes]]:
     from ..render.documents import file_name, render
     from ..render.pdf import compile_pdf
 
@@ -79,10 +82,11 @@ def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tu
     for fmt in formats:
         if fmt == "pdf":
             latex = rendered.get("latex") or render(derivation, "latex", notation=notation, lang=lang,
-                                                    label_prefix=label_prefix)
+                                                    label_prefix=label_prefix, teaching=teaching)
             rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name)
         else:
-            rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix)
+            rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix,
+                                   teaching=teaching)
     return [(file_name(derivation.name, fmt), content) for fmt, content in rendered.items()]
 
 

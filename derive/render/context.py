@@ -17,6 +17,7 @@ from ..model import Derivation, Rule, Step
 from . import escape, messages
 from .graph import graph_context
 from .notation import Notation
+from .teaching import teaching_context
 from .printer import MAX_MATRIX_SIDE, to_latex
 
 CASE_RULES = (Rule.CASE_EQUAL, Rule.CASE_UNEQUAL)
@@ -51,7 +52,7 @@ def reference_source(name: str) -> str:
 
 
 def build_context(derivation: Derivation, *, notation: Notation, lang: str, syntax: str,
-                  label_prefix: str | None = None) -> dict:
+                  label_prefix: str | None = None, teaching: bool = True) -> dict:
     """Everything the templates show, printed in `notation`, worded in `lang`, written in `syntax` ("tex" or "md")."""
     fmt = OUTPUT_FORMATS[syntax]
     prefix = check_label_prefix(label_prefix or derivation.name)
@@ -84,6 +85,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "blocks": blocks,
         "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
+        "teaching": teaching_context(derivation, say) if teaching else None,
         "graph": graph_context(derivation, notation, lang),
         "graph_intro": say.rich(messages.word(lang, "graph_intro")),
         "code": reference_source(derivation.name),
