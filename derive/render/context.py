@@ -45,10 +45,12 @@ def check_label_prefix(prefix: str) -> str:
     return prefix
 
 
-def reference_source(name: str) -> str:
-    """The NumPy reference module's source, shown verbatim in the documents."""
+def reference_source(name: str, lang: str = "en") -> str:
+    """The NumPy reference module's source, shown verbatim in the documents; for Chinese the same code
+    with Chinese docstrings and comments (derive/reference/zh/, tested to be the same code)."""
     module = name.replace("-", "_") + ".py"
-    return resources.files("derive.reference").joinpath(module).read_text(encoding="utf-8")
+    package = "derive.reference.zh" if lang == "zh" else "derive.reference"
+    return resources.files(package).joinpath(module).read_text(encoding="utf-8")
 
 
 def build_context(derivation: Derivation, *, notation: Notation, lang: str, syntax: str,
@@ -88,7 +90,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "teaching": teaching_context(derivation, say) if teaching else None,
         "graph": graph_context(derivation, notation, lang),
         "graph_intro": say.rich(messages.word(lang, "graph_intro")),
-        "code": reference_source(derivation.name),
+        "code": reference_source(derivation.name, lang),
     }
 
 
