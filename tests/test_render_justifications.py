@@ -75,3 +75,14 @@ def test_a_subheading_per_result(name, headings):
     text = render(engine.build(name), "markdown")
     found = re.findall(r"^### (.*)$", text, re.M)
     assert len(found) == len(headings) and all(h in f for h, f in zip(headings, found))
+
+
+def test_a_step_without_facts_falls_back_to_its_derivations_text(monkeypatch):
+    """A derivation not yet given facts still renders (its own per-rule text), and is reported above."""
+    table = {**messages.catalogue("en")}
+    table["derivations"] = {**table["derivations"], "softmax-jacobian": {
+        **table["derivations"]["softmax-jacobian"], "steps": {"factor": "Pull out sigma."}}}
+    monkeypatch.setattr(messages, "catalogue", lambda lang: table)
+    from derive.model import Rule
+    assert messages.justification("en", Rule.FACTOR, (), name="softmax-jacobian") == "Pull out sigma."
+    assert messages.justification("en", Rule.FACTOR, (), name="other") == "Factor."

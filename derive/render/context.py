@@ -134,7 +134,8 @@ def _justify(equations: list[dict], steps: tuple[Step, ...], say: "_Sayer") -> N
     for equation, step in zip(equations, steps):
         equation["ref"] = say.fmt.ref(equation["label"], equation["number"])
         key = (step.rule, step.facts)
-        message = messages.justification(say.lang, step.rule, step.facts)
+        message = messages.justification(say.lang, step.rule, step.facts, name=say.derivation.name,
+                                         concrete=say.derivation.K is not None)
         earlier = last_use.get(key)
         if earlier is not None:
             end = messages.word(say.lang, "justification_end")

@@ -82,11 +82,18 @@ def fact(lang: str, fact_id: str) -> str:
         raise MissingMessageError(f"{lang}.toml: no [facts] {fact_id}") from None
 
 
-def justification(lang: str, rule: Rule, facts: Iterable[str]) -> str:
-    """A step's justification as a message: its rule's label, then its facts ("Chain rule: a; b.")."""
+def justification(lang: str, rule: Rule, facts: Iterable[str], *, name: str = "", concrete: bool = False) -> str:
+    """A step's justification as a message: its rule's label, then its facts ("Chain rule: a; b.").
+    A step without facts (a derivation not yet given them) falls back to its derivation's own text for
+    the rule ([derivations.NAME.concrete_steps] / [derivations.NAME.steps]), else the bare label;
+    tests/test_render_justifications.py fails for such a derivation until its steps carry facts."""
     words = catalogue(lang)["words"]
     parts = [fact(lang, f) for f in facts]
     if not parts:
+        entry = catalogue(lang).get("derivations", {}).get(name, {})
+        for table in (("concrete_steps", "steps") if concrete else ("steps",)):
+            if rule.value in entry.get(table, {}):
+                return entry[table][rule.value]
         return rule_label(lang, rule) + words["justification_end"]
     return (rule_label(lang, rule) + words["justification_colon"] + words["justification_separator"].join(parts)
             + words["justification_end"])
