@@ -78,6 +78,9 @@ class Step:
     # Ids of the derivation's assumptions this step relies on (e.g. "targets-sum-to-one").
     uses: tuple[str, ...] = ()
     evidence: Evidence | None = None
+    # The facts this step's justification names, as ids the message catalogues word ([facts] in
+    # derive/render/messages/*.toml): the justification is this data, not a sentence per rule.
+    facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,12 @@ def test_fragments_share_one_host_document_without_label_clashes(tmp_path):
         code = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
         assert r"\documentclass" not in code and r"\begin{document}" not in code and r"\usepackage" not in code
         assert not re.search(r"\\(re)?newcommand|\\def\\", code)
-        assert re.search(r"^% .*\\usepackage\{amsmath,amssymb,mathtools,bm\}", text, re.M)
+        assert re.search(r"^% .*\\usepackage\{amsmath,amssymb,mathtools,bm,listings\}", text, re.M)
         (tmp_path / file).write_text(text, encoding="utf-8")
     labels = [re.findall(r"\\label\{([^}]*)\}", text) for text in parts.values()]
     assert all(label.startswith("first:") for label in labels[0])
     assert all(label.startswith("cross-entropy-gradient:") for label in labels[2])
-    host = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb,mathtools,bm}\n\\begin{document}\n"
+    host = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb,mathtools,bm,listings}\n\\begin{document}\n"
             "\\input{a}\n\\input{b}\n\\input{c}\nSee \\eqref{first:eq6} and \\eqref{second:eq6}.\n\\end{document}\n")
     (tmp_path / "host.tex").write_text(host, encoding="utf-8")
     assert_clean(latexmk(tmp_path, "host.tex", lang="en"))
@@ -131,7 +131,7 @@ def test_chinese_fragments_in_a_ctex_host(tmp_path):
     for file, name, prefix in (("a.tex", "softmax-jacobian", "zh-a"), ("b.tex", "log-softmax-jacobian", None)):
         (tmp_path / file).write_text(render(derive.derive(name), "fragment", lang="zh", label_prefix=prefix),
                                      encoding="utf-8")
-    host = ("\\documentclass{ctexart}\n\\usepackage{amsmath,amssymb,mathtools,bm}\n\\begin{document}\n"
+    host = ("\\documentclass{ctexart}\n\\usepackage{amsmath,amssymb,mathtools,bm,listings}\n\\begin{document}\n"
             "\\input{a}\n\\input{b}\n见式 \\eqref{zh-a:eq6}。\n\\end{document}\n")
     (tmp_path / "host.tex").write_text(host, encoding="utf-8")
     assert_clean(latexmk(tmp_path, "host.tex", lang="zh"))

@@ -145,3 +145,11 @@ def test_one_label_prefix_for_several_derivations_stays_unique(tmp_path):
     assert run("generate", "--all", "--format", "fragment", "--label-prefix", "notes", "-o", str(tmp_path)).exit_code == 0
     text = (tmp_path / "log-softmax-jacobian.fragment.tex").read_text()
     assert r"\label{notes-log-softmax-jacobian:eq1}" in text
+
+
+def test_no_teaching_leaves_the_teaching_section_out():
+    with_teaching = run("generate", "cross-entropy-gradient", "--format", "markdown", "-o", "-")
+    bare = run("generate", "cross-entropy-gradient", "--format", "markdown", "-o", "-", "--no-teaching")
+    assert with_teaching.exit_code == 0 and bare.exit_code == 0
+    assert "## For teaching" in with_teaching.output and r"0.2 \\ -0.7 \\ 0.5" in with_teaching.output
+    assert "## For teaching" not in bare.output and "## Computation graph" in bare.output

@@ -24,7 +24,7 @@ def test_a_missing_rule_text_is_an_error_not_english(monkeypatch):
     table = {**messages.catalogue("zh"), "rules": {}, "derivations": {}}
     monkeypatch.setattr(messages, "catalogue", lambda lang: table)
     with pytest.raises(messages.MissingMessageError):
-        messages.step_text("zh", "softmax-jacobian", Rule.FACTOR)
+        messages.rule_label("zh", Rule.FACTOR)
 
 
 @pytest.mark.parametrize("name", engine.names())
@@ -48,3 +48,25 @@ def test_words_follow_the_notation_too(lang, name):
         text = render(derive.derive(name, K), "markdown", lang=lang, notation=notation).split("```python")[0]
         for canonical in (r"\sigma", r"\delta", "z_", r"\boldsymbol", "<"):
             assert canonical not in text, canonical
+
+
+def _strings(table, path=""):
+    if isinstance(table, dict):
+        for key, value in table.items():
+            yield from _strings(value, f"{path}.{key}")
+    else:
+        yield path, table
+
+
+def test_chinese_reads_as_chinese():
+    """One term per concept (the [glossary]), full-width punctuation outside formulas."""
+    import re
+    zh = messages.catalogue("zh")
+    assert "雅可比矩阵" in zh["glossary"].values()
+    for path, text in _strings({k: v for k, v in zh.items() if k != "glossary"}):
+        prose = "".join(text.split("$")[0::2])
+        assert not re.search(r"雅可比(?!矩阵|积)", text), path  # 雅可比矩阵 everywhere; 向量–雅可比积 is the VJP
+        assert "公因式" not in text, path  # 提出公因子, one term
+        if not path.endswith(("item_colon", "justification_colon", "justification_separator")):
+            assert not re.search(r"[:;]", prose), path
+        assert not re.search(r"[\u4e00-\u9fff][(]|[)][\u4e00-\u9fff]", prose), path

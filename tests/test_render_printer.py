@@ -8,6 +8,9 @@ from derive.render.printer import to_latex
 from derive.symbols import K, i, j, k, sigma, y, z
 
 D = sp.KroneckerDelta(i, j)
+x, b, W, P, Y = (sp.IndexedBase(name) for name in ("x", "b", "W", "P", "Y"))
+d, r, n = (sp.Symbol(name, integer=True, positive=True) for name in ("d", "r", "n"))
+Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=True, positive=True)
 
 
 @pytest.mark.parametrize("expr,expected", [
@@ -17,6 +20,13 @@ D = sp.KroneckerDelta(i, j)
     (z[i] - sp.log(sigma[k]), r"z_{i} - \log \sigma_{k}"),
     (-sigma[i] ** 2 + sigma[i], r"\sigma_{i} - \sigma_{i}^{2}"),
     (sp.exp(z[i]) * D, r"\delta_{ij} e^{z_{i}}"),
+    # Issue 15: the order people write, not SymPy's.
+    (x[d] * (sigma[i] - y[i]), r"\left(\sigma_{i} - y_{i}\right) x_{d}"),
+    (b[k] + sp.Sum(x[r] * W[k, r], (r, 1, Dim)), r"\sum_{r=1}^{D} W_{kr} x_{r} + b_{k}"),
+    (sp.Sum(sigma[k] * W[k, d], (k, 1, K)) + sp.Sum(-y[k] * W[k, d], (k, 1, K)),
+     r"\sum_{k=1}^{K} \sigma_{k} W_{kd} - \sum_{k=1}^{K} y_{k} W_{kd}"),
+    ((sp.Sum(P[n, i], (n, 1, N)) - sp.Sum(Y[n, i], (n, 1, N))) / N,
+     r"\frac{1}{N} \left(\sum_{n=1}^{N} P_{ni} - \sum_{n=1}^{N} Y_{ni}\right)"),
 ])
 def test_textbook_order(expr, expected):
     assert to_latex(expr) == expected
@@ -36,3 +46,8 @@ def test_small_matrices_print_in_full():
 def test_long_sums_are_elided_in_the_middle():
     tex = to_latex(sp.Add(*[sp.exp(z[r]) for r in range(1, 20)]))
     assert tex == r"e^{z_{1}} + e^{z_{2}} + \cdots + e^{z_{19}}"
+
+
+def test_explicit_matrices_use_display_fractions():
+    tex = to_latex(sp.Matrix([[sp.exp(z[1]) / K, 0], [0, 1]]))
+    assert r"\dfrac{e^{z_{1}}}{K}" in tex and to_latex(sp.exp(z[1]) / K) == r"\frac{e^{z_{1}}}{K}"

@@ -36,8 +36,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
               help="Repeatable: probs, logits, targets, loss, classes, i, j, k; vector=bold|arrow|plain; "
                    "delta=kronecker|indicator.")
 @click.option("--label-prefix", default=None, help="Prefix of every \\label (default: the derivation's name).")
+@click.option("--teaching/--no-teaching", default=True, show_default=True,
+              help="Include the teaching section (intuition, shortcut, worked K = 3 example, frameworks).")
 @click.option("-o", "--output", default="output", show_default=True, help="Directory, or - for stdout (one text format; json by default).")
-def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
+def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, teaching, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
     from ..errors import UsageError
@@ -55,7 +57,7 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     directory = None if output == "-" else check_output_dir(Path(output) / lang if lang != "en" else Path(output))
     with staging(directory) if directory else contextlib.nullcontext() as stage:
         documents = _documents(chosen, all_, K_value, sizes, chosen_formats, notation=notation, lang=lang,
-                               label_prefix=label_prefix, stage=stage)
+                               label_prefix=label_prefix, stage=stage, teaching=teaching)
         if directory is None:
             for _file, content in documents:
                 click.echo(content, nl=False)
@@ -64,7 +66,7 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
             click.echo(str(path))
 
 
-def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_prefix, stage) -> list:
+def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_prefix, stage, teaching) -> list:
     """(file name, content) of every document, rendered before anything is published."""
     from .. import engine
     from ..errors import UsageError
@@ -85,11 +87,12 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
         given = {size: value for size, value in sizes.items() if size in entry.sizes}
         derivation = build_verified(name, K_value, **given)
         prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-        documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix, stage=stage)
+        documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix, stage=stage,
+                                 teaching=teaching)
     return documents
 
 
-def _render_all(derivation, formats, *, notation, lang, label_prefix, stage) -> list[tuple[str, str | bytes]]:
+def _render_all(derivation, formats, *, notation, lang, label_prefix, stage, teaching) -> list[tuple[str, str | bytes]]:
     from ..render.documents import file_name, render
     from ..render.pdf import compile_pdf
 
@@ -97,11 +100,12 @@ def _render_all(derivation, formats, *, notation, lang, label_prefix, stage) -> 
     for fmt in formats:
         if fmt == "pdf":
             latex = rendered.get("latex") or render(derivation, "latex", notation=notation, lang=lang,
-                                                    label_prefix=label_prefix)
+                                                    label_prefix=label_prefix, teaching=teaching)
             rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name,
                                         workdir=stage / f"latex-{derivation.name}")
         else:
-            rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix)
+            rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix,
+                                   teaching=teaching)
     return [(file_name(derivation.name, fmt), content) for fmt, content in rendered.items()]
 
 

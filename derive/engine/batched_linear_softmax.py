@@ -145,34 +145,40 @@ def _replace_loss_gradients(expr, batch):
 
 def _chain(variable, summed, features, batch, ranges):
     lhs = sp.Derivative(L, variable, evaluate=False)
+    name = variable.base.name  # W or b: the facts name the variable the block differentiates by
     chain = Chain(lhs, summed(lambda e, c: sp.Derivative(L, Z[e, c], evaluate=False)
                               * sp.Derivative(Z[e, c], variable, evaluate=False)),
-                  "chain rule: L depends on the variable through every logit Z_nk", rule=Rule.CHAIN_RULE)
+                  "chain rule: L depends on the variable through every logit Z_nk", rule=Rule.CHAIN_RULE,
+                  facts=(f"chain-through-batch-logits-{name}",))
     chain.then(lambda e: _replace_loss_gradients(e, batch), Rule.BATCH_MEAN,
                "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N for the mean",
-               uses=USES_SUM)
+               uses=USES_SUM, facts=("batch-mean-gradient",))
     chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr.is_Indexed and t.expr.base == Z,
                                    lambda t: sp.Derivative(logit(*t.expr.indices, features), *t.variable_count,
                                                            evaluate=False)),
-               Rule.SUBSTITUTE_LOGITS, "Z_nk = sum_d X_nd W_kd + b_k", uses=USES_SUM)
+               Rule.SUBSTITUTE_LOGITS, "Z_nk = sum_d X_nd W_kd + b_k", uses=USES_SUM, facts=("batch-logits",))
     chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
-               "differentiate the affine map: dW_kr/dW_id = delta_ik delta_dr, db_k/db_i = delta_ik", uses=USES_SUM)
+               "differentiate the affine map: dW_kr/dW_id = delta_ik delta_dr, db_k/db_i = delta_ik", uses=USES_SUM,
+               facts=(f"d-batch-affine-{name}",))
     if ranges is not None:
         chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
-                   "the Kronecker deltas collapse the sums over k and d", uses=USES_SUM)
+                   "the Kronecker deltas collapse the sums over k and d", uses=USES_SUM,
+                   facts=(f"delta-collapse-{name}",))
         if sp.factor_terms(chain.current) != chain.current:
-            chain.then(sp.factor_terms, Rule.FACTOR, "factor out 1/N", uses=USES_SUM)
+            chain.then(sp.factor_terms, Rule.FACTOR, "factor out 1/N", uses=USES_SUM, facts=("factor-one-over-N",))
     return chain
 
 
 def _derivation(K_value, chains, forms, entries, feature_size, batch_size, semantics, definition):
     notes = {"W": "entry (i, d) of (1/N) (P - Y)^T X: a K x D matrix, like W",
              "b": "entry i of (1/N) (P - Y)^T 1: the errors averaged over the batch"}
+    facts = {"W": ("entry-batch-W",), "b": ("entry-batch-b",)} if K_value is None else \
+        {"W": ("is-batch-W",), "b": ("is-batch-b",)}
     steps = []
     for name, chain in chains.items():
         chain.add(Step(lhs=sp.Derivative(L, sp.MatrixSymbol(name, *forms[name].shape), evaluate=False),
                        rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
-                       note=notes[name], uses=USES_SUM))
+                       note=notes[name], uses=USES_SUM, facts=facts[name]))
         steps.extend(chain.steps)
     return Derivation(name=NAME, title=TITLE, K=K_value, symbols=SYMBOLS,
                       assumptions=(RANGES, ROWS_SUM_TO_ONE, TARGETS_NONNEGATIVE) if K_value is None
@@ -209,12 +215,14 @@ def build_concrete(n: int, D: int, N: int) -> Derivation:
         first = sp.Matrix(*shape, lambda r, c: summed(lambda e, cc: sp.Derivative(L, Z[e, cc], evaluate=False)
                                                       * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)))
         chain = Chain(lhs, first, "chain rule: L depends on the variable through every logit Z_nk",
-                      rule=Rule.CHAIN_RULE)
+                      rule=Rule.CHAIN_RULE, facts=(f"chain-through-batch-logits-{name}",))
         chain.then(lambda e: _replace_loss_gradients(e, batch), Rule.BATCH_MEAN,
-                   "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N", uses=USES_SUM)
+                   "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N", uses=USES_SUM,
+                   facts=("batch-mean-gradient",))
         chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
                                        lambda t: sp.diff(logit(*t.expr.indices, features), *t.variables)),
-                   Rule.DIFFERENTIATE, "differentiate Z_nk = X_n1 W_k1 + ... + X_nD W_kD + b_k", uses=USES_SUM)
+                   Rule.DIFFERENTIATE, "differentiate Z_nk = X_n1 W_k1 + ... + X_nD W_kD + b_k", uses=USES_SUM,
+                   facts=(f"d-batch-affine-{name}",))
         chains[name] = chain
     entries = {name: chain.current for name, chain in chains.items()}
     forms = _forms(classes, features, batch)

@@ -19,20 +19,22 @@ TARGETS_NONNEGATIVE = Assumption("targets-nonnegative", sp.Ge(y[k], 0))
 class Chain:
     """Accumulates `lhs = rhs_1 = rhs_2 = ...`, each rhs made by a rewrite of the one before."""
 
-    def __init__(self, lhs: sp.Basic, first_rhs: sp.Basic, note: str, rule: Rule = Rule.DEFINITION):
+    def __init__(self, lhs: sp.Basic, first_rhs: sp.Basic, note: str, rule: Rule = Rule.DEFINITION, *,
+                 facts: tuple[str, ...] = ()):
         self.lhs = lhs
-        self.steps: list[Step] = [Step(lhs=lhs, rhs=first_rhs, rule=rule, note=note)]
+        self.steps: list[Step] = [Step(lhs=lhs, rhs=first_rhs, rule=rule, note=note, facts=facts)]
 
     @property
     def current(self) -> sp.Basic:
         return self.steps[-1].rhs
 
     def then(self, rewrite: Callable[[sp.Basic], sp.Basic], rule: Rule, note: str, *,
-             uses: tuple = (), condition: sp.Basic = sp.true) -> "Chain":
+             uses: tuple = (), condition: sp.Basic = sp.true, facts: tuple[str, ...] = ()) -> "Chain":
         new_rhs = rewrite(self.current)
         if new_rhs == self.current:
             raise AssertionError(f"rule {rule.value} changed nothing: the derivation is mis-built")
-        self.steps.append(Step(lhs=self.lhs, rhs=new_rhs, rule=rule, note=note, uses=uses, condition=condition))
+        self.steps.append(Step(lhs=self.lhs, rhs=new_rhs, rule=rule, note=note, uses=uses, condition=condition,
+                                facts=facts))
         return self
 
     def add(self, step: Step) -> "Chain":
@@ -117,8 +119,10 @@ def through_softmax_jacobian(chain: Chain, jacobian) -> Chain:
     from ..symbols import i, j
     chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
                                                         pattern_indices=(i, j)),
-               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)")
-    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k")
+               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_k / d z_i = sigma_k (delta_ki - sigma_i)",
+               facts=("softmax-jacobian-ki",))
+    chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; sigma_i does not depend on k",
+               facts=("sum-splits", "sigma-i-constant-in-k"))
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= i <= K)")
+               "the Kronecker delta collapses the sum (1 <= i <= K)", facts=("delta-keeps-k-equal-i",))
     return chain

@@ -236,7 +236,8 @@ class Structured:
 def denominator_step(n: int):
     """S = e^{z_1} + ... + e^{z_K}: the shared denominator gets a name, as textbooks do."""
     from ..model import Rule, Step
-    return Step(lhs=S, rhs=denominator(n), rule=Rule.ABBREVIATE, note="write S for the denominator")
+    return Step(lhs=S, rhs=denominator(n), rule=Rule.ABBREVIATE, note="write S for the denominator",
+                facts=("denominator-S",))
 
 
 def definitions(n: int) -> tuple:

@@ -34,18 +34,18 @@ def build_symbolic() -> Derivation:
     jacobian = softmax_jacobian.build_symbolic()  # its result is substituted, not retyped
     lhs = sp.Derivative(L, z[i], evaluate=False)
     chain = Chain(lhs, sp.Derivative(loss_definition(), z[i], evaluate=False),
-                  "definition of the cross-entropy loss")
+                  "definition of the cross-entropy loss", facts=("ce-definition",))
     chain.then(rewrites.chain_rule_through_probs, Rule.CHAIN_RULE,
-               "chain rule through sigma_k; d(-y_k log sigma_k)/d sigma_k = -y_k / sigma_k")
+               "chain rule through sigma_k; d(-y_k log sigma_k)/d sigma_k = -y_k / sigma_k", facts=("chain-through-sigma-k", "d-log-sigma"))
     through_softmax_jacobian(chain, jacobian)
     general = chain.current
     chain.then(lambda e: rewrites.substitute_sum(e, sp.Sum(y[k], (k, 1, K)), sp.Integer(1)), Rule.ASSUMPTION,
-               "the targets sum to one", uses=USES_SUM)
+               "the targets sum to one", uses=USES_SUM, facts=("targets-sum-to-one",))
     entry = chain.current
     form = vector_form(K)
     require(sp.expand(matrix_entries_to_indexed(form[i, 0], shift=0) - entry) == 0, "entry i of sigma - y")
     chain.add(Step(lhs=gradient_symbol(K), rhs=form, rule=Rule.VECTOR_FORM,
-                   note="entry i of sigma - y is sigma_i - y_i", uses=USES_SUM))
+                   note="entry i of sigma - y is sigma_i - y_i", facts=("entry-sigma-minus-y",), uses=USES_SUM))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=WITH_TARGETS,
                       assumptions=(INDEX_RANGE_I, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=tuple(chain.steps), result=entry, result_lhs=lhs,
@@ -73,13 +73,15 @@ def build_concrete(n: int) -> Derivation:
     lhs = gradient_symbol(n)
     steps = (
         concrete.denominator_step(n),
-        Step(lhs=L, rhs=loss, rule=Rule.DEFINITION, note="definition of the cross-entropy loss"),
-        Step(lhs=L, rhs=split, rule=Rule.LOG_RULES, note="log sigma_r = z_r - log S; collect log S"),
+        Step(lhs=L, rhs=loss, rule=Rule.DEFINITION, note="definition of the cross-entropy loss",
+             facts=("ce-definition",)),
+        Step(lhs=L, rhs=split, rule=Rule.LOG_RULES, note="log sigma_r = z_r - log S; collect log S", facts=("log-sigma-over-S", "collect-log-S")),
         Step(lhs=lhs, rhs=exp_form, rule=Rule.DIFFERENTIATE,
-             note="differentiate: chain rule through S, dS/dz_c = e^{z_c}"),
-        Step(lhs=lhs, rhs=sigma_form, rule=Rule.SUBSTITUTE_SOFTMAX, note="substitute sigma_c = e^{z_c} / S"),
-        Step(lhs=lhs, rhs=final, rule=Rule.ASSUMPTION, note="the targets sum to one", uses=USES_SUM),
-        Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma - y", uses=USES_SUM),
+             note="differentiate: chain rule through S, dS/dz_c = e^{z_c}", facts=("chain-through-S", "dS-dz")),
+        Step(lhs=lhs, rhs=sigma_form, rule=Rule.SUBSTITUTE_SOFTMAX, note="substitute sigma_c = e^{z_c} / S", facts=("exp-is-sigma-S",)),
+        Step(lhs=lhs, rhs=final, rule=Rule.ASSUMPTION, note="the targets sum to one", uses=USES_SUM,
+             facts=("targets-sum-to-one",)),
+        Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma - y", facts=("is-sigma-minus-y",), uses=USES_SUM),
     )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=WITH_TARGETS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),

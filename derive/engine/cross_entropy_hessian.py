@@ -88,45 +88,48 @@ def build_symbolic() -> Derivation:
     jacobian = softmax_jacobian.build_symbolic()
     lhs = H[i, j]
     chain = Chain(lhs, sp.Derivative(gradient.result, z[j], evaluate=False),
-                  "H_ij = d/dz_j (dL/dz_i), with the cross-entropy gradient dL/dz_i = sigma_i - y_i",
+                  "H_ij = d/dz_j (dL/dz_i), with the cross-entropy gradient dL/dz_i = sigma_i - y_i", facts=("hessian-of-gradient", "ce-gradient-result"),
                   rule=Rule.SUBSTITUTE_RESULT)
     chain.steps[0] = Step(lhs=lhs, rhs=chain.current, rule=Rule.SUBSTITUTE_RESULT,
-                          note=chain.steps[0].note, uses=USES_SUM)
-    chain.then(rewrites.split_derivative, Rule.LINEARITY, "the targets do not depend on z", uses=USES_SUM)
+                          note=chain.steps[0].note, uses=USES_SUM, facts=chain.steps[0].facts)
+    chain.then(rewrites.split_derivative, Rule.LINEARITY, "the targets do not depend on z", facts=("targets-constant",), uses=USES_SUM)
     chain.then(lambda e: rewrites.substitute_derivative(e, jacobian.result_lhs, jacobian.result,
                                                         pattern_indices=(i, j)),
-               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_i / d z_j = sigma_i (delta_ij - sigma_j)",
+               Rule.SUBSTITUTE_RESULT, "the softmax Jacobian: d sigma_i / d z_j = sigma_i (delta_ij - sigma_j)", facts=("softmax-jacobian-ij",),
                uses=USES_SUM)
     entry = chain.current
     require(explicit_sizes_match(matrix_form, entry, row=i, col=j), "entry (i, j) of diag(sigma) - sigma sigma^T")
     form = matrix_form(K)
     chain.add(Step(lhs=hessian_symbol(K), rhs=form, rule=Rule.MATRIX_FORM, uses=USES_SUM,
-                   note="the Hessian is the softmax Jacobian: diag(sigma) - sigma sigma^T, whatever y is"))
+                   note="the Hessian is the softmax Jacobian: diag(sigma) - sigma sigma^T, whatever y is",
+                   facts=("hessian-is-jacobian",)))
 
     symmetric = Step(lhs=sp.Transpose(form), rhs=sp.Transpose(form).doit(), rule=Rule.SYMMETRY,
-                     note="transpose: diag(sigma)^T = diag(sigma), (sigma sigma^T)^T = sigma sigma^T")
+                     note="transpose: diag(sigma)^T = diag(sigma), (sigma sigma^T)^T = sigma sigma^T",
+                     facts=("transpose-diag-outer",))
     require(symmetric.rhs == form, "H^T = H")
 
     row_sum = sp.Sum(entry.xreplace({j: k}), (k, 1, K))
-    null = Chain(row_sum, rewrites.expand_sums(row_sum), "entry i of H 1: the sum of row i; split the sum",
+    null = Chain(row_sum, rewrites.expand_sums(row_sum), "entry i of H 1: the sum of row i; split the sum", facts=("row-sum-H-one", "sum-splits"),
                  rule=Rule.LINEARITY)
     null.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-              "the Kronecker delta collapses the sum")
-    null.then(_probs_sum_to_one, Rule.PROBS_SUM_TO_ONE, "the softmax outputs sum to one: H 1 = 0, H is singular")
+              "the Kronecker delta collapses the sum", facts=("delta-keeps-k-equal-i",))
+    null.then(_probs_sum_to_one, Rule.PROBS_SUM_TO_ONE, "the softmax outputs sum to one: H 1 = 0, H is singular",
+              facts=("probs-sum-to-one",))
     require(null.current == 0, "H 1 = 0")
 
     quadratic = sp.Sum(v[_l] * sp.Sum(entry.xreplace({i: _l, j: k}) * v[k], (k, 1, K)), (_l, 1, K))
-    psd = Chain(quadratic, rewrites.expand_sums(quadratic), "v^T H v = sum_l sum_k v_l H_lk v_k; split the sums",
+    psd = Chain(quadratic, rewrites.expand_sums(quadratic), "v^T H v = sum_l sum_k v_l H_lk v_k; split the sums", facts=("quadratic-form-sums", "sum-splits"),
                 rule=Rule.LINEARITY)
     psd.then(lambda e: rewrites.collapse_delta_sums(e, indices=(_l,)), Rule.DELTA_SUM,
-             "the Kronecker delta collapses the inner sum (1 <= l <= K)")
-    psd.then(rewrites.same_dummy, Rule.FACTOR, "the two sums are the same sum: sum_l sigma_l v_l^2 - (sum_k sigma_k v_k)^2")
+             "the Kronecker delta collapses the inner sum (1 <= l <= K)", facts=("delta-keeps-k-equal-l",))
+    psd.then(rewrites.same_dummy, Rule.FACTOR, "the two sums are the same sum: sum_l sigma_l v_l^2 - (sum_k sigma_k v_k)^2", facts=("same-sum",))
     variance = _variance()
     expanded = _probs_sum_to_one(rewrites.same_dummy(rewrites.pull_constants_out_of_sums(sp.expand(variance))))
     require(sp.expand(expanded - psd.current) == 0, "the quadratic form is the variance of v under sigma")
     psd.add(Step(lhs=quadratic, rhs=variance, rule=Rule.SEMIDEFINITE,
                  note="a variance under the distribution sigma: sum_l sigma_l (v_l - mean)^2 >= 0 for every v, "
-                      "so H is positive semi-definite"))
+                      "so H is positive semi-definite", facts=("variance-nonnegative",)))
     steps = (*chain.steps, symmetric, *null.steps, *psd.steps)
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS,
                       assumptions=(INDEX_RANGE, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
@@ -141,27 +144,29 @@ def build_concrete(n: int) -> Derivation:
     expanded_loss = sp.expand_log(explicit_loss, force=True)  # force: logits are real
     lhs = sp.Matrix(n, n, lambda r, c: H[r + 1, c + 1])
     chain = Chain(lhs, sp.hessian(expanded_loss, list(logits_vector(n))),
-                  "differentiate the loss twice (SymPy's hessian)", rule=Rule.DIFFERENTIATE)
+                  "differentiate the loss twice (SymPy's hessian)", facts=("sympy-hessian",), rule=Rule.DIFFERENTIATE)
     chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
-    chain.then(entrywise(sp.factor), Rule.FACTOR, "factor every entry: each carries y_1 + ... + y_K")
+               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})", facts=("recognise-sigma-written-out",))
+    chain.then(entrywise(sp.factor), Rule.FACTOR, "factor every entry: each carries y_1 + ... + y_K", facts=("factor-every-entry", "entries-carry-y-sum"))
     total = sp.Add(*targets)
     chain.then(entrywise(lambda e: rewrites.factor_entry(e.subs(total, 1))), Rule.ASSUMPTION,
-               "the targets sum to one", uses=USES_SUM)
+               "the targets sum to one", uses=USES_SUM, facts=("targets-sum-to-one",))
     explicit = chain.current
     form = matrix_form(n)
     require(explicit_matches(form, explicit), "the matrix equals diag(sigma) - sigma sigma^T")
-    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T",
+    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T", facts=("is-diag-minus-outer",),
                    uses=USES_SUM))
     symmetric = Step(lhs=sp.Transpose(form), rhs=sp.Transpose(form).doit(), rule=Rule.SYMMETRY,
-                     note="transpose: diag(sigma)^T = diag(sigma), (sigma sigma^T)^T = sigma sigma^T")
+                     note="transpose: diag(sigma)^T = diag(sigma), (sigma sigma^T)^T = sigma sigma^T",
+                     facts=("transpose-diag-outer",))
     require(symmetric.rhs == form and explicit.T == explicit, "H^T = H")
     ones = sp.ones(n, 1)
     probs_total = sp.Add(*[sigma[r] for r in range(1, n + 1)])
-    null = Chain(explicit * ones, entrywise(sp.factor)(explicit * ones), "H 1: multiply and factor each entry",
+    null = Chain(explicit * ones, entrywise(sp.factor)(explicit * ones), "H 1: multiply and factor each entry", facts=("multiply-H-one",),
                  rule=Rule.FACTOR)
     null.then(entrywise(lambda e: e.subs(probs_total, 1)), Rule.PROBS_SUM_TO_ONE,
-              "the softmax outputs sum to one: H 1 = 0, H is singular")
+              "the softmax outputs sum to one: H 1 = 0, H is singular",
+              facts=("probs-sum-to-one",))
     require(null.current == sp.zeros(n, 1), "H 1 = 0")
     direction = sp.Matrix([v[r] for r in range(1, n + 1)])
     quadratic = (direction.T * explicit * direction)[0, 0]
@@ -171,7 +176,7 @@ def build_concrete(n: int) -> Derivation:
     require(sp.expand((variance - quadratic).xreplace(last)) == 0, "v^T H v is the variance of v under sigma")
     psd = Step(lhs=quadratic, rhs=variance, rule=Rule.SEMIDEFINITE,
                note="v^T H v = sum_r sigma_r (v_r - sum_s sigma_s v_s)^2 >= 0 (using sum_r sigma_r = 1): "
-                    "H is positive semi-definite")
+                    "H is positive semi-definite", facts=("variance-nonnegative-r",))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=(*chain.steps, symmetric, *null.steps, psd), result=explicit, result_lhs=lhs,

@@ -58,11 +58,11 @@ def gradient_symbol(size) -> sp.Derivative:
 def smoothed_targets_sum_to_one() -> list[Step]:
     """Sum_k q_k = (1 - eps) Sum_k y_k + eps = 1: the smoothed targets are a distribution too."""
     total = sp.Sum(q[k], (k, 1, K))
-    side = Chain(total, _smooth(total), "definition of the smoothed targets", rule=Rule.DEFINITION)
+    side = Chain(total, _smooth(total), "definition of the smoothed targets", facts=("smoothed-targets-definition",), rule=Rule.DEFINITION)
     side.then(_split_and_count, Rule.LINEARITY,
-              "split the sum; Sum_k eps/K = eps")
+              "split the sum; Sum_k eps/K = eps", facts=("sum-splits", "sum-eps-over-K"))
     side.then(lambda e: rewrites.substitute_sum(e, sp.Sum(y[k], (k, 1, K)), sp.Integer(1)), Rule.ASSUMPTION,
-              "the targets sum to one", uses=USES_SUM)
+              "the targets sum to one", uses=USES_SUM, facts=("targets-sum-to-one",))
     return side.steps
 
 
@@ -78,18 +78,19 @@ def build_symbolic() -> Derivation:
     require(side[-1].rhs == 1, "the smoothed targets sum to one")
     lhs = sp.Derivative(L, z[i], evaluate=False)
     chain = Chain(lhs, sp.Derivative(loss_definition(), z[i], evaluate=False),
-                  "cross-entropy against the smoothed targets q_k = (1 - eps) y_k + eps/K")
+                  "cross-entropy against the smoothed targets q_k = (1 - eps) y_k + eps/K", facts=("ce-smoothed-definition",))
     chain.then(rewrites.chain_rule_through_probs, Rule.CHAIN_RULE,
-               "chain rule through sigma_k; d(-q_k log sigma_k)/d sigma_k = -q_k / sigma_k")
+               "chain rule through sigma_k; d(-q_k log sigma_k)/d sigma_k = -q_k / sigma_k", facts=("chain-through-sigma-k", "d-log-sigma-q"))
     through_softmax_jacobian(chain, jacobian)
     general = chain.current
     chain.then(lambda e: rewrites.substitute_sum(e, side[0].lhs, side[-1].rhs), Rule.ASSUMPTION,
-               "the smoothed targets sum to one (shown above)", uses=USES_SUM)
-    chain.then(_smooth, Rule.SUBSTITUTE_RESULT, "substitute q_i = (1 - eps) y_i + eps/K", uses=USES_SUM)
+               "the smoothed targets sum to one (shown above)", facts=("smoothed-targets-sum-to-one",), uses=USES_SUM)
+    chain.then(_smooth, Rule.SUBSTITUTE_RESULT, "substitute q_i = (1 - eps) y_i + eps/K", facts=("substitute-q",), uses=USES_SUM)
     entry = chain.current
     require(explicit_sizes_match(vector_form, entry, row=i), "entry i of sigma - (1 - eps) y - (eps/K) 1")
     chain.add(Step(lhs=gradient_symbol(K), rhs=vector_form(K), rule=Rule.VECTOR_FORM, uses=USES_SUM,
-                   note="entry i of sigma - (1 - eps) y - (eps/K) 1; eps = 0 gives back sigma - y"))
+                   note="entry i of sigma - (1 - eps) y - (eps/K) 1; eps = 0 gives back sigma - y",
+                   facts=("entry-smoothed", "eps-zero-gives-ce")))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS,
                       assumptions=(INDEX_RANGE_I, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE, SMOOTHING_RANGE),
                       steps=(*side, *chain.steps), result=entry, result_lhs=lhs,
@@ -100,26 +101,26 @@ def build_symbolic() -> Derivation:
 def build_concrete(n: int) -> Derivation:
     smoothed_targets = sp.Matrix([q[r] for r in range(1, n + 1)])
     definition = Step(lhs=smoothed_targets, rhs=_smooth(smoothed_targets, n), rule=Rule.DEFINITION,
-                      note="the smoothed targets q_r = (1 - eps) y_r + eps/K")
+                      note="the smoothed targets q_r = (1 - eps) y_r + eps/K", facts=("smoothed-targets-definition",))
     explicit_loss = -sp.Add(*[q[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])
     expanded_loss = sp.expand_log(explicit_loss, force=True)  # force: logits are real
     lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
     chain = Chain(lhs, sp.Matrix([expanded_loss]).jacobian(logits_vector(n)).T,
-                  "differentiate the loss -sum_r q_r log sigma_r (SymPy's gradient)", rule=Rule.DIFFERENTIATE)
+                  "differentiate the loss -sum_r q_r log sigma_r (SymPy's gradient)", facts=("sympy-gradient-q",), rule=Rule.DIFFERENTIATE)
     chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
+               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})", facts=("recognise-sigma-written-out",))
     chain.then(entrywise(lambda e: sp.collect(e, [sigma[r] for r in range(1, n + 1)])), Rule.FACTOR,
-               "collect the terms in sigma_r")
+               "collect the terms in sigma_r", facts=("collect-in-sigma-r",))
     total = sp.Add(*smoothed_targets)
     chain.then(entrywise(lambda e: e.subs(total, 1)), Rule.ASSUMPTION,
-               "the smoothed targets sum to one, as the targets do", uses=USES_SUM)
-    chain.then(lambda e: _smooth(e, n), Rule.SUBSTITUTE_RESULT, "substitute q_r = (1 - eps) y_r + eps/K",
+               "the smoothed targets sum to one, as the targets do", facts=("smoothed-targets-sum-to-one",), uses=USES_SUM)
+    chain.then(lambda e: _smooth(e, n), Rule.SUBSTITUTE_RESULT, "substitute q_r = (1 - eps) y_r + eps/K", facts=("substitute-q",),
                uses=USES_SUM)
     explicit = chain.current
     made = matrix_entries_to_indexed(sp.Matrix(vector_form(n).as_explicit()))
     require(all(sp.expand(a - b) == 0 for a, b in zip(made, explicit)), "the vector equals sigma - (1-eps) y - eps/K")
     chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, uses=USES_SUM,
-                   note="recognise sigma - (1 - eps) y - (eps/K) 1"))
+                   note="recognise sigma - (1 - eps) y - (eps/K) 1", facts=("is-smoothed",)))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE, SMOOTHING_RANGE),
                       steps=(definition, *chain.steps), result=explicit, result_lhs=lhs,

@@ -89,24 +89,27 @@ def _through_logits(variable, summed, feature_size, gradient_entry, index):
     lhs = sp.Derivative(L, variable, evaluate=False)
     chain_rule = summed(lambda kk: sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable,
                                                                                            evaluate=False))
-    chain = Chain(lhs, chain_rule, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE)
+    name = variable.base.name  # W, b or x: the facts name the variable the block differentiates by
+    chain = Chain(lhs, chain_rule, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE,
+                  facts=(f"chain-through-logits-{name}",))
     chain.then(lambda e: _loss_gradient(e, gradient_entry, index), Rule.SUBSTITUTE_RESULT,
-               "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM)
+               "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM, facts=("ce-gradient-k",))
     chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr.is_Indexed and t.expr.base == z,
                                    lambda t: sp.Derivative(logit(t.expr.indices[0], feature_size), *t.variable_count,
                                                            evaluate=False)),
-               Rule.SUBSTITUTE_LOGITS, "z_k = sum_d W_kd x_d + b_k", uses=USES_SUM)
+               Rule.SUBSTITUTE_LOGITS, "z_k = sum_d W_kd x_d + b_k", uses=USES_SUM, facts=("linear-logits",))
     chain.then(lambda e: rewrites.evaluate_derivatives_of(e, keep=L), Rule.DIFFERENTIATE,
                "differentiate the affine map: dW_km/dW_id = delta_ik delta_dm, db_k/db_i = delta_ik, dx_m/dx_d = delta_dm",
-               uses=USES_SUM)
+               uses=USES_SUM, facts=(f"d-affine-{name}",))
     return chain
 
 
 def _finish(chain, ranges):
+    name = chain.lhs.variables[0].base.name
     chain.then(lambda e: rewrites.collapse_delta_sums(e, ranges=ranges), Rule.DELTA_SUM,
-               "the Kronecker deltas collapse the sums", uses=USES_SUM)
+               "the Kronecker deltas collapse the sums", uses=USES_SUM, facts=(f"delta-collapse-{name}",))
     if sp.factor_terms(chain.current) != chain.current:
-        chain.then(sp.factor_terms, Rule.FACTOR, "factor", uses=USES_SUM)
+        chain.then(sp.factor_terms, Rule.FACTOR, "factor", uses=USES_SUM, facts=(f"factor-{name}",))
     return chain
 
 
@@ -148,10 +151,11 @@ def build_symbolic() -> Derivation:
                 "entry d of W^T (sigma - y)")
     notes = {"W": "entry (i, d) of the outer product (sigma - y) x^T", "b": "entry i of sigma - y",
              "x": "entry d of W^T (sigma - y): the error sent back to the layer below"}
+    facts = {"W": ("entry-outer-error-x",), "b": ("entry-sigma-minus-y",), "x": ("entry-WT-error", "error-sent-back")}
     steps = []
     for name, chain in chains.items():
         chain.add(Step(lhs=symbols[name], rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
-                       note=notes[name], uses=USES_SUM))
+                       note=notes[name], uses=USES_SUM, facts=facts[name]))
         steps.extend(chain.steps)
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS,
                       assumptions=(RANGES, TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
@@ -166,23 +170,26 @@ def build_concrete(n: int, D: int) -> Derivation:
     ce = cross_entropy.build_concrete(n)
     gradient = {z[r]: ce.result[r - 1, 0] for r in range(1, n + 1)}
 
-    def matrix_chain(shape, variable_at):
+    def matrix_chain(name, shape, variable_at):
         lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
         first = sp.Matrix(*shape, lambda r, c: sp.Add(*[
             sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
             for kk in range(1, n + 1)]))
-        chain = Chain(lhs, first, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE)
+        chain = Chain(lhs, first, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE,
+                      facts=(f"chain-through-logits-{name}",))
         chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L,
                                        lambda t: gradient[t.variables[0]]),
-                   Rule.SUBSTITUTE_RESULT, "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM)
+                   Rule.SUBSTITUTE_RESULT, "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM,
+                   facts=("ce-gradient-k",))
         chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
                                        lambda t: sp.diff(logit(t.expr.indices[0], features), *t.variables)),
-                   Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM)
+                   Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM,
+                   facts=(f"d-affine-{name}",))
         return chain
 
-    chains = {"W": matrix_chain((n, features), lambda r, c: W[r + 1, c + 1]),
-              "b": matrix_chain((n, 1), lambda r, c: b[r + 1]),
-              "x": matrix_chain((features, 1), lambda r, c: x[r + 1])}
+    chains = {"W": matrix_chain("W", (n, features), lambda r, c: W[r + 1, c + 1]),
+              "b": matrix_chain("b", (n, 1), lambda r, c: b[r + 1]),
+              "x": matrix_chain("x", (features, 1), lambda r, c: x[r + 1])}
     forms, steps = _forms(n, features), []
     explicit_results = {name: chain.current for name, chain in chains.items()}
     for name, chain in chains.items():
@@ -190,7 +197,8 @@ def build_concrete(n: int, D: int) -> Derivation:
         require(_matches(forms[name], lambda r, c: explicit[r - 1, c - 1], n, features), f"the {name} gradient form")
         chain.add(Step(lhs=chain.lhs, rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
                        note={"W": "recognise (sigma - y) x^T", "b": "recognise sigma - y",
-                             "x": "recognise W^T (sigma - y)"}[name], uses=USES_SUM))
+                             "x": "recognise W^T (sigma - y)"}[name], uses=USES_SUM,
+                       facts={"W": ("is-outer-error-x",), "b": ("is-sigma-minus-y",), "x": ("is-WT-error",)}[name]))
         steps.extend(chain.steps)
     # The loss written out in z (for the verifier); not ce.definitions, which names S first.
     explicit_loss = -sp.Add(*[y[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])

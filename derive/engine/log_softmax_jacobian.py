@@ -29,23 +29,23 @@ def matrix_form(size) -> sp.MatrixExpr:
 def build_symbolic() -> Derivation:
     lhs = sp.Derivative(sp.log(sigma[i]), z[j], evaluate=False)
     chain = Chain(lhs, sp.Derivative(sp.log(softmax_entry(i)), z[j], evaluate=False),
-                  "definition of the softmax")
-    chain.then(_expand_log, Rule.LOG_RULES, "log of a quotient; log e^{z_i} = z_i")
+                  "definition of the softmax", facts=("softmax-definition",))
+    chain.then(_expand_log, Rule.LOG_RULES, "log of a quotient; log e^{z_i} = z_i", facts=("log-quotient", "log-exp"))
     chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
-               "differentiate: d z_i / d z_j = delta_ij; d log S / d z_j = (dS/dz_j) / S")
+               "differentiate: d z_i / d z_j = delta_ij; d log S / d z_j = (dS/dz_j) / S", facts=("d-z-delta", "d-log-S-j"))
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= j <= K)")
+               "the Kronecker delta collapses the sum (1 <= j <= K)", facts=("delta-keeps-k-equal-j",))
     chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_j")
+               "substitute sigma_j", facts=("recognise-sigma-j",))
     entry = chain.current
     chain.add(Step(lhs=sp.Derivative(sp.log(sigma[i]), z[i], evaluate=False), rhs=entry.subs(j, i),
-                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1"))
+                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1", facts=("delta-ii-one",)))
     chain.add(Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
-                   note="case i != j: delta_ij = 0", condition=sp.Ne(i, j)))
+                   note="case i != j: delta_ij = 0", facts=("delta-ij-zero",), condition=sp.Ne(i, j)))
     form = matrix_form(K)
     require(matrix_form_matches(form, entry), "entry (i, j) of I - 1 sigma^T")
     chain.add(Step(lhs=_jacobian_symbol(K), rhs=form, rule=Rule.MATRIX_FORM,
-                   note="entry (i, j) of I - 1 sigma^T is delta_ij - sigma_j"))
+                   note="entry (i, j) of I - 1 sigma^T is delta_ij - sigma_j", facts=("entry-identity-minus-ones-sigma",)))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=PROBS_AND_LOGITS, assumptions=(INDEX_RANGE,),
                       steps=tuple(chain.steps), result=entry, result_lhs=lhs)
 
@@ -67,12 +67,12 @@ def build_concrete(n: int) -> Derivation:
     steps = (
         concrete.denominator_step(n),
         Step(lhs=sp.log(sp.MatrixSymbol("sigma", n, 1)), rhs=sp.ImmutableMatrix(functions), rule=Rule.LOG_RULES,
-             note="log sigma_r = log(e^{z_r} / S) = z_r - log S"),
+             note="log sigma_r = log(e^{z_r} / S) = z_r - log S", facts=("log-sigma-over-S",)),
         Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN,
-             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
+             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}", facts=("chain-through-S", "dS-dz")),
         Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX,
-             note="substitute sigma_c = e^{z_c} / S"),
-        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T"),
+             note="substitute sigma_c = e^{z_c} / S", facts=("exp-is-sigma-S",)),
+        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise I - 1 sigma^T", facts=("is-identity-minus-ones-sigma",)),
     )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
                       steps=steps, result=sigma_form.matrix.as_explicit(), result_lhs=lhs,

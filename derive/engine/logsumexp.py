@@ -39,22 +39,25 @@ def _split_exponentials(expr: sp.Basic) -> sp.Basic:
 
 
 def _shift_chain(lhs: sp.Expr, to_probs, what: str) -> list[Step]:
-    chain = Chain(lhs, _split_exponentials(lhs), "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND)
+    chain = Chain(lhs, _split_exponentials(lhs), "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND,
+                  facts=("exp-split-shift",))
     chain.then(rewrites.pull_constants_out_of_sums, Rule.SHIFT_INVARIANCE,
-               f"e^c does not depend on k: it leaves the sum and cancels ({what})")
+               f"e^c does not depend on k: it leaves the sum and cancels ({what})",
+               facts=("e-c-factored-out", "e-c-cancels"))
     if to_probs is not None:
-        chain.then(to_probs, Rule.SUBSTITUTE_SOFTMAX, "the softmax of the unshifted logits")
+        chain.then(to_probs, Rule.SUBSTITUTE_SOFTMAX, "the softmax of the unshifted logits",
+                   facts=("softmax-unshifted",))
     return chain.steps
 
 
 def build_symbolic() -> Derivation:
     lhs = sp.Derivative(sp.log(softmax_denominator()), z[i], evaluate=False)
-    chain = Chain(lhs, rewrites.evaluate_derivatives(lhs), "differentiate: d log S / d z_i = (dS / dz_i) / S",
+    chain = Chain(lhs, rewrites.evaluate_derivatives(lhs), "differentiate: d log S / d z_i = (dS / dz_i) / S", facts=("d-log-S-i",),
                   rule=Rule.DIFFERENTIATE)
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i,)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= i <= K)")
+               "the Kronecker delta collapses the sum (1 <= i <= K)", facts=("delta-keeps-k-equal-i",))
     chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i,)), Rule.SUBSTITUTE_SOFTMAX,
-               "this is sigma_i: the gradient of log-sum-exp is the softmax")
+               "this is sigma_i: the gradient of log-sum-exp is the softmax", facts=("lse-gradient-is-softmax",))
     gradient = chain.current
     require(gradient == sigma[i], "the gradient is sigma_i")
 
@@ -63,16 +66,17 @@ def build_symbolic() -> Derivation:
                                "the softmax is shift-invariant")
     require(probs_shift[-1].rhs == sigma[i], "sigma(z + c)_i = sigma_i")
     lse_shift = Chain(sp.log(_shift(softmax_denominator(), c)), _split_exponentials(sp.log(_shift(softmax_denominator(), c))),
-                      "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND)
-    lse_shift.then(rewrites.pull_constants_out_of_sums, Rule.SHIFT_INVARIANCE, "e^c does not depend on k")
+                      "e^{z_k + c} = e^c e^{z_k}", rule=Rule.EXPAND, facts=("exp-split-shift",))
+    lse_shift.then(rewrites.pull_constants_out_of_sums, Rule.SHIFT_INVARIANCE, "e^c does not depend on k", facts=("e-c-factored-out",))
     lse_shift.then(lambda e: sp.expand_log(e, force=True), Rule.LOG_RULES,
-                   "log(e^c S) = c + log S: log-sum-exp moves with the shift (real logits)")
+                   "log(e^c S) = c + log S: log-sum-exp moves with the shift (real logits)", facts=("log-product-e-c", "lse-moves-with-shift"))
 
     stable = Step(lhs=sigma[i], rhs=shifted_probs.xreplace({c: -M}), rule=Rule.STABLE_EVALUATION,
-                  note="shift invariance read backwards, " + MAX_NOTE)
+                  note="shift invariance read backwards, " + MAX_NOTE,
+                  facts=("stable-softmax-M", "no-overflow"))
     stable_lse = Step(lhs=sp.log(softmax_denominator()), rhs=M + lse_shift.lhs.xreplace({c: -M}),
                       rule=Rule.STABLE_EVALUATION,
-                      note="log-sum-exp shifted by c = -M, read backwards: log S = M + log sum_k e^{z_k - M}")
+                      note="log-sum-exp shifted by c = -M, read backwards: log S = M + log sum_k e^{z_k - M}", facts=("stable-lse-M",))
     require(sp.expand(lse_shift.current.xreplace({c: -M}) + M - sp.log(softmax_denominator())) == 0,
             "M + (log S - M) = log S")
     steps = (*chain.steps, *probs_shift, *lse_shift.steps, stable, stable_lse)
@@ -87,21 +91,22 @@ def build_concrete(n: int) -> Derivation:
     total = sp.Add(*[sp.exp(z[r]) for r in range(1, n + 1)])
     lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(sp.log(total), z[r + 1], evaluate=False))
     chain = Chain(lhs, sp.Matrix([sp.log(total)]).jacobian(logits_vector(n)).T,
-                  "differentiate log(e^{z_1} + ... + e^{z_K}) (SymPy's gradient)", rule=Rule.DIFFERENTIATE)
+                  "differentiate log(e^{z_1} + ... + e^{z_K}) (SymPy's gradient)", facts=("sympy-gradient-lse",), rule=Rule.DIFFERENTIATE)
     chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "this is sigma: the gradient of log-sum-exp is the softmax")
+               "this is sigma: the gradient of log-sum-exp is the softmax", facts=("lse-gradient-is-softmax",))
     gradient = chain.current
     require(gradient == sp.Matrix([sigma[r] for r in range(1, n + 1)]), "the gradient is sigma")
 
     shifted = _shift(explicit_softmax(n), c)
-    probs_shift = Chain(shifted, _split_exponentials(shifted), "e^{z_r + c} = e^c e^{z_r}", rule=Rule.EXPAND)
-    probs_shift.then(entrywise(sp.cancel), Rule.SHIFT_INVARIANCE, "e^c is a common factor: it cancels")
+    probs_shift = Chain(shifted, _split_exponentials(shifted), "e^{z_r + c} = e^c e^{z_r}", facts=("exp-split-shift",), rule=Rule.EXPAND)
+    probs_shift.then(entrywise(sp.cancel), Rule.SHIFT_INVARIANCE, "e^c is a common factor: it cancels", facts=("e-c-factored-out", "e-c-cancels"))
     probs_shift.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-                     "the softmax of the unshifted logits")
+                     "the softmax of the unshifted logits", facts=("softmax-unshifted",))
     probs = sp.Matrix([sigma[r] for r in range(1, n + 1)])
     require(probs_shift.current == probs, "sigma(z + c) = sigma")
     stable = Step(lhs=probs, rhs=shifted.xreplace({c: -M}), rule=Rule.STABLE_EVALUATION,
-                  note="shift invariance read backwards, " + MAX_NOTE)
+                  note="shift invariance read backwards, " + MAX_NOTE,
+                  facts=("stable-softmax-M", "no-overflow"))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=(),
                       steps=(*chain.steps, *probs_shift.steps, stable), result=gradient, result_lhs=lhs,
                       semantics=SEMANTICS,

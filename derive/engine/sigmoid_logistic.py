@@ -40,21 +40,21 @@ def binary_cross_entropy() -> sp.Expr:
 
 
 def build_symbolic() -> Derivation:
-    link = Chain(sigma[1], explicit_softmax(2)[0], "the softmax for K = 2", rule=Rule.DEFINITION)
+    link = Chain(sigma[1], explicit_softmax(2)[0], "the softmax for K = 2", facts=("softmax-two-classes",), rule=Rule.DEFINITION)
     link.then(lambda e: 1 / sp.powsimp(sp.expand(1 / e)), Rule.SIGMOID_LINK,
-              "divide numerator and denominator by e^{z_1}")
+              "divide numerator and denominator by e^{z_1}", facts=("divide-by-exp-z1",))
     link.then(lambda e: e.xreplace({z[1]: u + z[2]}), Rule.SIGMOID_LINK,
-              "only u = z_1 - z_2 matters: the logistic sigmoid of u")
+              "only u = z_1 - z_2 matters: the logistic sigmoid of u", facts=("only-u-matters",))
     require(link.current == logistic(u), "sigma_1 = 1 / (1 + e^{-u})")
 
     lhs = sp.Derivative(L, u, evaluate=False)
     gradient = Chain(lhs, sp.Derivative(binary_cross_entropy(), u, evaluate=False),
-                     "binary cross-entropy L = -y_1 log s - (1 - y_1) log(1 - s), s = 1/(1 + e^{-u})")
-    gradient.then(lambda e: e.doit(), Rule.DIFFERENTIATE, "differentiate (SymPy)")
+                     "binary cross-entropy L = -y_1 log s - (1 - y_1) log(1 - s), s = 1/(1 + e^{-u})", facts=("bce-definition",))
+    gradient.then(lambda e: e.doit(), Rule.DIFFERENTIATE, "differentiate (SymPy)", facts=("sympy-derivative-u",))
     # One step, substitution then cancel: the uncancelled nested fractions cost SymPy's prover ~10 s.
     gradient.then(lambda e: sp.factor(sp.cancel(e.subs(sp.exp(-u), (1 - sigma[1]) / sigma[1]))),
                   Rule.SUBSTITUTE_SOFTMAX,
-                  "e^{-u} = (1 - sigma_1) / sigma_1, from sigma_1 = 1 / (1 + e^{-u}); cancel")
+                  "e^{-u} = (1 - sigma_1) / sigma_1, from sigma_1 = 1 / (1 + e^{-u}); cancel", facts=("exp-minus-u-from-sigma",))
     result = gradient.current
     require(sp.expand(result - (sigma[1] - y[1])) == 0, "dL/du = sigma(u) - y")
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=(TWO_CLASSES, TARGET_RANGE),

@@ -28,25 +28,25 @@ def jacobian_symbol(size) -> sp.Derivative:
 def build_symbolic() -> Derivation:
     lhs = sp.Derivative(sigma[i], z[j], evaluate=False)
     chain = Chain(lhs, sp.Derivative(softmax_entry(i), z[j], evaluate=False),
-                  "definition of the softmax")
-    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule")
+                  "definition of the softmax", facts=("softmax-definition",))
+    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule", facts=("quotient-rule-softmax",))
     chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
-               "differentiate: d e^{z_i}/d z_j = delta_ij e^{z_i}, d e^{z_k}/d z_j = delta_jk e^{z_k}")
+               "differentiate: d e^{z_i}/d z_j = delta_ij e^{z_i}, d e^{z_k}/d z_j = delta_jk e^{z_k}", facts=("d-exp-i", "d-exp-k"))
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= j <= K)")
+               "the Kronecker delta collapses the sum (1 <= j <= K)", facts=("delta-keeps-k-equal-j",))
     chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_i and sigma_j")
-    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i")
+               "substitute sigma_i and sigma_j", facts=("recognise-sigma-i-j",))
+    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i", facts=("factor-sigma-i",))
     entry = chain.current
 
     diagonal = Step(lhs=sp.Derivative(sigma[i], z[i], evaluate=False), rhs=entry.subs(j, i),
-                    rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1")
+                    rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1", facts=("delta-ii-one",))
     off_diagonal = Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
-                        note="case i != j: delta_ij = 0", condition=sp.Ne(i, j))
+                        note="case i != j: delta_ij = 0", facts=("delta-ij-zero",), condition=sp.Ne(i, j))
     form = matrix_form(K)
     require(matrix_form_matches(form, sp.expand(entry)), "entry (i, j) of diag(sigma) - sigma sigma^T")
     matrix = Step(lhs=jacobian_symbol(K), rhs=form, rule=Rule.MATRIX_FORM,
-                  note="entry (i, j) of diag(sigma) - sigma sigma^T is delta_ij sigma_i - sigma_i sigma_j")
+                  note="entry (i, j) of diag(sigma) - sigma sigma^T is delta_ij sigma_i - sigma_i sigma_j", facts=("entry-diag-minus-outer",))
     chain.add(diagonal).add(off_diagonal).add(matrix)
     return Derivation(name=NAME, title=TITLE, K=None, symbols=PROBS_AND_LOGITS, assumptions=(INDEX_RANGE,),
                       steps=tuple(chain.steps), result=entry, result_lhs=lhs)
@@ -64,13 +64,13 @@ def build_concrete(n: int) -> Derivation:
     steps = (
         concrete.denominator_step(n),
         Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(concrete.softmax_over_S(n)), rule=Rule.DEFINITION,
-             note="definition of the softmax"),
+             note="definition of the softmax", facts=("softmax-over-S",)),
         Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN,
-             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}"),
+             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}", facts=("chain-through-S", "dS-dz")),
         Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX,
-             note="substitute sigma_r = e^{z_r} / S"),
-        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, note="factor the diagonal"),
-        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T"),
+             note="substitute sigma_r = e^{z_r} / S", facts=("exp-is-sigma-S",)),
+        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, note="factor the diagonal", facts=("factor-diagonal",)),
+        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T", facts=("is-diag-minus-outer",)),
     )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=PROBS_AND_LOGITS, assumptions=(),
                       steps=steps, result=factored.matrix.as_explicit(), result_lhs=lhs,

@@ -57,15 +57,15 @@ def build_symbolic() -> Derivation:
     lhs = sp.Derivative(L, z[i], evaluate=False)
     chain_rule = sp.Sum(sp.Derivative(L, sigma[k], evaluate=False) * sp.Derivative(sigma[k], z[i], evaluate=False),
                         (k, 1, K))
-    chain = Chain(lhs, chain_rule, "chain rule: L depends on z_i through every sigma_k", rule=Rule.CHAIN_RULE)
-    chain.then(_upstream, Rule.UPSTREAM_GRADIENT, "the upstream gradient g_k = dL/dsigma_k")
+    chain = Chain(lhs, chain_rule, "chain rule: L depends on z_i through every sigma_k", facts=("chain-through-every-sigma",), rule=Rule.CHAIN_RULE)
+    chain.then(_upstream, Rule.UPSTREAM_GRADIENT, "the upstream gradient g_k = dL/dsigma_k", facts=("upstream-g",))
     through_softmax_jacobian(chain, jacobian)
-    chain.then(sp.factor_terms, Rule.FACTOR, "factor out sigma_i")
+    chain.then(sp.factor_terms, Rule.FACTOR, "factor out sigma_i", facts=("factor-sigma-i",))
     entry = chain.current
     require(explicit_sizes_match(vector_form, entry, row=i), "entry i of sigma * (g - <g, sigma> 1)")
     chain.add(Step(lhs=gradient_symbol(K), rhs=vector_form(K), rule=Rule.VECTOR_FORM,
                    note="entry i of sigma * (g - (g^T sigma) 1) is sigma_i (g_i - sum_k g_k sigma_k): "
-                        "O(K) work, the K x K Jacobian is never formed"))
+                        "O(K) work, the K x K Jacobian is never formed", facts=("entry-vjp", "jacobian-never-formed")))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=(INDEX_RANGE_I,),
                       steps=tuple(chain.steps), result=entry, result_lhs=lhs,
                       definitions=((L, loss_stand_in()),), semantics=SEMANTICS)
@@ -76,15 +76,15 @@ def build_concrete(n: int) -> Derivation:
     lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
     symbols_J = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
     upstream = sp.Matrix([g[r] for r in range(1, n + 1)])
-    chain = Chain(lhs, symbols_J.T * upstream, "chain rule: the gradient is J^T g, J the softmax Jacobian",
+    chain = Chain(lhs, symbols_J.T * upstream, "chain rule: the gradient is J^T g, J the softmax Jacobian", facts=("vjp-J-transpose-g",),
                   rule=Rule.CHAIN_RULE)
     known = dict(zip(symbols_J, jacobian.result))
     chain.then(lambda e: e.xreplace(known), Rule.SUBSTITUTE_RESULT,
-               "the softmax Jacobian: d sigma_r / d z_c = sigma_r (delta_rc - sigma_c)")
-    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor out sigma_r")
+               "the softmax Jacobian: d sigma_r / d z_c = sigma_r (delta_rc - sigma_c)", facts=("softmax-jacobian-rc",))
+    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor out sigma_r", facts=("factor-sigma-r",))
     explicit = chain.current
     require(explicit_matches(vector_form(n), explicit), "the vector equals sigma * (g - <g, sigma> 1)")
-    chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma * (g - (g^T sigma) 1)"))
+    chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma * (g - (g^T sigma) 1)", facts=("is-vjp",)))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=(),
                       steps=tuple(chain.steps), result=explicit, result_lhs=lhs,
                       definitions=((L, loss_stand_in(n)),), semantics=SEMANTICS)

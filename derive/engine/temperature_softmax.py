@@ -54,23 +54,23 @@ def _assumptions():
 def build_symbolic() -> Derivation:
     lhs = sp.Derivative(sigma[i], z[j], evaluate=False)
     chain = Chain(lhs, sp.Derivative(scaled_softmax_entry(i, 1 / T), z[j], evaluate=False),
-                  "definition of the softmax at temperature T: sigma_i = e^{z_i/T} / sum_k e^{z_k/T}")
-    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule")
+                  "definition of the softmax at temperature T: sigma_i = e^{z_i/T} / sum_k e^{z_k/T}", facts=("softmax-T-definition",))
+    chain.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule", facts=("quotient-rule-softmax-T",))
     chain.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE,
-               "differentiate: d e^{z_k/T} / d z_j = (1/T) delta_jk e^{z_k/T} (chain rule through z_k/T)")
+               "differentiate: d e^{z_k/T} / d z_j = (1/T) delta_jk e^{z_k/T} (chain rule through z_k/T)", facts=("d-exp-over-T",))
     chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
-               "the Kronecker delta collapses the sum (1 <= j <= K)")
+               "the Kronecker delta collapses the sum (1 <= j <= K)", facts=("delta-keeps-k-equal-j",))
     chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i, j), scale=1 / T),
-               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i and sigma_j")
-    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i / T")
+               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i and sigma_j", facts=("recognise-sigma-i-j-T",))
+    chain.then(sp.factor, Rule.FACTOR, "factor out sigma_i / T", facts=("factor-sigma-i-over-T",))
     entry = chain.current
     chain.add(Step(lhs=sp.Derivative(sigma[i], z[i], evaluate=False), rhs=entry.subs(j, i),
-                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1"))
+                   rule=Rule.CASE_EQUAL, note="case i = j: delta_ii = 1", facts=("delta-ii-one",)))
     chain.add(Step(lhs=lhs, rhs=entry.subs(sp.KroneckerDelta(i, j), 0), rule=Rule.CASE_UNEQUAL,
-                   note="case i != j: delta_ij = 0", condition=sp.Ne(i, j)))
+                   note="case i != j: delta_ij = 0", facts=("delta-ij-zero",), condition=sp.Ne(i, j)))
     require(explicit_sizes_match(matrix_form, entry, row=i, col=j), "entry (i, j) of (1/T)(diag(sigma) - sigma sigma^T)")
     chain.add(Step(lhs=jacobian_symbol(K), rhs=matrix_form(K), rule=Rule.MATRIX_FORM,
-                   note="(1/T)(diag(sigma) - sigma sigma^T): a higher T flattens sigma and shrinks the gradient"))
+                   note="(1/T)(diag(sigma) - sigma sigma^T): a higher T flattens sigma and shrinks the gradient", facts=("entry-T-jacobian", "temperature-flattens")))
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=_assumptions(),
                       steps=tuple(chain.steps), result=entry, result_lhs=lhs, semantics=SEMANTICS)
 
@@ -78,15 +78,15 @@ def build_symbolic() -> Derivation:
 def build_concrete(n: int) -> Derivation:
     lhs = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
     definition = Step(lhs=sp.Matrix([sigma[r] for r in range(1, n + 1)]), rhs=explicit_scaled_softmax(n, 1 / T),
-                      rule=Rule.DEFINITION, note="definition of the softmax at temperature T, written out")
+                      rule=Rule.DEFINITION, note="definition of the softmax at temperature T, written out", facts=("softmax-T-written-out",))
     chain = Chain(lhs, explicit_scaled_softmax(n, 1 / T).jacobian(logits_vector(n)),
-                  "differentiate every entry (SymPy's jacobian)", rule=Rule.JACOBIAN)
+                  "differentiate every entry (SymPy's jacobian)", facts=("sympy-jacobian",), rule=Rule.JACOBIAN)
     chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n, 1 / T)),
-               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_r = e^{z_r/T} / (e^{z_1/T} + ... + e^{z_K/T})")
-    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry")
+               Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_r = e^{z_r/T} / (e^{z_1/T} + ... + e^{z_K/T})", facts=("recognise-sigma-T",))
+    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor every entry", facts=("factor-every-entry",))
     explicit = chain.current
     require(explicit_matches(matrix_form(n), explicit), "the matrix equals (1/T)(diag(sigma) - sigma sigma^T)")
     chain.add(Step(lhs=lhs, rhs=matrix_form(n), rule=Rule.MATRIX_FORM,
-                   note="recognise (1/T)(diag(sigma) - sigma sigma^T)"))
+                   note="recognise (1/T)(diag(sigma) - sigma sigma^T)", facts=("is-T-jacobian",)))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=_assumptions()[1:],
                       steps=(definition, *chain.steps), result=explicit, result_lhs=lhs, semantics=SEMANTICS)

@@ -15,7 +15,9 @@ import sympy as sp
 from ..errors import UsageError
 from ..model import Derivation, Rule, Step
 from . import escape, messages
+from .graph import graph_context
 from .notation import Notation
+from .teaching import teaching_context
 from .printer import MAX_MATRIX_SIDE, to_latex
 
 CASE_RULES = (Rule.CASE_EQUAL, Rule.CASE_UNEQUAL)
@@ -43,26 +45,28 @@ def check_label_prefix(prefix: str) -> str:
     return prefix
 
 
-def reference_source(name: str) -> str:
-    """The NumPy reference module's source, shown verbatim in the documents."""
+def reference_source(name: str, lang: str = "en") -> str:
+    """The NumPy reference module's source, shown verbatim in the documents; for Chinese the same code
+    with Chinese docstrings and comments (derive/reference/zh/, tested to be the same code)."""
     module = name.replace("-", "_") + ".py"
-    return resources.files("derive.reference").joinpath(module).read_text(encoding="utf-8")
+    package = "derive.reference.zh" if lang == "zh" else "derive.reference"
+    return resources.files(package).joinpath(module).read_text(encoding="utf-8")
 
 
 def build_context(derivation: Derivation, *, notation: Notation, lang: str, syntax: str,
-                  label_prefix: str | None = None) -> dict:
+                  label_prefix: str | None = None, teaching: bool = True) -> dict:
     """Everything the templates show, printed in `notation`, worded in `lang`, written in `syntax` ("tex" or "md")."""
     fmt = OUTPUT_FORMATS[syntax]
     prefix = check_label_prefix(label_prefix or derivation.name)
     say = _Sayer(fmt, notation, lang, derivation)
-    equations = [_equation(step, number, prefix, notation, say) for number, step in enumerate(derivation.steps, 1)]
-    _hide_repeated_lhs(equations)
-    chain = [e for e in equations if e["rule"] not in CASE_RULES + FORM_RULES]
-    cases = [e for e in equations if e["rule"] in CASE_RULES]
-    forms = [e for e in equations if e["rule"] in FORM_RULES]
+    # Equations are numbered in the order they appear: blocks keep the steps in order, so that is step order.
+    equations = [_equation(step, number, prefix, notation) for number, step in enumerate(derivation.steps, 1)]
+    _justify(equations, derivation.steps, say)
+    blocks = _blocks(derivation, equations, say)
     # The equation the result comes from (cross-references point there): the last one that states
-    # the result; chain[-1] when none does literally (the properties may come after it).
+    # the result; the last chain equation when none does literally (the properties may come after it).
     result_lhs, result_rhs = to_latex(derivation.result_lhs, notation), to_latex(derivation.result, notation)
+    chain = [e for e in equations if e["rule"] not in CASE_RULES + FORM_RULES]
     main = next((e for e in reversed(chain) if e["lhs"] == result_lhs and e["rhs"] == result_rhs), chain[-1])
     return {
         "lang": lang,
@@ -80,17 +84,13 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "symbols": _symbols(derivation, notation, lang, say),
         "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions],
         "definitions": [f"{to_latex(s, notation)} = {to_latex(v, notation)}" for s, v in derivation.definitions],
-        "chain": chain,
-        "cases": cases,
-        "cases_intro": say.rich(messages.word(lang, "case_intro"), ref=main["ref"]) if cases else "",
-        "forms": forms,
-        "forms_heading": say.text(messages.word(
-            lang, "vector" if any(e["rule"] == Rule.VECTOR_FORM for e in forms) else "matrix")),
-        "forms_intro": say.rich(messages.word(lang, "matrix_intro"), ref=main["ref"]) if forms else "",
+        "blocks": blocks,
         "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
-        "graph": _graph(derivation, notation, lang),
-        "code": reference_source(derivation.name),
+        "teaching": teaching_context(derivation, say) if teaching else None,
+        "graph": graph_context(derivation, notation, lang),
+        "graph_intro": say.rich(messages.word(lang, "graph_intro")),
+        "code": reference_source(derivation.name, lang),
     }
 
 
@@ -110,32 +110,98 @@ class _Sayer:
                   for part in message.split("{ref}")]
         return (ref or "").join(pieces)
 
-    def step(self, rule: Rule) -> str:
-        return self.rich(messages.step_text(self.lang, self.derivation.name, rule,
-                                            concrete=self.derivation.K is not None))
 
 
-def _equation(step: Step, number: int, prefix: str, notation: Notation, say: _Sayer) -> dict:
+def _equation(step: Step, number: int, prefix: str, notation: Notation) -> dict:
     label = f"{prefix}:eq{number}"
     condition = None if step.condition == sp.true else to_latex(step.condition, notation)
     return {
         "number": number,
         "label": label,
-        "ref": say.fmt.ref(label, number),
         "rule": step.rule,
         "lhs": to_latex(step.lhs, notation),
         "rhs": to_latex(step.rhs, notation),
         "condition": condition,
-        "text": say.step(step.rule),
         "show_lhs": True,
         "tall": isinstance(step.lhs, sp.MatrixBase),
     }
 
 
+def _justify(equations: list[dict], steps: tuple[Step, ...], say: "_Sayer") -> None:
+    """Each equation's justification from its step's rule and facts. A step that uses exactly the
+    facts of an earlier one (the same substitution in the next gradient) says so, pointing there."""
+    last_use: dict[tuple, dict] = {}
+    for equation, step in zip(equations, steps):
+        equation["ref"] = say.fmt.ref(equation["label"], equation["number"])
+        key = (step.rule, step.facts)
+        message = messages.justification(say.lang, step.rule, step.facts, name=say.derivation.name,
+                                         concrete=say.derivation.K is not None)
+        earlier = last_use.get(key)
+        if earlier is not None:
+            end = messages.word(say.lang, "justification_end")
+            message = message[: len(message) - len(end)] + messages.word(say.lang, "again") + end
+        equation["text"] = say.rich(message, ref=earlier["ref"] if earlier else None)
+        last_use[key] = equation
+
+
+def _block_starts(derivation: Derivation, equations: list[dict], notation: Notation) -> dict[int, str]:
+    """Equation index -> block id, where the derivation of a named result (or the symmetry) begins:
+    the first step whose left side is that result's left side. Steps before the first: "setup"."""
+    named = [(name, to_latex(lhs, notation)) for name, lhs, _ in derivation.results]
+    named.append(("main", to_latex(derivation.result_lhs, notation)))
+    starts, seen = {}, set()
+    for index, equation in enumerate(equations):
+        if equation["lhs"] in seen or equation["rule"] in CASE_RULES + FORM_RULES:
+            continue
+        seen.add(equation["lhs"])
+        block = ("symmetry" if equation["rule"] == Rule.SYMMETRY
+                 else next((name for name, lhs in named if lhs == equation["lhs"]), None))
+        if block is not None and block not in starts.values():
+            starts[index] = block
+    if 0 not in starts:
+        starts[0] = "setup"
+    return starts
+
+
+def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> list[dict]:
+    """The derivation as blocks, one per result (a heading each when there are several), each made
+    of parts: the chain of steps, then the cases i = j / i != j, then the matrix or vector form."""
+    starts = _block_starts(derivation, equations, say.notation)
+    bounds = sorted(starts) + [len(equations)]
+    # Subheadings only where there are several results; the setup (S, the smoothed targets) needs none.
+    several = sum(block != "setup" for block in starts.values()) > 1
+    blocks = []
+    for begin, end in zip(bounds, bounds[1:]):
+        block_id = starts[begin]
+        parts = []
+        for equation in equations[begin:end]:
+            kind = "cases" if equation["rule"] in CASE_RULES else "forms" if equation["rule"] in FORM_RULES else "chain"
+            if not parts or parts[-1]["kind"] != kind:
+                parts.append({"kind": kind, "equations": [], "heading": "", "intro": ""})
+            parts[-1]["equations"].append(equation)
+        for index, part in enumerate(parts):
+            vector = any(e["rule"] == Rule.VECTOR_FORM for e in part["equations"])
+            key = {"cases": "case_intro", "forms": "vector_intro" if vector else "matrix_intro"}.get(part["kind"])
+            # Cases and forms both come from the entry formula: the last equation of the chain before them.
+            chains = [p for p in parts[:index] if p["kind"] == "chain"]
+            if key and chains:
+                part["intro"] = say.rich(messages.word(say.lang, key), ref=chains[-1]["equations"][-1]["ref"])
+            if not several and part["kind"] == "cases":
+                part["heading"] = say.text(messages.word(say.lang, "cases"))
+            if not several and part["kind"] == "forms":
+                part["heading"] = say.text(messages.word(say.lang, "vector" if vector else "matrix"))
+        for part in parts:
+            _hide_repeated_lhs(part["equations"])
+        blocks.append({"id": block_id, "parts": parts,
+                       "heading": say.rich(messages.block_heading(say.lang, derivation.name, block_id)) if several
+                       else ""})
+    return blocks
+
+
 def _hide_repeated_lhs(equations: list[dict]) -> None:
     """In a chain `a = b = c` the left side is written once."""
     for before, after in zip(equations, equations[1:]):
-        if after["lhs"] == before["lhs"] and after["rule"] not in CASE_RULES + FORM_RULES:
+        if after["lhs"] == before["lhs"]:
             after["show_lhs"] = False
 
 
@@ -148,25 +214,3 @@ def _symbols(derivation: Derivation, notation: Notation, lang: str, say: _Sayer)
              "description": say.rich(messages.catalogue(lang).get("derivations", {}).get(derivation.name, {})
                                      .get("roles", {}).get(s.role) or messages.role_description(lang, s.role))}
             for s in derivation.symbols]
-
-
-def _graph(derivation: Derivation, notation: Notation, lang: str) -> dict:
-    """Nodes of the forward pass z -> exp -> sum -> normalise -> sigma (-> loss), captions and math."""
-    roles = {s.role for s in derivation.symbols}
-    logits, probs, k = (notation.symbol(r) for r in ("logits", "probs", "k"))
-    nodes = [
-        ("logits", rf"\boldsymbol{{{logits}}}"),
-        ("exp", rf"e^{{{logits}_{k}}}"),
-        ("sum", rf"\sum_{{{k}}} e^{{{logits}_{k}}}"),
-        ("normalise", rf"e^{{{logits}_{k}}} / \sum_{{{k}}} e^{{{logits}_{k}}}"),
-        ("probs", rf"\boldsymbol{{{probs}}}"),
-    ]
-    # A linear layer in front: the input (x, or the batch X row by row) and W, b make the logits.
-    if "weights" in roles:
-        layer = (r"\boldsymbol{W} \boldsymbol{x} + \boldsymbol{b}" if "input" in roles
-                 else r"\boldsymbol{X} \boldsymbol{W}^{\top} + \mathbf{1} \boldsymbol{b}^{\top}")
-        nodes.insert(0, ("linear", layer))
-    if "loss" in roles:
-        nodes.append(("loss", notation.symbol("loss")))
-    return {"nodes": [{"id": key, "caption": messages.word(lang, f"node_{key}"), "math": math}
-                      for key, math in nodes]}

@@ -21,8 +21,8 @@ def file_name(name: str, fmt: str) -> str:
 
 
 def render(derivation: Derivation, fmt: str, *, notation: Notation | None = None, lang: str = "en",
-           label_prefix: str | None = None) -> str:
-    """The document text of one derivation in one text format."""
+           label_prefix: str | None = None, teaching: bool = True) -> str:
+    """The document text of one derivation in one text format; `teaching=False` leaves out the teaching section."""
     notation = notation or Notation()
     if fmt == "json":
         from .serialize import to_json
@@ -30,6 +30,7 @@ def render(derivation: Derivation, fmt: str, *, notation: Notation | None = None
     if fmt not in TEMPLATES:
         raise UsageError(f"format must be one of {', '.join(TEXT_FORMATS)}, not {fmt!r}")
     syntax = "md" if fmt == "markdown" else "tex"
-    context = build_context(derivation, notation=notation, lang=lang, syntax=syntax, label_prefix=label_prefix)
+    context = build_context(derivation, notation=notation, lang=lang, syntax=syntax, label_prefix=label_prefix,
+                            teaching=teaching)
     env = environment.markdown_environment() if syntax == "md" else environment.tex_environment()
     return env.get_template(TEMPLATES[fmt]).render(d=context)

@@ -17,10 +17,10 @@ from .notation import Notation
 
 LANGS = ("en", "zh")
 _PLACEHOLDER = re.compile(r"<(probs|logits|targets|loss|classes|i|j|k)>")
-# <vec:probs>: the whole vector in the notation's vector style; <delta:i,j>: delta_ij or 1[i = j].
+# <vec:probs>: the whole vector in the notation's vector style; <delta:i,j>: delta_ij or 1[i = j] (<delta:d,r> too).
 # <vec:g>, <vec:x>, <vec:W>, <vec:b>: a fixed letter (not a notation role) in the vector style.
 _VECTOR = re.compile(r"<vec:(probs|logits|targets|[A-Za-z])>")
-_DELTA = re.compile(r"<delta:(i|j|k),(i|j|k)>")
+_DELTA = re.compile(r"<delta:([a-z]),([a-z])>")  # i, j, k in the notation; other letters (d, r) as they are
 
 
 class MissingMessageError(LookupError):
@@ -56,30 +56,58 @@ def derivation_text(lang: str, name: str, key: str) -> str:
         raise MissingMessageError(f"{lang}.toml: no [derivations.{name}] {key}") from None
 
 
-def step_text(lang: str, name: str, rule: Rule, *, concrete: bool = False) -> str:
-    """The per-derivation override for this rule if any (for a concrete K the `concrete_steps`
-    table first: its steps differ), else the rule's general text."""
+def block_heading(lang: str, name: str, block: str) -> str:
+    """The subheading of one block of a derivation with several results: the derivation's own, else the shared one."""
     table = catalogue(lang)
-    entry = table.get("derivations", {}).get(name, {})
-    tables = (("concrete_steps", "steps") if concrete else ("steps",))
-    for key in tables:
-        override = entry.get(key, {}).get(rule.value)
-        if override is not None:
-            return override
+    own = table.get("derivations", {}).get(name, {}).get("blocks", {}).get(block)
     try:
-        return table["rules"][rule.value]
+        return own if own is not None else table["blocks"][block]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [blocks] {block} (nor [derivations.{name}.blocks])") from None
+
+
+def rule_label(lang: str, rule: Rule) -> str:
+    """The label a justification starts with ("Quotient rule")."""
+    try:
+        return catalogue(lang)["rules"][rule.value]
     except KeyError:
         raise MissingMessageError(f"{lang}.toml: no [rules] {rule.value}") from None
+
+
+def fact(lang: str, fact_id: str) -> str:
+    """The words for one fact a step uses (Step.facts)."""
+    try:
+        return catalogue(lang)["facts"][fact_id]
+    except KeyError:
+        raise MissingMessageError(f"{lang}.toml: no [facts] {fact_id}") from None
+
+
+def justification(lang: str, rule: Rule, facts: Iterable[str], *, name: str = "", concrete: bool = False) -> str:
+    """A step's justification as a message: its rule's label, then its facts ("Chain rule: a; b.").
+    A step without facts (a derivation not yet given them) falls back to its derivation's own text for
+    the rule ([derivations.NAME.concrete_steps] / [derivations.NAME.steps]), else the bare label;
+    tests/test_render_justifications.py fails for such a derivation until its steps carry facts."""
+    words = catalogue(lang)["words"]
+    parts = [fact(lang, f) for f in facts]
+    if not parts:
+        entry = catalogue(lang).get("derivations", {}).get(name, {})
+        for table in (("concrete_steps", "steps") if concrete else ("steps",)):
+            if rule.value in entry.get(table, {}):
+                return entry[table][rule.value]
+        return rule_label(lang, rule) + words["justification_end"]
+    return (rule_label(lang, rule) + words["justification_colon"] + words["justification_separator"].join(parts)
+            + words["justification_end"])
 
 
 def missing_entries(derivation_names: Iterable[str]) -> list[str]:
     """Every (language, entry) the documents may need and a catalogue lacks; empty when complete."""
     missing = []
-    reference_words = set(catalogue("en")["words"])
+    reference_words, reference_facts = set(catalogue("en")["words"]), set(catalogue("en")["facts"])
     for lang in LANGS:
         table = catalogue(lang)
         missing += [f"{lang}: rule {r.value}" for r in Rule if r.value not in table.get("rules", {})]
         missing += [f"{lang}: word {w}" for w in sorted(reference_words - set(table.get("words", {})))]
+        missing += [f"{lang}: fact {f}" for f in sorted(reference_facts - set(table.get("facts", {})))]
         for name in derivation_names:
             entry = table.get("derivations", {}).get(name, {})
             missing += [f"{lang}: derivation {name} {key}" for key in ("title", "intro") if key not in entry]
@@ -98,7 +126,7 @@ def fill(text: str, notation: Notation) -> str:
         return {"bold": rf"\boldsymbol{{{tex}}}", "arrow": rf"\vec{{{tex}}}"}.get(notation.vector_style, tex)
 
     def delta(match: re.Match) -> str:
-        a, b = (notation.symbol(role) for role in match.groups())
+        a, b = (notation.symbol(letter) if letter in "ijk" else letter for letter in match.groups())
         return rf"\mathbb{{1}}[{a} = {b}]" if notation.delta == "indicator" else rf"\delta_{{{a}{b}}}"
     return _PLACEHOLDER.sub(symbol, _DELTA.sub(delta, _VECTOR.sub(vector, text)))
 

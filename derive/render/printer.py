@@ -21,11 +21,18 @@ def _index_key(term: sp.Basic) -> tuple[int, ...]:
     return tuple(sorted(int(ix) for atom in term.atoms(sp.Indexed) for ix in atom.indices if ix.is_Integer))
 
 
+# Data a gradient is multiplied by is written after the error: (sigma_i - y_i) x_d, (P - Y)^T X.
+_TRAILING_DATA = ("x", "X")
+
+
 def _factor_rank(factor: sp.Basic) -> int:
-    """Textbook order inside a product: numbers, plain symbols, deltas, e^x, log, sums, derivatives, brackets."""
+    """Textbook order inside a product: numbers, plain symbols, deltas, e^x, log, sums, derivatives,
+    brackets, then the input data (x_d, X_nd)."""
     base = factor.base if isinstance(factor, sp.Pow) else factor
     if factor.is_Number:
         return 0
+    if isinstance(base, sp.Indexed) and base.base.name in _TRAILING_DATA:
+        return 8
     if isinstance(base, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)):
         return 1
     if isinstance(base, sp.KroneckerDelta):
@@ -41,6 +48,13 @@ def _factor_rank(factor: sp.Basic) -> int:
     return 7
 
 
+def _pull_sign_out_of_sum(term: sp.Basic) -> sp.Basic:
+    """Sum(-f) -> -Sum(f), so a sum of negative terms is subtracted: `- \\sum y_k W_kd`, not `+ \\sum -y_k W_kd`."""
+    if isinstance(term, sp.Sum) and term.function.could_extract_minus_sign():
+        return sp.Mul(-1, sp.Sum(-term.function, *term.limits), evaluate=False)
+    return term
+
+
 class NotationPrinter(LatexPrinter):
     """Prints our trees the way a textbook writes them: sigma_i, partial fractions, delta_ij."""
 
@@ -50,6 +64,8 @@ class NotationPrinter(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__(settings)
         self.notation: Notation = self._settings["notation"] or Notation()
+        # Inside an explicit matrix fractions print display-size (\dfrac): script-size entries are unreadable.
+        self._frac = r"\frac"
 
     # -- names -------------------------------------------------------------------------------
     def _name(self, name: str) -> str:
@@ -155,8 +171,11 @@ class NotationPrinter(LatexPrinter):
         if expr.could_extract_minus_sign():
             return "- " + self._bracket_if_sum(-expr)
         numer, denom = fraction(expr, exact=True)
+        if denom != 1 and isinstance(numer, sp.Add) and denom.is_Symbol:
+            # (a - b) / N as textbooks write a mean: \frac{1}{N} (a - b)
+            return rf"{self._frac}{{1}}{{{self._print(denom)}}} \left({self._print(numer)}\right)"
         if denom != 1:
-            return rf"\frac{{{self._print(numer)}}}{{{self._print(denom)}}}"
+            return rf"{self._frac}{{{self._print(numer)}}}{{{self._print(denom)}}}"
         factors = sorted(sp.Mul.make_args(expr), key=_factor_rank)
         parts = []
         for position, factor in enumerate(factors):
@@ -172,7 +191,9 @@ class NotationPrinter(LatexPrinter):
 
     def _print_Add(self, expr, order=None):
         """Positive terms first (`z_i - \\log S`, not `- \\log S + z_i`); long sums elided in the middle."""
-        ordered = list(self._as_ordered_terms(expr, order=order))
+        ordered = [_pull_sign_out_of_sum(t) for t in self._as_ordered_terms(expr, order=order)]
+        # The bias goes last, as in W x + b (stable sort: the other terms keep their order).
+        ordered.sort(key=lambda t: isinstance(t, sp.Indexed) and t.base.name == "b")
         terms = [t for t in ordered if not t.could_extract_minus_sign()] + \
                 [t for t in ordered if t.could_extract_minus_sign()]
         limit = self._settings["max_add_terms"]
@@ -202,8 +223,15 @@ class NotationPrinter(LatexPrinter):
         """Small matrices in full; big ones (K up to 512) as their corners, so documents stay readable."""
         limit = self._settings["max_matrix_side"]
         rows, cols = expr.shape
-        if rows <= limit and cols <= limit:
-            return super()._print_MatrixBase(expr)
+        outer, self._frac = self._frac, r"\dfrac"
+        try:
+            if rows <= limit and cols <= limit:
+                return super()._print_MatrixBase(expr)
+            return self._print_corners(expr, rows, cols)
+        finally:
+            self._frac = outer
+
+    def _print_corners(self, expr, rows: int, cols: int) -> str:
         row_ix = self._corner(rows)
         col_ix = self._corner(cols)
         lines = []

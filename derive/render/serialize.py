@@ -17,6 +17,7 @@ def step_to_dict(step: Step, notation: Notation | None = None) -> dict:
         "rhs": to_latex(step.rhs, notation),
         "justification": step.note,
         "rule": step.rule.value,
+        "facts": list(step.facts),
         "condition": None if step.condition == sp.true else to_latex(step.condition, notation),
         "verified": None if evidence is None else {
             "symbolic": evidence.symbolic,
