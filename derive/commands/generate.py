@@ -37,6 +37,7 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     from ..errors import UsageError
     from ..files import write_atomic
     from ..render.notation_input import notation_from
+    from .progress import progress
 
     chosen = _chosen_names(names, all_, engine.names())
     # To stdout: one text format, JSON unless told otherwise (what `-o -` has always printed).
@@ -47,21 +48,25 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
         raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
     documents = []  # (file name, content): everything rendered before anything is written
-    for name in chosen:
-        entry = engine.lookup(name)
-        if not entry.supports_K(K_value):
-            if not all_:
-                raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
-            click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
-            continue
-        for size, value in sizes.items():
-            if value is not None and size not in entry.sizes and not all_:
-                raise UsageError(f"{name} has no size {size}: --{size} applies to "
-                                 + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
-        given = {size: value for size, value in sizes.items() if size in entry.sizes}
-        derivation = build_verified(name, K_value, **given)
-        prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-        documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
+    with progress("deriving", total=len(chosen)) as bar:
+        for name in chosen:
+            bar.start(name)
+            entry = engine.lookup(name)
+            if not entry.supports_K(K_value):
+                if not all_:
+                    raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
+                click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
+                bar.advance(name)
+                continue
+            for size, value in sizes.items():
+                if value is not None and size not in entry.sizes and not all_:
+                    raise UsageError(f"{name} has no size {size}: --{size} applies to "
+                                     + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
+            given = {size: value for size, value in sizes.items() if size in entry.sizes}
+            derivation = build_verified(name, K_value, **given)
+            prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
+            documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
+            bar.advance(name)
     if output == "-":
         for _file, content in documents:
             click.echo(content, nl=False)

@@ -16,8 +16,7 @@ import click
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
 def grade(target, report, workers, answers) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from .progress import plural, progress
 
     from ..check.grading import grade_all, read_rows, summary, write_report
     from ..check.target import get as lookup
@@ -26,14 +25,11 @@ def grade(target, report, workers, answers) -> None:
     source = Path(answers)
     rows = read_rows(source)
     destination = Path(report) if report else source.with_suffix(".report.csv")
-    errors = Console(stderr=True, highlight=False)
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=errors, transient=True) as bar:
-        task = bar.add_task("check", total=len(rows))
-        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(task, n))
+    with progress("checking", total=len(rows)) as bar:
+        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n))
     write_report(results, destination)
     counts = summary(results)
-    click.echo(f"{counts['answers']} answers checked against {target}; report: {destination}")
+    click.echo(f"{plural(counts['answers'], 'answer')} checked against {target}; report: {destination}")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:
