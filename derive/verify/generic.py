@@ -190,9 +190,25 @@ def _in_logits(expr: sp.Expr, n: int | None, semantics: Semantics | None = None)
     expr = evaluate_derivatives(expr)
     if semantics is not None and semantics.refold is not None:
         expr = semantics.refold(expr, n)
-    expr = sp.expand_log(expr.doit(), force=True)  # force: logits are real, probabilities positive
+    expr = sp.expand_log(_doit_but_inert_sums(expr), force=True)  # force: logits are real, probabilities positive
     # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
     return resolve_piecewise(expr, index_range_facts(i, j, k))
+
+
+def _doit_but_inert_sums(expr: sp.Expr) -> sp.Expr:
+    """expr.doit(), except for sums SymPy cannot close: a sum over k of e^{z_k}, g_k sigma_k, ...
+    (no delta to collapse, a term that depends on k) is left as it is. SymPy's doit would try
+    telescoping, hypergeometric terms and `solve` on each of them and fail, seconds per sum."""
+    inert = {s: sp.Dummy("inert_sum") for s in expr.atoms(sp.Sum) if _is_inert(s)}
+    if not inert:
+        return expr.doit()
+    return expr.xreplace(inert).doit().xreplace({mask: s for s, mask in inert.items()})
+
+
+def _is_inert(summation: sp.Sum) -> bool:
+    body = summation.function
+    return not body.has(sp.KroneckerDelta, sp.Derivative, sp.Piecewise, sp.Sum) and all(
+        body.has(v) for v in summation.variables)
 
 
 def _under_step_assumptions(expr: sp.Expr, step: Step, n: int | None) -> sp.Expr:
