@@ -207,7 +207,7 @@ def _doit_but_inert_sums(expr: sp.Expr) -> sp.Expr:
 
 def _is_inert(summation: sp.Sum) -> bool:
     body = summation.function
-    return not body.has(sp.KroneckerDelta, sp.Derivative, sp.Piecewise, sp.Sum) and all(
+    return not body.has(sp.KroneckerDelta, sp.Derivative, sp.Piecewise) and all(
         body.has(v) for v in summation.variables)
 
 
