@@ -1,7 +1,7 @@
 """Every derivation at concrete K = 8, 64, 256, 512: derive + verify time, steps proved, against the Jacobian and plain SymPy.
 
-One fresh process per measurement (bench/_measure.py). A measurement that runs past --limit
-seconds is stopped and shown as "> LIMIT"; the larger K of that derivation are then not run (they
+One fresh process per measurement (bench/_measure.py). A measurement that uses more than --limit
+CPU seconds is stopped and shown as "> LIMIT"; the larger K of that derivation are then not run (they
 cost more). CPU seconds are the figure to compare on a shared machine (wall time includes waiting
 for the other processes); "x jac" is CPU time over the softmax Jacobian's at the same K; "plain"
 is plain SymPy (bench/plain_sympy.py: diff each written-out entry, cancel against the closed form)
@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +27,17 @@ KS = (8, 64, 256, 512)
 
 
 def measure(which: str, name: str, n: int, limit: float) -> dict | None:
-    """The measurement's JSON, or None when it ran past `limit` seconds."""
-    try:
-        out = subprocess.run([sys.executable, str(HERE / "_measure.py"), which, name, str(n)],
-                             capture_output=True, text=True, check=True, timeout=limit)
-    except subprocess.TimeoutExpired:
+    """The measurement's JSON, or None when it used more than `limit` CPU seconds.
+
+    The limit is on CPU time (RLIMIT_CPU in the child), not wall time: on a shared machine the
+    wall clock also counts the other processes' turns."""
+    def cap_cpu():
+        resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(limit), math.ceil(limit) + 1))
+    out = subprocess.run([sys.executable, str(HERE / "_measure.py"), which, name, str(n)],
+                         capture_output=True, text=True, preexec_fn=cap_cpu)
+    if out.returncode < 0 and -out.returncode in (signal.SIGXCPU, signal.SIGKILL):
         return None
+    out.check_returncode()
     return json.loads(out.stdout)
 
 
@@ -39,7 +47,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ks", type=int, nargs="*", default=KS)
-    parser.add_argument("--limit", type=float, default=60.0, help="seconds per measurement")
+    parser.add_argument("--limit", type=float, default=60.0, help="CPU seconds per measurement")
     parser.add_argument("--plain-max", type=int, default=8, help="largest K for plain SymPy")
     parser.add_argument("names", nargs="*", default=None)
     args = parser.parse_args()
