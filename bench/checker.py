@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,11 +42,12 @@ def plain_sympy_check(code: str, target: str) -> bool:
 
 
 def median_ms(fn, runs: int) -> float:
+    """Median CPU time of this process (load from other processes does not stretch it)."""
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return 1000 * statistics.median(times)
 
 
@@ -58,29 +60,53 @@ def main() -> None:
 
     for _tex, code, target, _ok in CASES:  # warm both paths (the target's derivation is cached)
         check_answer(_tex, target=target), plain_sympy_check(code, target)
-    print(f"{'answer':<34} {'ours (ms)':>9} {'verdict':>10} {'plain (ms)':>10} {'plain says':>10}  truth")
+    print(f"{'answer':<34} {'ours (ms)':>9} {'verdict':>10} {'evidence':>18} {'plain (ms)':>10} {'plain says':>10}  truth")
     for tex, code, target, truth in CASES:
         ours = median_ms(lambda: check_answer(tex, target=target), args.runs)
         plain = median_ms(lambda: plain_sympy_check(code, target), args.runs)
-        verdict = check_answer(tex, target=target).verdict
+        result = check_answer(tex, target=target)
+        level = result.evidence.level if result.evidence else "-"
         says = "correct" if plain_sympy_check(code, target) else "incorrect"
-        print(f"{tex:<34} {ours:9.1f} {verdict:>10} {plain:10.1f} {says:>10}  {'correct' if truth else 'incorrect'}")
+        print(f"{tex:<34} {ours:9.1f} {result.verdict:>10} {level:>18} {plain:10.1f} {says:>10}  "
+              f"{'correct' if truth else 'incorrect'}")
 
-    process = []
-    for _ in range(max(5, args.runs // 2)):
+    process, baseline = [], []
+    for _ in range(max(5, args.runs // 2)):  # alternated, so both see the same load
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sympy"], cwd=ROOT, capture_output=True)
+        baseline.append(time.perf_counter() - start)
         start = time.perf_counter()
         subprocess.run([sys.executable, "cli.py", "check", "--target", "softmax-jacobian", r"\sigma_i(1-\sigma_j)"],
                        cwd=ROOT, capture_output=True)
         process.append(time.perf_counter() - start)
-    print(f"one `check` as a whole process: median {statistics.median(process):.2f} s")
+    ours, base = statistics.median(process), statistics.median(baseline)
+    print(f"one `check` as a whole process: median {ours:.2f} s; `python -c 'import sympy'` {base:.2f} s; "
+          f"ratio {ours / base:.2f}x")
+    rows = list(csv.DictReader(open(args.answers, newline="")))
+    distinct = len({row["answer"] for row in rows})
+    timed_grade(Path(args.answers), f"`grade` on {len(rows)} answers ({distinct} distinct)", len(rows))
+    # Every answer different (nothing checked once for many students): the same answers, each made
+    # unique by a term that cancels.
+    unique = [{"id": r["id"], "answer": f"{r['answer']} + {n}0^{{-12}} - {n}0^{{-12}}"} for n, r in enumerate(rows)]
+    path = Path("/tmp/softmax-derive-bench-distinct.csv")
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "answer"])
+        writer.writeheader()
+        writer.writerows(unique)
+    timed_grade(path, f"`grade` on {len(unique)} all-different answers", len(unique))
 
-    with open(args.answers, newline="") as handle:
-        count = sum(1 for _ in csv.DictReader(handle))
+
+def timed_grade(path: Path, label: str, count: int) -> None:
+    """Wall time (depends on the machine's load) and CPU time of the grade process and its workers."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "cli.py", "grade", "--target", "cross-entropy-gradient", args.answers,
+    subprocess.run([sys.executable, "cli.py", "grade", "--target", "cross-entropy-gradient", str(path),
                     "--report", "/tmp/softmax-derive-bench-report.csv"], cwd=ROOT, capture_output=True, check=True)
     seconds = time.perf_counter() - start
-    print(f"`grade` on {count} answers: {seconds:.1f} s wall, {count / seconds:.0f} answers/s (all cores)")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"{label}: {seconds:.1f} s wall, {count / seconds:.0f} answers/s; {cpu:.1f} s CPU, "
+          f"{count / cpu:.0f} answers per CPU second ({2 * count / cpu:.0f}/s on 2 idle cores)")
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ def main() -> None:
 
 def _register_commands() -> None:
     """One module per command (derive/commands/), so each stays small and owned by one feature."""
-    from .commands import check, generate, grade, verify
+    from .commands import check, check_code, generate, grade, grade_code, verify
     from .commands.list import list_command
-    for command in (list_command, generate.generate, verify.verify, check.check, grade.grade):
+    for command in (list_command, generate.generate, verify.verify, check.check, grade.grade,
+                    check_code.check_code, grade_code.grade_code):
         main.add_command(command)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 # the package's own __init__ (the public facade, so it sits with the API on top).
 # 0 data model and settings every stage may use; 1 shared algebra and numerics (text-level helpers);
 # 2 parse; 3 engine; 4 verify; 5 render; 6 check (an application of parse, engine, verify and
-# render: its verdict carries LaTeX); 7 cli and the public API.
+# render: its verdict carries LaTeX) and code (check-code: reads code, proves with check); 7 cli and the public API.
 STAGES = {
     "model": 0, "errors": 0, "symbols": 0, "catalog": 0, "files": 0, "settings": 0,
     "algebra": 1, "numeric": 1,
@@ -22,7 +22,7 @@ STAGES = {
     "engine": 3, "reference": 3,
     "verify": 4,
     "render": 5,
-    "check": 6,
+    "check": 6, "code": 6,
     "": 7, "api": 7, "commands": 7, "cli_app": 7,
 }
 ROOT = "derive"

@@ -35,3 +35,7 @@ npm ci --no-audit --no-fund --silent
 
 echo "installing the package and its test extra (pip)"
 python -m pip install -q --disable-pip-version-check ".[test]"
+
+# PyTorch for the check-code tests (the optional extra .[torch]); CI runs them, never skips them.
+echo "installing PyTorch (CPU) for check-code's tests (pip)"
+python -m pip install -q "torch==2.13.0"

@@ -125,7 +125,8 @@ def test_wrong_middle_line_is_found_even_if_the_end_is_right():
 def test_json_contract_keys_and_types():
     data = json.loads(json.dumps(check_answer(r"\sigma_i - 1", target=CE).to_dict()))
     assert list(data) == ["verdict", "interpretation", "message", "mistake", "counterexample", "lines",
-                          "first_wrong_line"]
+                          "first_wrong_line", "reading", "evidence", "seed", "step", "hint"]
+    assert data["evidence"] is None and isinstance(data["seed"], int)
     assert set(data["counterexample"]) == {"K", "i", "j", "z", "y", "expected", "got"}
     assert data["counterexample"]["j"] is None and len(data["counterexample"]["y"]) == data["counterexample"]["K"]
     assert set(data["mistake"]) == {"id", "explanation"}

@@ -43,7 +43,7 @@ def test_grade_jsonl_default_report_is_csv(tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "class.report.csv").open(encoding="utf-8")))
     assert {r["id"]: r["verdict"] for r in rows}["frank"] == "incorrect"
-    assert list(rows[0]) == ["id", "verdict", "mistake", "message"]
+    assert list(rows[0]) == ["id", "verdict", "mistake", "message", "evidence"]
 
 
 def test_grade_refuses_a_file_without_the_columns(tmp_path):

@@ -86,9 +86,50 @@ def test_backprop_reading(text, expected):
     assert parse(text) == expected
 
 
-def test_sigma_of_an_indexed_logit_is_still_refused():
-    with pytest.raises(ParseError, match=r"write \\sigma\(z\)_i"):
-        parse(r"\sigma(z_i)")
+# Constructs grown for real answers (issue 18): each read as it is meant, within the same bounds.
+GROWN_READINGS = [
+    (r"\sum_{k \neq i} y_k", sp.Sum(y[k], (k, 1, K)) - y[i]),  # exclusion sum
+    (r"\sum_{k \ne j} y_k", sp.Sum(y[k], (k, 1, K)) - y[j]),
+    (r"\sum^K_{k=1} y_k", sp.Sum(y[k], (k, 1, K))),
+    (r"\sum_k^C y_k", sp.Sum(y[k], (k, 1, K))),  # C, V, n, q: the number of classes
+    (r"\sum_{k}^{ } y_k", sp.Sum(y[k], (k, 1, K))),
+    (r"\sum\limits_{k=1}^{K} y_k", sp.Sum(y[k], (k, 1, K))),
+    (r"{1 \over \sigma_i}", 1 / sigma[i]),
+    (r"[1 - \sigma_j]^2", (1 - sigma[j]) ** 2),  # square brackets group
+    (r"\partial \sigma_i / \partial z_j", sp.Derivative(sigma[i], z[j])),
+    ("∂L/∂z_i", sp.Derivative(L, z[i])),
+    (r"{\partial \sigma_i \over \partial z_j}", sp.Derivative(sigma[i], z[j])),
+    (r"\frac{\partial}{\partial z_j} e^{z_i} \sigma_i", sp.Derivative(sp.exp(z[i]) * sigma[i], z[j])),
+    (r"\hat y_i", sigma[i]), (r"\hat{p}_i", sigma[i]),  # a hat marks the output
+    (r"\boxed{\sigma_i}", sigma[i]), (r"\color{red}{y_i}", y[i]), (r"\sigma_i \tag{1.2}", sigma[i]),
+    ("σ_i² — y_i", sigma[i] ** 2 - y[i]), ("σ_i（1 − σ_i）", sigma[i] * (1 - sigma[i])),
+    (r"\sigma(z_i)", sigma[i]),
+]
+
+
+@pytest.mark.parametrize("text, expected", GROWN_READINGS)
+def test_grown_reading(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"\sum_{k \neq k} y_k", "excludes k itself"),
+    (r"\sum_k^M y_k", "sums run from 1 to K"),
+    (r"\theta_i", "unknown symbol"),  # a Greek letter needs a role from the answer or a declaration
+    (r"\partial \sigma_i / \partial T", "derivatives are taken"),
+])
+def test_grown_refusals(text, message):
+    with pytest.raises(ParseError, match=message):
+        parse(text)
+
+
+def test_declared_roles_reach_the_builder():
+    assert parse_line(r"\theta_i - a_i", roles={r"\theta": "z", "a": "sigma"}).parts == (z[i] - sigma[i],)
+
+
+def test_sigma_of_an_indexed_logit_is_the_softmax_entry():
+    # Courses write the softmax entry as \sigma(A_k) (purepisces in tests/data): the entry, not a sigmoid.
+    assert parse(r"\sigma(z_i)") == sp.Indexed(sp.IndexedBase("sigma"), sp.Symbol("i", integer=True, positive=True))
 
 
 def test_left_hand_side_and_chain():

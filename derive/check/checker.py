@@ -6,7 +6,8 @@ each with the target at high precision -> name the first mistake. Every expressi
 """
 from __future__ import annotations
 
-import time
+import functools
+from dataclasses import replace
 
 import sympy as sp
 
@@ -17,60 +18,124 @@ from ..algebra.indices import free_indices, summed_indices
 from ..parse.parser import parse_line
 from ..render.printer import to_latex
 from . import target as targets
-from .equivalence import TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided, compare, time_limit
+from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided,
+                          compare, cpu_deadline, time_limit)
 from .mistakes import identify, mistake
+from .alignment import align, condition_expr, explicit_entries, restricted
+from .reading import echo, echo_text, infer, refuse_foreign_letters
+from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
+                        split_condition)
+from .points import fresh_seed, largest_K
+from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
+from .steps import diagnose, step_message
 from .verdict import LineVerdict, Verdict
+from .words import say
 
 
-def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS) -> Verdict:
-    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`."""
+def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, seed: int | None = None,
+                 lang: str = "en", hint: bool = False, declared: dict | None = None, macros: tuple = (),
+                 case: str | None = None) -> Verdict:
+    """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
+
+    `seed` chooses the random points (default: a fresh one from the OS, recorded in the verdict);
+    `seconds` is the CPU-time allowance of the verdict; naming the mistake has its own afterwards.
+    `hint`: for a wrong derivation, a hint toward the next step instead of the step's diagnosis.
+    `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`;
+    `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
+    say(lang, "none")  # UsageError for an unknown language, before any work
+    seed = fresh_seed() if seed is None else seed
     try:
-        chain, notes = _read(text, binary=is_binary(goal))
+        if not isinstance(text, str):
+            raise ParseError("the answer must be text")
+        text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
+        letters = infer(text, declared=declared, arrays=goal.arrays)
+        chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
+        refuse_foreign_letters([expr for _line, expr in chain], goal)
+        if case is not None:
+            conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
     except ParseError as error:
-        return Verdict("invalid", "", str(error), column=error.column)
-    chain = _align_indices(chain, goal)
+        return Verdict("invalid", "", str(error), column=error.column, seed=seed)
+    aligned = align(chain, goal)
+    try:
+        aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
+    except ParseError as error:
+        return Verdict("invalid", "", str(error), column=error.column, seed=seed)
+    chain = _restrict(aligned, conditions, goal)
+    echoed = echo(letters, aligned, text)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
-    reading = _reading(chain, notes)
+    named_note = f"The left side {named} is read as the target's own name." if named else ""
+    reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes, lang), named_note]))
+    verdict = _decide(chain, goal, interpretation, reading, seconds, seed, lang, hint)
+    if unread is not None and (verdict.verdict != "incorrect" or (verdict.mistake is not None and verdict.mistake.id == "not-differentiated")):
+        # Lines before the unreadable one hold no mistake: the verdict is that the rest cannot be read.
+        return Verdict("invalid", interpretation, str(unread), column=unread.column, reading=echoed, seed=seed)
+    return replace(verdict, reading=echoed)
+
+
+def _restrict(aligned, conditions: dict, goal) -> list:
+    """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only."""
+    out = []
+    for line, expr in aligned.chain:
+        for condition in ([aligned.case] if aligned.case is not None else []) + (
+                [condition_expr(conditions[line], aligned.mapping)] if line in conditions else []):
+            expr = restricted(expr, condition, goal)
+        out.append((line, expr))
+    return out
+
+
+def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float, seed: int, lang: str,
+            hint: bool) -> Verdict:
+    """The verdict within its CPU allowance, then (for a wrong answer) the mistake named within its own."""
     try:
         with time_limit(seconds):
-            return _judge(chain, goal, interpretation, reading, time.monotonic() + seconds)
+            verdict = _judge(chain, goal, interpretation, reading, cpu_deadline(seconds), seed, lang)
     except (CheckTimeout, Undecided, RecursionError) as error:
-        return Verdict("undecided", interpretation, f"{reading} Undecided: {error}")
+        reason = say(lang, "time_out", seconds=f"{seconds:g}") if isinstance(error, CheckTimeout) else str(error)
+        return Verdict("undecided", interpretation, f"{reading} {say(lang, 'undecided', error=reason)}", seed=seed)
     except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:
         # Read, but not computable by our evaluator (or SymPy refused a step): never "correct".
-        return Verdict("undecided", interpretation, f"{reading} Undecided: cannot evaluate this answer ({error}).")
+        return Verdict("undecided", interpretation, f"{reading} {say(lang, 'cannot_evaluate', error=error)}",
+                       seed=seed)
+    if verdict.verdict != "incorrect" or verdict.mistake is not None:
+        return verdict
+    return _explained(verdict, chain, goal, lang, hint)
 
 
-def _read(text: str, *, binary: bool = False) -> tuple:
-    """[(line, expression)] in order, and notes on the reading (log is natural)."""
+def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tuple:
+    """[(line, expression)] in order, notes on the reading (log is natural), {line: condition}, and the
+    ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log = [], False, False
+    chain, ln, log, conditions, unread = [], False, False, {}, None
     for segment in split(text):
+        body, condition = split_condition(segment.text)
+        if is_prose(body):
+            continue  # 所以, 其中: words between the formulas of a pasted page
         try:
-            parsed = parse_line(segment.text, binary=binary)
+            parsed = parse_line(body, binary=binary, roles=roles)
         except ParseError as error:
             error.line = segment.line if "\n" in text.strip() else error.line
-            raise
+            if not chain:
+                raise
+            unread = error  # judge the lines before it: a wrong one among them is still the first wrong line
+            break
+        if condition == OTHERWISE:
+            previous = [c for _line, c in sorted(conditions.items()) if c != OTHERWISE][-1:]
+            if not previous:
+                raise ParseError("'otherwise' follows no stated case", line=segment.line)
+            a, equal, b = previous[0]
+            condition = (a, not equal, b)
+        if condition is not None:
+            conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
+    if not chain and unread is None:
+        raise ParseError("the answer holds no formula, only words")
     notes = []
     if ln or log:
-        notes.append("\\log and \\ln are read as the natural logarithm.")
-    return chain, notes
-
-
-def _align_indices(chain: list, goal) -> list:
-    """If the left side names the target with its free indices swapped (d sigma_j / d z_i), rename
-    them throughout: the student asked the same question with other letters."""
-    if len(chain) < 2 or len(goal.free) != 2 or not isinstance(chain[0][1], sp.Derivative):
-        return chain
-    a, b = goal.free
-    swap = {a: b, b: a}
-    if chain[0][1] != goal.lhs and chain[0][1].xreplace(swap) == goal.lhs:
-        return [(line, expr.xreplace(swap)) for line, expr in chain]
-    return chain
+        notes.append("natural_log")
+    return chain, notes, conditions, unread
 
 
 def is_binary(goal) -> bool:
@@ -78,60 +143,113 @@ def is_binary(goal) -> bool:
     return not goal.free and goal.semantics is not None and tuple(goal.semantics.Ks or ()) == (2,)
 
 
-def _reading(chain: list, notes: list) -> str:
+def _reading(chain: list, notes: list, lang: str = "en") -> str:
     exprs = [expr for _line, expr in chain]
     free = sorted(set().union(*(free_indices(e) for e in exprs)), key=str)
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
-    roles = f"free indices: {', '.join(map(str, free)) or 'none'}; summed: {', '.join(map(str, summed)) or 'none'}."
-    return " ".join(["Read with " + roles, *notes])
+    none = say(lang, "none")
+    roles = say(lang, "reading", free=", ".join(map(str, free)) or none, summed=", ".join(map(str, summed)) or none)
+    return " ".join([roles, *(say(lang, note) for note in notes)])
 
 
-def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float) -> Verdict:
+def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float, seed: int, lang: str) -> Verdict:
+    """The verdict alone (no mistake named yet): numbers at every line, then a proof of each line."""
     per_line: dict[int, str] = {}
     points = 0
     for line, expr in chain:
         try:
-            result = compare(expr, goal, deadline=deadline)
+            result = compare(expr, goal, deadline=deadline, seed=seed)
         except ShapeMismatch as error:
             result = Comparison(False, None, 0, str(error))
         if not result.agree:
             per_line[line] = "incorrect"
-            lines = _line_verdicts(chain, per_line)
-            is_left_side = (line, expr) == chain[0] and len(chain) > 1 and isinstance(expr, sp.Derivative)
-            found = _left_side_mistake(expr, goal) if is_left_side else _name_mistake(expr, goal, result)
-            message = _wrong_message(line, chain, result, goal, reading)
-            return Verdict("incorrect", interpretation, message, found, result.counterexample, lines, line)
+            message = _wrong_message(line, chain, result, goal, reading, lang)
+            return Verdict("incorrect", interpretation, message, None, result.counterexample,
+                           _line_verdicts(chain, per_line), line, seed=seed)
         per_line.setdefault(line, "correct")
         points += result.checked
     last_line, last = chain[-1]
     if last.has(sp.Derivative):
         per_line[last_line] = "incorrect"
-        return Verdict("incorrect", interpretation,
-                       f"{reading} The last expression still holds a derivative: it restates the question.",
-                       mistake("not-differentiated"), None, _line_verdicts(chain, per_line), last_line)
-    return Verdict("correct", interpretation, f"{reading} Correct: equals {to_latex(goal.result)} "
-                   f"(compared at {points} points at 50 digits"
-                   f"{', with i = j and i != j' if {str(f) for f in goal.free} == {'i', 'j'} else ''}).",
-                   None, None, _line_verdicts(chain, per_line), None)
+        return Verdict("incorrect", interpretation, f"{reading} {say(lang, 'restates')}",
+                       mistake("not-differentiated", lang=lang), None, _line_verdicts(chain, per_line), last_line,
+                       seed=seed)
+    evidence = _evidence(chain, goal, points, seed)
+    largest = largest_K(seed, goal.semantics)
+    message = " ".join([reading, say(lang, "correct", target=_result_latex(goal.name)),
+                        evidence_line(evidence, largest, lang)])
+    return Verdict("correct", interpretation, message, None, None, _line_verdicts(chain, per_line), None,
+                   evidence=evidence, seed=seed, lang=lang)
 
 
-def _left_side_mistake(expr, goal):
+@functools.lru_cache(maxsize=None)
+def _result_latex(name: str) -> str:
+    return to_latex(targets.get(name).result)
+
+
+def _evidence(chain: list, goal, points: int, seed: int) -> Evidence:
+    """The weakest proof over the lines: a derivation is as sure as its least sure line."""
+    order = (SYMBOLIC, EXACT, NUMERIC)
+    level, Ks = SYMBOLIC, ()
+    for _line, expr in chain:
+        if isinstance(expr, sp.Derivative) and expr == goal.lhs:
+            continue  # the question itself, as a left side
+        line_level, line_Ks = prove(expr, goal)
+        if order.index(line_level) > order.index(level):
+            level, Ks = line_level, line_Ks
+    return Evidence(level, Ks, points, seed)
+
+
+def evidence_line(evidence: Evidence, largest: int, lang: str = "en") -> str:
+    """One sentence: how "correct" was established (`largest`: the largest K of the points)."""
+    Ks = f"{evidence.Ks[0]}..{evidence.Ks[-1]}" if len(evidence.Ks) > 1 else ", ".join(map(str, evidence.Ks))
+    return say(lang, f"evidence_{evidence.level}", points=evidence.points, seed=evidence.seed, Ks=Ks, largest=largest)
+
+
+def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Verdict:
+    """The verdict is fixed; name the mistake (and the broken step) within its own CPU allowance.
+    A named mistake never changes the verdict, and the fixed points of naming make it reproducible."""
+    line = verdict.first_wrong_line
+    wrong = [expr for ln, expr in chain if ln == line]
+    expr = wrong[0] if wrong else chain[-1][1]
+    is_left_side = (line, expr) == chain[0] and len(chain) > 1 and isinstance(expr, sp.Derivative)
+    found, step, hint_text = None, None, None
+    try:
+        with time_limit(NAMING_SECONDS):
+            if is_left_side:
+                found = _left_side_mistake(expr, goal, lang)
+            elif verdict.counterexample is not None:
+                found = identify(expr, goal, lang)
+            previous = [(ln, e) for ln, e in chain if ln < line]
+            if previous and not is_left_side:
+                step = diagnose(previous[-1][1], expr, goal)
+    except (CheckTimeout, ShapeMismatch, EvaluationError, TypeError, ValueError, ArithmeticError):
+        pass
+    message = verdict.message
+    if step is not None:
+        previous_line = max(ln for ln, _e in chain if ln < line)
+        message = f"{message} {step_message(step, line, previous_line, lang)}"
+    if hint:
+        attempted = step.transformation if step is not None else _first_step(expr, goal)
+        hint_text = say(lang, "hint", line=line or 1, hint=say(lang, attempted, "hints"))
+    return replace(verdict, message=message, mistake=found, step=step, hint=hint_text, lang=lang)
+
+
+def _first_step(expr, goal) -> str:
+    """For a one-line answer: the transformation the question itself calls for first."""
+    try:
+        return diagnose(goal.lhs, expr, goal).transformation
+    except (ShapeMismatch, EvaluationError, TypeError, ValueError, ArithmeticError):
+        return "unknown"
+
+
+def _left_side_mistake(expr, goal, lang: str = "en"):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
     for other in (targets.get(name) for name in targets.names()):
         if other.lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == other.lhs:
-            return mistake("other-target", f"The left side {to_latex(expr)} is the question of {other.name}, "
-                                           f"not {to_latex(goal.lhs)}.")
+            return mistake("other-target", ("left_side", {"lhs": to_latex(expr), "name": other.name,
+                                                          "goal": to_latex(goal.lhs)}), lang)
     return None
-
-
-def _name_mistake(expr, goal, result):
-    """The verdict is already known; naming the mistake is a bonus that may run out of time."""
-    if result.counterexample is None:
-        return None
-    try:
-        return identify(expr, goal)
-    except (CheckTimeout, ShapeMismatch):
-        return None
 
 
 def _line_verdicts(chain: list, per_line: dict) -> tuple:
@@ -142,10 +260,10 @@ def _line_verdicts(chain: list, per_line: dict) -> tuple:
     return tuple(LineVerdict(line, per_line.get(line, "undecided")) for line in seen)
 
 
-def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: str) -> str:
-    where = f"Line {line} is wrong. " if len({ln for ln, _e in chain}) > 1 else ""
+def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: str, lang: str = "en") -> str:
+    where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
     if result.counterexample is None:
-        return f"{reading} {where}Incorrect: {result.message}."
+        return f"{reading} {where}{say(lang, 'incorrect', reason=result.message)}"
     c = result.counterexample
     indices = ", ".join(f"{name} = {value}" for name, value in c.indices)
     point = f"sigma = ({', '.join(c.sigma_text)})" if c.sigma_text else (f"z = {list(c.z)}" if c.z else "")
@@ -153,5 +271,6 @@ def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: st
     targets_text += "".join(f", {name} = {value}" for name, value in c.inputs)
     if not point:
         targets_text = targets_text.removeprefix(", ")
-    return (f"{reading} {where}Incorrect: at K = {c.K}, {indices + ', ' if indices else ''}{point}{targets_text} "
-            f"the answer is {c.got:.12g} but {to_latex(goal.lhs)} = {c.expected:.12g}.")
+    at = f"{indices + ', ' if indices else ''}{point}{targets_text}"
+    return f"{reading} {where}" + say(lang, "incorrect_at", K=c.K, where=at, got=f"{c.got:.12g}",
+                                      lhs=to_latex(goal.lhs), expected=f"{c.expected:.12g}")

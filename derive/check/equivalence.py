@@ -1,8 +1,9 @@
-"""Decide whether an answer equals the target: high-precision evaluation at many points.
+"""Decide whether an answer agrees with the target numerically: 50-digit evaluation at many points.
 
 Numeric disagreement always means "incorrect" (and yields a counterexample); agreement at every
-point, every K, i = j and i != j separately, means "correct". A check that runs out of time is
-"undecided", never "correct".
+point, every K, i = j and i != j separately, lets the proof (proof.py) say how sure "correct" is.
+Work is bounded by CPU time, not wall time, so a busy machine gives the same verdict as an idle one;
+a check that exhausts its allowance is "undecided", never "correct".
 """
 from __future__ import annotations
 
@@ -21,12 +22,19 @@ from ..numeric.evaluate import compile_expr
 from ..algebra.indices import free_indices
 from .. import symbols
 from ..settings import PRECISION_DIGITS
+from ..settings import CHECK_SEED
 from .points import Point, environments, points, sample as sample_points, shown
 from .target import CheckTarget
 
 RELATIVE_TOLERANCE = mpmath.mpf("1e-30")  # +10^{-12} is caught by 18 orders of magnitude
 DERIVATIVE_TOLERANCE = mpmath.mpf("1e-20")  # numeric differentiation loses some digits
+# CPU-second allowances: the verdict (comparison and proof), then mistake naming on its own, so a
+# slow proof cannot starve the naming. Measured in process CPU time, which load does not stretch.
 TIME_LIMIT_SECONDS = 5.0
+NAMING_SECONDS = 5.0
+# Wall-clock safety net only, for input that stalls outside the interpreter: far above any real check
+# even on a machine shared by many processes (the CPU allowance decides everything else).
+WALL_SAFETY_SECONDS = 120.0
 
 
 class Undecided(DeriveError):
@@ -64,23 +72,38 @@ class Comparison:
     message: str = ""
 
 
+def cpu_deadline(seconds: float) -> float:
+    """The `time.process_time()` value past which a cooperative loop gives up."""
+    return time.process_time() + seconds
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float = TIME_LIMIT_SECONDS):
-    """Interrupt a long evaluation with SIGALRM when we own the main thread (CLI, grade workers);
-    elsewhere the cooperative deadline checks in `compare` still apply."""
-    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+    """Interrupt a long evaluation after `seconds` of this process's CPU time (SIGPROF), with a wall
+    clock net far above it (SIGALRM), when we own the main thread (CLI, grade workers); elsewhere
+    the cooperative CPU deadline checks in `compare` still apply."""
+    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGPROF")
     if not usable:
         yield
         return
+    active = [True]
     def expire(_signum, _frame):
-        raise CheckTimeout(f"the check took longer than {seconds:g} s")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+        if active[0]:  # a signal delivered late, after the block, is ignored
+            active[0] = False
+            raise CheckTimeout(f"the check used more than {seconds:g} s of CPU time")
+    timers = ((signal.SIGPROF, signal.ITIMER_PROF, seconds),
+              (signal.SIGALRM, signal.ITIMER_REAL, max(seconds, WALL_SAFETY_SECONDS)))
+    previous = [(signum, signal.signal(signum, expire)) for signum, _timer, _s in timers]
+    for _signum, timer, limit in timers:
+        signal.setitimer(timer, limit)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        active[0] = False
+        for _signum, timer, _limit in timers:
+            signal.setitimer(timer, 0)
+        for signum, handler in previous:
+            signal.signal(signum, handler)
 
 
 def prepare(expr: sp.Basic, target: CheckTarget) -> sp.Basic:
@@ -157,18 +180,19 @@ def safe(run, env, assignment):
 
 
 def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = None,
-            sample: int | None = None) -> Comparison:
-    """Evaluate both at every point and index assignment; the first disagreement is returned."""
+            sample: int | None = None, seed: int = CHECK_SEED) -> Comparison:
+    """Evaluate both at every point and index assignment; the first disagreement is returned.
+    `deadline` is a `time.process_time()` value (CPU time: load does not change the verdict)."""
     free = enumerated_indices(answer, target)
     tolerance = DERIVATIVE_TOLERANCE if answer.has(sp.Derivative) or target.result.has(sp.Derivative) \
         else RELATIVE_TOLERANCE
     checked = 0
     with mpmath.workdps(PRECISION_DIGITS):
         got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
-        chosen = points(simplex=target.simplex, semantics=target.semantics)
+        chosen = points(simplex=target.simplex, semantics=target.semantics, seed=seed)
         for point in (chosen if sample is None else sample_points(chosen)):
-            for assignment, env in environments(point, free, target.arrays, target.semantics):
-                if deadline is not None and time.monotonic() > deadline:
+            for assignment, env in environments(point, free, target.arrays, target.semantics, seed=seed):
+                if deadline is not None and time.process_time() > deadline:
                     raise CheckTimeout("the check ran out of time")
                 expected = safe(expected_fn, env, assignment)
                 got = safe(got_fn, env, assignment)

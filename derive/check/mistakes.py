@@ -18,38 +18,14 @@ from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
 from .. import engine
 from .target import CheckTarget, get
+from .words import say
+from ..render.messages import derivation_text
 from ..algebra.indices import free_indices
 
-EXPLANATIONS = {
-    "sign": "The whole answer has the wrong sign. Check the sign you get from the quotient rule "
-            "(or from the minus in the loss).",
-    "term-sign": "One term has the wrong sign. Re-check the signs when you expand or apply the quotient rule.",
-    "missing-delta": "The Kronecker delta is missing: your formula is right on the diagonal (i = j) but "
-                     "not off it. Softmax output i depends on z_j through the denominator only when i != j.",
-    "diagonal-only": "You gave only the diagonal case (i = j). Off the diagonal the derivative is different: "
-                     "handle i = j and i != j, or write them together with delta_ij.",
-    "off-diagonal-only": "You gave only the off-diagonal case (i != j). On the diagonal there is an extra term "
-                         "from the numerator e^{z_i}; add it with delta_ij.",
-    "scale": "The answer is off by a constant factor. Check constant factors (a 2, a 1/2, a K, "
-             "the 1/N of a batch mean).",
-    "index-slip": "An index is in the wrong place. Check which index each symbol carries.",
-    "missing-factor": "A factor is missing. Check the product: did you drop a factor (a sigma, the 1/T of "
-                      "a temperature, the input x_d, the 1/N of a mean)?",
-    "unnormalized": "You used e^{z} where the softmax output sigma = e^{z_i} / sum_k e^{z_k} belongs: "
-                    "the denominator (normalisation) was dropped.",
-    "not-differentiated": "This is not differentiated yet: it is the function itself, or it still holds a "
-                          "derivative. Carry out the differentiation.",
-    "other-target": "This is the right answer to a different question.",
-    "outer-derivative-only": "You stopped at the derivative with respect to sigma. The chain rule continues: "
-                             "multiply by d sigma_k / d z_i and sum over k.",
-    "chain-rule-one-term": "Only the k = i term of the chain rule was kept. The loss depends on z_i through "
-                           "every sigma_k, so sum over all k.",
-    "true-class-only": "This treats the target as 1 at every class (sigma_i - 1). The gradient is "
-                       "sigma_i - y_i: it is sigma_i - 1 only for the true class and sigma_i elsewhere.",
-    "spurious-term": "The answer has an extra term that does not belong there.",
-    "missing-term": "A whole term of the answer is missing (for example the -epsilon/K of the smoothed "
-                    "targets). Re-check each term when you expand.",
-}
+# Stable ids for graders; the explanations are in the catalogues ([check.mistakes] of en.toml, zh.toml).
+EXPLANATIONS = ("sign", "term-sign", "missing-delta", "diagonal-only", "off-diagonal-only", "scale", "index-slip",
+                "missing-factor", "unnormalized", "not-differentiated", "other-target", "outer-derivative-only",
+                "chain-rule-one-term", "true-class-only", "spurious-term", "missing-term")
 
 
 @dataclass(frozen=True)
@@ -58,8 +34,13 @@ class Mistake:
     explanation: str
 
 
-def mistake(mistake_id: str, extra: str = "") -> Mistake:
-    return Mistake(mistake_id, (EXPLANATIONS[mistake_id] + (" " + extra if extra else "")).strip())
+def mistake(mistake_id: str, note: tuple = (), lang: str = "en") -> Mistake:
+    """The mistake with its explanation in `lang`; `note` is (catalogue key, {fields}) for a detail."""
+    fields = dict(note[1]) if note else {}
+    if "name" in fields:  # another derivation: its title in the student's language
+        fields["title"] = derivation_text(lang, fields["name"].partition(":")[0], "title")
+    extra = say(lang, note[0], **fields) if note else ""
+    return Mistake(mistake_id, (say(lang, mistake_id, "mistakes") + (" " + extra if extra else "")).strip())
 
 
 def _deltas(expr):
@@ -83,14 +64,14 @@ def candidates(target: CheckTarget):
             other_target = get(other)
             if other_target.result != target.result:
                 yield ("other-target", other_target.result,
-                       f"It is the result of {other_target.name} ({other_target.title}).")
+                       ("note_other", {"name": other_target.name}))
     yield from _term_mistakes(target)
 
 
 def _collector(result):
     """A list of (id, candidate, note) and the function that appends to it, skipping the result itself."""
     out = []
-    def add(mistake_id, candidate, note=""):
+    def add(mistake_id, candidate, note=()):
         if candidate is not None and candidate != result:
             out.append((mistake_id, candidate, note))
     return out, add
@@ -170,25 +151,30 @@ def _chain_rule_mistakes(target: CheckTarget, add) -> None:
                 sp.Derivative(sign * summation.function.xreplace({dummy: index}), variable, evaluate=False))
 
 
-def identify(answer: sp.Basic, target: CheckTarget) -> tuple:
-    """(Mistake or None). Tries the sign/scale ratio first, then every catalogue entry."""
+def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake | None:
+    """The named mistake, or None. Tries the sign/scale ratio first, then every catalogue entry, at
+    the fixed points of CHECK_SEED: the same answer always gets the same id, whatever the check's seed."""
     if answer.has(sp.Derivative):
-        return mistake("not-differentiated")
+        return mistake("not-differentiated", lang=lang)
     stray = free_indices(answer) - set(target.free)
     if stray:
         names = ", ".join(sorted(map(str, stray)))
-        return mistake("index-slip", f"The index {names} is free in your answer but not in the question.")
+        return mistake("index-slip", ("note_index", {"names": names}), lang)
+    if compare(answer, target, sample=2).agree:
+        # Equal at the naming points, wrong elsewhere (a term vanishing at some K): every candidate
+        # that equals the target would match too, so name only what is certain.
+        return mistake("spurious-term", lang=lang)
     ratio = _constant_ratio(answer, target)
     if ratio is not None:
         if abs(ratio + 1) <= RELATIVE_TOLERANCE:
-            return mistake("sign")
-        return mistake("scale", f"Here the factor is {mpmath.nstr(ratio, 6)}.")
+            return mistake("sign", lang=lang)
+        return mistake("scale", ("note_scale", {"factor": mpmath.nstr(ratio, 6)}), lang)
     for mistake_id, candidate, note in candidates(target):
         probe = CheckTarget(**{**target.__dict__, "result": candidate})
         if compare(answer, probe, sample=2).agree:
-            return mistake(mistake_id, note)
+            return mistake(mistake_id, note, lang)
     if _constant_difference(answer, target):
-        return mistake("spurious-term", "Here it is a constant.")
+        return mistake("spurious-term", ("note_constant", {}), lang)
     return None
 
 

@@ -1,10 +1,12 @@
 """The result of checking an answer: a frozen record, and its JSON form (the CLI contract)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .equivalence import Counterexample
 from .mistakes import Mistake
+from .proof import Evidence
+from .steps import StepFeedback
 
 EXIT_CODES = {"correct": 0, "incorrect": 1, "invalid": 2, "undecided": 3}
 
@@ -27,10 +29,23 @@ class Verdict:
     lines: tuple = ()
     first_wrong_line: int | None = None
     column: int | None = None  # for invalid input, where the problem is
+    reading: dict | None = None  # how the letters were read: {"roles": {...}, "indices": {...}, "guessed": [...]}
+    evidence: Evidence | None = None  # for "correct": how it was established
+    seed: int | None = None  # the seed of the random points: `--seed` replays this verdict
+    step: StepFeedback | None = None  # for a wrong derivation: the broken step
+    hint: str | None = None  # with --hint: a hint toward the right next step (no values, no answer)
+    lang: str = "en"
 
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
+
+    def without_solution(self) -> "Verdict":
+        """For --hint: the hint alone, without the counterexample's values or a mistake explanation
+        that would give the answer away."""
+        if self.verdict != "incorrect" or self.hint is None:
+            return self
+        return replace(self, message=self.hint, counterexample=None, mistake=None)
 
     def to_dict(self) -> dict:
         """Exactly the keys of the JSON contract."""
@@ -43,6 +58,11 @@ class Verdict:
             "counterexample": None if self.counterexample is None else _counterexample(self.counterexample),
             "lines": [{"line": lv.line, "verdict": lv.verdict} for lv in self.lines],
             "first_wrong_line": self.first_wrong_line,
+            "reading": self.reading,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+            "seed": self.seed,
+            "step": None if self.step is None else self.step.to_dict(self.lang),
+            "hint": self.hint,
         }
 
 

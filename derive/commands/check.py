@@ -6,28 +6,62 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import UsageError
 
 
+def reading_options(command):
+    """--notation, --symbol, --macro: the course's notation, stated once for check and grade."""
+    command = click.option("--macro", "macros", multiple=True, metavar="\\NAME=TEX",
+                           help="Read a course's own command as known notation, e.g. '\\probs=\\sigma' "
+                                "(plain substitution; repeatable).")(command)
+    command = click.option("--symbol", "symbols", multiple=True, metavar="ROLE=TEX",
+                           help="The letter a role is written with: probs=a, logits=o, targets=t, loss=E "
+                                "(repeatable; as for generate).")(command)
+    return click.option("--notation", "notation_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="TOML notation file ([symbols] probs = 'a'), as for generate.")(command)
+
+
+def declared(notation_file, symbols, macros) -> dict | None:
+    """The declared roles ({"a": "sigma", ...}) or None; a bad --macro is refused here, before any answer."""
+    from ..check.reading import declared_roles
+    from ..check.spellings import expand_macros
+    expand_macros("", tuple(macros))
+    if not notation_file and not symbols:
+        return None
+    from ..render.notation_input import notation_from
+    return declared_roles(notation_from(notation_file, symbols))
+
+
 @click.command()
+@reading_options
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
                    "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="Read the answer from a file (- for stdin).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="Seed of the random points (default: a fresh one, printed with the verdict); replays a verdict.")
+@click.option("--hint", is_flag=True, help="For a wrong derivation: only a hint toward the right next step.")
+@click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
+              help="Language of the messages, explanations and hints.")
 @click.argument("answer", required=False)
-def check(target, fmt, path, answer) -> None:
+def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..check import check_answer
     from ..check.target import get as lookup
 
     lookup(target)
+    roles = declared(notation_file, symbols, macros)
     text = _answer_text(answer, path)
-    verdict = check_answer(text, target=target)
+    verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros), seed=seed, lang=lang,
+                           hint=hint)
+    if hint:  # a hint without the counterexample values or the answer
+        verdict = verdict.without_solution()
     if fmt == "json":
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:

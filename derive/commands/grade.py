@@ -5,34 +5,47 @@ from pathlib import Path
 
 import click
 
+from .check import declared, reading_options
+
 
 @click.command()
+@reading_options
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
                    "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
 @click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
               help="Report file, .csv or .json (default: FILE's name with .report.csv).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: all cores).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="One seed of the random points for every answer (default: a fresh one per answer).")
+@click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
+              help="Language of the messages in the report.")
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
-def grade(target, report, workers, answers) -> None:
+def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
     from .progress import plural, progress
 
     from ..check.grading import grade_all, read_rows, summary, write_report
     from ..check.target import get as lookup
 
+    from ..check.points import fresh_seed
     lookup(target)
+    roles = declared(notation_file, symbols, macros)
+    seed = fresh_seed() if seed is None else seed  # one seed for the class, printed: --seed replays it
     source = Path(answers)
     rows = read_rows(source)
     destination = Path(report) if report else source.with_suffix(".report.csv")
     with progress("checking", total=len(rows)) as bar:
-        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n))
+        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n),
+                            declared=roles, macros=tuple(macros), seed=seed, lang=lang)
     write_report(results, destination)
     counts = summary(results)
-    click.echo(f"{plural(counts['answers'], 'answer')} checked against {target}; report: {destination}")
+    from ..check.words import say
+    click.echo(say(lang, "graded", count=counts["answers"], answers=plural(counts["answers"], "answer"),
+                   target=target, path=destination) + f" (--seed {seed})")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:
-        click.echo("mistakes:")
+        click.echo(say(lang, "mistakes_label"))
         for mistake_id, count in counts["mistakes"].items():
             click.echo(f"  {mistake_id:<22} {count}")

@@ -17,6 +17,7 @@ from ..errors import ParseError
 from .bounds import checked, combine, power
 
 MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
+MAX_MATRIX_SIZE = 8  # explicit matrices stand for a concrete K, which is checked up to 5
 MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
@@ -39,6 +40,8 @@ CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
 # A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
 SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
+# Letters courses use for the number of classes as a sum's upper limit (K, C, V, n, q): all read as K.
+CLASS_COUNT_LETTERS = frozenset("KCVnq")
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,25 @@ def _is_plain_scalar(item) -> bool:
         s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
 
 
+def _same_shapes(terms: list) -> None:
+    """Matrices added must have one shape; SymPy cannot tell with a symbolic K, so it is checked here."""
+    shapes = [t.shape for t in terms]
+    if len(set(shapes)) < 2:
+        return
+    text = " and ".join(f"{r}x{c}" for r, c in dict.fromkeys(shapes))
+    inner = any(isinstance(t, sp.MatMul) and t.shape == (1, 1) for t in terms)
+    raise ParseError(f"shape error: terms of shapes {text} are added" + (
+        "; s^T s is an inner product (a number), the K x K outer product is s s^T" if inner else ""))
+
+
 class Build(Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
-    def __init__(self, *, binary: bool = False):
+    def __init__(self, *, binary: bool = False, roles: dict | None = None):
         super().__init__()
         self.binary = binary
+        # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
+        self.roles = roles or {}
         self.used_ln = False
         self.used_log = False
 
@@ -128,6 +144,7 @@ class Build(Transformer):
             terms.append(-item if op == "-" else item)
             op = "+"
         if any(getattr(t, "is_Matrix", False) for t in terms):
+            _same_shapes([t for t in terms if getattr(t, "is_Matrix", False)])
             total = terms[0]
             for term in terms[1:]:
                 total = combine("+", total, term)
@@ -176,11 +193,7 @@ class Build(Transformer):
         if isinstance(children[-1], Name):  # \mathbf{...}
             return children[-1]
         if tokens[0].type == "HAT":
-            letter = str(tokens[1])
-            if letter != "y":
-                raise ParseError(rf"\hat{{{letter}}} is not understood; \hat{{y}} means the softmax output",
-                                 column=tokens[1].column)
-            return Name("hat-y", tokens[0].column)
+            return Name(f"hat-{tokens[1]}", tokens[0].column)
         return Name(str(tokens[-1]), tokens[0].column)
 
     def sub(self, children):
@@ -191,8 +204,16 @@ class Build(Transformer):
         sub = children[1] if len(children) > 1 else None
         return self._named(name, sub)
 
+    def role(self, key: str) -> str:
+        """The role the answer gives a letter (declared or read from its left side), else the default."""
+        if key in self.roles:
+            return self.roles[key]
+        if key.startswith("hat-"):
+            return "sigma"  # a hat marks the prediction in every course we read (y-hat, p-hat, Y-hat)
+        return role(key)
+
     def _named(self, name: Name, sub):
-        kind = role(name.key)
+        kind = self.role(name.key)
         indices = [self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
         if sub and any(t.type in ("EQ", "NEQ") for t in sub):
             raise ParseError(f"a condition in the subscript of {name.key} is not understood", column=name.column)
@@ -232,7 +253,10 @@ class Build(Transformer):
     def call(self, children):
         name, args = children[0], children[1]
         sub = children[2] if len(children) > 2 else None
-        kind = role(name.key)
+        kind = self.role(name.key)
+        if kind == "sigma" and len(args) == 1 and not sub and isinstance(args[0], sp.Indexed) \
+                and args[0].base == symbols.z:
+            return symbols.sigma[args[0].indices[0]]  # \sigma(A_k): the softmax entry of logit k
         if kind == "delta" and len(args) == 2 and all(isinstance(a, IndexRef) for a in args) and not sub:
             return sp.KroneckerDelta(args[0].symbol, args[1].symbol)
         if kind == "sigma" and len(args) == 1 and args[0] == vector("z"):
@@ -244,6 +268,8 @@ class Build(Transformer):
         if name.key in ("softmax", r"\sigma", "sigma", "delta", r"\delta"):
             raise ParseError(f"{name.key}(...) is not understood; write {name.key}(z)_i or an indexed symbol",
                              column=name.column)
+        if kind == "z" and len(args) == 1 and not sub and isinstance(args[0], IndexRef):
+            return symbols.z[args[0].symbol]  # o(i), theta(k): a logit written as a function of its index
         if len(args) != 1 or sub:
             raise ParseError(f"{name.key} is not a function", column=name.column)
         return combine("*", value(self._named(name, None)), value(args[0]))
@@ -298,9 +324,23 @@ class Build(Transformer):
     def frac(self, children):
         return combine("/", value(children[1]), value(children[2]))
 
+    def over(self, children):
+        return combine("/", value(children[0]), value(children[2]))  # {a \over b}, plain TeX's fraction
+
     def deriv(self, children):
         top, variable = value(children[2]), value(children[4])
         return self._derivative(top, variable)
+
+    def deriv_slash(self, children):
+        r"""\partial s_i / \partial z_j and {\partial h_i \over \partial z_j}: the same derivative inline."""
+        top, variable = value(children[1]), value(children[4])
+        return self._derivative(top, variable)
+
+    def dsub(self, children):
+        variable, body = children[1], value(children[-1])
+        if isinstance(variable, Token):  # \partial_j: the logit with that index
+            variable = symbols.z[self._index(variable)]
+        return self._derivative(body, value(variable))
 
     def dop(self, children):
         variable, body = value(children[3]), value(children[4])
@@ -330,7 +370,10 @@ class Build(Transformer):
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
         upper = limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
-        return checked(sp.Sum(body, (dummy, 1, upper)))
+        total = sp.Sum(body, (dummy, 1, upper))
+        if limits.get("exclude") is not None:
+            total = total - body.xreplace({dummy: limits["exclude"]})
+        return checked(total)
 
     def sumlimits(self, children):
         out = {"dummy": None}
@@ -345,11 +388,36 @@ class Build(Transformer):
             raise ParseError("sums run from 1 to K", column=children[2].column)
         return {"dummy": dummy}
 
+    def sumexclude(self, children):
+        r"""\sum_{k \neq i}: the sum over every k but i, read as the whole sum minus its term at i."""
+        dummy, excluded = self._index(children[0]), self._index(children[2])
+        if dummy == excluded:
+            raise ParseError(f"the sum over {dummy} excludes {dummy} itself", column=children[0].column)
+        return {"dummy": dummy, "exclude": excluded}
+
     def sumupper(self, children):
-        upper = {"K": symbols.K, "D": symbols.D, "N": symbols.N}.get(str(children[0]))
-        if upper is None:
+        if not children or children[0] is None:
+            return {}  # \sum_{k}^{ }: the upper limit left empty means all classes
+        letter = str(children[0])
+        upper = {"D": symbols.D, "N": symbols.N}.get(letter)
+        if upper is None and (self.role(letter) not in ("K", letter) or letter not in CLASS_COUNT_LETTERS):
             raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
-        return {"upper": upper}
+        # The number of classes is whatever letter the course uses for it (K, C, n, N, V, q).
+        return {"upper": upper or symbols.K}
+
+    # --- explicit matrices --------------------------------------------------------------------
+    def mrow(self, children):
+        return [value(c) for c in children if not isinstance(c, Token)]
+
+    def matrix(self, children):
+        rows = [c for c in children if isinstance(c, list)]
+        if len(rows) > MAX_MATRIX_SIZE or any(len(r) > MAX_MATRIX_SIZE for r in rows):
+            raise ParseError(f"explicit matrices are read up to {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE}")
+        if len({len(r) for r in rows}) != 1:
+            raise ParseError("the rows of the matrix have different lengths")
+        if any(getattr(e, "is_Matrix", False) for r in rows for e in r):
+            raise ParseError("a matrix inside a matrix is not understood")
+        return sp.ImmutableMatrix(rows)
 
     # --- cases and indicators -----------------------------------------------------------------
     def cond(self, children):

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from ..errors import ParseError
 from .text import MAX_CHARS
 
-_WRAPPER = re.compile(r"\\(?:begin|end)\s*\{\s*(?:align\*?|aligned|equation\*?|gather\*?|split)\s*\}|\$\$?|\\\[|\\\]")
-_CASES_OPEN = re.compile(r"\\begin\s*\{\s*cases\s*\}")
-_CASES_CLOSE = re.compile(r"\\end\s*\{\s*cases\s*\}")
+_WRAPPER = re.compile(r"\\(?:begin|end)\s*\{\s*(?:align\*?|aligned|equation\*?|gather\*?|gathered|split|eqnarray\*?|"
+                      r"multline\*?)\s*\}|\$\$?|(?<!\\)\\\[|(?<!\\)\\\]|\\\(|\\\)")
+# \\[1.6em]: a row break with extra space; the space is layout.
+_ROW_SPACE = re.compile(r"(?<=\\\\)\[\s*-?[0-9.]{1,6}\s*(?:em|ex|pt|mm|cm)\s*\]")
+# Inside cases and explicit matrices, \\ and & belong to the environment, not to the derivation.
+_CASES_OPEN = re.compile(r"\\begin\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
+_CASES_CLOSE = re.compile(r"\\end\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
 MAX_LINES = 40
 
 
@@ -27,6 +31,7 @@ def split(text: str) -> tuple:
     """The non-empty segments of a derivation, in order."""
     if len(text) > MAX_CHARS:
         raise ParseError(f"the answer is too long ({len(text)} characters; at most {MAX_CHARS})")
+    text = _ROW_SPACE.sub(lambda m: " " * len(m.group(0)), text)
     text = _WRAPPER.sub(lambda m: " " * len(m.group(0)), text)
     segments, start, depth, position = [], 0, 0, 0
     chars = list(text)

@@ -22,19 +22,30 @@ UNICODE_TO_LATEX = {
     "×": r"\times ", "∂": r"\partial ", "Σ": r"\sum ", "∑": r"\sum ", "≠": r"\neq ", "⊤": r"\top ",
     "ᵀ": r"^\top ", "ε": r"\epsilon ", "ϵ": r"\epsilon ", "τ": r"\tau ",
     "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
+    "²": "^2", "—": "-", "∙": r"\cdot ",
+    # Full-width punctuation as Chinese keyboards type it.
+    "，": ",", "；": ";", "（": "(", "）": ")", "。": ".", "：": ":", "　": " ",
 }
+# Chinese prose between or around formulas (所以, 综上, 其中 ...) is read as space; conditions
+# written in Chinese (当 i = j 时) are taken off the line before screening.
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Commands the grammar knows, and those that are mere spacing or sizing (removed before parsing).
 KNOWN_COMMANDS = frozenset({
     "sigma", "delta", "frac", "dfrac", "tfrac", "sum", "partial", "exp", "log", "ln", "cdot", "times",
     "top", "intercal", "hat", "mathrm", "operatorname", "text", "mathbb", "mathbf", "boldsymbol", "vec",
-    "bm", "neq", "ne", "begin", "end", "epsilon", "varepsilon", "tau",
+    "bm", "neq", "ne", "begin", "end", "epsilon", "varepsilon", "tau", "over", "mathcal", "mathit",
+    "alpha", "beta", "gamma", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu",
+    "xi", "pi", "rho", "upsilon", "phi", "varphi", "chi", "psi", "omega", "ell", "tag", "color",
 })
 LAYOUT_COMMANDS = frozenset({
     "left", "right", "bigl", "bigr", "Bigl", "Bigr", "big", "Big", "quad", "qquad", "displaystyle",
+    "textstyle", "limits", "nolimits", "bigg", "Bigg", "biggl", "biggr", "Biggl", "Biggr", "large", "Large",
+    "boxed", "bbox",  # a box around a result: its group {...} is read as it stands
 })
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
-_LAYOUT = re.compile(r"\\(?:left|right)\s*\.|\\(?:" + "|".join(sorted(LAYOUT_COMMANDS, key=len, reverse=True))
+# \tag{1.2} numbers a display; it says nothing about the mathematics.
+_LAYOUT = re.compile(r"\\tag\s*\{[^{}]{0,12}\}|\\color\s*\{[A-Za-z]{1,20}\}|\\(?:left|right)\s*\.|\\(?:" + "|".join(sorted(LAYOUT_COMMANDS, key=len, reverse=True))
                      + r")(?![A-Za-z])|(?<!\\)\\[,;:! ]")
 _EXPONENT_NOTATION = re.compile(r"[0-9]\.?[0-9]*[eE][+-]?[0-9]")
 _LONG_NUMBER = re.compile(r"[0-9]{7,}|\.[0-9]{7,}")
@@ -70,7 +81,7 @@ def screen_with_origin(raw: str) -> tuple:
     _check_depth(text)
     if len(_TOKEN.findall(text)) > MAX_TOKENS:
         raise ParseError(f"the answer has too many symbols (at most {MAX_TOKENS})")
-    pieces = [UNICODE_TO_LATEX.get(ch, ch) for ch in text]
+    pieces = [" " if _CJK.match(ch) else UNICODE_TO_LATEX.get(ch, ch) for ch in text]
     origin = tuple(where(text, index)[1] for index, piece in enumerate(pieces) for _ in piece)
     mapped = "".join(pieces)
     return _LAYOUT.sub(lambda m: " " * len(m.group(0)), mapped), origin
@@ -78,7 +89,7 @@ def screen_with_origin(raw: str) -> tuple:
 
 def _check_characters(text: str) -> None:
     for index, ch in enumerate(text):
-        if ch in "\n\t\r" or (" " <= ch <= "~") or ch in UNICODE_TO_LATEX:
+        if ch in "\n\t\r" or (" " <= ch <= "~") or ch in UNICODE_TO_LATEX or _CJK.match(ch):
             continue
         name = unicodedata.name(ch, f"U+{ord(ch):04X}")
         code = f"U+{ord(ch):04X}"

@@ -1,0 +1,110 @@
+"""Prove an answer equal to its target once the numbers agree: the evidence level behind "correct".
+
+Three levels, tried in order; each proof is exact (a zero test on polynomials, see
+derive/algebra/zero_test.py) and only ever misses a zero, never invents one:
+
+* proved-symbolic-K: answer - target is zero for a symbolic K. First with sigma_i, sigma_j, y_i,
+  sums ... as independent leaves (an identity in free variables holds for every value they take,
+  with delta_ij split into i = j and i != j); then with the verifier's own rewriting (sigma by its
+  definition, derivatives done, delta sums collapsed, sum_k y_k = 1 where the target assumes it).
+* proved-exact-K: zero at each K = 2..8 with the sums written out, as a rational function of
+  e^{z_1}, ..., e^{z_K} and the other inputs. The free indices are set to i = j = 1 and to i = 1,
+  j = 2: the classes are interchangeable, so these stand for every pair, provided the answer uses
+  its indices only as subscripts and its sums run over all classes (else this level is skipped).
+* numeric: agreement at every point (the points module adds K = 13, 29 and one K drawn per check).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..algebra.indices import free_indices
+from ..model import Rule, Step
+from ..settings import TARGETS_SUM_TO_ONE
+from ..symbols import K, i, j
+from ..verify import generic
+from .target import CheckTarget
+
+SYMBOLIC, EXACT, NUMERIC = "proved-symbolic-K", "proved-exact-K", "numeric"
+EXACT_KS = tuple(range(2, 9))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How "correct" was established: the level, the K it covers exactly, the points, the seed."""
+
+    level: str
+    Ks: tuple
+    points: int
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "Ks": list(self.Ks), "points": self.points, "seed": self.seed}
+
+
+def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
+    """(level, Ks): the strongest proof that answer = target, or (NUMERIC, ()) when none is found.
+    Matrix forms (diag(sigma) - sigma sigma^T) are compared entry-wise by the numbers only."""
+    if answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
+        return NUMERIC, ()
+    answer = target.substitute(answer)
+    result = target.result
+    if _by_cases(answer - result):
+        return SYMBOLIC, ()
+    step = Step(lhs=answer, rhs=result, rule=Rule.DEFINITION,
+                uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())
+    if not _nested_sums(answer) and generic.prove_equal(step, n=None, semantics=target.semantics):
+        return SYMBOLIC, ()
+    Ks = tuple(target.semantics.Ks) if target.semantics is not None and target.semantics.Ks else EXACT_KS
+    if _interchangeable(answer, target) and all(_exact(step, n, target) for n in Ks):
+        return EXACT, Ks
+    return NUMERIC, ()
+
+
+def _by_cases(difference: sp.Expr) -> bool:
+    try:
+        return generic._is_zero_by_cases(difference)
+    except (ValueError, TypeError, NotImplementedError, RecursionError, AttributeError):
+        return False
+
+
+def _nested_sums(expr: sp.Basic) -> bool:
+    """A sum inside a sum: the verifier renames every dummy to k, which is safe only for flat sums."""
+    return any(inner is not outer and isinstance(inner, sp.Sum)
+               for outer in expr.atoms(sp.Sum) for inner in sp.preorder_traversal(outer.function))
+
+
+def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
+    """Free indices i, j only (no d, n), each used only as a subscript or a delta's argument, and every
+    sum over 1..K: then relabelling the classes maps the pair (1, 2) to any pair i != j."""
+    if set(target.free) - {i, j} or free_indices(answer) - {i, j}:
+        return False
+    for expr in (answer, target.result):
+        for summation in expr.atoms(sp.Sum):
+            if any((lo, hi) != (1, K) for _v, lo, hi in summation.limits):
+                return False
+        bare = expr.replace(lambda e: isinstance(e, (sp.Indexed, sp.KroneckerDelta)), lambda e: sp.Integer(1))
+        if bare.free_symbols & {i, j}:
+            return False
+    return True
+
+
+def _exact(step: Step, n: int, target: CheckTarget) -> bool:
+    """answer - target is zero at K = n for i = j = 1 and for i = 1, j = 2 (sums written out)."""
+    pairs = ({i: 1, j: 1}, {i: 1, j: 2}) if j in target.free else ({i: 1},)
+    for values in pairs:
+        at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
+        try:
+            lhs = generic._normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
+            rhs = generic._normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
+            if not generic.is_zero(lhs - rhs):
+                return False
+        except (ValueError, TypeError, NotImplementedError, RecursionError, AttributeError, IndexError):
+            return False
+    return True
+
+
+def _written_out(expr: sp.Basic) -> sp.Basic:
+    """Every sum over a concrete range as its terms (innermost first), derivatives left as they are."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum), lambda s: s.doit(deep=False))

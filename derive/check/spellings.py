@@ -1,0 +1,149 @@
+"""One spelling for what real answers write many ways: macros, code, a result's name as left side, cases, prose.
+
+Why before parsing and by fixed patterns: these are spellings (δ_ij, \\delta{ij}, `return np.diag(s)`,
+`当 i = j 时`), not mathematics, and every pattern here is a bounded regular expression over the
+text, so nothing is evaluated or expanded recursively (a --macro is one plain substitution).
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import ParseError
+
+MAX_MACROS = 20
+MAX_MACRO_LENGTH = 40
+
+
+def expand_macros(text: str, macros: tuple) -> str:
+    """`\\probs=\\sigma` pairs applied once each, left to right: plain text substitution, never TeX expansion."""
+    if len(macros) > MAX_MACROS:
+        raise ParseError(f"too many macros (at most {MAX_MACROS})")
+    for spec in macros:
+        name, sep, body = spec.partition("=")
+        name, body = name.strip(), body.strip()
+        if not sep or not re.fullmatch(r"\\[A-Za-z]{1,20}", name) or len(body) > MAX_MACRO_LENGTH or "\\" + "def" in body:
+            raise ParseError(f"--macro expects \\NAME=TEX (at most {MAX_MACRO_LENGTH} characters), not {spec!r}")
+        # A replacement followed by a letter must stay separated from it (\probs_i -> \sigma _i is fine).
+        text = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m: body + " ", text)
+    return text
+
+
+# A left side that names the result instead of deriving it: J =, J_{ij} =, \mathbf J_{\mathbf x}(\mathbf s) =,
+# \nabla_{\mathbf z} L =, \nabla f(x) =, \nabla_W =. It asks the target's question, so it is set aside.
+_NAMED_LEFT = re.compile(
+    r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
+    r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
+    r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
+    r"(?:\s*\((?:[^()]){0,30}\))?)\s*&?\s*(?:=|\\triangleq)")
+
+
+def set_aside_named_left_side(text: str) -> tuple:
+    """(text with a naming left side blanked, the name as typed or None); the rest keeps its columns."""
+    match = _NAMED_LEFT.match(text)
+    if match is None:
+        return text, None
+    start = match.end("lead")
+    return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
+
+
+# Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
+# notation the grammar reads, by fixed patterns only (nothing is evaluated).
+_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]")
+_CODE_REWRITES = (
+    (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
+    (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
+    (re.compile(r"\)\s*\[\s*([a-z])\s*\]"), r")_{\1}"),  # softmax(z)[j]
+    (re.compile(r"\b([A-Za-z])\[\s*([a-z])\s*\]"), r"\1_{\2}"),  # p[i]
+    (re.compile(r"^\s*return\s+"), ""),
+    (re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]{1,30}\s*=(?!=)"), ""),
+    (re.compile(r"\\\s*\n"), " "),  # a Python line continuation
+    (re.compile(r"\bnp\.(?:diag|diagflat)\("), "diag("),
+    (re.compile(r"\bnp\.outer\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"\1 \2^T"),
+    (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
+    (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
+)
+
+
+# Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
+_SPELLINGS = (
+    (re.compile(r"(?:\\delta|δ)\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
+    (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
+    (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
+    (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
+    (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
+    (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
+    (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
+    (re.compile(r"^\s*\\(?:bbox|boxed)\s*\{(.*)\}\s*$", re.DOTALL), r"\1"),  # a whole equation in a box
+    # Differentials: \frac{dL}{dz_j} and dL/dz are the derivatives \partial L / \partial z_j.
+    (re.compile(r"\\frac\s*\{\s*d(?=[A-Z\\{ ]|[a-z]_)([^{}]{0,30})\}\s*\{\s*d(?=[A-Za-z\\{ ])"), r"\\frac{\\partial \1}{\\partial "),
+    (re.compile(r"(?<![A-Za-z\\])d([A-Z]{1,2}|[a-z]_?[a-z0-9]?)\s*/\s*d([A-Za-z])(?![A-Za-z])"), r"\\partial \1/\\partial \2"),
+    (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
+    (re.compile(r"(?<!\\)[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop
+    (re.compile(r"\\text\s*\{\s*if\s+([a-z])\s*(=|\\neq?|≠)\s*([a-z])\s*\}"), r"\\text{if} \1 \2 \3"),  # \text{if i= j}
+    # Cases in Chinese, also inside \begin{cases}: 当 i = j 时, 若 i≠j, 其他, 否则.
+    (re.compile(r"(?:当|若)[ \t]*([a-z][ \t]*(?:=|≠|!=|\\neq?)[ \t]*[a-z])[ \t]*时?"), r"\\text{if} \1"),
+    (re.compile(r"(?:其他|否则)(?:情况)?"), r"\\text{otherwise}"),
+    # S_i(\mathbf z): the output S_i written as a function of the logits.
+    (re.compile(r"(?<=[A-Za-z]_[a-z])\s*\(\s*\\mathbf\s*\{?\s*[a-z]\s*\}?\s*\)"), ""),
+    # [\sigma(\mathbf z)]_i: the entry of the vector softmax(z).
+    (re.compile(r"\[\s*(\\sigma\s*\([^()\[\]]{0,30}\))\s*\]\s*_"), r"\1_"),
+    (re.compile(r"(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])\s*\\otimes\s*(\\mathbf\s*\{\s*[A-Za-z]\s*\}|\\[a-z]+|[A-Za-z])"),
+     r"\1 \2^T"),  # s \otimes s: the outer product s s^T
+)
+
+
+def normalise(text: str) -> str:
+    """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
+    for pattern, replacement in _SPELLINGS:
+        text = pattern.sub(replacement, text)
+    return normalise_code(text)
+
+
+def normalise_code(text: str) -> str:
+    """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
+    if not _CODE_HINT.search(text):
+        return text
+    for pattern, replacement in _CODE_REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def is_prose(text: str) -> bool:
+    """A line of Chinese words and punctuation only: nothing of it is mathematics."""
+    return bool(text.strip()) and re.fullmatch(r"[\u4e00-\u9fff\s,.;:!?，。；：！？、“”]+", text) is not None
+
+
+def read_case(case: str) -> tuple:
+    """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
+    match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
+    if match is None:
+        raise ParseError(f"a case is written i=j or i!=j, not {case!r}")
+    return match.group(1), match.group(2) in ("=", "=="), match.group(3)
+
+
+def split_condition(text: str) -> tuple:
+    """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
+    text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
+    otherwise = _OTHERWISE.search(text)
+    if otherwise is not None:
+        return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE
+    match = _CONDITION.search(text)
+    if match is None:
+        return _TRAILING.sub("", text), None
+    equal = match.group("op") in ("=", "==")
+    return _TRAILING.sub("", text[:match.start()]), (match.group("a"), equal, match.group("b"))
+
+
+# Punctuation that ends a sentence around a formula (not \, or \; which are spacing commands).
+_TRAILING = re.compile(r"(?:\s|(?<!\\)[.,;。，；])*$")
+
+
+OTHERWISE = "otherwise"  # the complement of the previous line's case
+_OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
+                        r"\s*[.,;。]?\s*$")
+# A line that opens with a connective of prose: "and $-p_j p_i$ else."
+_LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
+_CONDITION = re.compile(
+    r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
+    r"(?:\s|\\quad|\\qquad|\\[,;:!]|\\text\s*\{\s*(?:if|for|when)\s*\})*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
+    r"\s*(?:\)|）|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")

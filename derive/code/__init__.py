@@ -1,0 +1,1 @@
+"""Check gradient code (NumPy / PyTorch backward passes) against the proved derivations."""

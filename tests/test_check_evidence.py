@@ -1,0 +1,151 @@
+"""Verdicts a grader can stake a grade on: proof levels, false positives refused, seeds, CPU budgets,
+step feedback from the catalogue of wrong rewrites, hints without the answer, en and zh."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from derive.check import check_answer
+from derive.check.steps import WRONG_REWRITES
+from derive.check.words import missing
+from derive.cli_app import main
+
+SJ, CE = "softmax-jacobian", "cross-entropy-gradient"
+
+# Wrong answers built to pass a fixed-point checker: each must be incorrect.
+FALSE_POSITIVES = [
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (K-2)(K-3)(K-4)(K-5)\sigma_i"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (K-2)(K-3)(K-4)(K-5)(K-6)(K-7)(K-8)\sigma_i\sigma_j"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (\sigma_1 - 0.1)(\sigma_2 - 0.2)"),
+    (CE, r"\sigma_i - y_i + (K-4)(K-3)(K-2) y_i"),
+    (CE, r"\sigma_i - y_i + (\sum_k \sigma_k - 1)"),  # zero: this one is right, see below
+    (CE, r"\sigma_i - y_i + 10^{-12}"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 0.000001 \sigma_i \sigma_j"),
+]
+
+
+@pytest.mark.parametrize("target, answer", FALSE_POSITIVES)
+def test_no_wrong_answer_is_called_correct(target, answer):
+    result = check_answer(answer, target=target, seed=1)
+    if "\\sum_k \\sigma_k - 1" in answer:  # sum sigma = 1 exactly: a right answer, proved
+        assert result.verdict == "correct" and result.evidence.level != "numeric"
+    else:
+        assert result.verdict == "incorrect", result.message
+
+
+@pytest.mark.parametrize("target, answer, level", [
+    (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", "proved-symbolic-K"),
+    (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", "proved-symbolic-K"),
+    (CE, r"\sigma_i \sum_k y_k - y_i", "proved-symbolic-K"),
+    (SJ, r"\operatorname{diag}(\sigma) - \sigma\sigma^\top", "numeric"),
+])
+def test_evidence_level_in_the_verdict_and_json(target, answer, level):
+    result = check_answer(answer, target=target, seed=3)
+    assert result.verdict == "correct" and result.evidence.level == level
+    data = result.to_dict()["evidence"]
+    assert set(data) == {"level", "Ks", "points", "seed"} and data["seed"] == 3 and data["points"] > 50
+    assert "Evidence:" in result.message
+
+
+def test_exact_K_level_when_the_symbolic_proof_is_out_of_reach():
+    from derive.check.proof import EXACT, prove
+    from derive.check.target import get
+    from derive.check.checker import _read
+    # A nested sum is kept out of the symbolic rewriting (its dummies would be merged): exact K instead.
+    expr = _read(r"\sigma_i - y_i + \sum_k \sum_m \sigma_k \sigma_m - 1")[0][0][1]
+    assert prove(expr, get(CE)) == (EXACT, tuple(range(2, 9)))
+
+
+def test_seed_replays_a_verdict_and_fresh_seeds_differ():
+    a = check_answer(r"\sigma_i(1-\sigma_j)", target=SJ, seed=11)
+    b = check_answer(r"\sigma_i(1-\sigma_j)", target=SJ, seed=11)
+    assert a.to_dict() == b.to_dict() and a.seed == 11
+    seeds = {check_answer(r"\sigma_i - y_i", target=CE).seed for _ in range(3)}
+    assert len(seeds) == 3
+    points = [check_answer(r"\sigma_i - y_i + (K-9)(K-10) y_i", target=CE, seed=s) for s in (1, 2)]
+    assert all(p.verdict == "incorrect" for p in points)
+
+
+def test_mistake_id_does_not_depend_on_the_seed():
+    ids = {check_answer(r"\sigma_i - y_i + \sigma_i", target=CE, seed=s).mistake.id for s in (1, 2, 3)}
+    assert ids == {"spurious-term"}
+
+
+def test_naming_has_its_own_cpu_budget(monkeypatch):
+    """A verdict allowance spent almost entirely still leaves the naming its own."""
+    import derive.check.checker as checker
+    result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1, seconds=30)
+    assert result.mistake.id == "spurious-term"
+    monkeypatch.setattr(checker, "NAMING_SECONDS", 1e-6)
+    starved = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1)
+    assert starved.verdict == "incorrect" and starved.mistake is None  # the verdict never moves
+
+
+# One real wrong derivation per catalogue entry: (target, lines, expected wrong-rewrite id).
+DERIVATIONS = [
+    (SJ, [r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j} \frac{e^{z_i}}{\sum_k e^{z_k}}",
+          r"\frac{\delta_{ij} e^{z_i}}{\sum_k e^{z_k}}"], "quotient-term-dropped"),
+    (CE, [r"\frac{\partial L}{\partial z_i} = \sum_k \frac{\partial L}{\partial \sigma_k}\frac{\partial \sigma_k}{\partial z_i}",
+          r"\frac{\partial L}{\partial \sigma_i}\frac{\partial \sigma_i}{\partial z_i}"], "chain-term-dropped"),
+    (CE, [r"-\sum_k y_k \delta_{ki} + \sigma_i \sum_k y_k", r"-y_j + \sigma_i"], "delta-wrong-index"),
+    (CE, [r"-\sum_k y_k \delta_{ki} + \sigma_i \sum_k y_k", r"-K y_i + \sigma_i"], "sum-kept"),
+    (SJ, [r"\sigma_i(\delta_{ij}-\sigma_j)", r"\sigma_i\delta_{ij} + \sigma_i\sigma_j"], "sign-lost-distributing"),
+    (CE, [r"\sum_k -\frac{y_k}{\sigma_k}\, \sigma_i(\delta_{ki} - \sigma_k)", r"\sum_k -y_k (\delta_{ki} - \sigma_k)"],
+     "sigma-cancelled-wrongly"),
+    (CE, [r"\sigma_i \sum_k y_k - y_i", r"\sigma_i \sum_k y_k \sigma_k - y_i", ], None),
+    (CE, [r"-\sum_k y_k \delta_{ki} + \sum_k y_k \sigma_i", r"-y_i + 1"], "sum-to-one-misused"),
+]
+
+
+@pytest.mark.parametrize("target, lines, rewrite", DERIVATIONS)
+def test_step_feedback_names_the_wrong_rewrite(target, lines, rewrite):
+    result = check_answer("\n".join(lines), target=target, seed=1)
+    assert result.verdict == "incorrect" and result.first_wrong_line == len(lines)
+    assert result.step is not None and result.step.id == rewrite
+
+
+def test_every_wrong_rewrite_has_a_derivation():
+    assert {row[2] for row in DERIVATIONS if row[2]} == set(WRONG_REWRITES)
+
+
+def test_hint_gives_no_values_and_no_answer():
+    text = "\n".join(DERIVATIONS[2][1])
+    out = CliRunner().invoke(main, ["check", "--target", CE, "--hint", "--format", "json", "--", text])
+    data = json.loads(out.stdout)
+    assert out.exit_code == 1 and data["counterexample"] is None and data["mistake"] is None
+    assert data["hint"].startswith("Hint for line 2") and data["message"] == data["hint"]
+    assert "0." not in data["hint"] and "y_{i}" not in data["hint"] and "sigma_i - y_i" not in data["hint"]
+
+
+def test_chinese_messages_and_no_missing_key():
+    from derive.check.mistakes import EXPLANATIONS
+    from derive.check.steps import TRANSFORMATIONS
+    from derive.check.words import say
+    assert missing() == []
+    for lang in ("en", "zh"):  # every id the checker can produce has its text in both languages
+        assert all(say(lang, t, "hints") and say(lang, f"transformation_{t}", "steps") for t in TRANSFORMATIONS)
+        assert all(say(lang, r, "steps") for r in WRONG_REWRITES) and all(say(lang, m, "mistakes") for m in EXPLANATIONS)
+    result = check_answer(r"\sigma_i - 1", target=CE, lang="zh", seed=1)
+    assert "错误" in result.message and "真实类别" in result.mistake.explanation
+    out = CliRunner().invoke(main, ["check", "--target", CE, "--lang", "zh", r"\sigma_i - y_i"])
+    assert out.exit_code == 0 and "正确" in out.stdout and "依据" in out.stdout
+
+
+def test_cli_seed_is_recorded_and_replayed():
+    args = ["check", "--target", SJ, "--format", "json", "--seed", "42", r"\sigma_i(\delta_{ij}-\sigma_j)"]
+    first, second = (json.loads(CliRunner().invoke(main, args).stdout) for _ in range(2))
+    assert first == second and first["seed"] == 42 and first["evidence"]["level"] == "proved-symbolic-K"
+
+
+def test_grade_reports_the_evidence_level_and_checks_equal_answers_once(tmp_path):
+    from derive.check.grading import Row, grade_all
+    rows = [Row("a", r"\sigma_i - y_i"), Row("b", r"\sigma_i - y_i"), Row("c", r"\sigma_i - 1")]
+    results = grade_all(rows, target=CE, workers=1, seed=5)
+    assert [r.evidence for r in results] == ["proved-symbolic-K", "proved-symbolic-K", None]
+    assert [r.id for r in results] == ["a", "b", "c"] and results[2].mistake == "true-class-only"
+    path = tmp_path / "class.csv"
+    path.write_text("id,answer\na,\\sigma_i - y_i\n", encoding="utf-8")
+    out = CliRunner().invoke(main, ["grade", "--target", CE, "--lang", "zh", "--seed", "9", str(path)])
+    assert out.exit_code == 0 and "--seed 9" in out.stdout and "已对照" in out.stdout

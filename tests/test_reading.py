@@ -1,0 +1,238 @@
+"""Reading answers in their authors' notation: roles from the left side, declared notation, real forms.
+
+Every row is (source of the form, target, text, verdict, roles the echo must name). The sources are
+public pages of tests/data/README.md where the form was found; the texts are typed as there.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from derive.check import check_answer
+from derive.check.reading import infer
+from derive.check.spellings import expand_macros, split_condition
+from derive.cli_app import main
+from derive.errors import ParseError
+
+JAC, CE, LSJ = "softmax-jacobian", "cross-entropy-gradient", "log-softmax-jacobian"
+OUT, LOGITS, TARGETS, LOSS = "softmax output", "logits", "targets", "loss"
+
+FORMS = [
+    # Notation from the left side: roles and the order of the free indices.
+    ("mse945871", JAC, r"\frac{\partial p_j}{\partial o_i} = p_i(\delta_{ij} - p_j)", "correct", {"p": OUT, "o": LOGITS}),
+    ("mse945871", JAC, r"\frac{\partial p_j}{\partial o_i} = p_j(\delta_{ij} - p_i)", "correct", {"p": OUT}),
+    ("mse945871", CE, r"\frac{\partial L}{\partial o_i} = p_k - y_k", "incorrect", {"p": OUT}),  # k is not the asked i
+    ("ningyu", JAC, r"\frac{\partial \hat y_j}{\partial \theta_k} = \hat y_j(\delta_{jk} - \hat y_k)", "correct",
+     {r"\theta": LOGITS, r"\hat{y}": OUT}),
+    ("heiqu (Bishop)", JAC, r"\frac{\partial y_i}{\partial z_j} = y_i(\delta_{ij} - y_j)", "correct", {"y": OUT}),
+    ("mse3789676 (Bishop)", CE, r"\frac{\partial \xi}{\partial z_i} = y_i - t_i", "correct",
+     {r"\xi": LOSS, "y": OUT, "t": TARGETS}),
+    ("sse235528", CE, r"\frac{\partial E}{\partial z_j} = y_j - t_j", "correct", {"E": LOSS, "y": OUT, "t": TARGETS}),
+    ("hoadm", CE, r"\frac{\partial \mathcal{L}}{\partial z_k} = p_k - y_k", "correct", {"L": LOSS, "p": OUT}),
+    ("zakariapz", CE, r"\frac{\partial \ell}{\partial a_i} = p_i - y_i", "correct", {r"\ell": LOSS, "a": LOGITS}),
+    ("purepisces", CE, r"\frac{\partial \text{Loss}}{\partial A_i} = \sigma(A_i) - Y_i", "correct",
+     {"Loss": LOSS, "A": LOGITS, "Y": TARGETS}),
+    ("yanfenglee", CE, r"\frac{\partial L}{\partial z_i} = -\sum_k y_k \frac{1}{a_k} \frac{\partial a_k}{\partial z_i}",
+     "incorrect", {"a": OUT}),  # correct, but unfinished: it still holds a derivative
+    # Without a left side: one free index of any letter; y alone is the output of a Jacobian.
+    ("hoadm", CE, r"p_k - y_k", "correct", {"p": OUT, "y": TARGETS}),
+    ("mnn", JAC, r"\operatorname{diag}(y) - y \times y^T", "correct", {"y": OUT}),
+    # Left sides: slash, \over, the name of the result.
+    ("askswarm", JAC, "∂s_i/∂z_j = s_i(δ_ij - s_j)", "correct", {"s": OUT, "z": LOGITS}),
+    ("mnn", JAC, r"\partial y_i / \partial x_k = y_i(\delta_{ik} - y_k)", "correct", {"y": OUT, "x": LOGITS}),
+    ("mse4258008", JAC, r"{\partial h_i \over \partial z_j} = h_i(\delta_{ij} - h_j)", "correct", {"h": OUT}),
+    ("barryhan", JAC, "J = diag(s) − s s^T", "correct", {"s": OUT}),
+    ("lynx", JAC, r"J = diag(p) - p p^T", "correct", {"p": OUT}),
+    ("hoadm", CE, r"\nabla_{\mathbf{z}} \text{CE} = \mathbf{p} - \mathbf{y}", "correct", {"p": OUT}),
+    ("telhc", JAC, r"J_{ij} = \sigma_i(1_{i=j} - \sigma_j)", "correct", {r"\sigma": OUT}),
+    ("mattpetersen", JAC, r"\frac{\partial s(\mathbf x)_i}{\partial x_j} = s_i(\delta_{ij} - s_j)", "correct",
+     {"s": OUT, "x": LOGITS}),
+    ("purepisces", LSJ, r"\frac{\partial \log(\sigma(A_k))}{\partial A_i} = \delta_{ik} - \sigma(A_i)", "correct",
+     {"A": LOGITS}),
+    # Cases as the lines people write.
+    ("mse945871", JAC, r"\frac{\partial p_j}{\partial o_i} = p_i(1 – p_i),\quad i = j", "correct", {"p": OUT}),
+    ("mse945871", JAC, r"\frac{\partial p_j}{\partial o_i} = -p_i p_j,\quad i \neq j.", "correct", {"p": OUT}),
+    ("yanfenglee", JAC, "$$ \\frac{\\partial a_j}{\\partial z_i} = a_i(1 - a_i), \\quad i = j $$\n"
+     "$$ \\frac{\\partial a_j}{\\partial z_i} = -a_i a_j,\\quad i \\neq j. $$", "correct", {"a": OUT}),
+    ("mse3058580", JAC, "$\\frac{\\delta p_i}{\\delta a_j} = p_i*(1-p_j)$ if i=j\nand $-p_j*p_i$ else.", "correct",
+     {"p": OUT, "a": LOGITS}),
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = y_i - y_i y_j 当 i = j 时", "correct", {"y": OUT}),
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = -y_i y_j （i ≠ j）", "correct", {"y": OUT}),
+    ("students", JAC, "\\sigma_i(1-\\sigma_i) 当 i = j 时\n-\\sigma_i\\sigma_j 其他", "correct", {r"\sigma": OUT}),
+    ("students", JAC, "\\sigma_i(1-\\sigma_i)，若 i=j\n-\\sigma_i\\sigma_j，否则", "correct", {r"\sigma": OUT}),
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = \begin{cases} y_i(1-y_i), & 当 i = j 时 \\ -y_iy_j, & 其他 \end{cases}",
+     "correct", {"y": OUT}),
+    ("students", JAC, r"y_i(1-y_i)（当 i = j 时）", "correct", {"y": OUT}),
+    ("sunhaozhe", JAC, r"\frac{\partial p_i}{\partial o_k} = \begin{cases} p_k (1 - p_k) & \text{if }\; i=k \\"
+     r" - p_k p_i & \text{if }\; i\neq k \end{cases}", "correct", {"p": OUT, "o": LOGITS}),
+    ("jishuzhan2", JAC, r"\frac{\partial s_i}{\partial z_i} = s_i (1 - s_i)", "correct", {"s": OUT}),  # i = j by its left side
+    ("jishuzhan2", JAC, r"\frac{\partial s_i}{\partial z_i} = s_i", "incorrect", {"s": OUT}),
+    ("purepisces", JAC, r"\frac{\partial a_1}{\partial z_2} = -\frac{e^{z_1}e^{z_2}}{(e^{z_1} + e^{z_2} + e^{z_3})^2}",
+     "correct", {"a": OUT}),  # one entry at the K its sums write out
+    # Sums.
+    ("mse945871", CE, r"\frac{\partial L}{\partial o_i} = -y_i(1-p_i) + \sum_{k \neq i} y_k p_i", "correct", {"o": LOGITS}),
+    ("mse945871", CE, r"\frac{\partial L}{\partial o_i} = -y_i(1-p_i) + \sum_{k \ne i} p_k y_k", "incorrect", {"o": LOGITS}),
+    ("purepisces", CE, r"- \sum\limits_{k=1}^{C} y_k (\delta_{ik} - p_i)", "correct", {"p": OUT}),
+    ("zakariapz", CE, r"\sum_j^C -\frac{y_j}{p_j} p_j(\delta_{ij} - p_i)", "correct", {"p": OUT}),
+    ("ningyu", CE, r"-\sum_{i=1}^V y_i (\delta_{ik} - \hat y_k)", "correct", {r"\hat{y}": OUT}),
+    ("jpark7ca", CE, r"\sum_{k}^{ } y_k (s_i - \delta_{ik})", "correct", {"s": OUT}),
+    ("students", CE, r"\sum^K_{k=1} y_k (s_i - \delta_{ik})", "correct", {"s": OUT}),
+    ("sse360450", JAC, r"\begin{cases} S_j(1-S_i), & \text{if i= j}.\\ -S_jS_i, & \text{otherwise}. \end{cases}",
+     "correct", {"S": OUT}),
+    ("mnn", JAC, r"\frac{e^{z_i}[\sum_k e^{z_k}] - e^{z_i}e^{z_j}}{[\sum_k e^{z_k}]^2}, \quad i = j", "correct",
+     {"z": LOGITS}),  # square brackets group
+    # Indicators and deltas.
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = \mathbf{\large1} \{i=j\}\, y_i - y_i\,y_j", "correct", {"y": OUT}),
+    ("lynx", JAC, r"p_i([i = j] - p_j)", "correct", {"p": OUT}),
+    ("students", JAC, r"p_i(\delta_{i=j} - p_j)", "correct", {"p": OUT}),
+    ("telhc", JAC, r"\sigma_i(1_{i=j} - \sigma_j)", "correct", {r"\sigma": OUT}),
+    ("jishuzhan1", JAC, r"\hat{y}_i (\delta{ij} - \hat{y}_j)", "correct", {r"\hat{y}": OUT}),
+    # diag and outer products.
+    ("lsestrict", JAC, r"\mathop{\textrm{diag}}(p) - pp^T", "correct", {"p": OUT}),
+    ("arxiv2002", JAC, r"\diag(p) - p p^\top", "correct", {"p": OUT}),
+    ("mattpetersen", JAC, r"\text{diag}(\mathbf s) - \mathbf{s}\mathbf{s}^\top", "correct", {"s": OUT}),
+    ("students", JAC, r"\mathrm{diag}(s) - s s^T", "correct", {"s": OUT}),
+    # Decorations read through.
+    ("mse3058580", JAC, r"\bbox{ \frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_j) }", "correct", {"p": OUT}),
+    ("students", JAC, r"\boxed{\color{red}{p_i}\left( \delta_{ij} - p_j \right)}\;.", "correct", {"p": OUT}),
+    ("heiqu", JAC, r"\frac{\partial y_i}{\partial z_j} = -y_iy_j \tag{1.2}", "incorrect", {"y": OUT}),
+    ("students", CE, r"{1 \over \sigma_i} \sigma_i^2 - y_i", "correct", {r"\sigma": OUT}),
+    ("barryhan", JAC, r"s_i − s_i² — s_i \delta_{ij} + s_i \delta_{ij} - s_i s_j + s_i^2 \cdot 1", "incorrect", {"s": OUT}),
+    ("sse360450", JAC, r"\partial_iS_i(\mathbf z) = \left(\frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)\left(1 - \frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)",
+     "correct", {"S": OUT}),  # \partial_j and the repeated index: the diagonal case
+    ("students", JAC, r"\partial_{z_j} \sigma_i = \sigma_i(\delta_{ij} - \sigma_j)", "correct", {r"\sigma": OUT}),
+    # Small explicit matrices and vectors, entry by entry at their own K.
+    ("purepisces", JAC, "\\frac{\\partial \\mathbf{a}}{\\partial \\mathbf{z}} = \n\\begin{pmatrix}\na_1(1 - a_1) & -a_1a_2 & -a_1a_3"
+     " \\\\\n-a_1a_2 & a_2(1 - a_2) & -a_2a_3 \\\\\n-a_1a_3 & -a_2a_3 & a_3(1 - a_3)\n\\end{pmatrix}", "correct", {"a": OUT}),
+    ("students", JAC, r"\begin{bmatrix} s_1(1-s_1) & -s_1 s_2 \\ -s_2 s_1 & s_2 \end{bmatrix}", "incorrect", {"s": OUT}),
+    ("students", CE, r"\begin{bmatrix} p_1 - y_1 \\ p_2 - y_2 \\ p_3 - y_3 \end{bmatrix}", "correct", {"p": OUT}),
+    # Differentials and names of the loss.
+    ("students", CE, r"\frac{dL}{dz_j} = p_j - y_j", "correct", {"L": LOSS, "p": OUT}),
+    ("askswarm", CE, "dL/dz = softmax(z) - y", "correct", {"L": LOSS, "y": TARGETS}),
+    ("lynx", CE, "∂CE/∂z = softmax(z) - one_hot(y)", "correct", {"CE": LOSS}),
+    ("telhc", JAC, r"\frac{\partial[\sigma(\mathbf{a})]_i}{\partial a_j} = \sigma_i(\delta_{ij} - \sigma_j)", "correct",
+     {"a": LOGITS}),
+    ("students", JAC, r"\mathrm{diag}(s) - s \otimes s", "correct", {"s": OUT}),
+    # Code as pasted.
+    ("returnn", JAC, "s[i] * (delta(i == j) - s[j])", "correct", {"s": OUT}),
+    ("students", CE, "softmax(z)[j] - y[j]", "correct", {"y": TARGETS}),
+    ("lynx", CE, "p - onehot(y)", "correct", {"p": OUT}),
+    ("mattpetersen", JAC, "return np.diag(s) - np.outer(s, s)", "correct", {"s": OUT}),
+    ("thunfisch", JAC, "jacobian = np.diag(y) - np.outer(y, y)", "correct", {"y": OUT}),
+    ("mattpetersen", CE, "return s - y", "correct", {"s": OUT, "y": TARGETS}),
+    ("iamtarun", JAC, "s_i * (1 - s_i)", "incorrect", {"s": OUT}),
+]
+
+
+@pytest.mark.parametrize("source, target, text, verdict, roles", FORMS)
+def test_real_form_is_read_in_its_notation(source, target, text, verdict, roles):
+    result = check_answer(text, target=target)
+    assert result.verdict == verdict, (source, result.message)
+    assert roles.items() <= result.reading["roles"].items(), (source, result.reading)
+
+
+def test_the_left_side_orders_the_free_indices():
+    result = check_answer(r"\frac{\partial p_j}{\partial o_i} = p_i(\delta_{ij} - p_j)", target=JAC)
+    assert result.reading["indices"] == {"j": "row index (output)", "i": "column index (logit)"}
+    assert "p: softmax output, o: logits, j: row index (output), i: column index (logit)" in result.message
+
+
+def test_a_guessed_role_is_said():
+    result = check_answer(r"\operatorname{diag}(y) - y y^T", target=JAC)
+    assert result.reading["guessed"] == ["y"] and "Guessed: y" in result.message
+
+
+@pytest.mark.parametrize("text, line", [
+    ("\\begin{eqnarray}\n\\frac{\\partial L}{\\partial o_i} &=& -y_i(1-p_i) + \\sum_{k\\neq i} y_k p_i\\\\\n"
+     "&=& p_i y_i - y_i + \\sum_{k\\neq i} p_k y_k\\\\\n&=& p_i - y_i\n\\end{eqnarray}", 3),
+    ("所以\n\n$\\frac{\\partial L}{\\partial z_i} = p_i - y_i$\n\n其中 $= p_i - y_i + 1$", 5),
+    ("\\begin{aligned}\n\\frac{\\partial s_i}{\\partial x_j}\n&= - s_i s_j \\\\[1.6em]\n&= s_i \\end{aligned}", 4),
+])
+def test_first_wrong_line_is_the_line_as_given(text, line):
+    target = JAC if "s_i" in text else CE
+    result = check_answer(text, target=target, case="i!=j" if target == JAC else None)
+    assert result.verdict == "incorrect" and result.first_wrong_line == line, result.message
+
+
+def test_lines_before_an_unreadable_line_are_still_judged():
+    text = "\\frac{\\partial L}{\\partial o_i} = p_i\n= (\\sum_i p_i y_i) - y_i"
+    assert check_answer(text, target=CE).first_wrong_line == 1
+    assert check_answer("= p_i - y_i\n= (\\sum_i p_i y_i) - y_i", target=CE).verdict == "invalid"
+
+
+@pytest.mark.parametrize("case, verdict", [("i=j", "correct"), ("i!=j", "incorrect"), (None, "incorrect")])
+def test_a_case_given_with_the_question(case, verdict):
+    assert check_answer(r"\hat{y}_i (1 - \hat{y}_i)", target=JAC, case=case).verdict == verdict
+
+
+def test_declared_symbols_and_macros():
+    assert check_answer("a_i - y_i", target=CE).verdict == "invalid"
+    result = check_answer("a_i - y_i", target=CE, declared={"a": "sigma"})
+    assert result.verdict == "correct" and result.reading["roles"]["a"] == OUT
+    assert check_answer(r"\probs_i - y_i", target=CE, macros=(r"\probs=\sigma",)).verdict == "correct"
+
+
+@pytest.mark.parametrize("macro", ["probs=\\sigma", "\\p=" + "x" * 41, "\\p=\\def"])
+def test_bad_macros_are_refused(macro):
+    with pytest.raises(ParseError, match="--macro expects"):
+        expand_macros("x", (macro,))
+
+
+def test_an_inner_product_where_a_matrix_is_meant_is_a_named_shape_error():
+    result = check_answer(r"\text{diag}(\mathbf s) - \mathbf s^\top \mathbf s", target=JAC)
+    assert result.verdict == "invalid" and "shape error" in result.message and "s s^T" in result.message
+
+
+def test_a_matrix_of_the_wrong_shape_or_size_is_refused():
+    assert "does not have the shape" in check_answer(r"\begin{bmatrix} p_1 & p_2 \end{bmatrix}", target=JAC).message
+    six = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 7)) + r" \end{bmatrix}"
+    assert "read for K in 2..5" in check_answer(six, target=CE).message
+
+
+def test_letters_that_mean_something_else_here_are_refused_not_misread():
+    assert check_answer(r"\nabla f(x) = g", target="logsumexp-gradient").verdict == "invalid"
+    assert check_answer("= 1 - e^{LS(z)_i}", target=LSJ).verdict == "invalid"
+
+
+def test_cli_symbol_notation_and_macro(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["check", "--target", CE, "--symbol", "probs=a", "--format", "json", "a_k - y_k"])
+    data = json.loads(result.output)
+    assert result.exit_code == 0 and data["reading"] == {"roles": {"a": OUT, "y": TARGETS},
+                                                         "indices": {"k": "entry index"}, "guessed": []}
+    notation = tmp_path / "course.toml"
+    notation.write_text("[symbols]\nprobs = 'q'\nlogits = 'o'\n", encoding="utf-8")
+    assert runner.invoke(main, ["check", "--target", JAC, "--notation", str(notation),
+                                r"q_i(\delta_{ij} - q_j)"]).exit_code == 0
+    assert runner.invoke(main, ["check", "--target", CE, "--macro", r"\probs=\sigma", r"\probs_i - y_i"]).exit_code == 0
+    bad = runner.invoke(main, ["check", "--target", CE, "--macro", "probs", "p_i - y_i"])
+    assert bad.exit_code == 2 and "--macro expects" in bad.output
+
+
+def test_grade_reads_a_class_in_its_course_notation(tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text("id,answer\n1,a_i - y_i\n2,a_i\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", "--target", CE, "--symbol", "probs=a", "--workers", "1", str(answers)])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "class.report.csv").read_text(encoding="utf-8")
+    assert "1,correct" in report and "2,incorrect" in report
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_reading_any_text_ends_in_a_reading_or_a_parse_error(text):
+    infer(text)
+    try:
+        split_condition(text)
+        expand_macros(text, (r"\probs=\sigma",))
+    except ParseError:
+        pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("\\partialfrc{}_^ijkpoz=/∂,当时其他 \n&$")), max_size=120))
+def test_checking_latex_like_noise_always_gives_a_verdict(text):
+    assert check_answer(text, target=JAC, seconds=2).verdict in ("correct", "incorrect", "invalid", "undecided")
