@@ -60,8 +60,15 @@ def test_verify_table_keeps_its_columns_for_long_names():
     assert len(rows) == 2 and all(row[status_column:].startswith("ok") for row in rows)
 
 
-def test_generate_all_reports_progress_on_stderr_only(tmp_path):
-    result = CliRunner().invoke(main, ["generate", "cross-entropy-gradient", "--format", "json", "-o", str(tmp_path)])
+def test_generate_reports_progress_on_stderr_only(tmp_path):
+    names = ["cross-entropy-gradient", "logsumexp-gradient"]
+    result = CliRunner().invoke(main, ["generate", *names, "--format", "json", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == str(tmp_path / "cross-entropy-gradient.json")
-    assert result.stderr.splitlines() == ["deriving 1/1 cross-entropy-gradient"]
+    assert result.stdout.splitlines() == [str(tmp_path / f"{name}.json") for name in names]
+    assert result.stderr.splitlines() == ["deriving 1/2 cross-entropy-gradient", "deriving 2/2 logsumexp-gradient"]
+
+
+def test_generate_one_derivation_prints_no_progress():
+    result = CliRunner().invoke(main, ["generate", "cross-entropy-gradient", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "" and result.stdout.startswith("{")

@@ -48,7 +48,8 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
         raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
     documents = []  # (file name, content): everything rendered before anything is written
-    with progress("deriving", total=len(chosen)) as bar:
+    # One derivation's progress would only interleave with its own output: shown for several.
+    with progress("deriving", total=len(chosen), quiet=len(chosen) == 1) as bar:
         for name in chosen:
             bar.start(name)
             entry = engine.lookup(name)

@@ -38,6 +38,16 @@ class _PlainLines:
             print(f"{self.label} {self.done}/{self.total}{suffix}", file=self.stream, flush=True)
 
 
+class _Silent:
+    """No progress (a short job)."""
+
+    def start(self, item: str = "") -> None:
+        """Nothing to say."""
+
+    def advance(self, item: str = "", count: int = 1) -> None:
+        """Nothing to say."""
+
+
 class _RichBar:
     """Progress as a transient rich bar on the terminal behind stderr."""
 
@@ -52,10 +62,13 @@ class _RichBar:
 
 
 @contextlib.contextmanager
-def progress(label: str, *, total: int, stream=None) -> Iterator[_PlainLines | _RichBar]:
+def progress(label: str, *, total: int, stream=None, quiet: bool = False) -> Iterator[_PlainLines | _RichBar | _Silent]:
     """A progress reporter for `total` items: `.start(item)` names the item being worked on,
     `.advance(item, count=1)` counts finished ones. `stream` defaults to sys.stderr (read at call
-    time, so tests that capture stderr see the lines)."""
+    time, so tests that capture stderr see the lines); `quiet` reports nothing."""
+    if quiet:
+        yield _Silent()
+        return
     stream = sys.stderr if stream is None else stream
     if not stream.isatty():
         yield _PlainLines(label, total, stream)
