@@ -12,7 +12,8 @@ from pathlib import Path
 
 MODULES = ("softmax_jacobian", "log_softmax_jacobian", "cross_entropy",
            "softmax_vjp", "temperature_softmax", "label_smoothing", "logsumexp", "cross_entropy_hessian",
-           "linear_softmax", "sigmoid_logistic", "batched_linear_softmax")
+           "linear_softmax", "sigmoid_logistic", "batched_linear_softmax", "attention_backward",
+           "masked_softmax", "online_softmax")
 
 _ENGINE = Path(__file__).resolve().parent / "engine"
 

@@ -42,6 +42,15 @@ class Rule(enum.Enum):
     STABLE_EVALUATION = "stable-evaluation"
     SIGMOID_LINK = "sigmoid-link"
     BATCH_MEAN = "batch-mean"
+    # attention and the online softmax (issue 17)
+    SUBSTITUTE_DEFINITION = "substitute-definition"
+    SWAP_SUMS = "swap-sums"
+    RECOGNISE = "recognise"
+    ROWSUM_IDENTITY = "rowsum-identity"
+    MASKED_LOGIT = "masked-logit"
+    INDUCTION_HYPOTHESIS = "induction-hypothesis"
+    RESCALE = "rescale"
+    JOIN_SUMS = "join-sums"
 
 
 @dataclass(frozen=True)

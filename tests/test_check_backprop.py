@@ -87,7 +87,14 @@ TABLE = [
     (BAT, r"\sum_n (P_{ni}-Y_{ni}) X_{nd}", "incorrect", "scale"),
     (BAT + ":b", r"\frac{1}{N}\sum_{n=1}^{N} (P_{ni}-Y_{ni})", "correct", None),
     (BAT + ":b", r"\frac{1}{N}(P - Y)^\top X", "incorrect", None),
+    # masked-softmax (its VJP, in sigma and g) and online-softmax (sigma_i)
+    ("masked-softmax", r"\sigma_i(g_i - \sum_k g_k \sigma_k)", "correct", None),
+    ("masked-softmax", r"\sigma_i(g_i + \sum_k g_k \sigma_k)", "incorrect", "term-sign"),
+    ("online-softmax", r"\frac{e^{z_i}}{\sum_k e^{z_k}}", "correct", None),
+    ("online-softmax", r"e^{z_i}", "incorrect", "unnormalized"),
 ]
+# Its answers need dO, dP, O, Q, V, which the answer grammar does not read yet (README, Attention).
+UNPARSED_TARGETS = {"attention-backward"}
 
 
 @pytest.mark.parametrize("target, answer, verdict, mistake_id", TABLE)
@@ -98,8 +105,8 @@ def test_backprop_verdict_table(target, answer, verdict, mistake_id):
 
 
 def test_every_new_target_has_a_right_and_a_wrong_answer():
-    new = set(registry_names()) - {"softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"}
-    assert len(new) == 8
+    new = set(registry_names()) - {"softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"} - UNPARSED_TARGETS
+    assert len(new) == 10
     for name in new:
         verdicts = {verdict for target, _a, verdict, _m in TABLE if target.split(":")[0] == name}
         assert verdicts == {"correct", "incorrect"}, name

@@ -1,5 +1,6 @@
-"""Hostile input: each answered quickly with exit 2 or 3 (or 1 for a well-formed wrong answer),
-one line on stderr, never a traceback or a hang."""
+"""Hostile input: each answered with exit 2 or 3 (or 1 for a well-formed wrong answer), one line
+on stderr, never a traceback or a hang. Reading is bounded by counts (digits, root order, sizes),
+so the expected codes hold on any machine; the time assertions are only generous safety nets."""
 from __future__ import annotations
 
 import subprocess
@@ -41,7 +42,20 @@ HOSTILE = [
     (r"e^{690} \sigma_i", {1}),
     (r"\sigma_i^{1000} - y_i", {1}),
     (r"\log(\sigma_i - \sigma_i + 0)", {1, 2}),
+    # issue 13: reading once took 69 s (a millionth root), gigabytes (digits), or raised
+    ("0.999999^{0.999999}", {2}),
+    (r"(999999\sigma_i)^{0.999999}", {2}),
+    ("((0.5^{1000})^{1000})^{1000}", {2}),
+    ("0.000001^{999}", {2}),
+    ("999999" + r"\cdot 999999" * 200, {2}),
+    ("Ye^b", {2}),
+    (r"\frac{\partial \sigma_i}{\partial u}", {1, 2, 3}),
+    (r"\frac{\partial L}{\partial z_9}", {1, 2, 3}),
+    (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i}", {0, 1, 2, 3}),
+    # found by fuzzing the building stage (tests/test_build_fuzz.py): SymPy's IndexException
+    (r"\sum_k \frac{\partial}{\partial x_d}\frac{\partial 0.5}{\partial z}", {2}),
 ]
+SAFETY_NET_SECONDS = 60  # far above any real check: it only catches a hang
 
 
 def _run(answer):
@@ -49,12 +63,14 @@ def _run(answer):
 
 
 @pytest.mark.parametrize("answer, codes", HOSTILE)
-def test_hostile_answer_is_answered_fast_with_one_line(answer, codes):
+def test_hostile_answer_is_answered_with_one_line(answer, codes):
     start = time.perf_counter()
     result = _run(answer)
-    assert time.perf_counter() - start < 6
+    assert time.perf_counter() - start < SAFETY_NET_SECONDS
     assert result.exit_code in codes, result.output
-    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exit_code == 1:  # a verdict, not an exception's exit status
+        assert result.stdout.startswith("INCORRECT")
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
 
@@ -64,11 +80,74 @@ def test_column_is_named_for_a_bad_character():
     assert "U+202E" in result.stderr and "column 7" in result.stderr
 
 
-@pytest.mark.parametrize("answer", ["\u202eσ_i - y_i", "(" * 3000, r"\input{x}", "9^{9^{9^9}}", "1e999999"])
+@pytest.mark.parametrize("answer", ["\u202eσ_i - y_i", "(" * 3000, r"\input{x}", "9^{9^{9^9}}", "1e999999",
+                                    "0.999999^{0.999999}"])
 def test_real_process_one_line_no_traceback(answer):
-    start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "check", "--target", "softmax-jacobian", "--", answer],
-                          capture_output=True, text=True, timeout=30, cwd=ROOT)
-    assert time.perf_counter() - start < 15
+                          capture_output=True, text=True, timeout=SAFETY_NET_SECONDS, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_an_unexpected_exception_becomes_the_answers_verdict(monkeypatch):
+    """The edge in check_answer: a bug while judging is "undecided" with a note, never a traceback."""
+    from derive.check import checker
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("u")
+    monkeypatch.setattr(checker, "_judge", broken)
+    verdict = checker.check_answer(r"\sigma_i - y_i", target="cross-entropy-gradient")
+    assert verdict.verdict == "undecided" and "Internal error while checking" in verdict.message
+    monkeypatch.setattr(checker, "_read", broken)
+    verdict = checker.check_answer(r"\sigma_i - y_i", target="cross-entropy-gradient")
+    assert verdict.verdict == "invalid" and "Internal error while reading" in verdict.message
+
+
+def test_reading_shares_the_time_limit(monkeypatch):
+    """A reading that outlasts the budget is undecided (the SIGALRM net), not a hang."""
+    from derive.check import checker
+
+    def slow(*_args, **_kwargs):
+        for _ in range(10**9):  # stopped by the timer long before the end
+            pass
+    monkeypatch.setattr(checker, "_read", slow)
+    verdict = checker.check_answer("1", target="softmax-jacobian", seconds=0.2)
+    assert verdict.verdict == "undecided" and "reading" in verdict.message
+
+
+# --- notation input -----------------------------------------------------------------------------
+
+def _generate(*args):
+    return CliRunner().invoke(main, ["generate", "softmax-jacobian", "-o", "-", *args])
+
+
+@pytest.mark.parametrize("symbol", [r"probs=\mathbf", r"probs=\hat", r"probs=\operatorname", r"loss=\mathcal",
+                                    "probs={}", r"probs=\hat{}", r"probs=\mathbf{\hat}"])
+def test_a_symbol_must_be_a_complete_atom(symbol):
+    result = _generate("--symbol", symbol)
+    assert result.exit_code == 2 and "not a complete LaTeX symbol" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("symbol", [r"loss=\mathcal{L}", r"probs=\hat{y}", r"probs=\hat y", "probs=p'",
+                                    r"loss=\operatorname{CE}", r"probs=\tilde{\mathbf{p}}"])
+def test_complete_atoms_are_accepted(symbol):
+    from derive.render.notation_input import notation_from
+    notation_from(flags=[symbol])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a = " + "[\n" * 10_000 + "]\n" * 10_000, "nests brackets"),  # tomllib would recurse 10,000 deep
+    ("a." * 30_000 + "b = 1", "line longer"),
+    ("# x\n" * 20_000, "longer than"),
+], ids=["nested", "dotted", "long"])
+def test_a_hostile_notation_file_is_refused_before_parsing(tmp_path, content, message):
+    path = tmp_path / "n.toml"
+    path.write_text(content, encoding="utf-8")
+    result = _generate("--notation", str(path))
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_an_endless_notation_file_is_read_only_up_to_the_cap():
+    result = _generate("--notation", "/dev/zero")
+    assert result.exit_code == 2 and "longer than" in result.stderr

@@ -5,6 +5,7 @@ public pages of tests/data/README.md where the form was found; the texts are typ
 """
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -188,8 +189,15 @@ def test_an_inner_product_where_a_matrix_is_meant_is_a_named_shape_error():
 
 def test_a_matrix_of_the_wrong_shape_or_size_is_refused():
     assert "does not have the shape" in check_answer(r"\begin{bmatrix} p_1 & p_2 \end{bmatrix}", target=JAC).message
+    nine = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 10)) + r" \end{bmatrix}"
+    assert "read up to 8x8" in check_answer(nine, target=CE).message
+
+
+def test_an_explicit_vector_is_proved_only_at_its_own_K():
     six = r"\begin{bmatrix} " + r" \\ ".join(f"p_{n} - y_{n}" for n in range(1, 7)) + r" \end{bmatrix}"
-    assert "read for K in 2..5" in check_answer(six, target=CE).message
+    verdict = check_answer(six, target=CE)
+    assert verdict.verdict == "correct" and verdict.evidence.level == "proved-exact-K"
+    assert verdict.evidence.Ks == (6,)
 
 
 def test_letters_that_mean_something_else_here_are_refused_not_misread():
@@ -217,8 +225,9 @@ def test_grade_reads_a_class_in_its_course_notation(tmp_path):
     answers.write_text("id,answer\n1,a_i - y_i\n2,a_i\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["grade", "--target", CE, "--symbol", "probs=a", "--workers", "1", str(answers)])
     assert result.exit_code == 0, result.output
-    report = (tmp_path / "class.report.csv").read_text(encoding="utf-8")
-    assert "1,correct" in report and "2,incorrect" in report
+    with open(tmp_path / "class.report.csv", encoding="utf-8", newline="") as report:
+        verdicts = {row["id"]: row["verdict"] for row in csv.DictReader(report)}
+    assert verdicts == {"1": "correct", "2": "incorrect"}
 
 
 @settings(max_examples=200, deadline=None)

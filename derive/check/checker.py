@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..errors import ParseError
+from ..errors import ParseError, UsageError
 from ..numeric.state import EvaluationError
 from ..parse.lines import split
 from ..algebra.indices import free_indices, summed_indices
@@ -41,7 +41,29 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     `seconds` is the CPU-time allowance of the verdict; naming the mistake has its own afterwards.
     `hint`: for a wrong derivation, a hint toward the next step instead of the step's diagnosis.
     `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`;
-    `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it."""
+    `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it.
+
+    Never raises for an answer: an unexpected exception (a bug of ours or SymPy's) becomes this
+    answer's verdict with an internal-error note (`invalid` while reading, `undecided` after), so
+    one answer can neither crash `check` nor lose a `grade` batch."""
+    try:
+        return _check(text, target=target, seconds=seconds, seed=seed, lang=lang, hint=hint, declared=declared,
+                      macros=macros, case=case)
+    except UsageError:
+        raise  # an unknown target or language: the caller's mistake, not the answer's
+    except Exception as error:  # the edge: see the docstring
+        return _internal_error("undecided", "checking", error, seed)
+
+
+def _internal_error(verdict: str, stage: str, error: Exception, seed: int | None) -> Verdict:
+    detail = f"{type(error).__name__}: {error}"[:200]
+    return Verdict(verdict, "", f"Internal error while {stage} this answer ({detail}); it is not judged. "
+                                "Please report it.", seed=seed)
+
+
+def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: str, hint: bool,
+           declared: dict | None, macros: tuple, case: str | None) -> Verdict:
+    """check_answer's work; see there."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     say(lang, "none")  # UsageError for an unknown language, before any work
     seed = fresh_seed() if seed is None else seed
@@ -50,12 +72,17 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
             raise ParseError("the answer must be text")
         text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
         letters = infer(text, declared=declared, arrays=goal.arrays)
-        chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
+        with time_limit(seconds):  # reading is bounded by counts; this is the safety net
+            chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
         refuse_foreign_letters([expr for _line, expr in chain], goal)
         if case is not None:
             conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column, seed=seed)
+    except CheckTimeout as error:
+        return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.", seed=seed)
+    except Exception as error:  # the edge (see check_answer): a bug while reading
+        return _internal_error("invalid", "reading", error, seed)
     aligned = align(chain, goal)
     try:
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])

@@ -1,8 +1,14 @@
 """Grade a whole class: read (id, answer) rows, check them in parallel, write a report.
 
 Why processes: checking is CPU-bound Python; a pool uses every core, and each worker owns its
-main thread, so the CPU-time limit (SIGPROF) works there too. Equal answer texts are checked once. One bad answer never stops the batch:
-every row yields a record, and a worker crash becomes an "undecided" row, not an abort.
+main thread, so the CPU-time limit (SIGPROF) works there too. Equal answer texts are checked once.
+One bad answer never stops the batch: every row yields a record (check_answer never raises for
+an answer), and a worker that dies
+(out of memory, a crash in C) costs only the answer it was checking, marked "undecided".
+
+The input is streamed with stated caps (MAX_INPUT_CHARS, MAX_ROWS), so a huge file is refused
+after reading at most that much; a malformed file is refused with the row where it goes wrong,
+before anything is graded.
 """
 from __future__ import annotations
 
@@ -11,14 +17,21 @@ import csv
 import io
 import json
 import os
+import resource
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, TextIO
 
 from ..errors import UsageError
 
 MAX_ROWS = 100_000
+MAX_INPUT_CHARS = 64 * 1024 * 1024  # 100,000 answers of a few hundred characters fit many times over
+WORKER_MEMORY_BYTES = 4 * 1024 ** 3  # a worker past this gets MemoryError (the answer's verdict), not the OOM killer
+# Spreadsheets run a cell starting with these as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+REPORT_FIELDS = ["id", "verdict", "mistake", "message", "evidence"]
 
 
 @dataclass(frozen=True)
@@ -37,48 +50,88 @@ class Graded:
 
 
 def read_rows(path: Path) -> tuple:
-    """Rows from a .csv (header with id and answer) or .jsonl file (one object per line)."""
+    """Rows from a .csv (header with id and answer; a UTF-8 byte-order mark is fine) or a .jsonl
+    file (one object per line); UsageError naming the row for a malformed or oversized file."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise UsageError(f"{path}: give a .csv or .jsonl file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            lines = _bounded_lines(handle, path)
+            rows = tuple(_counted(_csv_rows(lines, path) if suffix == ".csv" else _jsonl_rows(lines, path), path))
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read {path}: {error}") from None
-    if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or not {"id", "answer"} <= set(reader.fieldnames):
+    return rows
+
+
+def _bounded_lines(handle: TextIO, path: Path) -> Iterator[str]:
+    """The file's lines, refusing it once more than MAX_INPUT_CHARS are read (a single line too)."""
+    total = 0
+    while line := handle.readline(MAX_INPUT_CHARS - total + 1):
+        total += len(line)
+        if total > MAX_INPUT_CHARS:
+            raise UsageError(f"{path}: the file is larger than {MAX_INPUT_CHARS:,} characters")
+        yield line
+
+
+def _counted(rows: Iterator[Row], path: Path) -> Iterator[Row]:
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_ROWS:
+            raise UsageError(f"{path}: more than {MAX_ROWS:,} answers")
+        yield row
+
+
+def _csv_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
+    csv.field_size_limit(MAX_INPUT_CHARS)  # the default (131,072) would refuse one long answer
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+        if not header or not {"id", "answer"} <= set(header):
             raise UsageError(f"{path}: the CSV header must have the columns id and answer")
-        rows = [Row(str(r.get("id") or ""), str(r.get("answer") or "")) for r in reader]
-    elif suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UsageError(f"{path}: line {number} is not JSON: {error.msg}") from None
-            if not isinstance(record, dict):
-                raise UsageError(f"{path}: line {number} must be an object with id and answer")
-            rows.append(Row(str(record.get("id", "")), str(record.get("answer", ""))))
-    else:
-        raise UsageError(f"{path}: give a .csv or .jsonl file")
-    if len(rows) > MAX_ROWS:
-        raise UsageError(f"{path}: at most {MAX_ROWS} answers")
-    return tuple(rows)
+        id_at, answer_at = header.index("id"), header.index("answer")
+        number, start = 0, reader.line_num + 1
+        for fields in reader:
+            if fields:
+                number += 1
+                if len(fields) != len(header):
+                    raise UsageError(f"{path}: row {number} (line {start}) has {len(fields)} fields, the header "
+                                     f"{len(header)}; put an answer that contains a comma in double quotes")
+                yield Row(fields[id_at], fields[answer_at])
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise UsageError(f"{path}: row {number + 1} (line {start}) is not valid CSV: {error}") from None
+
+
+def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            # Numbers stay text: an id of 5,000 digits is an id, not an int past Python's limit.
+            record = json.loads(line, parse_int=str, parse_float=str, parse_constant=str)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"{path}: line {number} is not JSON: {error.msg}") from None
+        except RecursionError:
+            raise UsageError(f"{path}: line {number} is nested too deeply") from None
+        if not isinstance(record, dict) or not all(isinstance(record.get(k, ""), str) for k in ("id", "answer")):
+            raise UsageError(f"{path}: line {number} must be an object with id and answer (text or numbers)")
+        yield Row(record.get("id", ""), record.get("answer", ""))
 
 
 def grade_one(job: tuple) -> Graded:
-    """Check one answer; never raises for a bad answer (that is what the report is for)."""
+    """Check one answer; never raises for a bad answer (check_answer turns every failure into a verdict)."""
     target, row, seed, lang, declared, macros = job
     from .checker import check_answer
-    from ..errors import DeriveError
-    try:
-        verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared,
-                               macros=macros)
-    except (DeriveError, RecursionError, MemoryError, ValueError, TypeError, ArithmeticError) as error:
-        return Graded(row.id, "undecided", None, f"the checker failed on this answer: {error}")
+    verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros)
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
                   verdict.evidence.level if verdict.evidence else None)
+
+
+def _limit_worker_memory() -> None:
+    """Pool initializer: a memory-hungry answer fails with MemoryError in its own check."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > WORKER_MEMORY_BYTES:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, hard))
 
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
@@ -86,7 +139,8 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
               declared: dict | None = None, macros: tuple = ()) -> tuple:
     """Results in input order, checked on all cores; `declared`, `macros`: the course's notation.
     One seed for the whole class (drawn fresh unless given), so equal answers get equal verdicts:
-    each distinct answer text is checked once."""
+    each distinct answer text is checked once. If a worker dies, the first unfinished answer is
+    checked again on its own (undecided if that kills its worker too) and the rest go on."""
     from .points import fresh_seed
     rows = tuple(rows)
     seed = fresh_seed() if seed is None else seed
@@ -96,8 +150,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
         checked = [grade_one(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            checked = list(pool.map(grade_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        checked = _on_all_cores(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []
     for row in rows:
@@ -107,22 +160,54 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     return tuple(results)
 
 
+def _on_all_cores(jobs: list, workers: int) -> list:
+    checked: list[Graded] = []
+    while len(checked) < len(jobs):
+        try:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_limit_worker_memory) as pool:
+                for graded in pool.map(grade_one, jobs[len(checked):]):  # one at a time: a death blames one job
+                    checked.append(graded)
+        except BrokenProcessPool:
+            checked.append(_alone(jobs[len(checked)]))
+    return checked
+
+
+def _alone(job: tuple) -> Graded:
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=_limit_worker_memory) as pool:
+            return pool.submit(grade_one, job).result()
+    except BrokenProcessPool:
+        return Graded(job[1].id, "undecided", None,
+                      "Undecided: the process checking this answer died (out of memory?); it is not judged.")
+
+
+def report_format(path: Path) -> str:
+    """"csv" or "json" by the report's extension; UsageError otherwise (checked before grading)."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in ("csv", "json"):
+        raise UsageError(f"{path}: the report must end in .csv or .json")
+    return suffix
+
+
+def neutralised(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading ' (OWASP)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def write_report(results: tuple, path: Path) -> None:
-    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way."""
+    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way. Written
+    atomically: an interrupted run leaves the old report or none, never half of one."""
     records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message, "evidence": r.evidence}
                for r in results]
-    suffix = path.suffix.lower()
-    if suffix == ".json":
+    if report_format(path) == "json":
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
-    elif suffix == ".csv":
+    else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["id", "verdict", "mistake", "message", "evidence"])
+        writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, quoting=csv.QUOTE_ALL)
         writer.writeheader()
         for record in records:
-            writer.writerow({**record, "mistake": record["mistake"] or "", "evidence": record["evidence"] or ""})
+            writer.writerow({key: neutralised(record[key] or "") for key in REPORT_FIELDS})
         text = buffer.getvalue()
-    else:
-        raise UsageError(f"{path}: the report must end in .csv or .json")
     from ..files import write_atomic
     write_atomic(path, text)
 

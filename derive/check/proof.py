@@ -50,6 +50,9 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
         return NUMERIC, ()
     answer = target.substitute(answer)
     result = target.result
+    written = _written_sizes(answer)
+    if written:  # explicit entries: the rest of the Piecewise is the target itself, so only these K are proved
+        return (EXACT, written) if _entries_proved(answer, result) else (NUMERIC, ())
     if _by_cases(answer - result):
         return SYMBOLIC, ()
     step = Step(lhs=answer, rhs=result, rule=Rule.DEFINITION,
@@ -60,6 +63,26 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     if _interchangeable(answer, target) and all(_exact(step, n, target) for n in Ks):
         return EXACT, Ks
     return NUMERIC, ()
+
+
+def _written_sizes(answer: sp.Basic) -> tuple:
+    """The K of explicit matrices and vectors in the answer (their entries stand under K = n conditions)."""
+    sizes = {eq.rhs for piece in answer.atoms(sp.Piecewise) for _expr, condition in piece.args
+             for eq in condition.atoms(sp.Eq) if eq.lhs == K and eq.rhs.is_Integer}
+    return tuple(sorted(int(n) for n in sizes))
+
+
+def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
+    """Every written entry (a Piecewise piece under K = n, i = r, ...) equals the target's entry there."""
+    if not isinstance(answer, sp.Piecewise):
+        return False
+    for entry, condition in answer.args:
+        if condition is sp.true:
+            continue
+        at = {eq.lhs: eq.rhs for eq in condition.atoms(sp.Eq)}
+        if not _by_cases(entry - result.xreplace(at).doit()):
+            return False
+    return True
 
 
 def _by_cases(difference: sp.Expr) -> bool:
@@ -81,6 +104,8 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
     if set(target.free) - {i, j} or free_indices(answer) - {i, j}:
         return False
     for expr in (answer, target.result):
+        if expr.has(sp.Derivative):
+            return False  # an unfinished step: its indices sit inside a derivative, not only as subscripts
         for summation in expr.atoms(sp.Sum):
             if any((lo, hi) != (1, K) for _v, lo, hi in summation.limits):
                 return False

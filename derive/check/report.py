@@ -31,7 +31,8 @@ def print_verdict(verdict: Verdict, console=None) -> None:
     word = say(lang, "verdict_" + verdict.verdict)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     console.print(click.style(word, fg=COLOUR[verdict.verdict], bold=True) if colour else word)
-    console.print(f"{say(lang, 'read_as')}  {verdict.interpretation}")
+    if verdict.interpretation:  # empty when the check stopped before reading finished
+        console.print(f"{say(lang, 'read_as')}  {verdict.interpretation}")
     console.print(verdict.message)
     if verdict.lines and len(verdict.lines) > 1:
         for lv in verdict.lines:

@@ -1,6 +1,11 @@
-"""`softmax-derive generate`: derive, verify, render every document in memory, then write them atomically."""
+"""`softmax-derive generate`: derive, verify, render every document, then publish them all at once.
+
+The output directory is checked before any work; documents (and the PDF builds' work directories)
+go into a staging directory inside it, and only when everything is ready are they renamed into place.
+"""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -16,8 +21,10 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 @click.option("--all", "all_", is_flag=True, help="Every derivation.")
 @click.option("--K", "K", default="symbolic", show_default=True, help="'symbolic' or a number of classes 2..512.")
 @click.option("--D", "D", default=None, help="'symbolic' or a number of input features, for derivations with a "
-              "linear layer (linear-softmax-cross-entropy, batched-...); needs a concrete --K.")
-@click.option("--N", "N", default=None, help="'symbolic' or a batch size, for batched-linear-softmax-cross-entropy; "
+              "linear layer (linear-softmax-cross-entropy, batched-...), or the head dimension of "
+              "attention-backward; needs a concrete --K.")
+@click.option("--N", "N", default=None, help="'symbolic' or a batch size, for batched-linear-softmax-cross-entropy "
+              "(the number of queries for attention-backward); "
               "needs a concrete --K.")
 @click.option("--format", "formats", type=click.Choice(FORMAT_CHOICES), multiple=True,
               help="Repeatable. Default: latex, fragment, markdown, json; 'all' adds pdf.")
@@ -33,11 +40,9 @@ ALL_FORMATS = (*DEFAULT_FORMATS, "pdf")
 def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_prefix, output) -> None:
     """Derive NAME (or --all), verify every step, and write NAME.tex, NAME.fragment.tex, NAME.md, NAME.json[, NAME.pdf]."""
     from .. import engine
-    from ..verify import build_verified
     from ..errors import UsageError
-    from ..files import write_atomic
+    from ..files import check_output_dir, publish, staging
     from ..render.notation_input import notation_from
-    from .progress import progress
 
     chosen = _chosen_names(names, all_, engine.names())
     # To stdout: one text format, JSON unless told otherwise (what `-o -` has always printed).
@@ -47,7 +52,26 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
     notation = notation_from(notation_file, symbols)
     if output == "-" and (len(chosen_formats) != 1 or "pdf" in chosen_formats):
         raise UsageError("-o - prints one text format (json by default); give a directory with -o for more or pdf")
-    documents = []  # (file name, content): everything rendered before anything is written
+    directory = None if output == "-" else check_output_dir(Path(output) / lang if lang != "en" else Path(output))
+    with staging(directory) if directory else contextlib.nullcontext() as stage:
+        documents = _documents(chosen, all_, K_value, sizes, chosen_formats, notation=notation, lang=lang,
+                               label_prefix=label_prefix, stage=stage)
+        if directory is None:
+            for _file, content in documents:
+                click.echo(content, nl=False)
+            return
+        for path in publish(documents, directory, stage):
+            click.echo(str(path))
+
+
+def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_prefix, stage) -> list:
+    """(file name, content) of every document, rendered before anything is published."""
+    from .. import engine
+    from ..errors import UsageError
+    from ..verify import build_verified
+    from .progress import progress
+
+    documents = []
     # One derivation's progress would only interleave with its own output: shown for several.
     with progress("deriving", total=len(chosen), quiet=len(chosen) == 1) as bar:
         for name in chosen:
@@ -55,8 +79,8 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
             entry = engine.lookup(name)
             if not entry.supports_K(K_value):
                 if not all_:
-                    raise UsageError(f"{name} supports only K = {entry.fixed_K}, not K = {K_value}")
-                click.echo(f"skipped {name}: it supports only K = {entry.fixed_K}", err=True)
+                    raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
+                click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
                 bar.advance(name)
                 continue
             for size, value in sizes.items():
@@ -66,18 +90,13 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
             given = {size: value for size, value in sizes.items() if size in entry.sizes}
             derivation = build_verified(name, K_value, **given)
             prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-            documents += _render_all(derivation, chosen_formats, notation=notation, lang=lang, label_prefix=prefix)
+            documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix,
+                                     stage=stage)
             bar.advance(name)
-    if output == "-":
-        for _file, content in documents:
-            click.echo(content, nl=False)
-        return
-    directory = Path(output) / lang if lang != "en" else Path(output)
-    for file, content in documents:
-        click.echo(str(write_atomic(directory / file, content)))
+    return documents
 
 
-def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tuple[str, str | bytes]]:
+def _render_all(derivation, formats, *, notation, lang, label_prefix, stage) -> list[tuple[str, str | bytes]]:
     from ..render.documents import file_name, render
     from ..render.pdf import compile_pdf
 
@@ -86,7 +105,8 @@ def _render_all(derivation, formats, *, notation, lang, label_prefix) -> list[tu
         if fmt == "pdf":
             latex = rendered.get("latex") or render(derivation, "latex", notation=notation, lang=lang,
                                                     label_prefix=label_prefix)
-            rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name)
+            rendered[fmt] = compile_pdf(latex, lang=lang, jobname=derivation.name,
+                                        workdir=stage / f"latex-{derivation.name}")
         else:
             rendered[fmt] = render(derivation, fmt, notation=notation, lang=lang, label_prefix=label_prefix)
     return [(file_name(derivation.name, fmt), content) for fmt, content in rendered.items()]

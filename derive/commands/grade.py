@@ -25,16 +25,23 @@ def grade(target, report, workers, seed, lang, answers, notation_file, symbols, 
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
     from .progress import plural, progress
 
-    from ..check.grading import grade_all, read_rows, summary, write_report
+    from ..check.grading import grade_all, read_rows, report_format, summary, write_report
     from ..check.target import get as lookup
+    from ..errors import UsageError
+    from ..files import check_output_file
 
     from ..check.points import fresh_seed
     lookup(target)
     roles = declared(notation_file, symbols, macros)
     seed = fresh_seed() if seed is None else seed  # one seed for the class, printed: --seed replays it
     source = Path(answers)
-    rows = read_rows(source)
     destination = Path(report) if report else source.with_suffix(".report.csv")
+    # Everything that could make the report unwritable is found now, not after grading.
+    report_format(destination)
+    if destination.resolve() == source.resolve():
+        raise UsageError(f"the report {destination} would overwrite the answers")
+    check_output_file(destination)
+    rows = read_rows(source)
     with progress("checking", total=len(rows)) as bar:
         results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n),
                             declared=roles, macros=tuple(macros), seed=seed, lang=lang)

@@ -34,14 +34,23 @@ class Entry:
     sizes: tuple[str, ...] = ("K",)
     # The only concrete K it has (sigmoid-logistic-gradient: 2); None: every K >= 2.
     fixed_K: int | None = None
+    # The largest concrete K it takes (written-out attention and masked softmax: 8); None: MAX_CONCRETE_K.
+    max_K: int | None = None
 
     def supports_K(self, K: int | None) -> bool:
-        return K is None or self.fixed_K is None or K == self.fixed_K
+        if K is None:
+            return True
+        return (self.fixed_K is None or K == self.fixed_K) and (self.max_K is None or K <= self.max_K)
+
+    @property
+    def supported_K(self) -> str:
+        """The concrete K it takes, in words for a message: 'only K = 2', 'K <= 8'."""
+        return f"only K = {self.fixed_K}" if self.fixed_K is not None else f"K <= {self.max_K}"
 
 
 def _entry(module: ModuleType) -> Entry:
     return Entry(module.NAME, module.TITLE, module.DESCRIPTION, module.build_symbolic, module.build_concrete,
-                 getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None))
+                 getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None), getattr(module, "MAX_CONCRETE_K", None))
 
 
 class _Registry(Mapping):

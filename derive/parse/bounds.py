@@ -2,7 +2,11 @@
 
 Why estimate first: sp.Pow(9, 9**9) evaluates eagerly and would compute a number with hundreds
 of millions of digits; the estimate is propagated through the tree (not per literal), so
-((9^9)^{9999})^{9999} is refused as surely as 9^{9^{9^9}}.
+((9^9)^{9999})^{9999} is refused as surely as 9^{9^{9^9}}. Two more bounds keep SymPy's exact
+arithmetic small whatever the value: the digits of the exact numbers it would build (0.5^{1000}
+is tiny but has 302 digits, and ((0.5^{1000})^{1000})^{1000} a billion), and the order of a root
+taken of a number (0.999999^{0.999999} asks for a millionth root: SymPy searches 999999^999999 for
+perfect powers for a minute). All are counts, so the answer is the same on any machine.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from ..errors import ParseError
 
 MAX_LOG10 = 300  # estimated |value| above 10^300 is refused before SymPy computes it
 MAX_EXPONENT = 1000
+MAX_DIGITS = 1000  # digits of any exact number SymPy would build (numerator or denominator)
+MAX_ROOT = 100  # a number to the power p/q: q at most this (the root SymPy tries to take exactly)
+_LOG10_2 = math.log10(2)
 
 
 def log10_bound(expr: sp.Basic) -> float:
@@ -40,11 +47,19 @@ def log10_bound(expr: sp.Basic) -> float:
     return 1.0
 
 
+def digits(expr: sp.Basic) -> float:
+    """An upper estimate of the decimal digits of the exact numbers in `expr` (numerators and
+    denominators together), from bit lengths: no number is ever converted to text."""
+    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) * _LOG10_2 for r in expr.atoms(sp.Rational))
+
+
 def checked(expr: sp.Basic) -> sp.Basic:
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ParseError("division by zero")
     if log10_bound(expr) > MAX_LOG10:
         raise ParseError("a number in the answer is too large (estimated above 10^300)")
+    if digits(expr) > MAX_DIGITS:
+        raise ParseError(f"the numbers in the answer have too many digits (more than {MAX_DIGITS})")
     return expr
 
 
@@ -57,6 +72,13 @@ def power(base: sp.Basic, exponent: sp.Basic) -> sp.Basic:
         size = log10_bound(base) * abs(float(exponent))
     if size > MAX_LOG10 or log10_bound(exponent) > 4:
         raise ParseError("a power in the answer is too large (estimated above 10^300)")
+    if exponent.is_Number and digits(base) * abs(float(exponent)) > MAX_DIGITS:
+        raise ParseError(f"a power in the answer has too many digits (estimated above {MAX_DIGITS})")
+    # (999999 sigma_i)^{0.999999} hangs too: SymPy pulls the number out of the product first.
+    if exponent.is_Rational and exponent.q > MAX_ROOT and any(
+            abs(r.p) > 1 or r.q > 1 for r in base.atoms(sp.Rational)):
+        raise ParseError(f"the power {exponent} of an expression with numbers asks for a root of order "
+                         f"{exponent.q} (at most {MAX_ROOT}); write the exponent as a simpler fraction")
     if base == 0 and exponent.is_Number and exponent < 0:
         raise ParseError("division by zero")
     return checked(sp.Pow(base, exponent))

@@ -13,6 +13,7 @@ from importlib import resources
 import lark
 import sympy as sp
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from sympy.tensor.indexed import IndexException
 
 from ..algebra.indices import free_indices
 from ..errors import ParseError
@@ -104,7 +105,8 @@ def parse_line(raw: str, *, binary: bool = False, roles: dict | None = None) -> 
             raise original from None
         if isinstance(original, RecursionError):
             raise ParseError("the answer is nested too deeply") from None
-        if isinstance(original, (TypeError, ValueError, ArithmeticError, sp.ShapeError)):
+        if isinstance(original, (TypeError, ValueError, ArithmeticError, NotImplementedError, sp.ShapeError,
+                                 IndexException)):
             raise ParseError(f"the answer cannot be built: {type(original).__name__}") from None
         raise
     if not any(p is not None for p in parts):

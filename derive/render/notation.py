@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ..errors import NotationError
+from .symbol_grammar import COMMANDS, atom_problem
 
 DEFAULT_SYMBOLS = {
     "probs": r"\sigma",
@@ -31,14 +32,7 @@ DELTA_STYLES = ("kronecker", "indicator")
 
 # Commands a symbol may use: letters, accents and alphabets. Nothing that reads files, defines
 # macros or changes catcodes can get through.
-ALLOWED_COMMANDS = frozenset({
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
-    "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "varsigma", "tau", "upsilon",
-    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma",
-    "Upsilon", "Phi", "Psi", "Omega", "ell", "hat", "tilde", "bar", "check", "breve", "dot", "ddot",
-    "widehat", "widetilde", "mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathbb",
-    "mathfrak", "boldsymbol", "bm", "operatorname",
-})
+ALLOWED_COMMANDS = COMMANDS
 # Letters a symbol cannot be: they already mean something in every document (e^x, I, the delta).
 RESERVED = frozenset({"e", "I", r"\delta", r"\partial", r"\log", r"\mathbf{1}"})
 _TOKEN = re.compile(r"\\([A-Za-z]+)|([A-Za-z0-9{}' ])|(.)", re.DOTALL)
@@ -87,6 +81,9 @@ def validate_symbol(role: str, tex: str) -> str:
                 raise NotationError(f"symbol for {role!r} has unbalanced braces: {tex}")
     if depth:
         raise NotationError(f"symbol for {role!r} has unbalanced braces: {tex}")
+    problem = atom_problem(tex)
+    if problem:
+        raise NotationError(f"symbol for {role!r} is not a complete LaTeX symbol ({problem}): {tex}")
     if role in INDEX_ROLES and not re.fullmatch(r"[a-z]", tex):
         raise NotationError(f"index {role!r} must be one lower-case letter, not {tex!r}")
     return tex

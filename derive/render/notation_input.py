@@ -9,6 +9,9 @@ File format (every key optional):
     loss = '\\mathcal{L}'
 
 Flags win over the file. `--symbol vector=STYLE` and `--symbol delta=STYLE` set the two styles.
+The file is untrusted too: at most MAX_FILE_CHARS are read (`--notation /dev/zero` stops there);
+lines longer than MAX_LINE_CHARS and brackets nested deeper than MAX_NESTING are refused before
+the TOML parser recurses into them.
 """
 from __future__ import annotations
 
@@ -19,16 +22,30 @@ from typing import Iterable
 from ..errors import NotationError
 from .notation import Notation, make_notation
 
+MAX_FILE_CHARS = 64 * 1024  # a notation is a dozen short lines
+MAX_NESTING = 8  # [symbols] and '\\hat{\\mathbf{p}}' need 2
+MAX_LINE_CHARS = 200  # also bounds dotted keys (a.a.a...), which tomllib handles in quadratic time
 STYLE_KEYS = {"vector": "vector_style", "vector_style": "vector_style", "delta": "delta"}
 
 
 def read_notation_file(path: Path) -> dict:
     """The file's settings as keyword arguments for make_notation; NotationError if unreadable."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(MAX_FILE_CHARS + 1)
     except OSError as error:
         raise NotationError(f"cannot read notation file {path}: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise NotationError(f"notation file {path} is not valid TOML: {error}") from None
+    if len(text) > MAX_FILE_CHARS:
+        raise NotationError(f"notation file {path} is longer than {MAX_FILE_CHARS:,} characters")
+    if any(len(line) > MAX_LINE_CHARS for line in text.splitlines()):
+        raise NotationError(f"notation file {path} has a line longer than {MAX_LINE_CHARS} characters")
+    if _nesting(text) > MAX_NESTING:
+        raise NotationError(f"notation file {path} nests brackets or braces more than {MAX_NESTING} deep")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise NotationError(f"notation file {path} is not valid TOML: {error}") from None
     settings: dict = {"symbols": {}}
     for key, value in data.items():
@@ -39,6 +56,18 @@ def read_notation_file(path: Path) -> dict:
         else:
             raise NotationError(f"notation file {path}: unknown key {key!r} (expected symbols, vector_style, delta)")
     return settings
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of [ and { anywhere in the text (inside strings too: an over-estimate)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def parse_symbol_flags(flags: Iterable[str]) -> dict:

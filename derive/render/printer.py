@@ -9,6 +9,9 @@ from .notation import NAME_TO_ROLE, Notation
 
 # A matrix with more rows or columns than this prints as its corners with \cdots, \vdots, \ddots.
 MAX_MATRIX_SIDE = 6
+# Canonical names that print as another letter: the key matrix of attention is K, but the
+# Symbol K is already the number of keys, so its SymPy name is Kmat.
+FIXED_NAMES = {"Kmat": "K"}
 # A sum with more terms than this prints its first and last terms around \cdots.
 MAX_ADD_TERMS = 8
 
@@ -50,6 +53,8 @@ class NotationPrinter(LatexPrinter):
 
     # -- names -------------------------------------------------------------------------------
     def _name(self, name: str) -> str:
+        if name in FIXED_NAMES:
+            return FIXED_NAMES[name]
         role = NAME_TO_ROLE.get(name)
         if role is not None and role in self.notation.symbols:
             return self.notation.symbol(role)
