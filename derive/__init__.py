@@ -12,12 +12,40 @@ __version__ = "0.1.0"
 
 
 def derive(name, K=None, D=None, N=None):
-    """See derive.api.derive."""
+    """Derive the named softmax gradient with SymPy and verify every step; return the Derivation.
+
+    Takes `name`, one of the names `available()` lists; `K`, the number of classes: None or
+    "symbolic" (indexed symbols, sums over k = 1..K) or an integer 2..512 (explicit vectors and
+    matrices); `D` (input features) and `N` (batch size) for the linear-layer derivations, only
+    with a concrete K (omitted: 2). Returns a frozen `derive.model.Derivation`: `.steps` (each a
+    Step with lhs, rhs, rule and `.evidence`: symbolic True or None, numeric_max_abs_error,
+    points), `.result_lhs = .result` (a SymPy expression; an explicit Matrix for a concrete K) and
+    `.results`, a mapping name -> Result(lhs, rhs) for derivations with several results.
+    Raises `derive.errors.UsageError` for an unknown name or a bad size, and
+    `derive.errors.VerificationError` if a step failed its own check (a bug: never returned).
+    Derivations are cached: the same arguments give the same object.
+
+    >>> import derive
+    >>> derive.derive("softmax-jacobian").result
+    (KroneckerDelta(i, j) - sigma[j])*sigma[i]
+    >>> derive.derive("cross-entropy-gradient", 2).result
+    Matrix([
+    [sigma[1] - y[1]],
+    [sigma[2] - y[2]]])
+    >>> derive.derive("cross-entropy-gradient").results["general"].rhs
+    sigma[i]*Sum(y[k], (k, 1, K)) - y[i]
+    """
     from .api import derive as _derive
     return _derive(name, K, D, N)
 
 
 def available():
+    """Every derivation as (name, one-line description), in display order; takes nothing, raises nothing.
+
+    >>> import derive
+    >>> derive.available()[0][0]
+    'softmax-jacobian'
+    """
     from .api import available as _available
     return _available()
 

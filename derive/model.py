@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import sympy as sp
 
@@ -131,9 +132,52 @@ class Semantics:
     prove: bool = True
 
 
+class Result(NamedTuple):
+    """One named result of a derivation: `lhs = rhs` (e.g. dL/db_i = sigma_i - y_i)."""
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+
+
+class Results(Mapping):
+    """name -> Result(lhs, rhs): a read-only mapping in the order the derivation gives them.
+
+    Hashable and immutable like the Derivation that holds it, so a Derivation stays a value."""
+
+    def __init__(self, items: Iterable[tuple[str, sp.Basic, sp.Basic]] = ()):
+        self._items = tuple((name, Result(lhs, rhs)) for name, lhs, rhs in items)
+        self._index = dict(self._items)
+        if len(self._index) != len(self._items):
+            raise ValueError(f"duplicate result names in {[name for name, _ in self._items]}")
+
+    def __getitem__(self, name: str) -> Result:
+        return self._index[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"Results({dict(self._index)!r})"
+
+
 @dataclass(frozen=True)
 class Derivation:
-    """A named, ordered sequence of verified steps ending in `result`."""
+    """A named, ordered sequence of verified steps ending in `result`.
+
+    `result_lhs = result` is the main result (a SymPy expression for symbolic K, an explicit
+    ImmutableDenseMatrix for a concrete one); `results` maps the name of each further result to
+    a Result(lhs, rhs), e.g. `derive("linear-softmax-cross-entropy").results["b"].rhs`; `steps`
+    carry their Evidence once verified.
+    """
 
     name: str
     title: str
@@ -146,14 +190,19 @@ class Derivation:
     # Symbols shown in steps and their meaning, e.g. (L, -Sum_k y_k log sigma_k): the verifier
     # substitutes them before checking, the documents show the symbol.
     definitions: tuple[tuple[sp.Symbol, sp.Basic], ...] = field(default=())
-    # Extra named results (for derivations with several gradients); name -> (lhs, rhs).
-    results: tuple[tuple[str, sp.Basic, sp.Basic], ...] = field(default=())
+    # Extra named results (for derivations with several gradients): name -> Result(lhs, rhs). The
+    # engine may pass (name, lhs, rhs) triples; they are stored as a Results mapping.
+    results: Results = field(default_factory=Results)
     # How the verifier builds test points and proofs; None: sigma = softmax(z), arrays z and y.
     semantics: Semantics | None = None
     # The shape of each quantity, e.g. (("X", "N x D"), ...), for derivations with matrices.
     shapes: tuple[tuple[str, str], ...] = field(default=())
     # Size parameters besides K (e.g. {"D": 3}); None values: symbolic.
     sizes: tuple[tuple[str, int | None], ...] = field(default=())
+
+    def __post_init__(self):
+        if not isinstance(self.results, Results):
+            object.__setattr__(self, "results", Results(self.results))  # frozen: the one conversion
 
     @property
     def is_symbolic(self) -> bool:

@@ -96,7 +96,7 @@ def test_results_have_the_expected_closed_forms():
     assert sp.expand(log_jac - (sp.KroneckerDelta(i, j) - sigma[j])) == 0
     ce = derive.derive("cross-entropy-gradient")
     assert sp.expand(ce.result - (sigma[i] - y[i])) == 0
-    general = dict((name, rhs) for name, _lhs, rhs in ce.results)["general"]
+    general = ce.results["general"].rhs
     assert sp.expand(general - (sigma[i] * sp.Sum(y[k], (k, 1, K_SYMBOL)) - y[i])) == 0
 
 

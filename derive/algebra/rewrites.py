@@ -118,6 +118,24 @@ def factor_entry(expr: sp.Expr) -> sp.Expr:
     return positive_leading_factor(sp.factor(expr))
 
 
+def factor_common(expr: sp.Expr) -> sp.Expr:
+    """a c + b c -> c (a + b) for the factors every term shares, read off the expanded terms.
+
+    Linear in the number of terms, where factor() builds a multivariate polynomial: a vector-Jacobian
+    entry at K = 128 has 2K generators and factor() recursed without bound there."""
+    terms = sp.Add.make_args(sp.expand(expr))
+    if len(terms) < 2:
+        return expr
+    powers = [t.as_powers_dict() for t in terms]
+    shared = {base: min(p.get(base, 0) for p in powers) for base in powers[0]
+              if not base.is_Number and all(base in p for p in powers)}
+    shared = {base: e for base, e in shared.items() if e.is_positive}
+    if not shared:
+        return expr
+    common = sp.Mul(*[base ** e for base, e in shared.items()])
+    return positive_leading_factor(common * sp.Add(*[t / common for t in terms]))
+
+
 def chain_rule_through_probs(derivative: sp.Derivative) -> sp.Expr:
     """d/dz_x Sum_k f(sigma_k) -> Sum_k (df/dsigma_k) (d sigma_k / d z_x).
 

@@ -62,7 +62,7 @@ def get(name: str) -> CheckTarget:
         if part not in known:
             raise UsageError(f"{base} has no result {part!r}" + (f"; known: {', '.join(known)}" if known else
                                                                   "; it has one result: use the plain name"))
-        (lhs, result), = [(l, r) for key, l, r in derivation.results if key == part]
+        lhs, result = derivation.results[part]
     elif base in PARTS:
         part = PARTS[base][0]
     free = tuple(sorted(free_indices(lhs) | free_indices(result), key=str))

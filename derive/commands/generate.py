@@ -71,24 +71,30 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
     from .. import engine
     from ..errors import UsageError
     from ..verify import build_verified
+    from .progress import progress
 
     documents = []
-    for name in chosen:
-        entry = engine.lookup(name)
-        if not entry.supports_K(K_value):
-            if not all_:
-                raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
-            click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
-            continue
-        for size, value in sizes.items():
-            if value is not None and size not in entry.sizes and not all_:
-                raise UsageError(f"{name} has no size {size}: --{size} applies to "
-                                 + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
-        given = {size: value for size, value in sizes.items() if size in entry.sizes}
-        derivation = build_verified(name, K_value, **given)
-        prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-        documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix, stage=stage,
-                                 teaching=teaching)
+    # One derivation's progress would only interleave with its own output: shown for several.
+    with progress("deriving", total=len(chosen), quiet=len(chosen) == 1) as bar:
+        for name in chosen:
+            bar.start(name)
+            entry = engine.lookup(name)
+            if not entry.supports_K(K_value):
+                if not all_:
+                    raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
+                click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
+                bar.advance(name)
+                continue
+            for size, value in sizes.items():
+                if value is not None and size not in entry.sizes and not all_:
+                    raise UsageError(f"{name} has no size {size}: --{size} applies to "
+                                     + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
+            given = {size: value for size, value in sizes.items() if size in entry.sizes}
+            derivation = build_verified(name, K_value, **given)
+            prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
+            documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix,
+                                     stage=stage, teaching=teaching)
+            bar.advance(name)
     return documents
 
 

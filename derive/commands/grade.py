@@ -23,8 +23,7 @@ from .check import declared, reading_options
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
 def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from .progress import plural, progress
 
     from ..check.grading import grade_all, read_rows, report_format, summary, write_report
     from ..check.target import get as lookup
@@ -43,16 +42,14 @@ def grade(target, report, workers, seed, lang, answers, notation_file, symbols, 
         raise UsageError(f"the report {destination} would overwrite the answers")
     check_output_file(destination)
     rows = read_rows(source)
-    errors = Console(stderr=True, highlight=False)
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=errors, transient=True) as bar:
-        task = bar.add_task("check", total=len(rows))
-        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(task, n),
+    with progress("checking", total=len(rows)) as bar:
+        results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n),
                             declared=roles, macros=tuple(macros), seed=seed, lang=lang)
     write_report(results, destination)
     counts = summary(results)
     from ..check.words import say
-    click.echo(say(lang, "graded", count=counts["answers"], target=target, path=destination) + f" (--seed {seed})")
+    click.echo(say(lang, "graded", count=counts["answers"], answers=plural(counts["answers"], "answer"),
+                   target=target, path=destination) + f" (--seed {seed})")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:

@@ -25,29 +25,34 @@ def verify(names, max_K) -> None:
 
 
 def run_verification(names: Iterable[str], *, Ks: tuple, echo: Callable[[str], None]) -> bool:
-    """True when every step of every derivation verified; one row per (name, K)."""
+    """True when every step of every derivation verified; one table row per (name, K) on stdout
+    (through `echo`), progress on stderr (commands.progress)."""
     from .. import engine
     from ..verify import build_verified
+    from .progress import progress
 
-    header = f"{'derivation':<26} {'K':>8} {'steps':>5} {'proved':>7} {'points':>7} {'max |lhs-rhs|':>14}  status"
+    jobs = [(name, K) for name in names for K in Ks if engine.lookup(name).supports_K(K)]
+    width = max([len("derivation"), *(len(name) for name, _ in jobs)])  # the longest name sets the column
+    header = f"{'derivation':<{width}} {'K':>8} {'steps':>5} {'proved':>7} {'points':>7} {'max |lhs-rhs|':>14}  status"
     echo(header)
     echo("-" * len(header))
     all_ok = True
-    for name in names:
-        for K in Ks:
-            if not engine.lookup(name).supports_K(K):
-                continue  # e.g. sigmoid-logistic-gradient exists for K = 2 only
+    with progress("verifying", total=len(jobs)) as bar:
+        for name, K in jobs:
             label = "symbolic" if K is None else str(K)
+            bar.start(f"{name} K={label}")
             try:
                 derivation = build_verified(name, K)
             except DeriveError as error:
                 all_ok = False
-                echo(f"{name:<26} {label:>8} {'':>5} {'':>7} {'':>7} {'':>14}  FAIL: {error}")
+                echo(f"{name:<{width}} {label:>8} {'':>5} {'':>7} {'':>7} {'':>14}  FAIL: {error}")
+                bar.advance(f"{name} K={label}")
                 continue
             steps = derivation.steps
             proved = sum(1 for s in steps if s.evidence.symbolic)
             points = sum(s.evidence.points for s in steps)
             worst = max(s.evidence.numeric_max_abs_error for s in steps)
-            echo(f"{name:<26} {label:>8} {len(steps):>5} {proved:>3}/{len(steps):<3} {points:>7} {worst:>14.2e}  ok")
+            echo(f"{name:<{width}} {label:>8} {len(steps):>5} {proved:>3}/{len(steps):<3} {points:>7} {worst:>14.2e}  ok")
+            bar.advance(f"{name} K={label}")
     echo("all steps verified" if all_ok else "SOME STEPS FAILED")
     return all_ok

@@ -5,6 +5,8 @@ The main result is the entry dL/dW_id (the K x D matrix for concrete sizes); res
 """
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import sympy as sp
 
@@ -113,8 +115,14 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
 def _example_gradient(row, column, batch=N) -> sp.Expr:
     """dL/dZ_{row, column}: the cross-entropy gradient sigma - y of that row, divided by N (mean)."""
-    entry = cross_entropy.build_symbolic().result  # sigma_i - y_i, substituted, not retyped
+    entry = _cross_entropy_result()  # sigma_i - y_i, substituted, not retyped
     return entry.xreplace({sigma[i]: P[row, column], y[i]: Y[row, column]}) / batch
+
+
+@functools.lru_cache(maxsize=1)
+def _cross_entropy_result() -> sp.Expr:
+    """Built once: every dL/dZ_nk of every entry (K^2 D N of them at concrete sizes) substitutes it."""
+    return cross_entropy.build_symbolic().result
 
 
 def _forms(classes, features, batch):

@@ -81,7 +81,7 @@ def build_concrete(n: int) -> Derivation:
     known = dict(zip(symbols_J, jacobian.result))
     chain.then(lambda e: e.xreplace(known), Rule.SUBSTITUTE_RESULT,
                "the softmax Jacobian: d sigma_r / d z_c = sigma_r (delta_rc - sigma_c)", facts=("softmax-jacobian-rc",))
-    chain.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor out sigma_r", facts=("factor-sigma-r",))
+    chain.then(entrywise(rewrites.factor_common), Rule.FACTOR, "factor out sigma_r", facts=("factor-sigma-r",))
     explicit = chain.current
     require(explicit_matches(vector_form(n), explicit), "the vector equals sigma * (g - <g, sigma> 1)")
     chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma * (g - (g^T sigma) 1)", facts=("is-vjp",)))

@@ -42,7 +42,7 @@ def to_dict(derivation: Derivation, notation: Notation | None = None) -> dict:
         "result": result_to_dict(derivation.result_lhs, derivation.result, notation),
     }
     if derivation.results:
-        data["results"] = {name: result_to_dict(lhs, rhs, notation) for name, lhs, rhs in derivation.results}
+        data["results"] = {name: result_to_dict(lhs, rhs, notation) for name, (lhs, rhs) in derivation.results.items()}
     return data
 
 

@@ -28,8 +28,9 @@ _FREE_INDEX_SYMBOLS = (i, j)
 
 def verify_derivation(derivation: Derivation) -> Derivation:
     """The derivation with evidence attached to every step (or raise VerificationError)."""
+    memo: dict = {}  # steps share their left side: its normal form is computed once per derivation
     steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
-                              semantics=derivation.semantics)
+                              semantics=derivation.semantics, memo=memo)
                   for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)
 
@@ -49,9 +50,14 @@ def _substitute(expr, mapping):
                         ).xreplace(mapping)
 
 
-def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), semantics: Semantics | None = None) -> Step:
+def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), semantics: Semantics | None = None,
+                memo: dict | None = None) -> Step:
+    """The step with its Evidence attached, or VerificationError when SymPy or the numbers refute it.
+
+    `memo` is shared by the steps of one derivation (same K, definitions and semantics): the normal
+    form of an entry that recurs (a Jacobian's left side, every step) is computed once."""
     checked = with_definitions(step, definitions)
-    symbolic = prove_equal(checked, n=K_value, semantics=semantics)
+    symbolic = prove_equal(checked, n=K_value, semantics=semantics, memo=memo)
     try:
         error, points = numeric_max_error(checked, K_value=K_value, semantics=semantics)
     except EvaluationError as failure:  # e.g. x_i with i > D: the step is wrong, not the program
@@ -101,16 +107,24 @@ def _distance(a, b) -> mpmath.mpf:
 
 # --- symbolic ---------------------------------------------------------------------------------
 
-def prove_equal(step: Step, *, n: int | None = None, semantics: Semantics | None = None) -> bool | None:
-    """True when SymPy reduces lhs - rhs to 0 in the logits; None when it cannot decide."""
+def prove_equal(step: Step, *, n: int | None = None, semantics: Semantics | None = None,
+                memo: dict | None = None) -> bool | None:
+    """True when SymPy reduces lhs - rhs to 0 in the logits; None when it cannot decide.
+
+    `memo` (see verify_step) may only be shared between steps of one derivation."""
     if semantics is not None and not semantics.prove:
         return None
+    memo = {} if memo is None else memo
+
+    def normal(expr):
+        if expr not in memo:  # the costly part (derivatives done) does not depend on the step
+            memo[expr] = _in_logits(expr, n, semantics)
+        return _under_step_assumptions(memo[expr], step, n)
     try:
         pairs = _entry_pairs(step.lhs, step.rhs, n)
         if pairs is None:
             return None
-        return all(_is_zero_by_cases(_normal_form(a, step, n, semantics) - _normal_form(b, step, n, semantics))
-                   for a, b in pairs) or None
+        return all(_is_zero_by_cases(normal(a) - normal(b)) for a, b in pairs) or None
     except (ValueError, TypeError, NotImplementedError, StopIteration, RecursionError, AttributeError,
             IndexException):
         # SymPy could not decide (sympy#14570 raises StopIteration from simplify on these sums).
@@ -166,7 +180,7 @@ def _explicit(expr, n):
         return None
 
 
-def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics | None = None) -> sp.Expr:
+def _in_logits(expr: sp.Expr, n: int | None, semantics: Semantics | None = None) -> sp.Expr:
     """Everything in logits: sigma by its definition, derivatives done, delta sums collapsed."""
     expr = matrix_entries_to_indexed(expr)
     if semantics is not None and semantics.layers is not None:
@@ -176,9 +190,29 @@ def _normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics 
     expr = evaluate_derivatives(expr)
     if semantics is not None and semantics.refold is not None:
         expr = semantics.refold(expr, n)
-    expr = sp.expand_log(expr.doit(), force=True)  # force: logits are real, probabilities positive
+    expr = sp.expand_log(_doit_but_inert_sums(expr), force=True)  # force: logits are real, probabilities positive
     # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
-    expr = resolve_piecewise(expr, index_range_facts(i, j, k))
+    return resolve_piecewise(expr, index_range_facts(i, j, k))
+
+
+def _doit_but_inert_sums(expr: sp.Expr) -> sp.Expr:
+    """expr.doit(), except for sums SymPy cannot close: a sum over k of e^{z_k}, g_k sigma_k, ...
+    (no delta to collapse, a term that depends on k) is left as it is. SymPy's doit would try
+    telescoping, hypergeometric terms and `solve` on each of them and fail, seconds per sum."""
+    inert = {s: sp.Dummy("inert_sum") for s in expr.atoms(sp.Sum) if _is_inert(s)}
+    if not inert:
+        return expr.doit()
+    return expr.xreplace(inert).doit().xreplace({mask: s for s, mask in inert.items()})
+
+
+def _is_inert(summation: sp.Sum) -> bool:
+    body = summation.function
+    return not body.has(sp.KroneckerDelta, sp.Derivative, sp.Piecewise) and all(
+        body.has(v) for v in summation.variables)
+
+
+def _under_step_assumptions(expr: sp.Expr, step: Step, n: int | None) -> sp.Expr:
+    """What the step may use: its condition (i != j) and the targets' sum being 1; dummies named alike."""
     if step.condition != sp.true:
         expr = _apply_condition(expr, step.condition)
     if TARGETS_SUM_TO_ONE in step.uses:
