@@ -87,7 +87,7 @@ def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
 
 def _by_cases(difference: sp.Expr) -> bool:
     try:
-        return generic._is_zero_by_cases(difference)
+        return generic.is_zero_by_cases(difference)
     except (ValueError, TypeError, NotImplementedError, RecursionError, AttributeError):
         return False
 
@@ -121,8 +121,8 @@ def _exact(step: Step, n: int, target: CheckTarget) -> bool:
     for values in pairs:
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
         try:
-            lhs = generic._normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
-            rhs = generic._normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
+            lhs = generic.normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
+            rhs = generic.normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
             if not generic.is_zero(lhs - rhs):
                 return False
         except (ValueError, TypeError, NotImplementedError, RecursionError, AttributeError, IndexError):

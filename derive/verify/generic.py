@@ -124,11 +124,17 @@ def prove_equal(step: Step, *, n: int | None = None, semantics: Semantics | None
         pairs = _entry_pairs(step.lhs, step.rhs, n)
         if pairs is None:
             return None
-        return all(_is_zero_by_cases(normal(a) - normal(b)) for a, b in pairs) or None
+        return all(is_zero_by_cases(normal(a) - normal(b)) for a, b in pairs) or None
     except (ValueError, TypeError, NotImplementedError, StopIteration, RecursionError, AttributeError,
             IndexException):
         # SymPy could not decide (sympy#14570 raises StopIteration from simplify on these sums).
         return None
+
+
+def normal_form(expr: sp.Expr, step: Step, n: int | None, semantics: Semantics | None = None) -> sp.Expr:
+    """Everything in logits (sigma by its definition, derivatives done, delta sums collapsed), under
+    the step's assumptions: what prove_equal compares, for callers that compare it themselves."""
+    return _under_step_assumptions(_in_logits(expr, n, semantics), step, n)
 
 
 def _entry_pairs(lhs, rhs, n):
@@ -249,7 +255,7 @@ def _apply_condition(expr, condition):
     return expr
 
 
-def _is_zero_by_cases(difference: sp.Expr) -> bool:
+def is_zero_by_cases(difference: sp.Expr) -> bool:
     """Zero outright, or zero both when i = j (delta_ij = 1) and when i != j (delta_ij = 0):
     sigma_j (delta_ij - sigma_i) equals sigma_i (delta_ij - sigma_j) only by that case split."""
     if is_zero(difference):
