@@ -302,7 +302,7 @@ def _name(got, expected, case, part, check_target, layout) -> Mistake | None:
     ratio = _constant_ratio(got, expected)
     if ratio is not None:
         return catalogue.mistake("sign") if abs(ratio + 1) < 1e-6 else catalogue.mistake(
-            "scale", f"Here the factor is {ratio:.6g}.")
+            "scale", ("note_scale", {"factor": f"{ratio:.6g}"}))
     return _matching(catalogue.candidates(check_target), got, case, part, check_target, layout)
 
 
