@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from derive.cli_app import main
+from derive.check import check_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,3 +152,18 @@ def test_a_hostile_notation_file_is_refused_before_parsing(tmp_path, content, me
 def test_an_endless_notation_file_is_read_only_up_to_the_cap():
     result = _generate("--notation", "/dev/zero")
     assert result.exit_code == 2 and "longer than" in result.stderr
+
+
+@pytest.mark.parametrize("answer, target, verdict, words", [
+    (r"\frac{\partial \sigma_i}{\partial u}", "softmax-jacobian", "undecided", "u, which is not an input"),
+    (r"\frac{\partial L}{\partial z_9}", "cross-entropy-gradient", "undecided", "beyond the inputs"),
+    (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i} = \sigma_i(\delta_{ij}-\sigma_j)",
+     "cross-entropy-hessian", "correct", "Evidence"),
+    (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i} = \sigma_i(\delta_{ij}+\sigma_j)",
+     "cross-entropy-hessian", "incorrect", "H_{ij}"),
+])
+def test_derivatives_the_question_has_no_input_for_and_mixed_partials(answer, target, verdict, words):
+    """Once internal errors (KeyError, IndexError, the printer's ValueError): now a reasoned verdict."""
+    result = check_answer(answer, target=target)
+    assert result.verdict == verdict and words in result.message
+    assert "Internal error" not in result.message

@@ -17,7 +17,7 @@ import mpmath
 import sympy as sp
 
 from ..errors import DeriveError
-from ..numeric.state import EvaluationError
+from ..numeric.state import EvaluationError, NotAnInput
 from ..numeric.evaluate import compile_expr
 from ..algebra.indices import free_indices
 from .. import symbols
@@ -172,6 +172,8 @@ def safe(run, env, assignment):
     """A value, or nan where it cannot be computed (log of 0, division by 0 at this point)."""
     try:
         value = run(env, assignment)
+    except NotAnInput:
+        raise  # no point can compute it: the answer asks another question
     except (ZeroDivisionError, ValueError, OverflowError, EvaluationError):
         return mpmath.nan
     if isinstance(value, mpmath.mpc):

@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .state import Env, EvaluationError, LazyMatrix
+from .state import Env, EvaluationError, LazyMatrix, NotAnInput
 
 
 Compiled = Callable[[Env], object]
@@ -230,19 +230,28 @@ def _compile_condition(cond):
 
 def _derivative(expr):
     """Numeric derivative with mpmath.diff: the oracle independent of SymPy's differentiation."""
-    body = _compiled_body(expr.expr)
-    (variable, order), = expr.variable_count
+    *inner, (variable, order) = expr.variable_count
+    # d/dz_j d/dz_i L (SymPy merges nested derivatives): the outer derivative of the inner one.
+    body = compile_expr(sp.Derivative(expr.expr, *inner)) if inner else _compiled_body(expr.expr)
     if isinstance(variable, MatrixSymbol):
         return _jacobian(expr, body, variable)
     if isinstance(variable, sp.Indexed):
         name, index = variable.base.name, [compile_expr(ix) for ix in variable.indices]
         def run(env):
             position = tuple(_index_value(ix, env) - 1 for ix in index)
-            start = env.array(name)[position if isinstance(env.array(name), mpmath.matrix) else position[0]]
+            values = env.array(name)
+            try:
+                start = values[position if isinstance(values, mpmath.matrix) else position[0]]
+            except IndexError:  # d/dz_9 at K = 4: there is no such input at this point
+                raise NotAnInput(f"the derivative is taken with respect to {variable}, beyond the "
+                                      f"inputs at this point") from None
             return mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
         return run
     if isinstance(variable, sp.Symbol):
         def run(env):
+            if variable not in env.scalars:  # d/du where this question has no input u
+                raise NotAnInput(f"the derivative is taken with respect to {variable}, which is not "
+                                      f"an input of this question")
             return mpmath.diff(lambda t: body(env.with_scalar(variable, t)), env.scalars[variable], order)
         return run
     raise EvaluationError(f"cannot differentiate numerically with respect to {variable}")

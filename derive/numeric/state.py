@@ -14,6 +14,11 @@ class EvaluationError(DeriveError):
     """The tree holds something the evaluator does not know; a bug or an unsupported input."""
 
 
+class NotAnInput(EvaluationError):
+    """A derivative with respect to something the question has no input for (u, z_9 at K = 4):
+    not a value missing at one point, so the answer cannot be judged at all."""
+
+
 class LazyMatrix:
     """A derived matrix whose entries are costly (a numeric Hessian): computed on first use, then kept."""
 

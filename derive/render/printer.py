@@ -111,7 +111,14 @@ class NotationPrinter(LatexPrinter):
         return f"{tex}^{{{exp}}}" if exp else tex
 
     def _print_Derivative(self, expr):
-        (variable, order), = expr.variable_count
+        counts = expr.variable_count
+        if len(counts) > 1:  # mixed partials: d^2 L / (d z_i d z_j), denominator in differentiation order
+            top = self._print(expr.expr)
+            total = sum(order for _v, order in counts)
+            parts = " ".join(rf"\partial {self._print(v)}" + (f"^{{{order}}}" if order > 1 else "")
+                             for v, order in reversed(counts))
+            return rf"\frac{{\partial^{{{total}}} {top}}}{{{parts}}}"
+        (variable, order), = counts
         var = self._print(variable)
         body = expr.expr
         if getattr(variable, "is_Matrix", False) or isinstance(body, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)) \
