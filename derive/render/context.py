@@ -147,7 +147,7 @@ def _justify(equations: list[dict], steps: tuple[Step, ...], say: "_Sayer") -> N
 def _block_starts(derivation: Derivation, equations: list[dict], notation: Notation) -> dict[int, str]:
     """Equation index -> block id, where the derivation of a named result (or the symmetry) begins:
     the first step whose left side is that result's left side. Steps before the first: "setup"."""
-    named = [(name, to_latex(lhs, notation)) for name, lhs, _ in derivation.results]
+    named = [(name, to_latex(lhs, notation)) for name, (lhs, _) in derivation.results.items()]
     named.append(("main", to_latex(derivation.result_lhs, notation)))
     starts, seen = {}, set()
     for index, equation in enumerate(equations):
