@@ -61,25 +61,29 @@ def _substitute_definitions(expr: sp.Basic, sizes: _Sizes) -> sp.Basic:
                                                 evaluate=False))
 
 
-def _gradient(sizes: _Sizes, target, base, shape, at, limits, *, note: str) -> Chain:
+def _gradient(sizes: _Sizes, target, base, shape, at, limits, *, note: str, name: str) -> Chain:
     """dL/d target: chain rule through every entry base[a, b], name the upstream gradient, substitute
-    the definition of base, differentiate, and (symbolic sizes) let the Kronecker deltas collapse."""
+    the definition of base, differentiate, and (symbolic sizes) let the Kronecker deltas collapse.
+    `name` (V, P, Q or K) picks the facts: each gradient's steps say what they use for that variable."""
     def lhs(a, b):
         return sp.Derivative(L, target[a, b], evaluate=False)
 
     def first(a, b):
         return summed(lambda x, y: sp.Derivative(L, base[x, y], evaluate=False)
                       * sp.Derivative(base[x, y], target[a, b], evaluate=False), *limits)
-    chain = Chain(sizes.matrix(lhs, *shape, *at), sizes.matrix(first, *shape, *at), note, rule=Rule.CHAIN_RULE)
-    chain.then(sizes.map(_name_upstream), Rule.UPSTREAM_GRADIENT, "name the upstream gradient")
+    chain = Chain(sizes.matrix(lhs, *shape, *at), sizes.matrix(first, *shape, *at), note, rule=Rule.CHAIN_RULE,
+                  facts=(f"chain-through-{base}-{name}",))
+    chain.then(sizes.map(_name_upstream), Rule.UPSTREAM_GRADIENT, "name the upstream gradient",
+               facts=(f"upstream-d{base}-{name}",))
     chain.then(sizes.map(lambda e: _substitute_definitions(e, sizes)), Rule.SUBSTITUTE_DEFINITION,
-               f"substitute the definition of {base}")
-    chain.then(sizes.map(lambda e: rewrites.evaluate_derivatives_of(e, keep=L)), Rule.DIFFERENTIATE, "differentiate")
+               f"substitute the definition of {base}", facts=(f"write-out-{base}-{name}",))
+    chain.then(sizes.map(lambda e: rewrites.evaluate_derivatives_of(e, keep=L)), Rule.DIFFERENTIATE, "differentiate",
+               facts=(f"d-{base}-by-{name}",))
     if sizes.is_symbolic:
         chain.then(collapse_deltas, Rule.DELTA_SUM,
-                   "the Kronecker deltas collapse the sums")
+                   "the Kronecker deltas collapse the sums", facts=(f"deltas-collapse-d{name}",))
     if sizes.map(sp.factor_terms)(chain.current) != chain.current:
-        chain.then(sizes.map(sp.factor_terms), Rule.FACTOR, "factor out 1/sqrt(D)")
+        chain.then(sizes.map(sp.factor_terms), Rule.FACTOR, "factor out 1/sqrt(D)", facts=(f"scale-leaves-sum-d{name}",))
     return chain
 
 
@@ -113,18 +117,21 @@ def _softmax_backward(sizes: _Sizes, identity: tuple):
                       (k, sizes.keys))
     rows, cols = sizes.queries, sizes.keys
     chain = Chain(sizes.matrix(entry_lhs, rows, cols, n, j), sizes.matrix(first, rows, cols, n, j),
-                  "chain rule: row n of P depends only on row n of S", rule=Rule.CHAIN_RULE)
-    chain.then(sizes.map(_name_upstream), Rule.UPSTREAM_GRADIENT, "name the upstream gradient dP")
+                  "chain rule: row n of P depends only on row n of S", rule=Rule.CHAIN_RULE, facts=("chain-through-row-P",))
+    chain.then(sizes.map(_name_upstream), Rule.UPSTREAM_GRADIENT, "name the upstream gradient dP",
+               facts=("upstream-dP-dS",))
     chain.then(sizes.map(_softmax_jacobian_entry(sizes)), Rule.SUBSTITUTE_RESULT,
-               "the softmax Jacobian of row n: d P_nk / d S_nj = P_nk (delta_kj - P_nj)")
+               "the softmax Jacobian of row n: d P_nk / d S_nj = P_nk (delta_kj - P_nj)", facts=("softmax-jacobian-row",))
     if sizes.is_symbolic:
-        chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; P_nj does not depend on k")
+        chain.then(rewrites.expand_sums, Rule.LINEARITY, "split the sum; P_nj does not depend on k",
+                   facts=("sum-splits", "P-nj-constant-in-k"))
         chain.then(lambda e: rewrites.collapse_delta_sums(e, indices=(j,)), Rule.DELTA_SUM,
-                   "the Kronecker delta collapses the sum")
-    chain.then(sizes.map(lambda e: sp.factor_terms(sp.expand(e))), Rule.FACTOR, "factor out P_nj")
+                   "the Kronecker delta collapses the sum", facts=("delta-keeps-k-equal-j",))
+    chain.then(sizes.map(lambda e: sp.factor_terms(sp.expand(e))), Rule.FACTOR, "factor out P_nj",
+               facts=("factor-P-nj",))
     total, replacement = identity
     chain.then(sizes.map(lambda e: _replace_rowsum(e, total, replacement)), Rule.ROWSUM_IDENTITY,
-               "rowsum(dP * P) = rowsum(dO * O): P need not be kept for the backward pass")
+               "rowsum(dP * P) = rowsum(dO * O): P need not be kept for the backward pass", facts=("rowsum-identity-used",))
     return chain
 
 
@@ -148,10 +155,13 @@ def _rowsum_identity(sizes: _Sizes, dP_entry):
     lhs = total(n) if sizes.is_symbolic else sp.Matrix([total(row) for row in rows])
     substituted = sizes.map(lambda e: e.replace(lambda t: isinstance(t, sp.Indexed) and t.base == dP,
                                                 lambda t: dP_entry(*t.indices)))(lhs)
-    chain = Chain(lhs, substituted, "dP_nk = sum_r dO_nr V_kr, derived above", rule=Rule.SUBSTITUTE_RESULT)
-    chain.then(sizes.map(lambda e: _exchange_sums(e, sizes)), Rule.SWAP_SUMS, "exchange the sums over k and r")
+    chain = Chain(lhs, substituted, "dP_nk = sum_r dO_nr V_kr, derived above", rule=Rule.SUBSTITUTE_RESULT,
+                  facts=("dP-result",))
+    chain.then(sizes.map(lambda e: _exchange_sums(e, sizes)), Rule.SWAP_SUMS, "exchange the sums over k and r",
+               facts=("swap-sums-k-r",))
     named = {sizes.definition[O](row, c): O[row, c] for row in rows for c in heads}
-    chain.then(sizes.map(lambda e: e.xreplace(named)), Rule.RECOGNISE, "recognise O_nr = sum_k P_nk V_kr")
+    chain.then(sizes.map(lambda e: e.xreplace(named)), Rule.RECOGNISE, "recognise O_nr = sum_k P_nk V_kr",
+               facts=("recognise-O",))
     identity = chain.current
 
     def replacement(row):
@@ -215,21 +225,23 @@ def _entry_checker(form, entry, checks) -> bool:
 def _build(keys, queries, head) -> Derivation:
     sizes = _Sizes(keys, queries, head)
     forward = [Chain(sizes.matrix(lambda a, b: base[a, b], *shape, *at), sizes.matrix(sizes.definition[base], *shape, *at),
-                     f"definition of {base}", rule=Rule.DEFINITION)
+                     f"definition of {base}", rule=Rule.DEFINITION, facts=(f"attention-definition-{base}",))
                for base, shape, at in ((S, (queries, keys), (n, j)), (P, (queries, keys), (n, j)),
                                        (O, (queries, head), (n, d)))]
     chains = {
-        "V": _gradient(sizes, V, O, (keys, head), (j, d), ((m, queries), (r, head)), note="chain rule through every O_mr"),
+        "V": _gradient(sizes, V, O, (keys, head), (j, d), ((m, queries), (r, head)), note="chain rule through every O_mr",
+                       name="V"),
         "P": _gradient(sizes, P, O, (queries, keys), (n, j), ((m, queries), (r, head)),
-                       note="chain rule through every O_mr"),
+                       note="chain rule through every O_mr", name="P"),
     }
     dP_result = chains["P"].current
     dP_entry = _entry_of(dP_result, sizes)
     chains["rowsum"], identity = _rowsum_identity(sizes, dP_entry)
     chains["S"] = _softmax_backward(sizes, identity)
     chains["Q"] = _gradient(sizes, Q, S, (queries, head), (n, d), ((m, queries), (k, keys)),
-                           note="chain rule through every S_mk")
-    chains["K"] = _gradient(sizes, Kmat, S, (keys, head), (j, d), ((m, queries), (k, keys)), note="chain rule through every S_mk")
+                           note="chain rule through every S_mk", name="Q")
+    chains["K"] = _gradient(sizes, Kmat, S, (keys, head), (j, d), ((m, queries), (k, keys)), note="chain rule through every S_mk",
+                           name="K")
     forms = _forms(keys, queries, head)
     _confirm_forms(sizes, chains, forms)
     entries = {name: chain.current for name, chain in chains.items()}
@@ -237,7 +249,7 @@ def _build(keys, queries, head) -> Derivation:
     for name, chain in chains.items():
         lhs, rhs = forms[name]
         chain.add(Step(lhs=lhs, rhs=rhs, rule=Rule.VECTOR_FORM if name == "rowsum" else Rule.MATRIX_FORM,
-                       note=NOTES[name]))
+                       note=NOTES[name], facts=(f"attention-form-{name}",)))
         steps += chain.steps
     backward = {"dS": (dS, _entry_of(entries["S"], sizes)), "dP": (dP, dP_entry)}
     return Derivation(name=NAME, title=TITLE, K=None if sizes.is_symbolic else keys, symbols=SYMBOLS,

@@ -101,37 +101,43 @@ def _semantics(size) -> Semantics:
                      layers=((("sigma",), _probs_meaning(size)),))
 
 
-def _masked_case(chain: Chain, index, condition, *, size) -> Step:
+def _masked_case(chain: Chain, index, condition, *, size, write_out: str) -> Step:
     """Write sigma_index out: the factor e^{M_index} appears; at M_index = -inf the entry is 0."""
     chain.then(lambda e: e.xreplace({sigma[index]: masked_entry(index, size=size)}),
-               Rule.SUBSTITUTE_DEFINITION, "write sigma out: the factor e^{z + M} of the masked entry")
+               Rule.SUBSTITUTE_DEFINITION, "write sigma out: the factor e^{z + M} of the masked entry",
+               facts=(write_out,))
     return Step(lhs=chain.lhs, rhs=chain.current.xreplace({M[index]: -sp.oo}), rule=Rule.MASKED_LOGIT,
-                note="masked logit: M = -inf and e^{-inf} = 0, every other factor is finite", condition=condition)
+                note="masked logit: M = -inf and e^{-inf} = 0, every other factor is finite", condition=condition,
+                facts=("masked-logit-zero",))
 
 
 def build_symbolic() -> Derivation:
     jacobian_lhs = sp.Derivative(sigma[i], z[j], evaluate=False)
     jacobian = Chain(jacobian_lhs, sp.Derivative(masked_entry(i), z[j], evaluate=False),
-                     "definition of the masked softmax")
-    jacobian.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule")
-    jacobian.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE, "d e^{z_k + M_k} / d z_j = delta_jk e^{z_k + M_k}")
+                     "definition of the masked softmax", facts=("masked-softmax-definition",))
+    jacobian.then(rewrites.quotient_rule, Rule.QUOTIENT_RULE, "quotient rule", facts=("quotient-rule-masked",))
+    jacobian.then(rewrites.evaluate_derivatives, Rule.DIFFERENTIATE, "d e^{z_k + M_k} / d z_j = delta_jk e^{z_k + M_k}",
+                  facts=("d-exp-masked",))
     jacobian.then(lambda e: rewrites.collapse_delta_sums(e, indices=(i, j)), Rule.DELTA_SUM,
-                  "the Kronecker delta collapses the sum")
-    jacobian.then(lambda e: _substitute_masked_softmax(e, (i, j)), Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i, sigma_j")
-    jacobian.then(sp.factor, Rule.FACTOR, "factor out sigma_i")
+                  "the Kronecker delta collapses the sum", facts=("delta-keeps-k-equal-j",))
+    jacobian.then(lambda e: _substitute_masked_softmax(e, (i, j)), Rule.SUBSTITUTE_SOFTMAX, "substitute sigma_i, sigma_j",
+                  facts=("recognise-masked-sigma-i-j",))
+    jacobian.then(sp.factor, Rule.FACTOR, "factor out sigma_i", facts=("factor-sigma-i",))
     jacobian_entry = jacobian.current
     masked_column = Step(lhs=jacobian_lhs, rhs=jacobian_entry.xreplace({sigma[j]: masked_entry(j)})
                          .xreplace({M[j]: -sp.oo, sp.KroneckerDelta(i, j): 0}), rule=Rule.MASKED_LOGIT, condition=sp.And(sp.Gt(j, n), sp.Ne(i, j)),
-                         note="a masked column: sigma_j = e^{z_j + M_j} / ... = 0 and delta_ij = 0")
+                         note="a masked column: sigma_j = e^{z_j + M_j} / ... = 0 and delta_ij = 0",
+                         facts=("masked-column",))
 
     lhs = sp.Derivative(L, z[i], evaluate=False)
     vjp = Chain(lhs, sp.Sum(sp.Derivative(L, sigma[k], evaluate=False) * sp.Derivative(sigma[k], z[i], evaluate=False),
-                            (k, 1, K)), "chain rule through every sigma_k", rule=Rule.CHAIN_RULE)
-    vjp.then(_upstream, Rule.UPSTREAM_GRADIENT, "the upstream gradient g_k = dL/dsigma_k")
+                            (k, 1, K)), "chain rule through every sigma_k", rule=Rule.CHAIN_RULE,
+                facts=("chain-through-every-sigma",))
+    vjp.then(_upstream, Rule.UPSTREAM_GRADIENT, "the upstream gradient g_k = dL/dsigma_k", facts=("upstream-g",))
     through_softmax_jacobian(vjp, SimpleNamespace(result_lhs=jacobian_lhs, result=jacobian_entry))
-    vjp.then(sp.factor_terms, Rule.FACTOR, "factor out sigma_i")
+    vjp.then(sp.factor_terms, Rule.FACTOR, "factor out sigma_i", facts=("masked-vjp-unmasked-form",))
     entry = vjp.current
-    masked = _masked_case(vjp, i, sp.Gt(i, n), size=K)
+    masked = _masked_case(vjp, i, sp.Gt(i, n), size=K, write_out="write-out-masked-i")
     steps = (*jacobian.steps, masked_column, *vjp.steps, masked)
     return Derivation(name=NAME, title=TITLE, K=None, symbols=SYMBOLS, assumptions=(RANGES, CAUSAL), steps=steps,
                       result=entry, result_lhs=lhs, definitions=((L, loss_stand_in()),), semantics=_semantics(K),
@@ -146,20 +152,22 @@ def build_concrete(size: int) -> Derivation:
     logits = sp.Matrix([z[r] for r in range(1, size + 1)])
     jacobian_lhs = sp.Matrix(size, size, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
     jacobian = Chain(jacobian_lhs, probs.jacobian(logits), "differentiate every entry (SymPy's jacobian)",
-                     rule=Rule.JACOBIAN)
+                     rule=Rule.JACOBIAN, facts=("sympy-jacobian",))
     jacobian.then(entrywise(lambda e: _explicit_masked_softmax(e, size)), Rule.SUBSTITUTE_SOFTMAX,
-                  "substitute sigma_r = e^{z_r + M_r} / (e^{z_1 + M_1} + ... )")
+                  "substitute sigma_r = e^{z_r + M_r} / (e^{z_1 + M_1} + ... )", facts=("recognise-masked-written-out",))
     jacobian_entry = jacobian.current
     lhs = sp.Matrix(size, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
     upstream = sp.Matrix([g[r] for r in range(1, size + 1)])
-    vjp = Chain(lhs, jacobian_lhs.T * upstream, "chain rule: the gradient is J^T g", rule=Rule.CHAIN_RULE)
+    vjp = Chain(lhs, jacobian_lhs.T * upstream, "chain rule: the gradient is J^T g", rule=Rule.CHAIN_RULE,
+                facts=("vjp-J-transpose-g",))
     vjp.then(lambda e: e.xreplace(dict(zip(jacobian_lhs, jacobian_entry))), Rule.SUBSTITUTE_RESULT,
-             "the masked softmax Jacobian derived above")
-    vjp.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor out sigma_r")
+             "the masked softmax Jacobian derived above", facts=("masked-jacobian-above",))
+    vjp.then(entrywise(rewrites.factor_entry), Rule.FACTOR, "factor out sigma_r", facts=("factor-sigma-r",))
     entry = vjp.current
     last = sp.Derivative(L, z[size], evaluate=False)
-    masked_chain = Chain(last, entry[size - 1], "the last entry: masked unless n = K", rule=Rule.SUBSTITUTE_RESULT)
-    masked = _masked_case(masked_chain, size, sp.Le(n, size - 1), size=size)
+    masked_chain = Chain(last, entry[size - 1], "the last entry: masked unless n = K", rule=Rule.SUBSTITUTE_RESULT,
+                         facts=("last-entry-masked",))
+    masked = _masked_case(masked_chain, size, sp.Le(n, size - 1), size=size, write_out="write-out-masked-last")
     steps = (*jacobian.steps, *vjp.steps, *masked_chain.steps, masked)
     return Derivation(name=NAME, title=TITLE, K=size, symbols=SYMBOLS, assumptions=(CAUSAL,), steps=steps,
                       result=entry, result_lhs=lhs, definitions=((L, loss_stand_in(size)),),

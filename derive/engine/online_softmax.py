@@ -84,38 +84,47 @@ def _join_adjacent_sums(expr: sp.Expr) -> sp.Expr:
 def _induction(lhs_base, *, with_values: bool) -> list:
     """Base case (block 1, by definition) and the step t - 1 -> t for t >= 2."""
     name = "o" if with_values else "l"
+    quantity = "accumulator" if with_values else "running-sum"  # the facts name the quantity
     base = Step(lhs=lhs_base[1], rhs=_invariant(1, with_values=with_values), rule=Rule.DEFINITION,
-                note=f"block 1: {name}_1 is the sum over the first block at its own maximum m_1")
+                note=f"block 1: {name}_1 is the sum over the first block at its own maximum m_1",
+                facts=(f"base-case-{quantity}",))
     recurrence = lhs_base[t - 1] * sp.exp(m[t - 1] - m[t]) + _block(lambda c: _term(c, t, with_values=with_values),
                                                                     B[t - 1] + 1, B[t])
-    chain = Chain(lhs_base[t], recurrence, f"the recurrence for {name}_t", rule=Rule.DEFINITION)
+    chain = Chain(lhs_base[t], recurrence, f"the recurrence for {name}_t", rule=Rule.DEFINITION,
+                  facts=(f"recurrence-{quantity}",))
     chain.steps[0] = dataclasses.replace(chain.steps[0], condition=LATER_BLOCK)  # l_0, m_0 do not exist
     chain.then(lambda e: e.xreplace({lhs_base[t - 1]: _invariant(t - 1, with_values=with_values)}),
-               Rule.INDUCTION_HYPOTHESIS, f"the induction hypothesis for {name}_(t-1)", condition=LATER_BLOCK)
+               Rule.INDUCTION_HYPOTHESIS, f"the induction hypothesis for {name}_(t-1)", condition=LATER_BLOCK,
+               facts=(f"hypothesis-{quantity}",))
     chain.then(_rescale_into_sums, Rule.RESCALE, "e^{z_k - m_(t-1)} e^{m_(t-1) - m_t} = e^{z_k - m_t}",
-               condition=LATER_BLOCK)
+               condition=LATER_BLOCK, facts=(f"rescale-{quantity}",))
     chain.then(_join_adjacent_sums, Rule.JOIN_SUMS, "the first t - 1 blocks and block t: k = 1..B_t",
-               condition=LATER_BLOCK)
+               condition=LATER_BLOCK, facts=(f"join-blocks-{quantity}",))
     return [base, *chain.steps]
 
 
 def _normalised(numerator, *, with_values: bool) -> Chain:
     """After the last block: numerator / l_T with l_T (and o_T) replaced by their invariants, B_T = K."""
     lhs = numerator / ell[T]
+    result = "output" if with_values else "probs"  # the facts name the result
     chain = Chain(lhs, lhs.xreplace({ell[T]: _invariant(T, with_values=False),
                                      o[T]: _invariant(T, with_values=True)}),
-                  "the invariants after the last block T", rule=Rule.INDUCTION_HYPOTHESIS)
-    chain.then(lambda e: e.xreplace({B[T]: K}), Rule.ASSUMPTION, "the last block ends at K: B_T = K")
+                  "the invariants after the last block T", rule=Rule.INDUCTION_HYPOTHESIS,
+                  facts=(f"invariants-after-last-block-{result}",))
+    chain.then(lambda e: e.xreplace({B[T]: K}), Rule.ASSUMPTION, "the last block ends at K: B_T = K",
+               facts=(f"last-block-ends-at-K-{result}",))
     chain.then(lambda e: rewrites.pull_constants_out_of_sums(sp.expand(e, power_exp=True)), Rule.SHIFT_INVARIANCE,
-               "e^{z_k - m_T} = e^{z_k} e^{-m_T}; the factor e^{-m_T} cancels")
+               "e^{z_k - m_T} = e^{z_k} e^{-m_T}; the factor e^{-m_T} cancels", facts=(f"e-minus-m-T-cancels-{result}",))
     if with_values:
         chain.then(lambda e: e.replace(lambda s: isinstance(s, sp.Mul) and any(isinstance(f, sp.Sum) for f in s.args)
                                        and any(isinstance(f, sp.Pow) and f.exp == -1 for f in s.args),
-                                       _denominator_into_sum), Rule.LINEARITY, "divide every term of the sum")
-        chain.then(_recognise_probs, Rule.SUBSTITUTE_SOFTMAX, "recognise sigma_k = e^{z_k} / sum_l e^{z_l}")
+                                       _denominator_into_sum), Rule.LINEARITY, "divide every term of the sum",
+                   facts=("divide-every-term",))
+        chain.then(_recognise_probs, Rule.SUBSTITUTE_SOFTMAX, "recognise sigma_k = e^{z_k} / sum_l e^{z_l}",
+                   facts=("recognise-softmax-weights",))
     else:
         chain.then(lambda e: rewrites.substitute_softmax(e, indices=(i,)), Rule.SUBSTITUTE_SOFTMAX,
-                   "recognise sigma_i = e^{z_i} / sum_k e^{z_k}")
+                   "recognise sigma_i = e^{z_i} / sum_k e^{z_k}", facts=("online-softmax-is-exact",))
     return chain
 
 
@@ -196,7 +205,9 @@ CONCRETE_SEMANTICS = _semantics(split=_one_per_block, blocks=lambda count: count
 
 
 def build_symbolic() -> Derivation:
-    steps = _induction(ell, with_values=False) + _induction(o, with_values=True)
+    running_sum, accumulator = _induction(ell, with_values=False), _induction(o, with_values=True)
+    # Both base cases first: the documents show block 1 once, then the induction step of each quantity.
+    steps = [running_sum[0], accumulator[0], *running_sum[1:], *accumulator[1:]]
     probs = _normalised(sp.exp(z[i] - m[T]), with_values=False)
     output = _normalised(o[T], with_values=True)
     steps += probs.steps + output.steps
@@ -225,13 +236,15 @@ def _expanded_parts(expr: sp.Expr, *, factor: sp.Expr = sp.Integer(1)) -> sp.Exp
 
 def _unrolled_chain(numerator, size: int, *, with_values: bool) -> Chain:
     lhs = numerator / ell[size]
+    result = "output" if with_values else "probs"  # the facts name the result
     unrolled = {ell[size]: _unrolled(size, with_values=False), o[size]: _unrolled(size, with_values=True)}
     chain = Chain(lhs, lhs.xreplace(unrolled), "the recurrence unrolled over the K blocks of one logit",
-                  rule=Rule.DEFINITION)
+                  rule=Rule.DEFINITION, facts=(f"unrolled-{result}",))
     chain.then(lambda e: _expanded_parts(e), Rule.RESCALE,
-               "expand: e^{z_k - m_(t-1)} e^{m_(t-1) - m_t} = e^{z_k - m_t}, down to the last maximum m_K")
+               "expand: e^{z_k - m_(t-1)} e^{m_(t-1) - m_t} = e^{z_k - m_t}, down to the last maximum m_K",
+               facts=(f"expand-to-last-maximum-{result}",))
     chain.then(lambda e: _expanded_parts(e, factor=sp.exp(m[size])), Rule.SHIFT_INVARIANCE,
-               "multiply above and below by e^{m_K}: e^{z_k - m_K} e^{m_K} = e^{z_k}")
+               "multiply above and below by e^{m_K}: e^{z_k - m_K} e^{m_K} = e^{z_k}", facts=(f"times-e-m-K-{result}",))
     return chain
 
 
@@ -253,15 +266,17 @@ def build_concrete(size: int) -> Derivation:
     probs = sp.Matrix([sigma[r] for r in range(1, size + 1)])
     chains = [_unrolled_chain(sp.exp(z[r] - m[size]), size, with_values=False) for r in range(1, size + 1)]
     lhs = sp.Matrix([c.lhs for c in chains])
-    steps = [Step(lhs=lhs, rhs=sp.Matrix([c.steps[n].rhs for c in chains]), rule=c0.rule, note=c0.note)
+    steps = [Step(lhs=lhs, rhs=sp.Matrix([c.steps[n].rhs for c in chains]), rule=c0.rule, note=c0.note, facts=c0.facts)
              for n, c0 in enumerate(chains[0].steps)]
     explicit = explicit_softmax(size)
     recognised = sp.Matrix([c.current for c in chains]).xreplace(dict(zip(explicit, probs)))
     steps.append(Step(lhs=lhs, rhs=recognised, rule=Rule.SUBSTITUTE_SOFTMAX,
-                      note="recognise sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})"))
+                      note="recognise sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})",
+                      facts=("recognise-sigma-written-out",)))
     output = _unrolled_chain(o[size], size, with_values=True)
     output.then(lambda e: _recognise_written_out(e, size), Rule.SUBSTITUTE_SOFTMAX,
-                "divide every term and recognise sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})")
+                "divide every term and recognise sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})",
+                facts=("recognise-weights-written-out",))
     steps += output.steps
     return Derivation(name=NAME, title=TITLE, K=size, symbols=SYMBOLS, assumptions=(), steps=tuple(steps),
                       result=recognised, result_lhs=lhs, semantics=CONCRETE_SEMANTICS,
