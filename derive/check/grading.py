@@ -195,18 +195,23 @@ def neutralised(cell: str) -> str:
 
 
 def write_report(results: tuple, path: Path) -> None:
-    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way. Written
-    atomically: an interrupted run leaves the old report or none, never half of one."""
-    records = [{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message, "evidence": r.evidence}
-               for r in results]
+    """CSV for .csv, JSON for .json (a list of objects); the same five fields either way."""
+    write_records([{"id": r.id, "verdict": r.verdict, "mistake": r.mistake, "message": r.message,
+                    "evidence": r.evidence} for r in results], REPORT_FIELDS, path)
+
+
+def write_records(records: list, fields, path: Path) -> None:
+    """A report of `records` (dicts over `fields`): JSON for .json; CSV for .csv, every cell quoted and
+    formula-like cells neutralised. Written atomically: an interrupted run leaves the old report or
+    none, never half of one. Shared by `grade` and `grade-code`."""
     if report_format(path) == "json":
         text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, quoting=csv.QUOTE_ALL)
+        writer = csv.DictWriter(buffer, fieldnames=list(fields), quoting=csv.QUOTE_ALL)
         writer.writeheader()
         for record in records:
-            writer.writerow({key: neutralised(record[key] or "") for key in REPORT_FIELDS})
+            writer.writerow({key: neutralised("" if record[key] is None else str(record[key])) for key in fields})
         text = buffer.getvalue()
     from ..files import write_atomic
     write_atomic(path, text)

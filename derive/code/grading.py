@@ -6,13 +6,11 @@ for each submission, so one file per student drops into that pipeline unchanged.
 from __future__ import annotations
 
 import collections
-import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..check.grading import neutralised, report_format
+from ..check.grading import write_records
 from ..errors import UsageError
 from ..files import write_atomic
 from .api import check_file
@@ -65,19 +63,8 @@ def grade_directory(directory: Path, *, target: str, name: str | None = None, ru
 
 
 def write_report(results: tuple, path: Path) -> None:
-    """CSV for .csv (every cell quoted, formula-like cells neutralised as for `grade`), JSON for .json;
-    written atomically."""
-    records = [r.record() for r in results]
-    if report_format(path) == "json":
-        text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(FIELDS), quoting=csv.QUOTE_ALL)
-        writer.writeheader()
-        for record in records:
-            writer.writerow({key: neutralised(str(record[key] if record[key] is not None else "")) for key in FIELDS})
-        text = buffer.getvalue()
-    write_atomic(path, text)
+    """The class report, CSV or JSON by extension, in the same form as `grade`'s."""
+    write_records([r.record() for r in results], FIELDS, path)
 
 
 def gradescope(result: Graded, target: str) -> dict:
