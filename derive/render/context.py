@@ -76,9 +76,10 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "intro": say.rich(messages.derivation_text(lang, derivation.name, "intro")),
         "words": {key: say.text(value) for key, value in messages.catalogue(lang)["words"].items()
                   if "$" not in value and "{" not in value},
-        "k_text": say.rich(messages.word(lang, "symbolic_K" if derivation.is_symbolic else "concrete_K"),
+        "k_text": say.rich(messages.derivation_word(lang, derivation.name,
+                                                    "symbolic_K" if derivation.is_symbolic else "concrete_K"),
                            K=derivation.K),
-        "elided_text": say.rich(messages.word(lang, "elided"), K=derivation.K)
+        "elided_text": say.rich(messages.derivation_word(lang, derivation.name, "elided"), K=derivation.K)
         if (derivation.K or 0) > MAX_MATRIX_SIDE else "",
         "verified_text": say.rich(messages.word(lang, "verified")),
         "symbols": _symbols(derivation, notation, lang, say),

@@ -4,10 +4,12 @@ Nodes are the operations (exp, the sum S, the division, log, the loss with its t
 layer with W, x, b); an edge runs from each input to the node that uses it. The division has two
 inputs, e^{z_i} and S, so a logit reaches a softmax output along two paths: the reason the
 Jacobian has two cases. Templates draw the same data as TikZ (placed by `column`, `row`), as
-Mermaid and as a list of assignments (the fragment, which may not load TikZ).
+Mermaid (caption and the operation as text) and as a list of assignments (the fragment, which may not load TikZ).
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import sympy as sp
@@ -55,6 +57,8 @@ def forward_graph(derivation: Derivation, notation: Notation) -> list[Node]:
         z_k, z_i, p_i, y_k = f"Z_{{n{k}}}", f"Z_{{n{i}}}", f"P_{{n{i}}}", f"Y_{{n{k}}}"
     else:
         z_k, z_i, p_i, y_k = f"{z}_{k}", f"{z}_{i}", f"{p}_{i}", f"{y}_{k}"
+    if "queries" in roles:
+        return _attention_graph()
     nodes: list[Node] = []
     if batched:
         nodes += [Node("X", "X", "X"), Node("W", "W", "W"), Node("b", r"\boldsymbol{b}", r"\boldsymbol{b}"),
@@ -95,6 +99,41 @@ def forward_graph(derivation: Derivation, notation: Notation) -> list[Node]:
     return nodes
 
 
+def _attention_graph() -> list[Node]:
+    """O = softmax(Q K^T / sqrt(D)) V row-wise, and the loss that sends dO back: rows n are queries, columns j keys."""
+    return [Node("Q", "Q", "Q"), Node("K", "K", "K"),
+            Node("scores", "S", r"S = Q K^{\top} / \sqrt{D}", ("Q", "K")),
+            Node("exp", "e^{S_{nj}}", "e^{S_{nj}}", ("scores",)),
+            Node("sum", r"\ell_n", r"\ell_n = \textstyle\sum_{j} e^{S_{nj}}", ("exp",), below=True),
+            Node("divide", "P_{nj}", r"P_{nj} = e^{S_{nj}} / \ell_n", ("exp", "sum")),
+            Node("V", "V", "V", (), below=True, late=True),
+            Node("output", "O", "O = P V", ("divide", "V")),
+            Node("loss", "L", "L(O)", ("output",))]
+
+
+# LaTeX the graph's labels use -> plain text, for Mermaid (which shows its labels as text).
+_PLAIN_COMMANDS = {"textstyle": "", "sum": "Σ", "log": "log", "top": "ᵀ", "sqrt": "√", "cdot": "·",
+                   "quad": " ", "mathbf": "", "boldsymbol": "", "vec": "", "mathrm": "", "ell": "ℓ"}
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def plain_text(tex: str) -> str:
+    """A label's LaTeX as Unicode text: S = Σ_k e^(z_k), σ_i = e^(z_i) / S, Z = X Wᵀ + 1 bᵀ, L = -(1/N) Σ_n ..."""
+    def command(match: re.Match) -> str:
+        name = match.group(1)
+        if name in _PLAIN_COMMANDS:
+            return _PLAIN_COMMANDS[name]
+        try:  # \sigma, \epsilon, \Sigma: the Greek letter itself
+            return unicodedata.lookup(f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER {name.upper()}")
+        except KeyError:
+            return name
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1/\2)", tex)
+    text = re.sub(r"_\{([^{}]*)\}", r"_\1", text)
+    text = re.sub(r"\^\{([^{}]*)\}", lambda m: m.group(1) if m.group(1) == r"\top" else f"^({m.group(1)})", text)
+    text = _COMMAND.sub(command, text).replace("{", "").replace("}", "")
+    return re.sub(r" {2,}", " ", text).strip()
+
+
 def _columns(nodes: list[Node]) -> dict[str, int]:
     """Longest path from a source; a source sits just left of its first user (the targets by the loss)."""
     column: dict[str, int] = {}
@@ -120,6 +159,7 @@ def graph_context(derivation: Derivation, notation: Notation, lang: str) -> dict
             rows[node.id] = -1.4 if node.below else 0
     return {
         "nodes": [{"id": n.id, "caption": messages.word(lang, f"node_{n.id}"), "symbol": n.symbol, "math": n.value,
+                   "text": plain_text(n.value),
                    "x": round(columns[n.id] * 2.35, 2), "y": round(rows[n.id] * 1.25, 2),
                    "inputs": list(n.inputs)} for n in nodes],
         "edges": [{"source": source, "target": n.id} for n in nodes for source in n.inputs],

@@ -49,6 +49,12 @@ def role_description(lang: str, role: str) -> str:
         raise MissingMessageError(f"{lang}.toml: no [roles] {role}") from None
 
 
+def derivation_word(lang: str, name: str, key: str) -> str:
+    """A word as one derivation says it ([derivations.NAME.words], e.g. attention's K counts keys), else the shared one."""
+    own = catalogue(lang).get("derivations", {}).get(name, {}).get("words", {}).get(key)
+    return own if own is not None else word(lang, key)
+
+
 def derivation_text(lang: str, name: str, key: str) -> str:
     try:
         return catalogue(lang)["derivations"][name][key]

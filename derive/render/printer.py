@@ -64,7 +64,7 @@ class NotationPrinter(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__(settings)
         self.notation: Notation = self._settings["notation"] or Notation()
-        # Inside an explicit matrix fractions print display-size (\dfrac): script-size entries are unreadable.
+        # Inside an explicit matrix fractions and derivatives print display-size (\dfrac): script-size entries are unreadable.
         self._frac = r"\frac"
 
     # -- names -------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ class NotationPrinter(LatexPrinter):
             total = sum(order for _v, order in counts)
             parts = " ".join(rf"\partial {self._print(v)}" + (f"^{{{order}}}" if order > 1 else "")
                              for v, order in reversed(counts))
-            return rf"\frac{{\partial^{{{total}}} {top}}}{{{parts}}}"
+            return rf"{self._frac}{{\partial^{{{total}}} {top}}}{{{parts}}}"
         (variable, order), = counts
         var = self._print(variable)
         body = expr.expr
@@ -125,12 +125,12 @@ class NotationPrinter(LatexPrinter):
                 or (isinstance(body, sp.log) and isinstance(body.args[0], (sp.Indexed, sp.MatrixSymbol))):
             top = self._print(body)
             if order == 1:
-                return rf"\frac{{\partial {top}}}{{\partial {var}}}"
-            return rf"\frac{{\partial^{{{order}}} {top}}}{{\partial {var}^{{{order}}}}}"
+                return rf"{self._frac}{{\partial {top}}}{{\partial {var}}}"
+            return rf"{self._frac}{{\partial^{{{order}}} {top}}}{{\partial {var}^{{{order}}}}}"
         inner = self._print(body)
         if isinstance(body, (sp.Add, sp.Mul)) or body.could_extract_minus_sign():
             inner = rf"\left({inner}\right)"
-        return rf"\frac{{\partial}}{{\partial {var}}} {inner}"
+        return rf"{self._frac}{{\partial}}{{\partial {var}}} {inner}"
 
     def _print_StructuredMatrix(self, expr):
         """A concrete-K matrix kept as diagonal + rank-one factors prints as its explicit entries."""
