@@ -8,7 +8,8 @@ from derive.render.printer import to_latex
 from derive.symbols import K, i, j, k, sigma, y, z
 
 D = sp.KroneckerDelta(i, j)
-x, b, W, P, Y = (sp.IndexedBase(name) for name in ("x", "b", "W", "P", "Y"))
+x, b, W, P, Y, X = (sp.IndexedBase(name) for name in ("x", "b", "W", "P", "Y", "X"))
+eps, T, S = sp.Symbol("epsilon"), sp.Symbol("T", positive=True), sp.Symbol("S", positive=True)
 d, r, n = (sp.Symbol(name, integer=True, positive=True) for name in ("d", "r", "n"))
 Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=True, positive=True)
 
@@ -26,10 +27,32 @@ Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=Tru
     (sp.Sum(sigma[k] * W[k, d], (k, 1, K)) + sp.Sum(-y[k] * W[k, d], (k, 1, K)),
      r"\sum_{k=1}^{K} \sigma_{k} W_{kd} - \sum_{k=1}^{K} y_{k} W_{kd}"),
     ((sp.Sum(P[n, i], (n, 1, N)) - sp.Sum(Y[n, i], (n, 1, N))) / N,
-     r"\frac{1}{N} \left(\sum_{n=1}^{N} P_{ni} - \sum_{n=1}^{N} Y_{ni}\right)"),
+     r"\frac{1}{N} \sum_{n=1}^{N} \left(P_{ni} - Y_{ni}\right)"),
+    # The batched result: one sum of (P - Y) X, the mean's 1/N in front.
+    ((sp.Sum(P[n, i] * X[n, d], (n, 1, N)) - sp.Sum(Y[n, i] * X[n, d], (n, 1, N))) / N,
+     r"\frac{1}{N} \sum_{n=1}^{N} \left(P_{ni} - Y_{ni}\right) X_{nd}"),
+    # ... and at N = 2: (1/2) ((P - Y) X + ...), not (P/2 - Y/2) X + ...
+    ((P[1, 1] / 2 - Y[1, 1] / 2) * X[1, 1] + (P[2, 1] / 2 - Y[2, 1] / 2) * X[2, 1],
+     r"\frac{1}{2} \left(\left(P_{11} - Y_{11}\right) X_{11} + \left(P_{21} - Y_{21}\right) X_{21}\right)"),
+    (-(y[1] * sp.log(sigma[1]) + y[2] * sp.log(sigma[2])) / 2,
+     r"- \frac{1}{2} \left(y_{1} \log \sigma_{1} + y_{2} \log \sigma_{2}\right)"),
+    # No derivative inside a fraction: (y_k / sigma_k) d sigma_k / d z_i.
+    (y[k] * sp.Derivative(sigma[k], z[i]) / sigma[k],
+     r"\frac{y_{k}}{\sigma_{k}} \frac{\partial \sigma_{k}}{\partial z_{i}}"),
+    # A scalar bracket leads: (1 - epsilon) y_i; a temperature's 1/T stands in front.
+    (sigma[i] - (1 - eps) * y[i] - eps / K, r"\sigma_{i} - \left(1 - \epsilon\right) y_{i} - \frac{\epsilon}{K}"),
+    (sigma[i] * (D - sigma[j]) / T, r"\frac{1}{T} \sigma_{i} \left(\delta_{ij} - \sigma_{j}\right)"),
+    (sp.exp(z[1]) * (y[1] + y[2]) / S, r"\frac{e^{z_{1}}}{S} \left(y_{1} + y_{2}\right)"),
+    # A surd keeps its fraction: the 1/sqrt(D) of attention is not a mean.
+    (sp.sqrt(2) * (W[1, 1] * x[1] + W[1, 2] * x[2]) / 2, r"\frac{\sqrt{2} \left(W_{11} x_{1} + W_{12} x_{2}\right)}{2}"),
 ])
 def test_textbook_order(expr, expected):
     assert to_latex(expr) == expected
+
+
+def test_transposed_error_matrix():
+    Pm, Ym, Xm = (sp.MatrixSymbol(name, N, K) for name in ("P", "Y", "X"))
+    assert to_latex((Pm.T - Ym.T) * Xm / N) == r"\frac{1}{N} \left(\boldsymbol{P} - \boldsymbol{Y}\right)^{\top} \boldsymbol{X}"
 
 
 def test_big_matrices_print_their_corners():

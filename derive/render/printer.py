@@ -26,11 +26,11 @@ _TRAILING_DATA = ("x", "X")
 
 
 def _factor_rank(factor: sp.Basic) -> int:
-    """Textbook order inside a product: numbers, plain symbols, deltas, e^x, log, sums, derivatives,
+    """Textbook order inside a product: numbers and scalar brackets, plain symbols, deltas, e^x, log, sums, derivatives,
     brackets, then the input data (x_d, X_nd)."""
     base = factor.base if isinstance(factor, sp.Pow) else factor
-    if factor.is_Number:
-        return 0
+    if factor.is_Number or (isinstance(factor, sp.Add) and not factor.atoms(sp.Indexed)):
+        return 0  # numbers and scalar coefficients first: (1 - epsilon) y_i
     if isinstance(base, sp.Indexed) and base.base.name in _TRAILING_DATA:
         return 8
     if isinstance(base, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)):
@@ -46,6 +46,44 @@ def _factor_rank(factor: sp.Basic) -> int:
     if isinstance(base, sp.Derivative):
         return 6
     return 7
+
+
+def _merged_sums(expr: sp.Basic) -> sp.Sum | None:
+    """Sum_n P X - Sum_n Y X as one Sum_n (P - Y) X, as textbooks write it; None unless every term is
+    a (signed, numbered) sum over the same limits. Display only: the value is the same."""
+    if not isinstance(expr, sp.Add):
+        return None
+    parts = [term.as_coeff_Mul() for term in expr.args]
+    if not all(isinstance(rest, sp.Sum) for _, rest in parts) or len({rest.limits for _, rest in parts}) != 1:
+        return None
+    summand = sp.factor_terms(sp.Add(*(coefficient * rest.function for coefficient, rest in parts)))
+    return sp.Sum(summand, *parts[0][1].limits)
+
+
+def _transposed_once(expr: sp.Basic) -> sp.Transpose | None:
+    """P^T - Y^T as Transpose(P - Y) (display only); None unless every term is a (negated) transpose."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    untransposed = []
+    for term in expr.args:
+        negated = isinstance(term, sp.MatMul) and len(term.args) == 2 and term.args[0] == -1
+        inner = term.args[1] if negated else term
+        if not isinstance(inner, sp.Transpose):
+            return None
+        untransposed.append(-inner.arg if negated else inner.arg)
+    return sp.Transpose(sp.MatAdd(*untransposed))
+
+
+def _common_fraction(expr: sp.Add) -> tuple[sp.Rational, sp.Add] | None:
+    """(1/n, the sum times n) when every term carries exactly the factor 1/n (and no surd, which reads better as is)."""
+    if isinstance(expr, sp.MatAdd) or any(power.is_number for power in expr.atoms(sp.Pow)):
+        return None
+    content, primitive = expr.as_content_primitive()
+    if content == 1 or not (content.is_Rational and content.p == 1) or not isinstance(primitive, sp.Add):
+        return None
+    if any(term.as_content_primitive()[0] != content for term in expr.args):
+        return None
+    return content, primitive
 
 
 def _pull_sign_out_of_sum(term: sp.Basic) -> sp.Basic:
@@ -145,6 +183,17 @@ class NotationPrinter(LatexPrinter):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^{{\top}}"
 
+    def _print_MatAdd(self, expr):
+        """P^T - Y^T as (P - Y)^T: the error matrix transposed once, as textbooks write it."""
+        once = _transposed_once(expr)
+        return self._print(once) if once is not None else self._print_Add(expr)
+
+    def _print_MatMul(self, expr):
+        factors = [_transposed_once(f) or f for f in expr.args]
+        if all(a is b for a, b in zip(factors, expr.args)):
+            return super()._print_MatMul(expr)
+        return super()._print_MatMul(sp.MatMul(*factors, evaluate=False))
+
     def _print_HadamardProduct(self, expr):
         """The entrywise product as textbooks write it: \\odot."""
         return r" \odot ".join(self._bracket_if_sum(arg) if not isinstance(arg, sp.MatAdd) else
@@ -178,9 +227,24 @@ class NotationPrinter(LatexPrinter):
         if expr.could_extract_minus_sign():
             return "- " + self._bracket_if_sum(-expr)
         numer, denom = fraction(expr, exact=True)
-        if denom != 1 and isinstance(numer, sp.Add) and denom.is_Symbol:
-            # (a - b) / N as textbooks write a mean: \frac{1}{N} (a - b)
-            return rf"{self._frac}{{1}}{{{self._print(denom)}}} \left({self._print(numer)}\right)"
+        if denom != 1 and (denom.is_Symbol or (denom.is_Integer and isinstance(numer, sp.Add))) and (isinstance(numer, sp.Add) or any(
+                isinstance(f, sp.Add) for f in sp.Mul.make_args(numer))):
+            # (a - b) / N as textbooks write a mean, \frac{1}{N} (a - b); sigma_i (delta_ij - sigma_j) / T as
+            # \frac{1}{T} sigma_i (delta_ij - sigma_j); (Sum P X - Sum Y X) / N as \frac{1}{N} Sum (P - Y) X.
+            merged = _merged_sums(numer)
+            brackets = [f for f in sp.Mul.make_args(numer) if isinstance(f, sp.Add)]
+            rest = sp.Mul(*(f for f in sp.Mul.make_args(numer) if not isinstance(f, sp.Add)))
+            if merged is None and rest.has(sp.exp):  # e^{z_1} (y_1 + y_2) / S as \frac{e^{z_1}}{S} (y_1 + y_2)
+                return " ".join([rf"{self._frac}{{{self._print(rest)}}}{{{self._print(denom)}}}",
+                                 *(rf"\left({self._print(b)}\right)" for b in brackets)])
+            body = self._print(merged) if merged is not None else self._bracket_if_sum(numer)
+            return rf"{self._frac}{{1}}{{{self._print(denom)}}} {body}"
+        derivatives = [f for f in sp.Mul.make_args(numer) if isinstance(f, sp.Derivative)]
+        if denom != 1 and derivatives:
+            # y_k (d sigma_k / d z_i) / sigma_k as \frac{y_k}{sigma_k} \frac{d sigma_k}{d z_i}: no derivative inside a fraction
+            rest = sp.Mul(*(f for f in sp.Mul.make_args(numer) if not isinstance(f, sp.Derivative)))
+            return " ".join([rf"{self._frac}{{{self._print(rest)}}}{{{self._print(denom)}}}",
+                             *(self._print(d) for d in derivatives)])
         if denom != 1:
             return rf"{self._frac}{{{self._print(numer)}}}{{{self._print(denom)}}}"
         factors = sorted(sp.Mul.make_args(expr), key=_factor_rank)
@@ -198,6 +262,13 @@ class NotationPrinter(LatexPrinter):
 
     def _print_Add(self, expr, order=None):
         """Positive terms first (`z_i - \\log S`, not `- \\log S + z_i`); long sums elided in the middle."""
+        mean = _common_fraction(expr)
+        if mean is not None:
+            # a mean at N = 2 reads (1/2) ((P_11 - Y_11) X_11 + ...), not (P_11/2 - Y_11/2) X_11 + ...
+            content, primitive = mean
+            if all(term.could_extract_minus_sign() for term in primitive.args):
+                return "- " + self._print_Mul(sp.Mul(content, -primitive, evaluate=False))
+            return self._print_Mul(sp.Mul(content, primitive, evaluate=False))
         ordered = [_pull_sign_out_of_sum(t) for t in self._as_ordered_terms(expr, order=order)]
         # The bias goes last, as in W x + b (stable sort: the other terms keep their order).
         ordered.sort(key=lambda t: isinstance(t, sp.Indexed) and t.base.name == "b")
