@@ -71,6 +71,9 @@ def test_chinese_reads_as_chinese():
         prose = "".join(text.split("$")[0::2])
         assert not re.search(r"雅可比(?!矩阵|积)", text), path  # 雅可比矩阵 everywhere; 向量–雅可比积 is the VJP
         assert "公因式" not in text, path  # 提出公因子, one term
+        assert "克罗内克记号" not in text, path  # 克罗内克 δ: 克罗内克记号 is the number theorists' (a/n)
+        assert "当前和" not in text, path  # the running sum is 累计和 everywhere
+        assert "认出" not in text and "写开" not in text, path  # read as translated: 写回, 逐项写出
         if not path.endswith(("item_colon", "justification_colon", "justification_separator")):
             assert not re.search(r"[:;]", prose), path
         assert not re.search(r"[\u4e00-\u9fff][(]|[)][\u4e00-\u9fff]", prose), path

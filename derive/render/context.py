@@ -207,11 +207,11 @@ def _hide_repeated_lhs(equations: list[dict]) -> None:
 
 
 # Symbols that are not notation roles (g, x, W, b, T, epsilon, ...) print as their canonical name.
-_FIXED_TEX = {"epsilon": r"\epsilon"}
 
 
 def _symbols(derivation: Derivation, notation: Notation, lang: str, say: _Sayer) -> list[dict]:
-    return [{"tex": notation.symbol(s.role) if s.role in notation.symbols else _FIXED_TEX.get(s.name, s.name),
+    # A role the notation does not cover prints as the printer prints its name: \\epsilon, \\ell.
+    return [{"tex": notation.symbol(s.role) if s.role in notation.symbols else to_latex(sp.IndexedBase(s.name), notation),
              "description": say.rich(messages.catalogue(lang).get("derivations", {}).get(derivation.name, {})
                                      .get("roles", {}).get(s.role) or messages.role_description(lang, s.role))}
             for s in derivation.symbols]
