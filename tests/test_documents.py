@@ -68,6 +68,24 @@ def test_fragments_share_one_host_document_without_label_clashes(tmp_path):
     assert_clean(latexmk(tmp_path, "host.tex", lang="en"))
 
 
+def test_fragment_continues_the_host_equation_counter(tmp_path):
+    """An \\input fragment numbers its equations after the host's and leaves the counter running (no reset)."""
+    fragment = render(engine.build("cross-entropy-gradient", None), "fragment", label_prefix="ce")
+    (tmp_path / "ce.tex").write_text(fragment, encoding="utf-8")
+    labels = re.findall(r"\\label\{(ce:[^}]*)\}", fragment)
+    assert len(labels) >= 5
+    host = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb,mathtools,bm,listings}\n\\begin{document}\n"
+            "\\begin{equation} a = b \\label{host:before} \\end{equation}\n\\input{ce}\n"
+            "\\begin{equation} c = d \\label{host:after} \\end{equation}\n\\end{document}\n")
+    (tmp_path / "host.tex").write_text(host, encoding="utf-8")
+    assert_clean(latexmk(tmp_path, "host.tex", lang="en"))
+    aux = (tmp_path / "host.aux").read_text(encoding="utf-8")
+    number = {name: int(value) for name, value in re.findall(r"\\newlabel\{([^}]*)\}\{\{(\d+)\}", aux)}
+    assert number["host:before"] == 1
+    assert [number[label] for label in labels] == list(range(2, 2 + len(labels)))
+    assert number["host:after"] == 2 + len(labels)
+
+
 def math_spans(markdown: str) -> list[dict]:
     """Math exactly as a CommonMark + dollar-math renderer sees it."""
     parser = MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True)

@@ -1,13 +1,14 @@
 """A batch through a linear softmax classifier with mean cross-entropy, in NumPy.
 
-Layout: rows are examples. X: N x D, Y: N x K (rows sum to one), W: K x D, b: K; Z = X W^T + b.
-"""
+Layout: rows are examples. X: N x D, Y: N x K (rows sum to one), W: K x D, b: K; Z =
+X W^T + b."""
 import numpy as np
 
 
 def probabilities(W, b, X):
     Z = X @ W.T + b
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))  # per-row max: each row's softmax is shift-invariant
+    # Subtract each row's maximum: each row's softmax is shift-invariant.
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 

@@ -3,7 +3,8 @@ import numpy as np
 
 
 def softmax(z):
-    e = np.exp(np.asarray(z, dtype=float) - np.max(z))  # shift-invariant; keeps exp() finite
+    # Softmax is shift-invariant: subtracting the maximum keeps exp() finite.
+    e = np.exp(np.asarray(z, dtype=float) - np.max(z))
     return e / e.sum()
 
 

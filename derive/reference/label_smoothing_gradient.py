@@ -3,7 +3,8 @@ import numpy as np
 
 
 def forward(z, y, epsilon):
-    """L = -sum_k q_k log sigma_k, q = (1 - epsilon) y + epsilon / K; log-softmax computed stably."""
+    """L = -sum_k q_k log sigma_k, q = (1 - epsilon) y + epsilon / K; log-softmax
+    computed stably."""
     z = np.asarray(z, dtype=float)
     shifted = z - np.max(z)  # log-softmax is shift-invariant; exp(z) would overflow
     log_probs = shifted - np.log(np.exp(shifted).sum())

@@ -3,7 +3,8 @@ import numpy as np
 
 
 def forward(z):
-    """log sum_k e^{z_k} = M + log sum_k e^{z_k - M}, M = max z: no term exceeds e^0 = 1, none overflows."""
+    """log sum_k e^{z_k} = M + log sum_k e^{z_k - M}, M = max z: no term exceeds e^0
+    = 1, none overflows."""
     z = np.asarray(z, dtype=float)
     top = np.max(z)
     return top + np.log(np.exp(z - top).sum())
@@ -15,7 +16,8 @@ def naive_forward(z):
 
 
 def backward(z, upstream=1.0):
-    """d/dz log sum_k e^{z_k} = softmax(z), times the upstream gradient of the scalar output."""
+    """d/dz log sum_k e^{z_k} = softmax(z), times the upstream gradient of the scalar
+    output."""
     z = np.asarray(z, dtype=float)
     e = np.exp(z - np.max(z))
     return upstream * e / e.sum()

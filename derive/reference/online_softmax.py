@@ -1,12 +1,14 @@
-"""The online softmax of FlashAttention in NumPy: one pass over blocks, a running max, sum and output."""
+"""The online softmax of FlashAttention in NumPy: one pass over blocks, a running
+max, sum and output."""
 import numpy as np
 
 
 def forward(z, v, block_ends):
-    """softmax(z) and softmax(z) @ v from blocks z[start:end] (block_ends ascending, the last = len(z)).
+    """softmax(z) and softmax(z) @ v from blocks z[start:end] (block_ends ascending,
+    the last = len(z)).
 
-    After each block the earlier sum and output are rescaled by e^{m_old - m_new} <= 1, so no
-    exponent is ever positive: |z| ~ 1000 cannot overflow."""
+    After each block the earlier sum and output are rescaled by e^{m_old - m_new},
+    which is at most 1, so no exponent is ever positive: |z| ~ 1000 cannot overflow."""
     z, v = np.asarray(z, dtype=float), np.asarray(v, dtype=float)
     top, total, out = -np.inf, 0.0, np.zeros(v.shape[1:])
     start = 0
@@ -21,7 +23,8 @@ def forward(z, v, block_ends):
 
 
 def backward(z, v, g):
-    """dL/dz for L = <g, softmax(z) @ v> (the softmax VJP with upstream v @ g), computed directly."""
+    """dL/dz for L = <g, softmax(z) @ v> (the softmax VJP with upstream v @ g),
+    computed directly."""
     s = np.exp(z - np.max(z))
     s /= s.sum()
     upstream = np.asarray(v, dtype=float) @ g

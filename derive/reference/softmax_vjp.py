@@ -1,9 +1,11 @@
-"""Backward pass through a softmax layer, as frameworks do it: O(K), no K x K Jacobian."""
+"""Backward pass through a softmax layer, as frameworks do it: O(K), no K x K
+Jacobian."""
 import numpy as np
 
 
 def forward(z):
-    """sigma = softmax(z), with max(z) subtracted so exp never overflows (softmax is shift-invariant)."""
+    """sigma = softmax(z), with max(z) subtracted so exp never overflows (softmax is
+    shift-invariant)."""
     e = np.exp(z - np.max(z))
     return e / e.sum()
 

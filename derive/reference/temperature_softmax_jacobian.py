@@ -1,9 +1,11 @@
-"""Softmax at temperature T and its backward pass (vector-Jacobian product), in NumPy."""
+"""Softmax at temperature T and its backward pass (vector-Jacobian product), in
+NumPy."""
 import numpy as np
 
 
 def forward(z, T):
-    """sigma = softmax(z / T); max subtracted because softmax is shift-invariant and exp overflows."""
+    """sigma = softmax(z / T); max subtracted because softmax is shift-invariant and
+    exp overflows."""
     scaled = np.asarray(z) / T
     e = np.exp(scaled - np.max(scaled))
     return e / e.sum()
@@ -16,6 +18,7 @@ def jacobian(z, T):
 
 
 def backward(z, T, g):
-    """dL/dz from g = dL/dsigma without forming the Jacobian: (1/T) sigma * (g - <g, sigma>)."""
+    """dL/dz from g = dL/dsigma without forming the Jacobian: (1/T) sigma * (g - <g,
+    sigma>)."""
     s = forward(z, T)
     return s * (g - np.dot(g, s)) / T

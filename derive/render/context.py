@@ -68,6 +68,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
     result_lhs, result_rhs = to_latex(derivation.result_lhs, notation), to_latex(derivation.result, notation)
     chain = [e for e in equations if e["rule"] not in CASE_RULES + FORM_RULES]
     main = next((e for e in reversed(chain) if e["lhs"] == result_lhs and e["rhs"] == result_rhs), chain[-1])
+    code = reference_source(derivation.name, lang)
     return {
         "lang": lang,
         "label_prefix": prefix,
@@ -84,14 +85,17 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         "verified_text": say.rich(messages.word(lang, "verified")),
         "symbols": _symbols(derivation, notation, lang, say),
         "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions],
-        "definitions": [f"{to_latex(s, notation)} = {to_latex(v, notation)}" for s, v in derivation.definitions],
+        # A symbol a step introduces (S, L at concrete K) is defined there, not twice.
+        "definitions": [f"{to_latex(s, notation)} = {to_latex(v, notation)}" for s, v in derivation.definitions
+                        if not any(step.lhs == s for step in derivation.steps)],
         "blocks": blocks,
         "result": {"lhs": result_lhs, "rhs": result_rhs,
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
         "teaching": teaching_context(derivation, say) if teaching else None,
         "graph": graph_context(derivation, notation, lang),
         "graph_intro": say.rich(messages.word(lang, "graph_intro")),
-        "code": reference_source(derivation.name, lang),
+        "code": code,
+        "code_lines": code.count("\n") + 1,
     }
 
 
@@ -124,7 +128,8 @@ def _equation(step: Step, number: int, prefix: str, notation: Notation) -> dict:
         "rhs": to_latex(step.rhs, notation),
         "condition": condition,
         "show_lhs": True,
-        "tall": isinstance(step.lhs, sp.MatrixBase),
+        # A matrix of derivatives goes on its own line, its value under it; a column (a gradient) stays beside its value.
+        "tall": isinstance(step.lhs, sp.MatrixBase) and step.lhs.cols > 1,
     }
 
 

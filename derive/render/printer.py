@@ -26,8 +26,8 @@ _TRAILING_DATA = ("x", "X")
 
 
 def _factor_rank(factor: sp.Basic) -> int:
-    """Textbook order inside a product: numbers and scalar brackets, plain symbols, deltas, e^x, log, sums, derivatives,
-    brackets, then the input data (x_d, X_nd)."""
+    """Textbook order inside a product: numbers and scalar brackets, plain symbols, deltas, e^x, sums, derivatives,
+    brackets, log, then the input data (x_d, X_nd)."""
     base = factor.base if isinstance(factor, sp.Pow) else factor
     if factor.is_Number or (isinstance(factor, sp.Add) and not factor.atoms(sp.Indexed)):
         return 0  # numbers and scalar coefficients first: (1 - epsilon) y_i
@@ -40,7 +40,7 @@ def _factor_rank(factor: sp.Basic) -> int:
     if isinstance(base, sp.exp):
         return 3
     if isinstance(base, sp.log):
-        return 4
+        return 7.5  # after brackets too: (y_1 + y_2 + y_3) log S
     if isinstance(base, sp.Sum):
         return 5
     if isinstance(base, sp.Derivative):

@@ -1,4 +1,5 @@
-"""用 NumPy 写注意力的前向与反向计算：Q 为 N x D，K 与 V 为 K x D，每行是一个查询或一个键。"""
+"""用 NumPy 写注意力的前向与反向计算：Q 为 N x D，K 与 V 为 K x D，
+每行是一个查询或一个键。"""
 import numpy as np
 
 

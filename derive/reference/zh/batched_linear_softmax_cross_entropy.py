@@ -1,13 +1,15 @@
 """一批样本经过线性 softmax 分类器，损失取交叉熵的平均，用 NumPy 实现。
 
-布局：每行一个样本。X 为 N x D，Y 为 N x K（每行之和为 1），W 为 K x D，b 长度为 K；Z = X W^T + b。
+布局：每行一个样本。X 为 N x D，Y 为 N x K（每行之和为 1），W 为 K x D，
+b 长度为 K；Z = X W^T + b。
 """
 import numpy as np
 
 
 def probabilities(W, b, X):
     Z = X @ W.T + b
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))  # 逐行减去最大值：每行的 softmax 都有平移不变性
+    # 逐行减去最大值：每行的 softmax 都有平移不变性。
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 

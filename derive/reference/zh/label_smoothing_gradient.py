@@ -3,7 +3,8 @@ import numpy as np
 
 
 def forward(z, y, epsilon):
-    """L = -sum_k q_k log sigma_k，q = (1 - epsilon) y + epsilon / K；稳定地计算 log-softmax。"""
+    """L = -sum_k q_k log sigma_k，q = (1 - epsilon) y + epsilon / K；
+    稳定地计算 log-softmax。"""
     z = np.asarray(z, dtype=float)
     shifted = z - np.max(z)  # log-softmax 有平移不变性；直接算 exp(z) 会溢出
     log_probs = shifted - np.log(np.exp(shifted).sum())

@@ -1,4 +1,5 @@
-"""线性层 + softmax + 交叉熵，前向与反向计算，用 NumPy 实现（W 为 K x D：z = W x + b）。"""
+"""线性层 + softmax + 交叉熵，前向与反向计算，用 NumPy 实现
+（W 为 K x D，z = W x + b）。"""
 import numpy as np
 
 
@@ -10,7 +11,8 @@ def forward(W, b, x, y):
 
 
 def backward(W, b, x, y):
-    """(dL/dW, dL/db, dL/dx) = ((sigma - y) x^T, sigma - y, W^T (sigma - y))；y 之和为 1。"""
+    """(dL/dW, dL/db, dL/dx) = ((sigma - y) x^T, sigma - y, W^T (sigma - y))；
+    y 之和为 1。"""
     z = W @ x + b
     e = np.exp(z - np.max(z))
     error = e / e.sum() - y

@@ -3,7 +3,8 @@ import numpy as np
 
 
 def forward(z):
-    """log sum_k e^{z_k} = M + log sum_k e^{z_k - M}，M = max z：每一项都不超过 e^0 = 1，不会溢出。"""
+    """log sum_k e^{z_k} = M + log sum_k e^{z_k - M}，M = max z：
+    每一项都不超过 e^0 = 1，不会溢出。"""
     z = np.asarray(z, dtype=float)
     top = np.max(z)
     return top + np.log(np.exp(z - top).sum())

@@ -20,6 +20,7 @@ def jacobian(sigma):
 
 
 def backward(z, M, g):
-    """dL/dz = sigma * (g - <g, sigma>)：sigma 为 0 处梯度为 0，也就是每个被屏蔽的 logit 处。"""
+    """dL/dz = sigma * (g - <g, sigma>)：sigma 为 0 处梯度为 0，
+    也就是每个被屏蔽的 logit 处。"""
     s = forward(z, M)
     return s * (g - np.dot(g, s))

@@ -1,9 +1,11 @@
-"""用 NumPy 写 FlashAttention 的在线 softmax：按块只扫描一遍，维护运行最大值、运行和与输出。"""
+"""用 NumPy 写 FlashAttention 的在线 softmax：按块只扫描一遍，
+维护当前的最大值、累计和与输出累加量。"""
 import numpy as np
 
 
 def forward(z, v, block_ends):
-    """由各块 z[start:end] 求 softmax(z) 与 softmax(z) @ v（block_ends 递增，最后一个等于 len(z)）。
+    """由各块 z[start:end] 求 softmax(z) 与 softmax(z) @ v
+    （block_ends 递增，最后一个等于 len(z)）。
 
     每处理完一块，先前的和与输出都乘上 e^{m_old - m_new} <= 1 重新缩放，指数始终不为正：
     即使 |z| ~ 1000 也不会溢出。"""
@@ -21,7 +23,8 @@ def forward(z, v, block_ends):
 
 
 def backward(z, v, g):
-    """对 L = <g, softmax(z) @ v> 直接求 dL/dz（即上游梯度为 v @ g 的 softmax 向量-雅可比矩阵积）。"""
+    """对 L = <g, softmax(z) @ v> 直接求 dL/dz
+    （即上游梯度为 v @ g 时 softmax 的向量–雅可比积）。"""
     s = np.exp(z - np.max(z))
     s /= s.sum()
     upstream = np.asarray(v, dtype=float) @ g

@@ -10,7 +10,8 @@ def sigmoid(u):
 
 
 def forward(u, y):
-    """-y log s - (1 - y) log(1 - s)，借助 log s = -log(1 + e^{-u}) 计算（logaddexp，数值稳定）。"""
+    """-y log s - (1 - y) log(1 - s)，借助 log s = -log(1 + e^{-u}) 计算
+    （logaddexp，数值稳定）。"""
     return y * np.logaddexp(0, -u) + (1 - y) * np.logaddexp(0, u)
 
 

@@ -9,7 +9,8 @@ def forward(z):
 
 
 def jacobian(sigma):
-    """d sigma_i / d z_j = sigma_i (delta_ij - sigma_j)，即 diag(sigma) - sigma sigma^T。"""
+    """d sigma_i / d z_j = sigma_i (delta_ij - sigma_j)，
+    即 diag(sigma) - sigma sigma^T。"""
     return np.diag(sigma) - np.outer(sigma, sigma)
 
 
