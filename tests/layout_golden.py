@@ -104,7 +104,9 @@ def latex_layout(text: str) -> str:
         elif re.match(r"\\(section|subsection|paragraph|subparagraph|title)\b", stripped):
             lines.append(_digits(_INLINE_MATH.sub("…", stripped)))
         elif re.match(r"\\(begin|end)\{", stripped):
-            lines.append(_digits(re.sub(r"\[.*\]", "[…]", stripped)))
+            environment = re.match(r"\\(begin|end)\{[^}]*\}(\[.*?\])?", stripped).group(0)
+            rest = " …" if stripped[len(environment):].strip() else ""  # options, or a matrix starting a line
+            lines.append(re.sub(r"\[.*\]", "[…]", environment) + rest)
         elif stripped.startswith(r"\intertext"):
             lines.append(r"\intertext{<text>}")
         elif stripped.startswith(r"\item"):

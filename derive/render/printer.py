@@ -304,10 +304,13 @@ class NotationPrinter(LatexPrinter):
         outer, self._frac = self._frac, r"\dfrac"
         try:
             if rows <= limit and cols <= limit:
-                return super()._print_MatrixBase(expr)
-            return self._print_corners(expr, rows, cols)
+                tex = super()._print_MatrixBase(expr)
+            else:
+                tex = self._print_corners(expr, rows, cols)
         finally:
             self._frac = outer
+        # Display-size fractions in consecutive rows touch: open the rows up (KaTeX and LaTeX both read \\[1ex]).
+        return tex.replace("\\\\", "\\\\[1ex]") if r"\dfrac" in tex and "\\\\[" not in tex else tex
 
     def _print_corners(self, expr, rows: int, cols: int) -> str:
         row_ix = self._corner(rows)
