@@ -1,6 +1,8 @@
 """SymPy -> LaTeX in the user's notation: a LatexPrinter subclass, notation as printer settings."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.simplify.radsimp import fraction
@@ -26,13 +28,15 @@ _TRAILING_DATA = ("x", "X")
 
 
 def _factor_rank(factor: sp.Basic) -> int:
-    """Textbook order inside a product: numbers and scalar brackets, plain symbols, deltas, e^x, sums, derivatives,
+    """Textbook order inside a product: numbers and scalar brackets, upstream gradients (dO), plain symbols, deltas, e^x, sums, derivatives,
     brackets, log, then the input data (x_d, X_nd)."""
     base = factor.base if isinstance(factor, sp.Pow) else factor
     if factor.is_Number or (isinstance(factor, sp.Add) and not factor.atoms(sp.Indexed)):
         return 0  # numbers and scalar coefficients first: (1 - epsilon) y_i
     if isinstance(base, sp.Indexed) and base.base.name in _TRAILING_DATA:
         return 8
+    if isinstance(base, sp.Indexed) and re.fullmatch(r"d[A-Z]", base.base.name):
+        return 0.5  # an upstream gradient leads, as in dO V^T: dO_nr O_nr, dP_nk P_nk
     if isinstance(base, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)):
         return 1
     if isinstance(base, sp.KroneckerDelta):
@@ -227,10 +231,12 @@ class NotationPrinter(LatexPrinter):
         if expr.could_extract_minus_sign():
             return "- " + self._bracket_if_sum(-expr)
         numer, denom = fraction(expr, exact=True)
-        if denom != 1 and (denom.is_Symbol or (denom.is_Integer and isinstance(numer, sp.Add))) and (isinstance(numer, sp.Add) or any(
-                isinstance(f, sp.Add) for f in sp.Mul.make_args(numer))):
+        scale = denom.is_Symbol or (isinstance(denom, sp.Pow) and denom.base.is_Symbol and denom.exp == sp.S.Half)
+        if denom != 1 and (scale or (denom.is_Integer and isinstance(numer, sp.Add))) and (
+                isinstance(numer, (sp.Add, sp.Sum)) or any(isinstance(f, sp.Add) for f in sp.Mul.make_args(numer))):
             # (a - b) / N as textbooks write a mean, \frac{1}{N} (a - b); sigma_i (delta_ij - sigma_j) / T as
-            # \frac{1}{T} sigma_i (delta_ij - sigma_j); (Sum P X - Sum Y X) / N as \frac{1}{N} Sum (P - Y) X.
+            # \frac{1}{T} sigma_i (delta_ij - sigma_j); (Sum P X - Sum Y X) / N as \frac{1}{N} Sum (P - Y) X;
+            # (Sum_k dS K) / sqrt(D) as \frac{1}{\sqrt{D}} Sum_k dS K.
             merged = _merged_sums(numer)
             brackets = [f for f in sp.Mul.make_args(numer) if isinstance(f, sp.Add)]
             rest = sp.Mul(*(f for f in sp.Mul.make_args(numer) if not isinstance(f, sp.Add)))
