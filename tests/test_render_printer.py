@@ -9,7 +9,7 @@ from derive.symbols import K, i, j, k, sigma, y, z
 
 D = sp.KroneckerDelta(i, j)
 x, b, W, P, Y, X = (sp.IndexedBase(name) for name in ("x", "b", "W", "P", "Y", "X"))
-O, dO, dP, dS, Kmat = (sp.IndexedBase(name) for name in ("O", "dO", "dP", "dS", "Kmat"))
+O, dO, dP, dS, Kmat, Q = (sp.IndexedBase(name) for name in ("O", "dO", "dP", "dS", "Kmat", "Q"))
 eps, T, S = sp.Symbol("epsilon"), sp.Symbol("T", positive=True), sp.Symbol("S", positive=True)
 d, r, n = (sp.Symbol(name, integer=True, positive=True) for name in ("d", "r", "n"))
 Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=True, positive=True)
@@ -48,6 +48,7 @@ Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=Tru
     (P[n, j] * (dP[n, j] - sp.Sum(O[n, r] * dO[n, r], (r, 1, Dim))),
      r"P_{nj} \left(dP_{nj} - \sum_{r=1}^{D} dO_{nr} O_{nr}\right)"),
     (sp.Sum(dS[n, k] * Kmat[k, d], (k, 1, K)) / sp.sqrt(Dim), r"\frac{1}{\sqrt{D}} \sum_{k=1}^{K} dS_{nk} K_{kd}"),
+    (Kmat[j, r] * Q[n, r], r"Q_{nr} K_{jr}"),
     # A surd keeps its fraction: the 1/sqrt(D) of attention is not a mean.
     (sp.sqrt(2) * (W[1, 1] * x[1] + W[1, 2] * x[2]) / 2, r"\frac{\sqrt{2} \left(W_{11} x_{1} + W_{12} x_{2}\right)}{2}"),
 ])

@@ -93,7 +93,7 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
                    "intro": say.rich(messages.word(lang, "result_intro"), ref=main["ref"])},
         "teaching": teaching_context(derivation, say) if teaching else None,
         "graph": graph_context(derivation, notation, lang),
-        "graph_intro": say.rich(messages.word(lang, "graph_intro")),
+        "graph_intro": say.rich(messages.derivation_word(lang, derivation.name, "graph_intro")),
         "code": code,
         "code_lines": code.count("\n") + 1,
     }

@@ -25,6 +25,8 @@ def _index_key(term: sp.Basic) -> tuple[int, ...]:
 
 # Data a gradient is multiplied by is written after the error: (sigma_i - y_i) x_d, (P - Y)^T X.
 _TRAILING_DATA = ("x", "X")
+# The queries come before the keys, as in Q K^T: Q_nr K_jr.
+_LEADING_DATA = ("Q",)
 
 
 def _factor_rank(factor: sp.Basic) -> int:
@@ -37,6 +39,8 @@ def _factor_rank(factor: sp.Basic) -> int:
         return 8
     if isinstance(base, sp.Indexed) and re.fullmatch(r"d[A-Z]", base.base.name):
         return 0.5  # an upstream gradient leads, as in dO V^T: dO_nr O_nr, dP_nk P_nk
+    if isinstance(base, sp.Indexed) and base.base.name in _LEADING_DATA:
+        return 0.8
     if isinstance(base, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)):
         return 1
     if isinstance(base, sp.KroneckerDelta):
