@@ -77,3 +77,16 @@ def test_chinese_reads_as_chinese():
         if not path.endswith(("item_colon", "justification_colon", "justification_separator")):
             assert not re.search(r"[:;]", prose), path
         assert not re.search(r"[\u4e00-\u9fff][(]|[)][\u4e00-\u9fff]", prose), path
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_teaching_paragraphs_own_first_shared_frameworks_as_fallback(lang):
+    from derive.render.context import build_context
+    from derive.render.notation import Notation
+
+    def paragraphs(name):
+        return build_context(engine.build(name, None), notation=Notation(), lang=lang, syntax="md")["teaching"]["paragraphs"]
+    shared = messages.catalogue(lang)["teaching"]["frameworks"]
+    vjp, online = paragraphs("softmax-vjp"), paragraphs("online-softmax")
+    assert len(vjp) == 2 and vjp[-1].startswith(shared[:12])  # its intuition, then the shared sentence
+    assert len(online) == 1 and not online[0].startswith(shared[:12])  # no derivative: its own sentence only

@@ -22,7 +22,9 @@ def teaching_context(derivation: Derivation, say) -> dict:
     """Paragraphs (those the catalogue has for this derivation) and the worked example, printed."""
     table = messages.catalogue(say.lang)
     own = table.get("derivations", {}).get(derivation.name, {}).get("teaching", {})
-    paragraphs = [say.rich(own[key]) for key in PARAGRAPHS if key in own] or [say.rich(table["teaching"]["frameworks"])]
+    # The derivation's own paragraphs; what frameworks compute falls back to the shared sentence.
+    texts = {**{"frameworks": table["teaching"]["frameworks"]}, **own}
+    paragraphs = [say.rich(texts[key]) for key in PARAGRAPHS if key in texts]
     return {"heading": say.text(messages.word(say.lang, "teaching")), "paragraphs": paragraphs,
             "example": _example(derivation.name, say)}
 
