@@ -60,11 +60,16 @@ def ranged_facts(ranges: dict) -> dict:
 
 
 def resolve_piecewise(expr: sp.Basic, facts: dict) -> sp.Basic:
-    """Pick the Piecewise branch whose condition the stated index ranges make true."""
+    """Pick the Piecewise branch whose condition the stated index ranges make true, every earlier
+    branch being known false; when one cannot be decided, ValueError (no guess: a fall-through
+    (0, True) after an undecided d <= D would make a derivative 0)."""
     def choose(piecewise: sp.Piecewise) -> sp.Expr:
         for value, condition in piecewise.args:
-            if condition.xreplace(facts) == sp.true:
+            decided = condition.xreplace(facts)
+            if decided == sp.true:
                 return value
+            if decided != sp.false:  # a later branch applies only when this one is known not to
+                break
         raise ValueError(f"no branch of {piecewise} follows from the stated index ranges")
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
 

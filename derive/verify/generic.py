@@ -11,7 +11,7 @@ import mpmath
 import sympy as sp
 from sympy.tensor.indexed import IndexException
 
-from ..algebra.rewrites import (evaluate_derivatives, index_range_facts, pull_constants_out_of_sums, ranged_facts,
+from ..algebra.rewrites import (evaluate_derivatives, pull_constants_out_of_sums, ranged_facts,
                                 resolve_piecewise, same_dummy, sum_out_deltas)
 from ..algebra.zero_test import is_zero
 from ..engine.common import matrix_entries_to_indexed
@@ -202,7 +202,7 @@ def _in_logits(expr: sp.Expr, n: int | None, semantics: Semantics | None = None)
     if expr.has(sp.log):  # expand_log asks every product for its numerator and denominator, logs or not
         expr = sp.expand_log(expr, force=True)  # force: logits are real, probabilities positive
     # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
-    return resolve_piecewise(expr, index_range_facts(i, j, k))
+    return resolve_piecewise(expr, _range_facts(semantics))
 
 
 def _range_facts(semantics: Semantics | None) -> dict:
