@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import sympy as sp
 
 from derive.algebra.rewrites import collapse_delta_sums_quickly, ranged_facts, sum_out_deltas
@@ -42,3 +43,12 @@ def test_a_partner_not_known_to_be_in_range_is_left_to_sympy():
     summation = sp.Sum(sp.KroneckerDelta(j, k) * y[k], (k, 1, K))
     assert sum_out_deltas(summation, ranged_facts({i: K})) == summation  # nothing is said about j
     assert collapse_delta_sums_quickly(summation, ranges={j: K}) == y[j]
+
+
+def test_an_undecided_branch_is_not_skipped_for_the_fall_through():
+    from derive.algebra.rewrites import resolve_piecewise
+    d, D = sp.symbols("d D", integer=True, positive=True)
+    piecewise = sp.Piecewise((y[d], sp.And(sp.Ge(d, 1), sp.Le(d, D))), (0, True))
+    assert resolve_piecewise(piecewise, ranged_facts({d: D})) == y[d]
+    with pytest.raises(ValueError):  # nothing is known about d: the (0, True) branch must not be taken
+        resolve_piecewise(piecewise, ranged_facts({i: K}))
