@@ -115,3 +115,11 @@ def test_generate_all_skips_a_size_not_fast_yet_and_says_so(tmp_path):
     assert "skipped softmax-vjp: not fast yet" in result.output
     written = {path.name for path in tmp_path.iterdir()}
     assert "softmax-jacobian.json" in written and "softmax-vjp.json" not in written
+
+
+def test_verify_skips_the_sizes_not_fast_yet_and_says_so():
+    result = run("verify", "softmax-vjp", "--max-K", "17")
+    assert result.exit_code == 0, result.output
+    assert "skipped softmax-vjp at K > 16: not fast yet" in result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("softmax-vjp ")]
+    assert [row[1] for row in rows] == ["symbolic", *map(str, range(2, 17))]

@@ -34,7 +34,7 @@ def run_verification(names: Iterable[str], *, Ks: tuple, echo: Callable[[str], N
     jobs = [(name, K) for name in names for K in Ks if engine.lookup(name).supports_K(K)]
     slow = [(name, K) for name, K in jobs if K is not None and not engine.lookup(name).is_fast({"K": K})]
     for name in dict.fromkeys(name for name, _ in slow):
-        click.echo(f"skipped {name} at K = {', '.join(str(K) for n, K in slow if n == name)}: not fast yet", err=True)
+        click.echo(f"skipped {name} at K > {dict(engine.lookup(name).fast_sizes)['K']}: not fast yet", err=True)
     jobs = [job for job in jobs if job not in slow]
     width = max([len("derivation"), *(len(name) for name, _ in jobs)])  # the longest name sets the column
     header = f"{'derivation':<{width}} {'K':>8} {'steps':>5} {'proved':>7} {'points':>7} {'max |lhs-rhs|':>14}  status"
