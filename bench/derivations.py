@@ -2,7 +2,7 @@
 
 One fresh process per measurement (bench/_measure.py). A measurement that uses more than --limit
 CPU seconds is stopped and shown as "> LIMIT"; the larger K of that derivation are then not run (they
-cost more). CPU seconds are the figure to compare on a shared machine (wall time includes waiting
+cost more); a size the derivation refuses (engine FAST_SIZES, exit code 6) is shown as refused. CPU seconds are the figure to compare on a shared machine (wall time includes waiting
 for the other processes); "x jac" is CPU time over the softmax Jacobian's at the same K; "plain"
 is plain SymPy (bench/plain_sympy.py: diff each written-out entry, cancel against the closed form)
 where it is implemented and finishes, "ratio" plain / ours.
@@ -57,12 +57,15 @@ def main() -> None:
           f"{'plain (s)':>10} {'ratio':>7}", flush=True)
     jacobian_cpu: dict = {}
     for name in names:
-        fixed = engine.lookup(name).fixed_K
-        for n in ((fixed,) if fixed else args.ks):
+        entry = engine.lookup(name)
+        for n in ((entry.fixed_K,) if entry.fixed_K else [k for k in args.ks if entry.supports_K(k)]):
             ours = measure("ours", name, n, args.limit)
             if ours is None:
                 print(f"{name:<37} {n:>4} {'> ' + format(args.limit, 'g'):>9} {'':>8} {'':>7}  (larger K not run)",
                       flush=True)
+                break
+            if "refused" in ours:
+                print(f"{name:<37} {n:>4} refused at once (exit 6): {ours['refused'].split('; ')[-1]}", flush=True)
                 break
             if name == "softmax-jacobian":
                 jacobian_cpu[n] = ours["cpu_seconds"]

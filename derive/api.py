@@ -12,7 +12,8 @@ def derive(name: str, K: int | str | None = None, D: int | str | None = None,
     K (with D, N for the linear layers; omitted ones take engine.DEFAULT_SIZES).
 
     What `derive.derive` runs; its docstring is the full contract (arguments, the Derivation
-    returned, UsageError and VerificationError, examples)."""
+    returned, UsageError and VerificationError, examples). A size above what the derivation does in
+    seconds (its FAST_SIZES, e.g. softmax-vjp K > 16) raises SizeLimitError at once."""
     return build_verified(name, engine.parse_K(K), engine.parse_D(D), engine.parse_N(N))
 
 

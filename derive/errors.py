@@ -46,6 +46,12 @@ class VerificationError(DeriveError):
     exit_code = 4
 
 
+class SizeLimitError(DeriveError):
+    """A size the derivation takes, but not yet in seconds: refused at once rather than minutes of silence."""
+
+    exit_code = 6
+
+
 class ToolMissingError(DeriveError):
     """An external tool (a TeX engine) is needed and not installed; the message says what to install."""
 

@@ -17,3 +17,6 @@ CHECK_SEED = 5
 # The id of the assumption sum_k y_k = 1 (rows of Y for a batch): steps cite it in `uses`, the
 # verifier and the checker then put the targets on the simplex.
 TARGETS_SUM_TO_ONE = "targets-sum-to-one"
+# At most this many worker processes for `verify` and `generate --all` (never more than the cores):
+# their (derivation, K) jobs are independent. 1: everything in the one process.
+PARALLEL_JOBS = 2

@@ -60,11 +60,16 @@ def ranged_facts(ranges: dict) -> dict:
 
 
 def resolve_piecewise(expr: sp.Basic, facts: dict) -> sp.Basic:
-    """Pick the Piecewise branch whose condition the stated index ranges make true."""
+    """Pick the Piecewise branch whose condition the stated index ranges make true, every earlier
+    branch being known false; when one cannot be decided, ValueError (no guess: a fall-through
+    (0, True) after an undecided d <= D would make a derivative 0)."""
     def choose(piecewise: sp.Piecewise) -> sp.Expr:
         for value, condition in piecewise.args:
-            if condition.xreplace(facts) == sp.true:
+            decided = condition.xreplace(facts)
+            if decided == sp.true:
                 return value
+            if decided != sp.false:  # a later branch applies only when this one is known not to
+                break
         raise ValueError(f"no branch of {piecewise} follows from the stated index ranges")
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
 
@@ -77,6 +82,78 @@ def collapse_delta_sums(expr: sp.Basic, *, indices: tuple = (), ranges: dict | N
         return summation.doit() if summation.has(sp.KroneckerDelta) else summation
     collapsed = sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), collapse)
     return resolve_piecewise(collapsed, ranged_facts(dict.fromkeys(indices, K) if ranges is None else ranges))
+
+
+def collapse_delta_sums_quickly(expr: sp.Basic, *, ranges: dict) -> sp.Basic:
+    """collapse_delta_sums for checking (sum_out_deltas first, SymPy's doit for the rest), the
+    Piecewise branches picked by the stated ranges: the same values, not the displayed form."""
+    facts = ranged_facts(ranges)
+    collapsed = sum_out_deltas(expr, facts, otherwise=lambda summation: sp.expand(summation).doit())
+    return resolve_piecewise(collapsed, facts) if collapsed.has(sp.Piecewise) else collapsed
+
+
+def sum_out_deltas(expr: sp.Basic, facts: dict, *, otherwise=lambda summation: summation) -> sp.Basic:
+    """Sum_k delta_{kx} f(k) -> f(x), term by term, where the facts (ranged_facts) put x inside the
+    limits or x is summed over the same limits in the same Sum; the other terms stay sums.
+
+    Why not SymPy's doit: on a sum that mixes delta terms with others it tries hypergeometric and
+    telescoping summation, `solve` included, on every other term (most of the symbolic proofs'
+    time). A Sum with a delta this does not recognise goes to `otherwise`. Only the sums are
+    expanded, not the whole expression (at a concrete size there is often no sum left)."""
+    def collapse(summation: sp.Sum) -> sp.Expr:
+        if not summation.has(sp.KroneckerDelta):
+            return summation
+        quick = _sum_out_deltas(summation, facts)
+        return otherwise(summation) if quick is None else quick
+    return expr.replace(lambda e: isinstance(e, sp.Sum), collapse) if expr.has(sp.Sum) else expr
+
+
+def _sum_out_deltas(summation: sp.Sum, facts: dict) -> sp.Expr | None:
+    """The Sum with every delta over one of its dummies summed out, term by term; None when a
+    limit depends on another's dummy or a delta's partner is not known to lie inside the limits."""
+    limits = list(summation.limits)
+    dummies = {limit[0] for limit in limits}
+    if any(bound.free_symbols & dummies for limit in limits for bound in limit[1:]):
+        return None
+    collapsed, rest = [], []
+    for term in sp.Add.make_args(sp.expand(summation.function)):
+        remaining = list(limits)
+        while True:
+            found = next(((limit, delta) for limit in remaining
+                          for delta in [_delta_over(term, limit[0])] if delta is not None), None)
+            if found is None:
+                break
+            (dummy, low, high), delta = found
+            partner = delta.args[1] if delta.args[0] == dummy else delta.args[0]
+            bound = [limit for limit in remaining if limit[0] == partner]
+            if bound:  # summed here too: inside exactly when it runs over the same range
+                inside = bound[0][1:] == (low, high)
+            else:
+                inside = (sp.Le(low, partner).xreplace(facts) == sp.true
+                          and sp.Le(partner, high).xreplace(facts) == sp.true)
+            if not inside:
+                return None
+            factors = list(sp.Mul.make_args(term))
+            factors.remove(delta)
+            term = sp.Mul(*factors).subs(dummy, partner)  # subs, not xreplace: inner sums may reuse the name
+            remaining.remove((dummy, low, high))
+        if len(remaining) == len(limits):
+            rest.append(term)  # no delta over these limits: summed together, as written
+        else:
+            collapsed.append(sp.Sum(term, *remaining) if remaining else term)
+    if not collapsed:
+        return None
+    return sp.Add(*collapsed, sp.Sum(sp.Add(*rest), *limits) if rest else sp.Integer(0))
+
+
+def _delta_over(term: sp.Expr, dummy: sp.Symbol):
+    """A factor delta_{dummy, x} (x free of the dummy) of the term, or None."""
+    for factor in sp.Mul.make_args(term):
+        if isinstance(factor, sp.KroneckerDelta) and len(factor.args) == 2 and dummy in factor.args:
+            partner = factor.args[1] if factor.args[0] == dummy else factor.args[0]
+            if dummy not in partner.free_symbols:
+                return factor
+    return None
 
 
 def substitute_softmax(expr: sp.Expr, *, indices: tuple, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:

@@ -67,35 +67,55 @@ def generate(names, all_, K, D, N, formats, lang, notation_file, symbols, label_
 
 
 def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_prefix, stage, teaching) -> list:
-    """(file name, content) of every document, rendered before anything is published."""
-    from .. import engine
-    from ..errors import UsageError
+    """(file name, content) of every document, rendered before anything is published.
+
+    Every name is checked first (one clear line for a size it does not take); the derivations are
+    then derived, verified and rendered in worker processes (commands.parallel), collected in order."""
     from ..verify import build_verified
+    from .parallel import in_order
     from .progress import progress
+
+    jobs = [job for job in (_job(name, all_, K_value, sizes) for name in chosen) if job is not None]
+
+    def work(index):
+        name, given = jobs[index]
+        prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
+        return _render_all(build_verified(name, K_value, **given), formats, notation=notation, lang=lang,
+                           label_prefix=prefix, stage=stage, teaching=teaching)
 
     documents = []
     # One derivation's progress would only interleave with its own output: shown for several.
-    with progress("deriving", total=len(chosen), quiet=len(chosen) == 1) as bar:
-        for name in chosen:
-            bar.start(name)
-            entry = engine.lookup(name)
-            if not entry.supports_K(K_value):
-                if not all_:
-                    raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
-                click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
-                bar.advance(name)
-                continue
-            for size, value in sizes.items():
-                if value is not None and size not in entry.sizes and not all_:
-                    raise UsageError(f"{name} has no size {size}: --{size} applies to "
-                                     + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
-            given = {size: value for size, value in sizes.items() if size in entry.sizes}
-            derivation = build_verified(name, K_value, **given)
-            prefix = label_prefix if label_prefix is None or len(chosen) == 1 else f"{label_prefix}-{name}"
-            documents += _render_all(derivation, formats, notation=notation, lang=lang, label_prefix=prefix,
-                                     stage=stage, teaching=teaching)
+    with in_order(work, len(jobs)) as rendered, progress("deriving", total=len(jobs), quiet=len(chosen) == 1) as bar:
+        for (name, _given), files in zip(jobs, rendered):
+            documents += files
             bar.advance(name)
     return documents
+
+
+def _job(name, all_, K_value, sizes):
+    """(name, the sizes it takes) to derive, or None for a derivation --all skips (said on stderr);
+    a size the derivation does not take, or not in seconds, is an error when it was named."""
+    from .. import engine
+    from ..errors import UsageError
+    entry = engine.lookup(name)
+    if not entry.supports_K(K_value):
+        if not all_:
+            raise UsageError(f"{name} supports {entry.supported_K}, not K = {K_value}")
+        click.echo(f"skipped {name}: it supports {entry.supported_K}", err=True)
+        return None
+    for size, value in sizes.items():
+        if value is not None and size not in entry.sizes and not all_:
+            raise UsageError(f"{name} has no size {size}: --{size} applies to "
+                             + ", ".join(e.name for e in engine.REGISTRY.values() if size in e.sizes))
+    given = {size: value for size, value in sizes.items() if size in entry.sizes}
+    concrete = {} if K_value is None else {"K": K_value, **{size: engine.DEFAULT_SIZES[size] if value is None else value
+                                                             for size, value in given.items()}}
+    if all_ and not entry.is_fast(concrete):
+        click.echo(f"skipped {name}: not fast yet at these sizes (" + ", ".join(
+            f"{label} <= {limit}" for label, limit in entry.fast_sizes) + ")", err=True)
+        return None
+    entry.check_fast(concrete)
+    return name, given
 
 
 def _render_all(derivation, formats, *, notation, lang, label_prefix, stage, teaching) -> list[tuple[str, str | bytes]]:

@@ -2,6 +2,8 @@
 
 A module takes K and, if it lists them in SIZES, also D (input dimension) and N (batch size):
 `build_concrete(K, D=..., N=...)` receives exactly the sizes it lists; symbolic means all symbolic.
+A module that is not yet fast at every size lists in FAST_SIZES the largest of each it derives and
+verifies in seconds (bench/README.md); a larger one is refused with SizeLimitError (exit code 6).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from types import ModuleType
 from typing import Callable
 
 from ..catalog import MODULES, descriptions
-from ..errors import UsageError
+from ..errors import SizeLimitError, UsageError
 from ..model import Derivation
 
 MAX_CONCRETE_K = 512
@@ -36,6 +38,19 @@ class Entry:
     fixed_K: int | None = None
     # The largest concrete K it takes (written-out attention and masked softmax: 8); None: MAX_CONCRETE_K.
     max_K: int | None = None
+    # The largest size of each kind it derives and verifies in seconds, as (("K", 16),); absent: any it takes.
+    fast_sizes: tuple[tuple[str, int], ...] = ()
+
+    def check_fast(self, sizes: Mapping[str, int | None]) -> None:
+        """Raise SizeLimitError for a concrete size above what this derivation does in seconds."""
+        for label, limit in self.fast_sizes:
+            value = sizes.get(label)
+            if value is not None and value > limit:
+                raise SizeLimitError(f"{self.name} at {label} = {value} is not fast yet (it would take minutes); "
+                                     f"{label} <= {limit} takes seconds")
+
+    def is_fast(self, sizes: Mapping[str, int | None]) -> bool:
+        return all(sizes.get(label) is None or sizes[label] <= limit for label, limit in self.fast_sizes)
 
     def supports_K(self, K: int | None) -> bool:
         if K is None:
@@ -50,7 +65,8 @@ class Entry:
 
 def _entry(module: ModuleType) -> Entry:
     return Entry(module.NAME, module.TITLE, module.DESCRIPTION, module.build_symbolic, module.build_concrete,
-                 getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None), getattr(module, "MAX_CONCRETE_K", None))
+                 getattr(module, "SIZES", ("K",)), getattr(module, "FIXED_K", None), getattr(module, "MAX_CONCRETE_K", None),
+                 tuple(getattr(module, "FAST_SIZES", {}).items()))
 
 
 class _Registry(Mapping):
@@ -134,7 +150,8 @@ def build(name: str, K: int | None = None, D: int | None = None, N: int | None =
     """The unverified derivation (cached: derivations are immutable).
 
     K None: every size symbolic (D and N must then be None too). A concrete K with D or N omitted
-    uses DEFAULT_SIZES; giving D or N to a derivation that does not take it is a UsageError."""
+    uses DEFAULT_SIZES; giving D or N to a derivation that does not take it is a UsageError; a size
+    above the derivation's FAST_SIZES is a SizeLimitError."""
     entry = lookup(name)
     given = {"D": D, "N": N}
     for label, value in given.items():
@@ -146,4 +163,5 @@ def build(name: str, K: int | None = None, D: int | None = None, N: int | None =
         return entry.build_symbolic()
     extra = {label: DEFAULT_SIZES[label] if given[label] is None else given[label]
              for label in entry.sizes if label != "K"}
+    entry.check_fast({"K": K, **extra})
     return entry.build_concrete(K, **extra)

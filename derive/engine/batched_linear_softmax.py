@@ -23,6 +23,9 @@ NAME = "batched-linear-softmax-cross-entropy"
 TITLE = "Backpropagation through a linear softmax classifier over a batch (mean loss)"
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 8, "D": 4, "N": 4}
 
 SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D"),
            SymbolRole("batch-targets", "Y", "targets, one distribution per row: N x K"),

@@ -18,6 +18,9 @@ from .roles import WITH_TARGETS
 NAME = "cross-entropy-hessian"
 TITLE = "The Hessian of the softmax cross-entropy loss"
 DESCRIPTION = "d^2 L / dz dz^T = diag(sigma) - sigma sigma^T: symmetric, positive semi-definite, H 1 = 0"
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 8}
 
 DIRECTION = SymbolRole("direction", "v", "any vector (for the quadratic form v^T H v)")
 SYMBOLS = (*WITH_TARGETS, DIRECTION)

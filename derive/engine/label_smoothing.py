@@ -15,6 +15,9 @@ from .roles import WITH_TARGETS
 NAME = "label-smoothing-gradient"
 TITLE = "The cross-entropy gradient with label smoothing"
 DESCRIPTION = "targets q = (1 - eps) y + eps/K: dL/dz_i = sigma_i - (1 - eps) y_i - eps/K"
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 16}
 
 SMOOTHING = SymbolRole("smoothing", "epsilon", "label-smoothing weight, 0 <= epsilon <= 1")
 SMOOTHED = SymbolRole("smoothed-targets", "q", "smoothed targets (1 - epsilon) y + epsilon / K")

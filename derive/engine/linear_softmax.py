@@ -18,6 +18,9 @@ NAME = "linear-softmax-cross-entropy"
 TITLE = "Backpropagation through a linear layer, softmax and cross-entropy"
 DESCRIPTION = "z = W x + b: dL/dW = (sigma - y) x^T, dL/db = sigma - y, dL/dx = W^T (sigma - y)"
 SIZES = ("K", "D")
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 8, "D": 3}
 
 SYMBOLS = (*WITH_TARGETS,
            SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),

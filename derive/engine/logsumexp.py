@@ -13,6 +13,9 @@ from .roles import PROBS_AND_LOGITS
 NAME = "logsumexp-gradient"
 TITLE = "The gradient of log-sum-exp, shift invariance and stable evaluation"
 DESCRIPTION = "d/dz_i log sum_k e^{z_k} = sigma_i; sigma(z + c) = sigma(z); evaluate with z - max z"
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 64}
 
 SHIFT = SymbolRole("shift", "c", "a constant added to every logit")
 MAXIMUM = SymbolRole("max-logit", "M", "the largest logit, M = max_k z_k")

@@ -16,6 +16,9 @@ from ..model import SymbolRole
 NAME = "softmax-vjp"
 TITLE = "Backpropagation through the softmax (vector-Jacobian product)"
 DESCRIPTION = "dL/dz_i = sigma_i (g_i - sum_k g_k sigma_k) for g = dL/dsigma; vector form sigma * (g - <g, sigma>)"
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 16}
 
 UPSTREAM = SymbolRole("upstream", "g", "upstream gradient dL/dsigma")
 LOSS = SymbolRole("loss", "L", "a scalar loss computed from sigma")

@@ -15,6 +15,9 @@ from .roles import PROBS_AND_LOGITS
 NAME = "temperature-softmax-jacobian"
 TITLE = "The Jacobian of the softmax with temperature"
 DESCRIPTION = "sigma = softmax(z / T): d sigma_i / d z_j = (1/T) sigma_i (delta_ij - sigma_j)"
+# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
+# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
+FAST_SIZES = {"K": 16}
 
 TEMPERATURE = SymbolRole("temperature", "T", "temperature T > 0")
 SYMBOLS = (*PROBS_AND_LOGITS, TEMPERATURE)

@@ -11,7 +11,8 @@ import mpmath
 import sympy as sp
 from sympy.tensor.indexed import IndexException
 
-from ..algebra.rewrites import evaluate_derivatives, index_range_facts, pull_constants_out_of_sums, resolve_piecewise, same_dummy
+from ..algebra.rewrites import (evaluate_derivatives, pull_constants_out_of_sums, ranged_facts,
+                                resolve_piecewise, same_dummy, sum_out_deltas)
 from ..algebra.zero_test import is_zero
 from ..engine.common import matrix_entries_to_indexed
 from ..model import Derivation, Semantics, Step
@@ -20,7 +21,7 @@ from ..numeric.evaluate import compile_expr
 from ..numeric.points import PointSpec, environments
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..errors import VerificationError
-from ..symbols import i, j, k, softmax_definitions, y
+from ..symbols import K, i, j, k, softmax_definitions, y
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 _FREE_INDEX_SYMBOLS = (i, j)
@@ -196,9 +197,18 @@ def _in_logits(expr: sp.Expr, n: int | None, semantics: Semantics | None = None)
     expr = evaluate_derivatives(expr)
     if semantics is not None and semantics.refold is not None:
         expr = semantics.refold(expr, n)
-    expr = sp.expand_log(_doit_but_inert_sums(expr), force=True)  # force: logits are real, probabilities positive
+    expr = sum_out_deltas(expr, _range_facts(semantics))  # the delta sums without SymPy's summation
+    expr = _doit_but_inert_sums(expr)
+    if expr.has(sp.log):  # expand_log asks every product for its numerator and denominator, logs or not
+        expr = sp.expand_log(expr, force=True)  # force: logits are real, probabilities positive
     # k: a Piecewise left by a delta sum nested in Sum_{k=1}^{K} (no derivation leaves k free).
-    return resolve_piecewise(expr, index_range_facts(i, j, k))
+    return resolve_piecewise(expr, _range_facts(semantics))
+
+
+def _range_facts(semantics: Semantics | None) -> dict:
+    """1 <= i, j, k <= K and the ranges the derivation states for its other indices (1 <= d <= D)."""
+    ranges = {i: K, j: K, k: K, **(semantics.index_ranges if semantics is not None else {})}
+    return ranged_facts(ranges)
 
 
 def _doit_but_inert_sums(expr: sp.Expr) -> sp.Expr:
