@@ -90,3 +90,11 @@ def test_teaching_paragraphs_own_first_shared_frameworks_as_fallback(lang):
     vjp, online = paragraphs("softmax-vjp"), paragraphs("online-softmax")
     assert len(vjp) == 2 and vjp[-1].startswith(shared[:12])  # its intuition, then the shared sentence
     assert len(online) == 1 and not online[0].startswith(shared[:12])  # no derivative: its own sentence only
+
+
+def test_greek_in_tex_prose_is_set_as_math():
+    # The CJK text fonts have no Greek glyphs: a bare δ in a zh rule label vanished from the PDF.
+    from derive.render.escape import tex_text
+    escaped = tex_text("克罗内克 δ：σ 与 Σ")
+    assert "δ" not in escaped and "σ" not in escaped and "Σ" not in escaped
+    assert r"\ensuremath{\delta}" in escaped and r"\ensuremath{\Sigma}" in escaped

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Greek letters in prose (the zh catalogue writes "克罗内克 δ"): the CJK text fonts have no Greek glyphs,
+# so they are set as math, which every font setup has.
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "λ": "lambda",
+          "μ": "mu", "σ": "sigma", "τ": "tau", "Σ": "Sigma", "Δ": "Delta", "ℓ": "ell", "∂": "partial"}
+_TEX.update({char: rf"\ensuremath{{\{name}}}" for char, name in _GREEK.items()})
 _MARKDOWN_SPECIAL = set("\\`*_{}[]<>#|$!")
 
 
