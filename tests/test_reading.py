@@ -37,7 +37,7 @@ FORMS = [
     ("purepisces", CE, r"\frac{\partial \text{Loss}}{\partial A_i} = \sigma(A_i) - Y_i", "correct",
      {"Loss": LOSS, "A": LOGITS, "Y": TARGETS}),
     ("yanfenglee", CE, r"\frac{\partial L}{\partial z_i} = -\sum_k y_k \frac{1}{a_k} \frac{\partial a_k}{\partial z_i}",
-     "incorrect", {"a": OUT}),  # correct, but unfinished: it still holds a derivative
+     "undecided", {"a": OUT}),  # correct so far, but unfinished: it still holds a derivative
     # Without a left side: one free index of any letter; y alone is the output of a Jacobian.
     ("hoadm", CE, r"p_k - y_k", "correct", {"p": OUT, "y": TARGETS}),
     ("mnn", JAC, r"\operatorname{diag}(y) - y \times y^T", "correct", {"y": OUT}),
@@ -265,3 +265,64 @@ def test_decorations_unbalanced_or_many_stay_bounded():
     assert read_through_decorations(r"\cancel{\sigma_i") == r"\cancel{\sigma_i"
     many = r"\cancel{" * 300 + "x" + "}" * 300
     assert read_through_decorations(many).count(r"\cancel") == 200
+
+
+def test_an_unfinished_step_is_not_an_answer_yet_but_a_restated_question_is_wrong():
+    unfinished = check_answer(r"\frac{\partial L}{\partial z_j} = -\sum_{i=1}^C y_i \cdot \frac{1}{\hat{y}_i} \cdot "
+                              r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
+    assert unfinished.verdict == "undecided" and "Not an answer yet" in unfinished.message
+    assert unfinished.first_wrong_line is None
+    assert check_answer(r"\frac{\partial \sigma_i}{\partial z_j}", target=JAC).verdict == "incorrect"
+    # A wrong step that still holds a derivative is still wrong: the numbers decide first.
+    wrong = check_answer(r"\frac{\partial L}{\partial z_j} = -2\sum_i y_i \frac{1}{\hat{y}_i} "
+                         r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
+    assert wrong.verdict == "incorrect"
+
+
+ATTENTION = "attention-backward"
+# Issue 17's answers as people write them (the FlashAttention paper, Algorithm 2; blog posts re-deriving
+# it): each correct form, then a wrong variant of the same result.
+ATTENTION_FORMS = [
+    ("V", r"dV = P^T dO", "correct"), ("V", r"\frac{\partial L}{\partial V} = P^\top dO", "correct"),
+    ("V", r"dV = P dO", "incorrect"), ("V", r"dV = dO^T P", "incorrect"),
+    ("P", r"dP = dO V^T", "correct"), ("P", r"dP = dO V", "incorrect"),
+    ("S", r"dS = P \circ (dP - \mathrm{rowsum}(dP \circ P))", "correct"),
+    ("S", "dS = P ∘ (dP − rowsum(dO ⊙ O))", "correct"),
+    ("S", r"dS = P \odot dP - \text{diag}(\operatorname{rowsum}(dP \odot P)) P", "correct"),
+    ("S", r"dS = P \circ dP", "incorrect"), ("S", r"dS = P \circ (dP - \mathrm{rowsum}(dP))", "incorrect"),
+    ("Q", r"dQ = dS K / \sqrt{d}", "correct"), ("Q", r"dQ = \frac{1}{\sqrt{d_k}} dS K", "correct"),
+    ("Q", r"dQ = dS K", "incorrect"), ("Q", r"dQ = dS K / d", "incorrect"),
+    ("K", r"dK = dS^T Q / \sqrt d", "correct"), ("K", r"dK = dS^\top Q", "incorrect"),
+]
+
+
+@pytest.mark.parametrize("part, text, verdict", ATTENTION_FORMS)
+def test_attention_gradients_are_read_as_written(part, text, verdict):
+    result = check_answer(text, target=f"{ATTENTION}:{part}", seed=5)
+    assert result.verdict == verdict, (text, result.message)
+    if verdict == "incorrect" and result.counterexample is not None:
+        named = dict(result.counterexample.indices)
+        assert {"n", "j", "d"} & set(named), named  # the entry that differs, by the target's indices
+    assert result.reading["roles"].get("dO" if part in "VP" else "P" if part == "S" else "dS"), result.reading
+
+
+def test_attention_echo_names_the_matrices():
+    result = check_answer(r"dQ = dS K / \sqrt{d}", target=f"{ATTENTION}:Q", seed=5)
+    assert result.reading["roles"] == {"K": "keys", "d": "head dimension", "dS": "dL/dS"}
+    assert "The left side dQ is read as the target's own name" in result.message
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"dQ = dS K / \sqrt{d}", "the left side names dQ; check it with --target attention-backward:Q"),
+    (r"dO = P^T dV", "dO is the upstream gradient"),
+    (r"dV = P \circ dO", "entrywise product of NxK and NxD"),
+    (r"dV = \mathrm{rowsum}(2)", "rowsum(...) takes a matrix"),
+])
+def test_attention_answers_to_another_question_are_refused_clearly(text, message):
+    result = check_answer(text, target=f"{ATTENTION}:V", seed=5)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
+def test_attention_letters_keep_their_softmax_meaning_elsewhere():
+    assert check_answer(r"S_i(\delta_{ij} - S_j)", target=JAC, seed=5).verdict == "correct"
+    assert check_answer(r"P \circ dP", target=JAC, seed=5).verdict == "invalid"

@@ -38,11 +38,11 @@ UNREAD = frozenset({
 })
 # Read, but judged against the corpus truth (the goal is none): why, entry by entry.
 DISAGREE = {
-    "jishuzhan1-4": "a correct chain-rule step that still holds a derivative: the checker calls it unfinished",
-    "sunhaozhe-1": "a correct chain-rule step that still holds a derivative: the checker calls it unfinished",
-    "sse360450-3": "a correct quotient-rule step that still holds derivatives: the checker calls it unfinished",
     "purepisces-1": "the last '= sigma(A_i) - 1' holds for the true class only, a case stated in prose",
 }
+# Correct steps that still hold a derivative (a chain or quotient rule with the inner derivatives
+# written): every line agrees, but it is no answer yet, so the verdict is undecided with that reason.
+UNFINISHED = frozenset({"jishuzhan1-4", "sunhaozhe-1", "sse360450-3"})
 
 
 @pytest.mark.parametrize("entry_id", sorted(ENTRIES))
@@ -53,6 +53,9 @@ def test_corpus_verdict(entry_id):
     verdict = check_answer(entry["text"], target=entry["target"], case=measure.stated_case(entry))
     if entry_id in UNREAD:
         assert verdict.verdict == "invalid", (entry_id, verdict.verdict, verdict.message)
+        return
+    if entry_id in UNFINISHED:
+        assert verdict.verdict == "undecided" and "Not an answer yet" in verdict.message, verdict.message
         return
     assert measure.outcome(entry, verdict) == "right", (entry_id, verdict.verdict, verdict.first_wrong_line,
                                                        verdict.message)
@@ -69,4 +72,4 @@ def test_disagreements_are_current(entry_id):
 def test_the_corpus_is_mostly_read_and_never_misjudged_silently():
     assert len(ENTRIES) == 151
     read = len(ENTRIES) - len(UNREAD)
-    assert read >= 68 and len(DISAGREE) <= 4
+    assert read >= 68 and len(DISAGREE) <= 1

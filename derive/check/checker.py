@@ -22,9 +22,9 @@ from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comp
                           compare, cpu_deadline, time_limit)
 from .mistakes import identify, mistake
 from .alignment import align, condition_expr, explicit_entries, restricted
-from .reading import echo, echo_text, infer, refuse_foreign_letters
-from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
-                        split_condition)
+from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
+from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_gradient_name,
+                        set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
 from .steps import diagnose, step_message
@@ -71,9 +71,14 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         if not isinstance(text, str):
             raise ParseError("the answer must be text")
         text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
+        given = target_roles(goal)
+        if given:
+            text, named = set_aside_gradient_name(text, goal.part) if named is None else (text, named)
         letters = infer(text, declared=declared, arrays=goal.arrays)
+        roles = {**letters.role_map(), **given, **(declared or {})}
+        letters = replace(letters, roles=tuple(sorted(roles.items())))
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
-            chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
+            chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
         refuse_foreign_letters([expr for _line, expr in chain], goal)
         if case is not None:
             conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
@@ -196,6 +201,11 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         per_line.setdefault(line, "correct")
         points += result.checked
     last_line, last = chain[-1]
+    if last.has(sp.Derivative) and _unfinished(chain):
+        # Every line agrees, but the last one is a step on the way (a chain rule with the inner
+        # derivative still written): not wrong, not an answer yet.
+        return Verdict("undecided", interpretation, f"{reading} {say(lang, 'unfinished')}", None, None,
+                       _line_verdicts(chain, per_line), None, seed=seed)
     if last.has(sp.Derivative):
         per_line[last_line] = "incorrect"
         return Verdict("incorrect", interpretation, f"{reading} {say(lang, 'restates')}",
@@ -207,6 +217,14 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                         evidence_line(evidence, largest, lang)])
     return Verdict("correct", interpretation, message, None, None, _line_verdicts(chain, per_line), None,
                    evidence=evidence, seed=seed, lang=lang)
+
+
+def _unfinished(chain: list) -> bool:
+    """A step that still holds a derivative inside a larger expression, after a left side: work in
+    progress. A lone derivative, or one that only restates the question, is no step at all."""
+    last = chain[-1][1]
+    return len(chain) > 1 and not isinstance(last, sp.Derivative) and any(
+        isinstance(expr, sp.Derivative) for _line, expr in chain[:-1])
 
 
 @functools.lru_cache(maxsize=None)

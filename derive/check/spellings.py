@@ -46,6 +46,32 @@ def set_aside_named_left_side(text: str) -> tuple:
     return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
 
 
+# The name of one of attention's gradients on the left: dV =, \frac{\partial L}{\partial V} =, \nabla_V L =.
+_GRADIENT_LEFT = re.compile(
+    r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)(?P<name>d(?P<d>[A-Z])"
+    r"|\\[dt]?frac\s*\{\s*\\partial\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)\s*\}\s*\{\s*\\partial\s*(?P<f>[A-Z])\s*\}"
+    r"|\\nabla\s*_\s*\{?\s*(?P<n>[A-Z])\s*\}?\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)?)\s*&?\s*=")
+# \sqrt{d_k} (already (d_k)^{1/2} here): the attention paper's head dimension.
+_HEAD_DIMENSION = re.compile(r"(\(\s*)d\s*_\s*\{?\s*k\s*\}?(\s*\)\s*\^\s*\{\s*\\frac\{1\}\{2\}\})")
+
+
+def set_aside_gradient_name(text: str, part: str | None) -> tuple:
+    """(text with the left side dV = blanked, the name or None) for attention's result `part`;
+    ParseError when the left side names another result (dQ = ... checked against dV)."""
+    text = _HEAD_DIMENSION.sub(r"\1d\2", text)
+    match = _GRADIENT_LEFT.match(text)
+    if match is None:
+        return text, None
+    letter = match.group("d") or match.group("f") or match.group("n")
+    if letter == "O":
+        raise ParseError("dO is the upstream gradient, given; the results are dV, dP, dS, dQ and dK")
+    if letter != part:
+        raise ParseError(f"the left side names d{letter}; check it with --target attention-backward:{letter}"
+                         f" (this target is d{part})")
+    start = match.end("lead")
+    return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
+
+
 # Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
 # notation the grammar reads, by fixed patterns only (nothing is evaluated).
 _CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]")
@@ -97,6 +123,7 @@ _SPELLINGS = (
 # typed; the text under or over a brace is a remark); \\sqrt{x} is x^{1/2}.
 _DECORATION = re.compile(r"\\(underbrace|overbrace|cancel|bcancel|xcancel|sqrt)\s*(?=\{)")
 _MAX_DECORATIONS = 100
+_BARE_ROOT = re.compile(r"\\sqrt\s*([A-Za-z0-9])(?![A-Za-z0-9])")  # \sqrt d, \sqrt 2: one symbol under the root
 
 
 def _group_end(text: str, start: int) -> int:
@@ -111,6 +138,7 @@ def _group_end(text: str, start: int) -> int:
 
 def read_through_decorations(text: str) -> str:
     """\\underbrace{A}_{B}, \\overbrace{A}^{B}, \\cancel{A} as {A}; \\sqrt{A} as (A)^{\\frac{1}{2}} (bounded)."""
+    text = _BARE_ROOT.sub(r"\\sqrt{\1}", text)
     for _ in range(_MAX_DECORATIONS):
         match = _DECORATION.search(text)
         if match is None:

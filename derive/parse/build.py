@@ -35,6 +35,12 @@ ARRAYS = {"sigma": (symbols.sigma, 1, (_K, 1)), "z": (symbols.z, 1, (_K, 1)), "y
 SCALARS = {"K": _K, "D": _D, "N": _N, "T": symbols.T, r"\tau": symbols.T, "tau": symbols.T,
            r"\epsilon": symbols.epsilon, r"\varepsilon": symbols.epsilon, "epsilon": symbols.epsilon,
            "eps": symbols.epsilon, "u": symbols.u, "L": symbols.L}
+# Attention's matrices (queries N x D, keys K x D, ...): letters a course shares with softmax notation
+# (S, P, K), so they take these roles only when the target is attention's (roles "matrix:Q", ...).
+MATRICES = {name: (sp.IndexedBase(name), rows, cols) for name, rows, cols in (
+    ("Q", _N, _D), ("Kmat", _K, _D), ("V", _K, _D), ("S", _N, _K), ("P", _N, _K), ("O", _N, _D),
+    ("dO", _N, _D), ("dP", _N, _K), ("dS", _N, _K), ("dQ", _N, _D), ("dK", _K, _D), ("dV", _K, _D))}
+MATRIX_ROLE = "matrix:"
 RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
 CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.d, "n": symbols.n}
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
@@ -106,6 +112,16 @@ def _is_plain_scalar(item) -> bool:
         s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
 
 
+def _hadamard(left, right):
+    """left \\circ right: the entrywise product of two matrices of one shape."""
+    if not (getattr(left, "is_Matrix", False) and getattr(right, "is_Matrix", False)):
+        return combine("*", left, right)  # a number times a matrix: the ordinary product
+    if left.shape != right.shape:
+        raise ParseError(f"shape error: the entrywise product of {left.shape[0]}x{left.shape[1]} and "
+                         f"{right.shape[0]}x{right.shape[1]} matrices")
+    return sp.HadamardProduct(left, right)
+
+
 def _same_shapes(terms: list) -> None:
     """Matrices added must have one shape; SymPy cannot tell with a symbolic K, so it is checked here."""
     shapes = [t.shape for t in terms]
@@ -115,6 +131,26 @@ def _same_shapes(terms: list) -> None:
     inner = any(isinstance(t, sp.MatMul) and t.shape == (1, 1) for t in terms)
     raise ParseError(f"shape error: terms of shapes {text} are added" + (
         "; s^T s is an inner product (a number), the K x K outer product is s s^T" if inner else ""))
+
+
+def _matrix_named(matrix: str, indices: list, name: Name):
+    """An attention matrix as a whole (dV = P^T dO) or one entry of it (P_{nj})."""
+    base, rows, cols = MATRICES[matrix]
+    if not indices:
+        return sp.MatrixSymbol(matrix, rows, cols)
+    if len(indices) != 2:
+        raise ParseError(f"{name.key} takes two indices, not {len(indices)}", column=name.column)
+    return base[tuple(indices)]
+
+
+def _broadcast_rowsums(terms: list) -> list:
+    """dP - rowsum(dP \\circ P): a row sum (an N x 1 column) subtracted from an N x K matrix is
+    taken from every column, as NumPy broadcasts it and as attention's backward pass is written."""
+    wide = [t.shape for t in terms if t.shape[1] != 1]
+    if not wide or len(set(wide)) != 1:
+        return terms
+    rows, cols = wide[0]
+    return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
 
 
 class Build(Transformer):
@@ -143,6 +179,8 @@ class Build(Transformer):
             item = value(child)
             terms.append(-item if op == "-" else item)
             op = "+"
+        if all(getattr(t, "is_Matrix", False) for t in terms):
+            terms = _broadcast_rowsums(terms)
         if any(getattr(t, "is_Matrix", False) for t in terms):
             _same_shapes([t for t in terms if getattr(t, "is_Matrix", False)])
             total = terms[0]
@@ -161,6 +199,10 @@ class Build(Transformer):
         for child in children:
             item, next_op = child if isinstance(child, tuple) else (child, "*")
             item = value(item)
+            if op in (r"\circ", r"\odot"):
+                factors[-1] = _hadamard(factors[-1], item)
+                op = next_op
+                continue
             if op == "/":
                 if getattr(item, "is_Matrix", False):
                     raise ParseError("division by a vector or matrix")
@@ -227,6 +269,8 @@ class Build(Transformer):
                 raise ParseError(f"{name.key} takes {'one index' if count == 1 else 'two indices'}, "
                                  f"not {len(indices)}", column=name.column)
             return BASES[kind][tuple(indices)] if count == 2 else BASES[kind][indices[0]]
+        if kind.startswith(MATRIX_ROLE):
+            return _matrix_named(kind[len(MATRIX_ROLE):], indices, name)
         if kind == "delta":
             if len(indices) != 2:
                 raise ParseError("the Kronecker delta needs two indices, as in \\delta_{ij}", column=name.column)
@@ -303,8 +347,13 @@ class Build(Transformer):
     def func(self, children):
         token, argument = children[0], value(children[1])
         name = str(token).strip("\\").split("{")[-1].strip(" }")
+        if name == "rowsum":
+            if not getattr(argument, "is_Matrix", False):
+                raise ParseError("rowsum(...) takes a matrix such as dP \\circ P", column=token.column)
+            return sp.MatMul(argument, sp.OneMatrix(argument.shape[1], 1))
         if name == "diag":
-            if not (isinstance(argument, sp.MatrixSymbol) and argument.shape[1] == 1):
+            column = getattr(argument, "is_Matrix", False) and argument.shape[1] == 1
+            if not (isinstance(argument, sp.MatrixSymbol) or argument.has(sp.OneMatrix)) or not column:
                 raise ParseError("diag(...) takes a vector such as \\sigma", column=token.column)
             return DiagMatrix(argument)
         if getattr(argument, "is_Matrix", False):
