@@ -326,3 +326,65 @@ def test_attention_answers_to_another_question_are_refused_clearly(text, message
 def test_attention_letters_keep_their_softmax_meaning_elsewhere():
     assert check_answer(r"S_i(\delta_{ij} - S_j)", target=JAC, seed=5).verdict == "correct"
     assert check_answer(r"P \circ dP", target=JAC, seed=5).verdict == "invalid"
+
+
+HESS = "cross-entropy-hessian"
+# Forms from issue 18's list that the corpus needed, each with its public source (tests/data/README.md).
+MORE_FORMS = [
+    # General-K matrices: every entry shown is checked at the position it stands for (last row/column: K).
+    ("mattpetersen (0-based)", JAC, "\\mathbf J_{\\mathbf x}(\\mathbf s) = \\begin{bmatrix}\ns_0 - s_0^2 & -s_0 s_1 & ... & "
+     "-s_0 s_n \\\\[0.6em]\n -s_1 s_0 & s_1 - s_1^2 & ... & -s_1 s_n \\\\[0.6em]\n ... & ... & ... & ... \\\\[0.6em]\n"
+     " -s_n s_0 & -s_n s_1 & ... & s_n - s_n^2 \\end{bmatrix}", None, "correct"),
+    ("mnn (wrong signs)", JAC, r"J_x y = \begin{bmatrix} y_1 - y_1 y_1 & - y_1 y_2 & ... & - y_1 y_n \\ y_2 y_1 & "
+     r"y_2 - y_1 y_2 & ... & - y_1 y_n \\ \vdots & \ddots \\ y_n y_1 & - y_n y_2 & ... & y_n - y_n y_n \end{bmatrix}",
+     None, "incorrect"),
+    ("general K", JAC, r"\begin{bmatrix} s_1(1-s_1) & \cdots & -s_1 s_K \\ \vdots & \ddots & \vdots \\ -s_K s_1 & "
+     r"\cdots & s_K(1-s_K)\end{bmatrix}", None, "correct"),
+    ("general K, last entry wrong", JAC, r"\begin{bmatrix} s_1(1-s_1) & \cdots & -s_1 s_K \\ \vdots & \ddots & \vdots "
+     r"\\ -s_K s_1 & \cdots & s_K(1-s_1)\end{bmatrix}", None, "incorrect"),
+    ("lsestrict (vector)", CE, r"\begin{bmatrix} p_1 - y_1 \\ \vdots \\ p_n - y_n \end{bmatrix}", None, "correct"),
+    ("row vector", CE, r"\begin{pmatrix} p_1 - y_1 & \cdots & p_K + y_K \end{pmatrix}", None, "incorrect"),
+    # Second derivatives as left sides (math.stackexchange 2416837).
+    ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k x_j}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=-\frac{e^{x_k}"
+     r"e^{x_j}}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", "j!=k", "correct"),
+    ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k^2}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=\frac{e^{x_k}"
+     r"\left(\sum_{i=1}^{n} e^{x_i}-e^{x_k}\right)}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", None, "correct"),
+    ("second derivative", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)",
+     None, "correct"),
+    ("second derivative, wrong sign", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i\delta_{ij} + "
+     r"\sigma_i\sigma_j", None, "incorrect"),
+    # Damaged pages: underscores lost (jishuzhan.net), an empty row between cases (jiongjiongai).
+    ("jishuzhan", JAC, r"\frac{\partial \hat{y}_i}{\partial z_j} = \hat{y}i (\delta{ij} - \hat{y}_j)", None, "correct"),
+    ("jishuzhan", CE, r"\frac{\partial L}{\partial z_j} = -\sum{i=1}^C y_i (\delta{ij} - \hat{y}j)", None, "correct"),
+    ("jiongjiongai", JAC, r"\dfrac {\partial } {\partial {x_j}} {\hat {y}_{i} } = \begin {cases} \hat {y}_{j} \left "
+     r"( 1 - \hat {y}_{j} \right ), & i = j \\ \\ - \hat {y}_{i} \hat {y}_{j} , & i \neq j \end {cases}", None,
+     "correct"),
+]
+
+
+@pytest.mark.parametrize("source, target, text, case, verdict", MORE_FORMS)
+def test_more_real_forms_are_read(source, target, text, case, verdict):
+    result = check_answer(text, target=target, case=case, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"s_0 - s_1", "index 0 is not a class number"),  # 0-based only inside a written-out matrix
+    (r"\begin{bmatrix} s_i & \cdots & s_n \end{bmatrix}", "only the last one (as in s_n) is read"),
+    (r"\begin{bmatrix} s_1 & \cdots \end{bmatrix}", "shows one entry only"),
+    (r"\begin{bmatrix} s_1 & \cdots & s_2 & \cdots & s_n \end{bmatrix}", "dots in two places"),
+    (r"\frac{\partial^3 L}{\partial z_i \partial z_j}", "a second derivative is read as"),
+    (r"\sum_K p_K", "K cannot be an index"),
+])
+def test_forms_read_only_where_they_are_unambiguous(text, message):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
+def test_a_general_matrix_is_judged_at_the_positions_it_shows():
+    """At K = 3 every position of a matrix showing rows 1, 2 and K is checked: a wrong middle entry is found."""
+    text = (r"\begin{bmatrix} s_1(1-s_1) & -s_1 s_2 & \cdots & -s_1 s_K \\ -s_2 s_1 & s_2 & \cdots & -s_2 s_K \\"
+            r" \vdots & & \ddots \\ -s_K s_1 & -s_K s_2 & \cdots & s_K(1-s_K)\end{bmatrix}")
+    text = text.replace(r"\vdots & & \ddots", r"\vdots & \vdots & \ddots & \vdots")
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "incorrect" and dict(result.counterexample.indices)["i"] == 2, result.message

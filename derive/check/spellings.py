@@ -94,6 +94,10 @@ _CODE_REWRITES = (
 _SPELLINGS = (
     (re.compile(r"(?:\\delta|δ)\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
     (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
+    # Pages that lost their underscores (jishuzhan.net): \hat{y}i is \hat{y}_i (an index never stands alone
+    # beside a symbol), \sum{i=1}^C is \sum_{i=1}^C.
+    (re.compile(r"(\\hat\s*\{\s*[A-Za-z]\s*\})([a-df-z])(?![A-Za-z_{(])"), r"\1_\2"),  # not e: Euler's number
+    (re.compile(r"\\sum\s*\{\s*([a-z])\s*="), r"\\sum_{\1="),
     (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
     (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
     (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*_\s*\{\s*([a-z])\s*,?\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \mathbb 1_{ij}
@@ -105,7 +109,7 @@ _SPELLINGS = (
     (re.compile(r"\\frac\s*\{\s*d(?=[A-Z\\{ ]|[a-z]_)([^{}]{0,30})\}\s*\{\s*d(?=[A-Za-z\\{ ])"), r"\\frac{\\partial \1}{\\partial "),
     (re.compile(r"(?<![A-Za-z\\])d([A-Z]{1,2}|[a-z]_?[a-z0-9]?)\s*/\s*d([A-Za-z])(?![A-Za-z])"), r"\\partial \1/\\partial \2"),
     (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
-    (re.compile(r"(?<!\\)[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop
+    (re.compile(r"(?<![\\.])[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop (not ...)
     (re.compile(r"\\text\s*\{\s*if\s+([a-z])\s*(=|\\neq?|≠)\s*([a-z])\s*\}"), r"\\text{if} \1 \2 \3"),  # \text{if i= j}
     # Cases in Chinese, also inside \begin{cases}: 当 i = j 时, 若 i≠j, 其他, 否则.
     (re.compile(r"(?:当|若)[ \t]*([a-z][ \t]*(?:=|≠|!=|\\neq?)[ \t]*[a-z])[ \t]*时?"), r"\\text{if} \1"),

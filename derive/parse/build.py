@@ -14,10 +14,10 @@ from sympy.matrices.expressions import DiagMatrix
 
 from .. import symbols
 from ..errors import ParseError
+from . import matrices
 from .bounds import checked, combine, power
 
 MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
-MAX_MATRIX_SIZE = 8  # explicit matrices stand for a concrete K, which is checked up to 5
 MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
@@ -161,12 +161,18 @@ class Build(Transformer):
         self.binary = binary
         # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
         self.roles = roles or {}
+        self.zero_index_columns: list = []
+        self.counts_from_zero = False  # a matrix read s_0 .. s_n (its indices moved up by one)
         self.used_ln = False
         self.used_log = False
 
     # --- structure -------------------------------------------------------------------------
     def start(self, children):
-        return tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
+        parts = tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
+        left = any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
+        if self.zero_index_columns and (left or not self.counts_from_zero):
+            raise ParseError("index 0 is not a class number 1, 2, ...", column=self.zero_index_columns[0])
+        return parts
 
     def sum(self, children):
         if len(children) == 1:  # a lone item may be a marker (delta(i, j) takes bare indices)
@@ -256,7 +262,8 @@ class Build(Transformer):
 
     def _named(self, name: Name, sub):
         kind = self.role(name.key)
-        indices = [self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
+        # s_K: the last class, as a general-K matrix or a written-out sum ends (K is a size, never summed)
+        indices = [symbols.K if t == "K" else self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
         if sub and any(t.type in ("EQ", "NEQ") for t in sub):
             raise ParseError(f"a condition in the subscript of {name.key} is not understood", column=name.column)
         if kind in BASES:
@@ -287,8 +294,10 @@ class Build(Transformer):
 
     def _index(self, token: Token):
         if token.type == "NUMBER":
-            if "." in token or int(token) < 1:
+            if "." in token or int(token) < 0:
                 raise ParseError(f"index {token} is not a class number 1, 2, ...", column=token.column)
+            if int(token) == 0:  # read only inside a matrix that counts from 0 (s_0 .. s_n); see start
+                self.zero_index_columns.append(token.column)
             return sp.Integer(int(token))
         if token in RESERVED or not str(token).islower():
             raise ParseError(f"{token} cannot be an index", column=token.column)
@@ -391,6 +400,22 @@ class Build(Transformer):
             variable = symbols.z[self._index(variable)]
         return self._derivative(body, value(variable))
 
+    def deriv2(self, children):
+        r"""\frac{\partial^2 L}{\partial z_i \partial z_j}: the derivative by z_i, then by z_j."""
+        order, body, *variables = [c for c in children if not isinstance(c, Token) and c is not None]
+        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
+
+    def dop2(self, children):
+        order, *variables, body = [c for c in children if not isinstance(c, Token) and c is not None]
+        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
+
+    def _second_derivative(self, body, order, variables):
+        if len(variables) == 1 and isinstance(variables[0], sp.Pow) and variables[0].exp == 2:
+            variables = [variables[0].base] * 2  # \partial z_k^2: twice by z_k
+        if order != 2 or len(variables) != 2:
+            raise ParseError("a second derivative is read as \\frac{\\partial^2 f}{\\partial z_i \\partial z_j}")
+        return self._derivative(self._derivative(body, variables[0]), variables[1])
+
     def dop(self, children):
         variable, body = value(children[3]), value(children[4])
         return self._derivative(body, variable)
@@ -456,17 +481,14 @@ class Build(Transformer):
 
     # --- explicit matrices --------------------------------------------------------------------
     def mrow(self, children):
-        return [value(c) for c in children if not isinstance(c, Token)]
+        return [c if isinstance(c, Token) and c.type == "DOTS" else value(c) for c in children
+                if not (isinstance(c, Token) and c.type == "AMP")]
 
     def matrix(self, children):
         rows = [c for c in children if isinstance(c, list)]
-        if len(rows) > MAX_MATRIX_SIZE or any(len(r) > MAX_MATRIX_SIZE for r in rows):
-            raise ParseError(f"explicit matrices are read up to {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE}")
-        if len({len(r) for r in rows}) != 1:
-            raise ParseError("the rows of the matrix have different lengths")
-        if any(getattr(e, "is_Matrix", False) for r in rows for e in r):
-            raise ParseError("a matrix inside a matrix is not understood")
-        return sp.ImmutableMatrix(rows)
+        self.counts_from_zero |= any(0 in ix.indices for row in rows for e in row if isinstance(e, sp.Basic)
+                                     for ix in e.atoms(sp.Indexed))
+        return matrices.matrix(rows)
 
     # --- cases and indicators -----------------------------------------------------------------
     def cond(self, children):

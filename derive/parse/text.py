@@ -35,7 +35,7 @@ KNOWN_COMMANDS = frozenset({
     "sigma", "delta", "frac", "dfrac", "tfrac", "sum", "partial", "exp", "log", "ln", "cdot", "times",
     "top", "intercal", "hat", "mathrm", "operatorname", "text", "mathbb", "mathbf", "boldsymbol", "vec",
     "bm", "neq", "ne", "begin", "end", "epsilon", "varepsilon", "tau", "over", "mathcal", "mathit",
-    "circ", "odot", "alpha", "beta", "gamma", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu",
+    "circ", "odot", "cdots", "vdots", "ddots", "dots", "ldots", "alpha", "beta", "gamma", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu",
     "xi", "pi", "rho", "upsilon", "phi", "varphi", "chi", "psi", "omega", "ell", "tag", "color",
 })
 LAYOUT_COMMANDS = frozenset({
