@@ -388,3 +388,18 @@ def test_a_general_matrix_is_judged_at_the_positions_it_shows():
     text = text.replace(r"\vdots & & \ddots", r"\vdots & \vdots & \ddots & \vdots")
     result = check_answer(text, target=JAC, seed=11)
     assert result.verdict == "incorrect" and dict(result.counterexample.indices)["i"] == 2, result.message
+
+
+@pytest.mark.parametrize("text, verdict, note", [
+    (r"-\sum_{k=0}^{K-1} y_k (\delta_{ik} - p_i)", "correct", None),  # a course that counts from 0
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", "correct", "A sum over 10 classes"),  # MNIST (ecomnet)
+    (r"-\sum_{k=0}^{9} y_k (\delta_{ik} - p_i)", "correct", "A sum over 10 classes"),
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} + p_i)", "incorrect", "A sum over 10 classes"),
+    (r"-\sum_{k=0}^{K} y_k (\delta_{ik} - p_i)", "invalid", "from 0 to K-1"),  # K + 1 terms: not all classes
+    (r"-\sum_{k=1}^{K-1} y_k (\delta_{ik} - p_i)", "invalid", "from 0 to K-1"),
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i) + \sum_{k=1}^{9} y_k", "invalid", "does not give the number"),
+])
+def test_sums_from_zero_and_to_a_number(text, verdict, note):
+    result = check_answer(text, target=CE, seed=11)
+    assert result.verdict == verdict, result.message
+    assert note is None or note in result.message, result.message

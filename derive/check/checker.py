@@ -139,7 +139,7 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
     ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log, conditions, unread = [], False, False, {}, None
+    chain, ln, log, conditions, unread, count = [], False, False, {}, None, None
     for segment in split(text):
         body, condition = split_condition(segment.text)
         if is_prose(body):
@@ -161,12 +161,15 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
         if condition is not None:
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
+        count = count or parsed.class_count
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
     if not chain and unread is None:
         raise ParseError("the answer holds no formula, only words")
     notes = []
     if ln or log:
         notes.append("natural_log")
+    if count:
+        notes.append(("class_count", {"count": count}))
     return chain, notes, conditions, unread
 
 
@@ -181,7 +184,8 @@ def _reading(chain: list, notes: list, lang: str = "en") -> str:
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
     none = say(lang, "none")
     roles = say(lang, "reading", free=", ".join(map(str, free)) or none, summed=", ".join(map(str, summed)) or none)
-    return " ".join([roles, *(say(lang, note) for note in notes)])
+    return " ".join([roles, *(say(lang, note) if isinstance(note, str) else say(lang, note[0], **note[1])
+                              for note in notes)])
 
 
 def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float, seed: int, lang: str) -> Verdict:

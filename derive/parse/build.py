@@ -162,6 +162,7 @@ class Build(Transformer):
         # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
         self.roles = roles or {}
         self.zero_index_columns: list = []
+        self.class_count = None  # a number of classes a sum's upper limit fixes (\sum_{j=1}^{10})
         self.counts_from_zero = False  # a matrix read s_0 .. s_n (its indices moved up by one)
         self.used_ln = False
         self.used_log = False
@@ -443,11 +444,25 @@ class Build(Transformer):
             raise ParseError(f"two nested sums both use the index {dummy}")
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
-        upper = limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
+        upper = self._upper(limits, dummy, children[0].column)
         total = sp.Sum(body, (dummy, 1, upper))
         if limits.get("exclude") is not None:
             total = total - body.xreplace({dummy: limits["exclude"]})
         return checked(total)
+
+    def _upper(self, limits: dict, dummy, column) -> sp.Basic:
+        """Where a sum ends, read as the course means it: all K classes from 1 to K, from 0 to K - 1,
+        or to a number of classes the course fixes (10 for MNIST), which the reading notes."""
+        from_zero, offset, number = limits.get("from_zero"), limits.get("offset"), limits.get("number")
+        if offset is not None and not from_zero or from_zero and offset is None and number is None:
+            raise ParseError("sums run from 1 to K or from 0 to K-1", column=column)
+        if number is not None:
+            count = number + 1 if from_zero else number
+            if count < 2 or self.class_count not in (None, count):
+                raise ParseError(f"a sum to {number} does not give the number of classes", column=column)
+            self.class_count = count
+            return symbols.K
+        return limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
 
     def sumlimits(self, children):
         out = {"dummy": None}
@@ -458,9 +473,9 @@ class Build(Transformer):
     def sumdummy(self, children):
         letter = children[0]
         dummy = self._index(letter)
-        if len(children) > 1 and str(children[2]) != "1":
+        if len(children) > 1 and str(children[2]) not in ("0", "1"):
             raise ParseError("sums run from 1 to K", column=children[2].column)
-        return {"dummy": dummy}
+        return {"dummy": dummy, "from_zero": len(children) > 1 and str(children[2]) == "0"}
 
     def sumexclude(self, children):
         r"""\sum_{k \neq i}: the sum over every k but i, read as the whole sum minus its term at i."""
@@ -469,9 +484,20 @@ class Build(Transformer):
             raise ParseError(f"the sum over {dummy} excludes {dummy} itself", column=children[0].column)
         return {"dummy": dummy, "exclude": excluded}
 
+    def sumupper_offset(self, children):
+        r"""\sum_{k=0}^{K-1}: the last class of a course that counts from 0."""
+        letter, sign, number = (str(c) for c in children)
+        if (sign, number) != ("-", "1"):
+            raise ParseError("sums run from 1 to K or from 0 to K-1", column=children[0].column)
+        return {**self.sumupper(children[:1]), "offset": -1}
+
     def sumupper(self, children):
         if not children or children[0] is None:
             return {}  # \sum_{k}^{ }: the upper limit left empty means all classes
+        if children[0].type == "NUMBER":
+            if "." in children[0]:
+                raise ParseError("a sum ends at a whole number", column=children[0].column)
+            return {"number": int(children[0])}
         letter = str(children[0])
         upper = {"D": symbols.D, "N": symbols.N}.get(letter)
         if upper is None and (self.role(letter) not in ("K", letter) or letter not in CLASS_COUNT_LETTERS):
