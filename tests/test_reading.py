@@ -403,3 +403,22 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     result = check_answer(text, target=CE, seed=11)
     assert result.verdict == verdict, result.message
     assert note is None or note in result.message, result.message
+
+
+VJP = "softmax-vjp"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("lexai", VJP, "y * (grad_out - dot(y, grad_out))", "correct"),
+    ("xinghaow99", VJP, "grad_x = self.y * (grad_y - (grad_y * self.y).sum(axis=self.axis))", "correct"),
+    ("code", VJP, "probs * (grad_out - np.sum(probs * grad_out, axis=-1, keepdims=True))", "correct"),
+    ("code, sign slip", VJP, "out * (dout + dot(out, dout))", "incorrect"),
+    ("code, no reduction", VJP, "probs * grad_out", "incorrect"),
+    ("grahamco", JAC, "jacobian_matrix = np.diagflat(single_output) - \\\n    np.dot(single_output, single_output.T)",
+     "correct"),
+    ("code", CE, "return probs - labels", "correct"),
+    ("code", CE, "dscores = probs - labels * 2", "incorrect"),
+])
+def test_code_names_are_read_as_the_letters_they_stand_for(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)

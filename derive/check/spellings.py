@@ -74,7 +74,20 @@ def set_aside_gradient_name(text: str, part: str | None) -> tuple:
 
 # Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
 # notation the grammar reads, by fixed patterns only (nothing is evaluated).
-_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]")
+# The names code gives arrays (multi-letter identifiers), read as the letters the grammar knows:
+# s the softmax output, z the logits, y the targets, g the upstream gradient dL/ds.
+CODE_NAMES = {
+    "s": ("probs", "prob", "probabilities", "softmax_output", "softmax_out", "single_output", "y_hat", "yhat",
+          "y_pred", "output", "out"),
+    "z": ("logits", "logit", "scores"),
+    "y": ("labels", "targets", "target", "y_true"),
+    "g": ("grad_out", "grad_output", "grad_outputs", "dout", "dy", "grad_y", "upstream", "upstream_grad", "dprobs"),
+}
+_CODE_NAME = re.compile(r"(?<![A-Za-z0-9_\\.])(" + "|".join(sorted((n for names in CODE_NAMES.values() for n in names),
+                                                                    key=len, reverse=True)) + r")(?![A-Za-z0-9_])")
+_LETTER_OF = {name: letter for letter, names in CODE_NAMES.items() for name in names}
+_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]"
+                        r"|\bdot\(|" + _CODE_NAME.pattern)
 _CODE_REWRITES = (
     (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
     (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
@@ -87,7 +100,17 @@ _CODE_REWRITES = (
     (re.compile(r"\bnp\.outer\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"\1 \2^T"),
     (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
     (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
+    (re.compile(r"\bself\."), ""),  # self.y: the layer's stored output
+    # dot(s, g) of two 1-D arrays: the sum of their products (np.dot(s, s.T) is the outer product above).
+    (re.compile(r"(?:\bnp\.)?\bdot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
+    # np.sum(s * g) and (g * s).sum(axis=...): the same sum of products, over the one axis a 1-D array has.
+    (re.compile(r"\bnp\.sum\(\s*([A-Za-z])\s*\*\s*([A-Za-z])\s*(?:,[^()]{0,40})?\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
+    (re.compile(r"\(\s*([A-Za-z])\s*\*\s*([A-Za-z])\s*\)\s*\.sum\([^()]{0,40}\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
 )
+# NumPy's * of 1-D arrays is entrywise: with no matrix operation in sight, s * (g - ...) is read entry by
+# entry (s_i (g_i - ...)); the letters are those CODE_NAMES gives and the usual p.
+_MATRIX_CODE = re.compile(r"diag\(|\^\s*(?:T|\\top)\b|@|outer|\bnp\.")
+_BARE_ARRAY = re.compile(r"(?<![A-Za-z_\\{])([szygp])(?![A-Za-z_({\[])")
 
 
 # Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
@@ -176,8 +199,11 @@ def normalise_code(text: str) -> str:
     """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
     if not _CODE_HINT.search(text):
         return text
+    text = _CODE_NAME.sub(lambda m: _LETTER_OF[m.group(1)], text)
     for pattern, replacement in _CODE_REWRITES:
         text = pattern.sub(replacement, text)
+    if "*" in text and not _MATRIX_CODE.search(text) and not re.search(r"_\{?i\b|\[i\]", text):
+        text = _BARE_ARRAY.sub(r"\1_{i}", text)
     return text
 
 
