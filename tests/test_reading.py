@@ -422,3 +422,22 @@ VJP = "softmax-vjp"
 def test_code_names_are_read_as_the_letters_they_stand_for(source, target, text, verdict):
     result = check_answer(text, target=target, seed=11)
     assert result.verdict == verdict, (source, result.message)
+
+
+@pytest.mark.parametrize("case, text, verdict", [
+    ("y_i=1", r"\frac{\partial H}{\partial A_i} = \sigma(A_i) - 1", "correct"),  # purepisces: i is the true class
+    ("Y_{i} = 1", r"\sigma_i - 1", "correct"),
+    (None, r"\sigma_i - 1", "incorrect"),  # for a class other than the true one it is wrong
+    ("y_i=1", r"\sigma_i", "incorrect"),
+])
+def test_the_true_class_case(case, text, verdict):
+    assert check_answer(text, target=CE, case=case, seed=11).verdict == verdict
+
+
+def test_cli_case_option():
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check", "--target", JAC, "--case", "i=j", "--seed", "1", r"p_i(1-p_i)"])
+    assert ok.exit_code == 0 and "for}\\: i = j" in ok.output, ok.output
+    assert runner.invoke(main, ["check", "--target", JAC, "--seed", "1", r"p_i(1-p_i)"]).exit_code == 1
+    bad = runner.invoke(main, ["check", "--target", JAC, "--case", "i<j", r"p_i(1-p_i)"])
+    assert bad.exit_code == 2 and "a case is written i=j, i!=j or y_i=1" in bad.output

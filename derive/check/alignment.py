@@ -15,6 +15,7 @@ from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from ..parse.build import index_symbol
 from ..parse.matrices import GeneralMatrix
+from .spellings import TRUE_CLASS
 from .equivalence import entry_order
 from .points import RANDOM_KS, READABLE
 
@@ -162,6 +163,8 @@ def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
 def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
     """Eq(i, j) or Ne(i, j) for a condition read in the answer's letters, in the target's letters."""
     a, equal, b = condition
+    if b == TRUE_CLASS:  # i is the true class: its target is 1 (one-hot targets)
+        return sp.Eq(symbols.y[mapping.get(index_symbol(a), index_symbol(a))], 1)
     left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
     return sp.Eq(left, right) if equal else sp.Ne(left, right)
 

@@ -212,11 +212,18 @@ def is_prose(text: str) -> bool:
     return bool(text.strip()) and re.fullmatch(r"[\u4e00-\u9fff\s,.;:!?，。；：！？、“”]+", text) is not None
 
 
+TRUE_CLASS = "class"  # the case "i is the true class" (y_i = 1), as the condition's right side
+
+
 def read_case(case: str) -> tuple:
-    """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
+    """A case given with the question ("i=j", "i!=j", "i \\ne j", or "y_i=1": i is the true class)
+    as (a, equal, b); ParseError otherwise."""
+    true_class = re.fullmatch(r"\s*[A-Za-z]\s*_\s*\{?\s*([a-z])\s*\}?\s*=\s*1\s*", case)
+    if true_class is not None:
+        return true_class.group(1), True, TRUE_CLASS
     match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
     if match is None:
-        raise ParseError(f"a case is written i=j or i!=j, not {case!r}")
+        raise ParseError(f"a case is written i=j, i!=j or y_i=1 (i is the true class), not {case!r}")
     return match.group(1), match.group(2) in ("=", "=="), match.group(3)
 
 
