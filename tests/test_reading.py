@@ -441,3 +441,30 @@ def test_cli_case_option():
     assert runner.invoke(main, ["check", "--target", JAC, "--seed", "1", r"p_i(1-p_i)"]).exit_code == 1
     bad = runner.invoke(main, ["check", "--target", JAC, "--case", "i<j", r"p_i(1-p_i)"])
     assert bad.exit_code == 2 and "a case is written i=j, i!=j or y_i=1" in bad.output
+
+
+LINW, BATCHW = "linear-softmax-cross-entropy:W", "batched-linear-softmax-cross-entropy:W"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("hessian, inline", HESS, r"\partial^2 L/\partial z_i \partial z_j = \sigma_i(\delta_{ij} - \sigma_j)", "correct"),
+    ("hessian, inline, Unicode", HESS, "∂²L/∂z_i∂z_j = p_i(δ_ij − p_j)", "correct"),
+    ("hessian, inline, wrong", HESS, r"\partial^2 L/\partial z_i \partial z_j = \sigma_i\delta_{ij}", "incorrect"),
+    ("mse2060944", LINW, r"\frac{\partial L}{\partial W} = (p1^T - I)yx^T = (p - y)x^T", "correct"),
+    ("mse2060944, sign slip", LINW, r"\frac{\partial L}{\partial W} = (p1^T + I)yx^T", "incorrect"),
+    ("nabla_W", LINW, r"\nabla_{\mathbf W} \mathcal{L} = (p - y) x^\top", "correct"),
+    ("whole-matrix left side", LINW, r"\frac{\partial L}{\partial \mathbf{W}} = (\mathbf{p} - \mathbf{y})\mathbf{x}^T",
+     "correct"),
+    ("whole-vector left side", "linear-softmax-cross-entropy:b", r"\frac{\partial L}{\partial b} = p + y", "incorrect"),
+    ("x35yao (codecogs link)", BATCHW, '<img src="https://latex.codecogs.com/png.latex?%5Cnabla_W%20%3D%20%5Cfrac%7B1'
+     '%7D%7BN%7D%20(P-Y)%5ET%20X" />', "correct"),
+    ("codecogs link, wrong", BATCHW, '<img src="https://latex.codecogs.com/svg.latex?%5Cnabla_W%20%3D%20(P-Y)%5ET%20X">',
+     "incorrect"),
+])
+def test_matrix_left_sides_and_pasted_links(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+def test_a_link_to_anything_else_is_not_decoded():
+    assert check_answer('<img src="https://example.com/x.png?%5Csigma_i">', target=JAC).verdict == "invalid"

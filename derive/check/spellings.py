@@ -7,6 +7,7 @@ text, so nothing is evaluated or expanded recursively (a --macro is one plain su
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from ..errors import ParseError
 
@@ -187,9 +188,21 @@ def read_through_decorations(text: str) -> str:
     return text
 
 
+# A formula pasted as the image link a page renders it with: its LaTeX is in the URL, percent-encoded.
+_LATEX_IMAGE = re.compile(r"""\s*<img\s[^<>]{0,200}?src\s*=\s*["']https?://latex\.codecogs\.com/[a-z]{2,5}\.latex\?"""
+                          r"""(?P<tex>[^"'<>\s]{1,2000})["'][^<>]{0,200}>\s*""")
+
+
+def latex_from_image(text: str) -> str:
+    """The LaTeX of a pasted codecogs image link (`<img src="https://latex.codecogs.com/png.latex?%5Cnabla_W...">`),
+    percent-decoded once; any other text unchanged."""
+    match = _LATEX_IMAGE.fullmatch(text)
+    return urllib.parse.unquote(match.group("tex")) if match else text
+
+
 def normalise(text: str) -> str:
     """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
-    text = read_through_decorations(text)
+    text = read_through_decorations(latex_from_image(text))
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
     return normalise_code(text)

@@ -287,6 +287,8 @@ class Build(Transformer):
             raise ParseError(f"unknown symbol {name.key}_{{...}}", column=name.column)
         if kind == "e":
             return sp.E
+        if kind == "I":  # the K x K identity, as in p 1^T - I
+            return sp.Identity(symbols.K)
         if kind in SCALARS:
             return SCALARS[kind]
         if len(kind) == 1 and kind.islower():
@@ -336,6 +338,8 @@ class Build(Transformer):
         base, sup = children[0], children[2]
         if isinstance(sup, Token) and sup.type == "TOP":
             base = value(base)
+            if base == 1:  # 1^T: the row of K ones (p 1^T - I)
+                return sp.OneMatrix(1, symbols.K)
             if not getattr(base, "is_Matrix", False):
                 raise ParseError("^T (transpose) needs a vector or matrix", column=sup.column)
             return sp.Transpose(base)
@@ -406,6 +410,11 @@ class Build(Transformer):
         order, body, *variables = [c for c in children if not isinstance(c, Token) and c is not None]
         return self._second_derivative(value(body), value(order), [value(v) for v in variables])
 
+    def deriv2_slash(self, children):
+        r"""\partial^2 L / \partial z_i \partial z_j: the same second derivative inline."""
+        order, body, *variables = [c for c in children if not isinstance(c, Token) and c is not None]
+        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
+
     def dop2(self, children):
         order, *variables, body = [c for c in children if not isinstance(c, Token) and c is not None]
         return self._second_derivative(value(body), value(order), [value(v) for v in variables])
@@ -423,7 +432,10 @@ class Build(Transformer):
 
     def _derivative(self, body, variable):
         differentiable = (symbols.z, symbols.sigma, symbols.W, symbols.b, symbols.x)
-        ok = (isinstance(variable, sp.Indexed) and variable.base in differentiable) or variable in (vector("z"), symbols.u)
+        # A whole array (\frac{\partial L}{\partial W}, \partial L / \partial b): the gradient as a matrix.
+        whole = isinstance(variable, sp.MatrixSymbol) and variable.name in ("W", "b", "x", "X")
+        ok = (isinstance(variable, sp.Indexed) and variable.base in differentiable) or variable in (
+            vector("z"), symbols.u) or whole
         if not ok:
             raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k, W_{{id}}, b_i, x_d, u or z, "
                              f"not {variable}")
