@@ -468,3 +468,16 @@ def test_matrix_left_sides_and_pasted_links(source, target, text, verdict):
 
 def test_a_link_to_anything_else_is_not_decoded():
     assert check_answer('<img src="https://example.com/x.png?%5Csigma_i">', target=JAC).verdict == "invalid"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("purepisces", LSJ, r"\frac{\partial \log \sigma_k}{\partial z_i} = \frac{1}{\sigma_k} \cdot -\sigma_k \cdot \sigma_i",
+     "incorrect"),  # the i != k case only: judged without it, it is wrong on the diagonal
+    ("sign after a product", JAC, r"\sigma_i \times - \sigma_j + \delta_{ij}\sigma_i", "correct"),
+    ("ecomnet (综上, ...)", CE, r"综上, \frac{\partial L}{\partial z_i}=p_i-y_i", "correct"),
+    ("ecomnet (// comment)", CE, r"\frac{\partial L}{\partial z}=softmax(z)-y //这里用到numpy的广播机制", "correct"),
+    ("# comment", CE, "return probs - labels  # the one-hot labels", "correct"),
+])
+def test_signs_prose_and_comments_around_a_formula(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)

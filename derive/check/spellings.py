@@ -88,7 +88,7 @@ _CODE_NAME = re.compile(r"(?<![A-Za-z0-9_\\.])(" + "|".join(sorted((n for names 
                                                                     key=len, reverse=True)) + r")(?![A-Za-z0-9_])")
 _LETTER_OF = {name: letter for letter, names in CODE_NAMES.items() for name in names}
 _CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]"
-                        r"|\bdot\(|" + _CODE_NAME.pattern)
+                        r"|\bdot\(|\s//\s?\S|" + _CODE_NAME.pattern)
 _CODE_REWRITES = (
     (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
     (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
@@ -102,6 +102,7 @@ _CODE_REWRITES = (
     (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
     (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
     (re.compile(r"\bself\."), ""),  # self.y: the layer's stored output
+    (re.compile(r"(?:(?<=\s)|^)(?://|#)[^\n]*"), ""),  # a comment after the code (// C++, # Python)
     # dot(s, g) of two 1-D arrays: the sum of their products (np.dot(s, s.T) is the outer product above).
     (re.compile(r"(?:\bnp\.)?\bdot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
     # np.sum(s * g) and (g * s).sum(axis=...): the same sum of products, over the one axis a 1-D array has.
@@ -261,7 +262,8 @@ OTHERWISE = "otherwise"  # the complement of the previous line's case
 _OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
                         r"\s*[.,;。]?\s*$")
 # A line that opens with a connective of prose: "and $-p_j p_i$ else."
-_LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
+_LEADING_PROSE = re.compile(r"^\s*(?:(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])"
+                            r"|[\u4e00-\u9fff]{1,12}\s*[,:，：]\s*)")  # 综上, 故: Chinese words that open a sentence
 _CONDITION = re.compile(
     r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
     r"(?:\s|\\quad|\\qquad|\\[,;:!]|\\text\s*\{\s*(?:if|for|when)\s*\})*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"

@@ -197,7 +197,8 @@ class Build(Transformer):
         return checked(sp.Add(*terms))
 
     def item(self, children):
-        return (children[0], str(children[1]))
+        sign = "-" if len(children) > 2 and children[2] is not None and str(children[2]) == "-" else ""
+        return (children[0], str(children[1]) + sign)  # "\cdot-": the next factor is negated
 
     def term(self, children):
         if len(children) == 1 and not isinstance(children[0], tuple):
@@ -206,6 +207,8 @@ class Build(Transformer):
         for child in children:
             item, next_op = child if isinstance(child, tuple) else (child, "*")
             item = value(item)
+            if op.endswith("-") and len(op) > 1:
+                item, op = combine("*", sp.Integer(-1), item), op[:-1]
             if op in (r"\circ", r"\odot"):
                 factors[-1] = _hadamard(factors[-1], item)
                 op = next_op
