@@ -481,3 +481,28 @@ def test_a_link_to_anything_else_is_not_decoded():
 def test_signs_prose_and_comments_around_a_formula(source, target, text, verdict):
     result = check_answer(text, target=target, seed=11)
     assert result.verdict == verdict, (source, result.message)
+
+
+LSE = "logsumexp-gradient"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("lynx", CE, r"\frac{\partial L}{\partial z_j} = p_j - \mathbb{1}[j = y]", "correct"),
+    ("indicator of the class", CE, r"p_j - \mathbb{1}\{y = j\}", "correct"),
+    ("indicator of the class, wrong", CE, r"p_j + \mathbb{1}[j = y]", "incorrect"),
+    ("index range stated", CE, r"p_j - y_j, \quad j = 1, \ldots, K", "correct"),
+    ("lsestrict (\\triangleq, general vector)", LSE, r"g \triangleq \frac{1}{\sum_i e^{x_i}} \begin{bmatrix} e^{x_1} \\ "
+     r"\vdots \\ e^{x_n} \end{bmatrix}", "correct"),
+    ("sse409658 (tuple)", LSE, r"\nabla f(\mathbf{a}) &= \frac{1}{\sum_{i=1}^n \exp(a_i)} (\exp(a_1),...,\exp(a_n)), "
+     r"\\[12pt]", "correct"),
+    ("tuple, last entry wrong", LSE, r"\frac{1}{\sum_i e^{x_i}} (e^{x_1}, \ldots, e^{x_1})", "incorrect"),
+    ("a tuple in a sum", LSE, r"(\sigma_1, ..., \sigma_K) + 1", "invalid"),
+])
+def test_indicators_ranges_and_vectors_as_written(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+def test_the_exponentiated_letter_is_a_guessed_logit():
+    result = check_answer(r"\frac{1}{\sum_i e^{x_i}} (e^{x_1}, \ldots, e^{x_n})", target=LSE, seed=11)
+    assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]

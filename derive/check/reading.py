@@ -108,7 +108,25 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
         # The target has no labels, so a lone y is the network's output (diag(y) - y y^T).
         roles["y"] = "sigma"
         guessed.append("y")
+    exponent = _exponent_letter(text, roles, arrays)
+    if exponent is not None:
+        roles[exponent] = "z"  # e^{a_i}, \exp(x_i): what is exponentiated are the logits
+        guessed.append(exponent)
     return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed))
+
+
+_EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+
+
+def _exponent_letter(text: str, roles: dict, arrays: tuple) -> str | None:
+    """The one letter the answer exponentiates (e^{x_i}, \\exp(a_i)) when nothing else names the logits."""
+    if any(role == "z" for role in roles.values()) or _has_letter(text, "z"):
+        return None
+    letters = set(_EXPONENTIATED.findall(text))
+    if len(letters) != 1:
+        return None
+    letter = letters.pop()
+    return letter if letter not in roles and _free_letter(letter, arrays) and letter.islower() else None
 
 
 def target_roles(goal) -> dict:

@@ -35,7 +35,8 @@ _NAMED_LEFT = re.compile(
     r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
     r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
     r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
-    r"(?:\s*\((?:[^()]){0,30}\))?)\s*&?\s*(?:=|\\triangleq)")
+    r"(?:\s*\((?:[^()]){0,30}\))?|(?:\\mathbf\s*\{\s*[A-Za-z]\s*\}|[A-Za-z])(?=\s*(?:\\triangleq|:=|\\coloneqq)))"
+    r"\s*&?\s*(?:=|\\triangleq|:=|\\coloneqq)")
 
 
 def set_aside_named_left_side(text: str) -> tuple:
@@ -126,6 +127,9 @@ _SPELLINGS = (
     (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
     (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
     (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*_\s*\{\s*([a-z])\s*,?\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \mathbb 1_{ij}
+    # \mathbb{1}[j = y]: the indicator of the true class y is the one-hot target y_j.
+    (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*(?:\[|\\\{|\()\s*(?:([a-z])\s*=\s*y|y\s*=\s*([a-z]))\s*(?:\]|\\\}|\))"),
+     lambda m: f"y_{{{m.group(1) or m.group(2)}}}"),
     (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
     (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
     (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
@@ -241,9 +245,15 @@ def read_case(case: str) -> tuple:
     return match.group(1), match.group(2) in ("=", "=="), match.group(3)
 
 
+# A trailing statement of the indices' range (", \quad i, j = 1 .. n", "for i = 1, \ldots, K"): no case, a remark.
+_INDEX_RANGE = re.compile(r"(?:,|\\quad|\\qquad|\bfor\b|\s)+\s*[a-z](?:\s*,\s*[a-z])*\s*=\s*1\s*(?:\.\.|,?\s*\\[lc]?dots\s*,?|,\s*\.\.\.\s*,|…)"
+                          r"\s*[A-Za-z]\s*[.,;]?\s*$")
+
+
 def split_condition(text: str) -> tuple:
     """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
     text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
+    text = _INDEX_RANGE.sub("", text)
     otherwise = _OTHERWISE.search(text)
     if otherwise is not None:
         return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE

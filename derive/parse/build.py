@@ -186,6 +186,8 @@ class Build(Transformer):
             item = value(child)
             terms.append(-item if op == "-" else item)
             op = "+"
+        if any(isinstance(t, matrices.GeneralMatrix) for t in terms):
+            raise ParseError("a matrix with dots is read standing alone or times a number")
         if all(getattr(t, "is_Matrix", False) for t in terms):
             terms = _broadcast_rowsums(terms)
         if any(getattr(t, "is_Matrix", False) for t in terms):
@@ -221,6 +223,8 @@ class Build(Transformer):
                 item = power(item, sp.Integer(-1))
             factors.append(item)
             op = next_op
+        if any(isinstance(f, matrices.GeneralMatrix) for f in factors):
+            return matrices.scaled(factors)
         if any(getattr(f, "is_Matrix", False) for f in factors):
             product = factors[0]
             for factor in factors[1:]:
@@ -231,6 +235,11 @@ class Build(Transformer):
 
     def group(self, children):
         return children[0]
+
+    def tuple(self, children):
+        cells = [c if isinstance(c, Token) and c.type == "DOTS" else value(c) for c in children
+                 if not (isinstance(c, Token) and c.type != "DOTS")]
+        return matrices.vector(cells)
 
     def number(self, children):
         text = str(children[0])

@@ -125,3 +125,19 @@ def matrix(rows: list):
     if any(_is_dots(c) for r in rows for c in r):
         return general(rows)
     return concrete(rows)
+
+
+def scaled(factors: list) -> GeneralMatrix:
+    """A number times a general-K matrix (\\frac{1}{\\sum_i e^{x_i}} [e^{x_1} ... e^{x_n}]): every entry scaled."""
+    shown = [f for f in factors if isinstance(f, GeneralMatrix)]
+    numbers = [f for f in factors if not isinstance(f, GeneralMatrix)]
+    if len(shown) != 1 or any(getattr(f, "is_Matrix", False) for f in numbers):
+        raise ParseError("a matrix with dots is read standing alone or times a number")
+    matrix, factor = shown[0], sp.Mul(*numbers)
+    cells = sp.Tuple(*(sp.Tuple(r, c, factor * e) for r, c, e in matrix.cells))
+    return GeneralMatrix(cells, *matrix.args[1:])
+
+
+def vector(cells: list):
+    """(a_1, a_2, ..., a_n): a vector written as a tuple, general-K with dots, concrete without."""
+    return matrix([[c] for c in cells]) if not any(_is_dots(c) for c in cells) else general([cells])
