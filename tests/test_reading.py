@@ -506,3 +506,16 @@ def test_indicators_ranges_and_vectors_as_written(source, target, text, verdict)
 def test_the_exponentiated_letter_is_a_guessed_logit():
     result = check_answer(r"\frac{1}{\sum_i e^{x_i}} (e^{x_1}, \ldots, e^{x_n})", target=LSE, seed=11)
     assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]
+
+
+@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb "])
+def test_reading_hostile_whitespace_stays_linear(fill):
+    """A trailing-range pattern once backtracked for 78 s of CPU on 3900 spaces; every spelling pattern
+    must stay far below a second on the longest answer (CPU time, not wall time)."""
+    import time
+    from derive.check.spellings import normalise, set_aside_named_left_side, split_condition
+    text = "x" + fill * (3900 // len(fill)) + "!"
+    start = time.process_time()
+    split_condition(set_aside_named_left_side(normalise(text))[0])
+    infer(text)
+    assert time.process_time() - start < 3.0

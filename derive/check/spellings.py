@@ -246,8 +246,8 @@ def read_case(case: str) -> tuple:
 
 
 # A trailing statement of the indices' range (", \quad i, j = 1 .. n", "for i = 1, \ldots, K"): no case, a remark.
-_INDEX_RANGE = re.compile(r"(?:,|\\quad|\\qquad|\bfor\b|\s)+\s*[a-z](?:\s*,\s*[a-z])*\s*=\s*1\s*(?:\.\.|,?\s*\\[lc]?dots\s*,?|,\s*\.\.\.\s*,|…)"
-                          r"\s*[A-Za-z]\s*[.,;]?\s*$")
+_INDEX_RANGE = re.compile(r"(?:,|\\q?quad|\bfor\b)(?:\s|\\q?quad)*[a-z](?:\s*,\s*[a-z])*\s*=\s*1\s*"
+                          r"(?:\.\.|,?\s*\\[lc]?dots\s*,?|,\s*\.\.\.\s*,|…)\s*[A-Za-z](?:\s*[.,;])?\s*$")
 
 
 def split_condition(text: str) -> tuple:
