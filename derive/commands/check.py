@@ -40,7 +40,8 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @reading_options
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
-                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
+                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b; "
+                   "attention-backward:V, :P, :Q, :K).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="Read the answer from a file (- for stdin).")
