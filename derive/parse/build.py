@@ -6,8 +6,6 @@ not a function S_i; i is an index, not the imaginary unit), and every constructi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 from lark import Token, Transformer
 from sympy.matrices.expressions import DiagMatrix
@@ -16,9 +14,10 @@ from .. import symbols
 from ..errors import ParseError
 from . import matrices
 from .bounds import checked, combine, power
+from .derivatives import DerivativeRules
+from .markers import Cond, IndexRef, Name, value
+from .sums import SumRules
 
-MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
-MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
 Z_NAMES = frozenset({"z"})
@@ -44,30 +43,6 @@ MATRIX_ROLE = "matrix:"
 RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
 CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.d, "n": symbols.n}
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
-# A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
-SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
-# Letters courses use for the number of classes as a sum's upper limit (K, C, V, n, q): all read as K.
-CLASS_COUNT_LETTERS = frozenset("KCVnq")
-
-
-@dataclass(frozen=True)
-class Name:
-    """A symbol as typed, before we know whether it carries a subscript."""
-    key: str
-    column: int | None
-
-
-@dataclass(frozen=True)
-class IndexRef:
-    """A bare index letter (i in delta(i, j)); not a number, so it may not enter arithmetic."""
-    symbol: sp.Symbol
-
-
-@dataclass(frozen=True)
-class Cond:
-    left: sp.Symbol
-    equal: bool
-    right: sp.Symbol
 
 
 def index_symbol(letter: str) -> sp.Symbol:
@@ -91,17 +66,6 @@ def role(key: str) -> str:
     if key in DELTA_NAMES:
         return "delta"
     return key
-
-
-def value(item, what: str = "this") -> sp.Basic:
-    """A SymPy value, or a ParseError saying why a marker cannot be used as a number."""
-    if isinstance(item, IndexRef):
-        raise ParseError(f"the index {item.symbol} stands alone; indices belong in subscripts such as z_{item.symbol}")
-    if isinstance(item, Name):
-        raise ParseError(f"{item.key} cannot be used here", column=item.column)
-    if not isinstance(item, sp.Basic):
-        raise ParseError(f"{what} is not an expression")
-    return item
 
 
 def _is_plain_scalar(item) -> bool:
@@ -153,7 +117,7 @@ def _broadcast_rowsums(terms: list) -> list:
     return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
 
 
-class Build(Transformer):
+class Build(SumRules, DerivativeRules, Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
     def __init__(self, *, binary: bool = False, roles: dict | None = None):
@@ -401,133 +365,6 @@ class Build(Transformer):
 
     def over(self, children):
         return combine("/", value(children[0]), value(children[2]))  # {a \over b}, plain TeX's fraction
-
-    def deriv(self, children):
-        top, variable = value(children[2]), value(children[4])
-        return self._derivative(top, variable)
-
-    def deriv_slash(self, children):
-        r"""\partial s_i / \partial z_j and {\partial h_i \over \partial z_j}: the same derivative inline."""
-        top, variable = value(children[1]), value(children[4])
-        return self._derivative(top, variable)
-
-    def dsub(self, children):
-        variable, body = children[1], value(children[-1])
-        if isinstance(variable, Token):  # \partial_j: the logit with that index
-            variable = symbols.z[self._index(variable)]
-        return self._derivative(body, value(variable))
-
-    def deriv2(self, children):
-        r"""\frac{\partial^2 L}{\partial z_i \partial z_j}: the derivative by z_i, then by z_j."""
-        order, body, *variables = [c for c in children if not isinstance(c, Token) and c is not None]
-        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
-
-    def deriv2_slash(self, children):
-        r"""\partial^2 L / \partial z_i \partial z_j: the same second derivative inline."""
-        order, body, *variables = [c for c in children if not isinstance(c, Token) and c is not None]
-        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
-
-    def dop2(self, children):
-        order, *variables, body = [c for c in children if not isinstance(c, Token) and c is not None]
-        return self._second_derivative(value(body), value(order), [value(v) for v in variables])
-
-    def _second_derivative(self, body, order, variables):
-        if len(variables) == 1 and isinstance(variables[0], sp.Pow) and variables[0].exp == 2:
-            variables = [variables[0].base] * 2  # \partial z_k^2: twice by z_k
-        if order != 2 or len(variables) != 2:
-            raise ParseError("a second derivative is read as \\frac{\\partial^2 f}{\\partial z_i \\partial z_j}")
-        return self._derivative(self._derivative(body, variables[0]), variables[1])
-
-    def dop(self, children):
-        variable, body = value(children[3]), value(children[4])
-        return self._derivative(body, variable)
-
-    def _derivative(self, body, variable):
-        differentiable = (symbols.z, symbols.sigma, symbols.W, symbols.b, symbols.x)
-        # A whole array (\frac{\partial L}{\partial W}, \partial L / \partial b): the gradient as a matrix.
-        whole = isinstance(variable, sp.MatrixSymbol) and variable.name in ("W", "b", "x", "X")
-        ok = (isinstance(variable, sp.Indexed) and variable.base in differentiable) or variable in (
-            vector("z"), symbols.u) or whole
-        if not ok:
-            raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k, W_{{id}}, b_i, x_d, u or z, "
-                             f"not {variable}")
-        return sp.Derivative(body, variable, evaluate=False)
-
-    # --- sums ------------------------------------------------------------------------------
-    def bigsum(self, children):
-        limits, body = children[1], value(children[-1])
-        if len(children) == 4 and str(children[2]) == "-":
-            body = -body
-        if limits.get("dummy") is None:
-            raise ParseError("say which index is summed, as in \\sum_k", column=children[0].column)
-        if getattr(body, "is_Matrix", False):
-            raise ParseError("a sum of vectors is not understood; sum entries such as y_k")
-        dummy = limits["dummy"]
-        inner = body.atoms(sp.Sum)
-        if any(limit[0] == dummy for s in inner for limit in s.limits):
-            raise ParseError(f"two nested sums both use the index {dummy}")
-        if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
-            raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
-        upper = self._upper(limits, dummy, children[0].column)
-        total = sp.Sum(body, (dummy, 1, upper))
-        if limits.get("exclude") is not None:
-            total = total - body.xreplace({dummy: limits["exclude"]})
-        return checked(total)
-
-    def _upper(self, limits: dict, dummy, column) -> sp.Basic:
-        """Where a sum ends, read as the course means it: all K classes from 1 to K, from 0 to K - 1,
-        or to a number of classes the course fixes (10 for MNIST), which the reading notes."""
-        from_zero, offset, number = limits.get("from_zero"), limits.get("offset"), limits.get("number")
-        if offset is not None and not from_zero or from_zero and offset is None and number is None:
-            raise ParseError("sums run from 1 to K or from 0 to K-1", column=column)
-        if number is not None:
-            count = number + 1 if from_zero else number
-            if count < 2 or self.class_count not in (None, count):
-                raise ParseError(f"a sum to {number} does not give the number of classes", column=column)
-            self.class_count = count
-            return symbols.K
-        return limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
-
-    def sumlimits(self, children):
-        out = {"dummy": None}
-        for child in children:
-            out.update(child)
-        return out
-
-    def sumdummy(self, children):
-        letter = children[0]
-        dummy = self._index(letter)
-        if len(children) > 1 and str(children[2]) not in ("0", "1"):
-            raise ParseError("sums run from 1 to K", column=children[2].column)
-        return {"dummy": dummy, "from_zero": len(children) > 1 and str(children[2]) == "0"}
-
-    def sumexclude(self, children):
-        r"""\sum_{k \neq i}: the sum over every k but i, read as the whole sum minus its term at i."""
-        dummy, excluded = self._index(children[0]), self._index(children[2])
-        if dummy == excluded:
-            raise ParseError(f"the sum over {dummy} excludes {dummy} itself", column=children[0].column)
-        return {"dummy": dummy, "exclude": excluded}
-
-    def sumupper_offset(self, children):
-        r"""\sum_{k=0}^{K-1}: the last class of a course that counts from 0."""
-        letter, sign, number = (str(c) for c in children)
-        if (sign, number) != ("-", "1"):
-            raise ParseError("sums run from 1 to K or from 0 to K-1", column=children[0].column)
-        return {**self.sumupper(children[:1]), "offset": -1}
-
-    def sumupper(self, children):
-        if not children or children[0] is None:
-            return {}  # \sum_{k}^{ }: the upper limit left empty means all classes
-        if children[0].type == "NUMBER":
-            if "." in children[0]:
-                raise ParseError("a sum ends at a whole number", column=children[0].column)
-            return {"number": int(children[0])}
-        letter = str(children[0])
-        upper = {"D": symbols.D, "N": symbols.N}.get(letter)
-        if upper is None and (self.role(letter) not in ("K", letter) or letter not in CLASS_COUNT_LETTERS):
-            raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
-        # The number of classes is whatever letter the course uses for it (K, C, n, N, V, q).
-        return {"upper": upper or symbols.K}
 
     # --- explicit matrices --------------------------------------------------------------------
     def mrow(self, children):
