@@ -519,3 +519,9 @@ def test_reading_hostile_whitespace_stays_linear(fill):
     split_condition(set_aside_named_left_side(normalise(text))[0])
     infer(text)
     assert time.process_time() - start < 3.0
+
+
+def test_code_names_are_echoed_as_typed():
+    result = check_answer("probs * (grad_out - np.sum(probs * grad_out))", target=VJP, seed=11)
+    assert result.reading["roles"] == {"probs": OUT, "grad_out": "upstream gradient dL/ds"}, result.reading
+    assert "Read as probs: softmax output, grad_out: upstream gradient dL/ds" in result.message

@@ -23,8 +23,8 @@ from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comp
 from .mistakes import identify, mistake
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
-from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_gradient_name,
-                        set_aside_named_left_side, split_condition)
+from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
+                        set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
 from .steps import diagnose, step_message
@@ -70,6 +70,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     try:
         if not isinstance(text, str):
             raise ParseError("the answer must be text")
+        aliases = code_aliases(text)
         text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
         given = target_roles(goal)
         if given:
@@ -94,7 +95,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column, seed=seed)
     chain = _restrict(aligned, conditions, goal)
-    echoed = echo(letters, aligned, text)
+    echoed = echo(letters, aligned, text, aliases)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes, lang), named_note]))

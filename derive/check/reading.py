@@ -27,6 +27,7 @@ ATTENTION_LETTERS = {"Q": ("Q", "queries"), "K": ("Kmat", "keys"), "V": ("V", "v
                      "dV": ("dV", "dL/dV")}
 ROLE_NAMES.update({MATRIX_ROLE + name: meaning for name, meaning in ATTENTION_LETTERS.values()})
 ROLE_NAMES["D"] = "head dimension"
+ROLE_NAMES["g"] = "upstream gradient dL/ds"
 
 # One symbol as typed: \hat{y}, \hat y, \mathbf{z}, \mathcal{L}, \text{CE}, \theta, or a letter.
 _SYMBOL = (r"(?:\\hat\s*\{?\s*(?P<hat>[A-Za-z])\s*\}?"
@@ -238,15 +239,17 @@ def letters_in(text: str) -> list:
     return keys
 
 
-def echo(reading: Reading, aligned, text: str) -> dict:
-    """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed."""
+def echo(reading: Reading, aligned, text: str, aliases: dict | None = None) -> dict:
+    """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed.
+    `aliases`: the names the answer typed for letters ({"s": "probs"}, code's names), shown instead."""
     assigned = reading.role_map()
+    aliases = aliases or {}
     roles = {}
     two_letter = re.findall(r"(?<![A-Za-z\\])d[A-Z](?![A-Za-z])", text)  # dO, dS: attention's names
     for key in letters_in(text) + [k for k in dict.fromkeys(two_letter) if k in assigned]:
         role = assigned.get(key) or ("sigma" if key.startswith("hat-") else Build().role(key))
         if role in ROLE_NAMES:
-            roles[_display(key)] = ROLE_NAMES[role]
+            roles[aliases.get(key) or _display(key)] = ROLE_NAMES[role]
     return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]
             + list(aligned.guessed)}
 

@@ -213,6 +213,16 @@ def normalise(text: str) -> str:
     return normalise_code(text)
 
 
+def code_aliases(text: str) -> dict:
+    """The letters code's names were read as, by the name typed first ({"s": "probs", "g": "grad_out"})."""
+    if not _CODE_HINT.search(text):
+        return {}
+    out: dict = {}
+    for match in _CODE_NAME.finditer(text):
+        out.setdefault(_LETTER_OF[match.group(1)], match.group(1))
+    return out
+
+
 def normalise_code(text: str) -> str:
     """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
     if not _CODE_HINT.search(text):
