@@ -37,7 +37,7 @@ FORMS = [
     ("purepisces", CE, r"\frac{\partial \text{Loss}}{\partial A_i} = \sigma(A_i) - Y_i", "correct",
      {"Loss": LOSS, "A": LOGITS, "Y": TARGETS}),
     ("yanfenglee", CE, r"\frac{\partial L}{\partial z_i} = -\sum_k y_k \frac{1}{a_k} \frac{\partial a_k}{\partial z_i}",
-     "incorrect", {"a": OUT}),  # correct, but unfinished: it still holds a derivative
+     "undecided", {"a": OUT}),  # correct so far, but unfinished: it still holds a derivative
     # Without a left side: one free index of any letter; y alone is the output of a Jacobian.
     ("hoadm", CE, r"p_k - y_k", "correct", {"p": OUT, "y": TARGETS}),
     ("mnn", JAC, r"\operatorname{diag}(y) - y \times y^T", "correct", {"y": OUT}),
@@ -265,3 +265,263 @@ def test_decorations_unbalanced_or_many_stay_bounded():
     assert read_through_decorations(r"\cancel{\sigma_i") == r"\cancel{\sigma_i"
     many = r"\cancel{" * 300 + "x" + "}" * 300
     assert read_through_decorations(many).count(r"\cancel") == 200
+
+
+def test_an_unfinished_step_is_not_an_answer_yet_but_a_restated_question_is_wrong():
+    unfinished = check_answer(r"\frac{\partial L}{\partial z_j} = -\sum_{i=1}^C y_i \cdot \frac{1}{\hat{y}_i} \cdot "
+                              r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
+    assert unfinished.verdict == "undecided" and "Not an answer yet" in unfinished.message
+    assert unfinished.first_wrong_line is None
+    assert check_answer(r"\frac{\partial \sigma_i}{\partial z_j}", target=JAC).verdict == "incorrect"
+    # A wrong step that still holds a derivative is still wrong: the numbers decide first.
+    wrong = check_answer(r"\frac{\partial L}{\partial z_j} = -2\sum_i y_i \frac{1}{\hat{y}_i} "
+                         r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
+    assert wrong.verdict == "incorrect"
+
+
+ATTENTION = "attention-backward"
+# Issue 17's answers as people write them (the FlashAttention paper, Algorithm 2; blog posts re-deriving
+# it): each correct form, then a wrong variant of the same result.
+ATTENTION_FORMS = [
+    ("V", r"dV = P^T dO", "correct"), ("V", r"\frac{\partial L}{\partial V} = P^\top dO", "correct"),
+    ("V", r"dV = P dO", "incorrect"), ("V", r"dV = dO^T P", "incorrect"),
+    ("P", r"dP = dO V^T", "correct"), ("P", r"dP = dO V", "incorrect"),
+    ("S", r"dS = P \circ (dP - \mathrm{rowsum}(dP \circ P))", "correct"),
+    ("S", "dS = P ∘ (dP − rowsum(dO ⊙ O))", "correct"),
+    ("S", r"dS = P \odot dP - \text{diag}(\operatorname{rowsum}(dP \odot P)) P", "correct"),
+    ("S", r"dS = P \circ dP", "incorrect"), ("S", r"dS = P \circ (dP - \mathrm{rowsum}(dP))", "incorrect"),
+    ("Q", r"dQ = dS K / \sqrt{d}", "correct"), ("Q", r"dQ = \frac{1}{\sqrt{d_k}} dS K", "correct"),
+    ("Q", r"dQ = dS K", "incorrect"), ("Q", r"dQ = dS K / d", "incorrect"),
+    ("K", r"dK = dS^T Q / \sqrt d", "correct"), ("K", r"dK = dS^\top Q", "incorrect"),
+]
+
+
+@pytest.mark.parametrize("part, text, verdict", ATTENTION_FORMS)
+def test_attention_gradients_are_read_as_written(part, text, verdict):
+    result = check_answer(text, target=f"{ATTENTION}:{part}", seed=5)
+    assert result.verdict == verdict, (text, result.message)
+    if verdict == "incorrect" and result.counterexample is not None:
+        named = dict(result.counterexample.indices)
+        assert {"n", "j", "d"} & set(named), named  # the entry that differs, by the target's indices
+    assert result.reading["roles"].get("dO" if part in "VP" else "P" if part == "S" else "dS"), result.reading
+
+
+def test_attention_echo_names_the_matrices():
+    result = check_answer(r"dQ = dS K / \sqrt{d}", target=f"{ATTENTION}:Q", seed=5)
+    assert result.reading["roles"] == {"K": "keys", "d": "head dimension", "dS": "dL/dS"}
+    assert "The left side dQ is read as the target's own name" in result.message
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"dQ = dS K / \sqrt{d}", "the left side names dQ; check it with --target attention-backward:Q"),
+    (r"dO = P^T dV", "dO is the upstream gradient"),
+    (r"dV = P \circ dO", "entrywise product of NxK and NxD"),
+    (r"dV = \mathrm{rowsum}(2)", "rowsum(...) takes a matrix"),
+])
+def test_attention_answers_to_another_question_are_refused_clearly(text, message):
+    result = check_answer(text, target=f"{ATTENTION}:V", seed=5)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
+def test_attention_letters_keep_their_softmax_meaning_elsewhere():
+    assert check_answer(r"S_i(\delta_{ij} - S_j)", target=JAC, seed=5).verdict == "correct"
+    assert check_answer(r"P \circ dP", target=JAC, seed=5).verdict == "invalid"
+
+
+HESS = "cross-entropy-hessian"
+# Forms from issue 18's list that the corpus needed, each with its public source (tests/data/README.md).
+MORE_FORMS = [
+    # General-K matrices: every entry shown is checked at the position it stands for (last row/column: K).
+    ("mattpetersen (0-based)", JAC, "\\mathbf J_{\\mathbf x}(\\mathbf s) = \\begin{bmatrix}\ns_0 - s_0^2 & -s_0 s_1 & ... & "
+     "-s_0 s_n \\\\[0.6em]\n -s_1 s_0 & s_1 - s_1^2 & ... & -s_1 s_n \\\\[0.6em]\n ... & ... & ... & ... \\\\[0.6em]\n"
+     " -s_n s_0 & -s_n s_1 & ... & s_n - s_n^2 \\end{bmatrix}", None, "correct"),
+    ("mnn (wrong signs)", JAC, r"J_x y = \begin{bmatrix} y_1 - y_1 y_1 & - y_1 y_2 & ... & - y_1 y_n \\ y_2 y_1 & "
+     r"y_2 - y_1 y_2 & ... & - y_1 y_n \\ \vdots & \ddots \\ y_n y_1 & - y_n y_2 & ... & y_n - y_n y_n \end{bmatrix}",
+     None, "incorrect"),
+    ("general K", JAC, r"\begin{bmatrix} s_1(1-s_1) & \cdots & -s_1 s_K \\ \vdots & \ddots & \vdots \\ -s_K s_1 & "
+     r"\cdots & s_K(1-s_K)\end{bmatrix}", None, "correct"),
+    ("general K, last entry wrong", JAC, r"\begin{bmatrix} s_1(1-s_1) & \cdots & -s_1 s_K \\ \vdots & \ddots & \vdots "
+     r"\\ -s_K s_1 & \cdots & s_K(1-s_1)\end{bmatrix}", None, "incorrect"),
+    ("lsestrict (vector)", CE, r"\begin{bmatrix} p_1 - y_1 \\ \vdots \\ p_n - y_n \end{bmatrix}", None, "correct"),
+    ("row vector", CE, r"\begin{pmatrix} p_1 - y_1 & \cdots & p_K + y_K \end{pmatrix}", None, "incorrect"),
+    # Second derivatives as left sides (math.stackexchange 2416837).
+    ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k x_j}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=-\frac{e^{x_k}"
+     r"e^{x_j}}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", "j!=k", "correct"),
+    ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k^2}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=\frac{e^{x_k}"
+     r"\left(\sum_{i=1}^{n} e^{x_i}-e^{x_k}\right)}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", None, "correct"),
+    ("second derivative", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)",
+     None, "correct"),
+    ("second derivative, wrong sign", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i\delta_{ij} + "
+     r"\sigma_i\sigma_j", None, "incorrect"),
+    # Damaged pages: underscores lost (jishuzhan.net), an empty row between cases (jiongjiongai).
+    ("jishuzhan", JAC, r"\frac{\partial \hat{y}_i}{\partial z_j} = \hat{y}i (\delta{ij} - \hat{y}_j)", None, "correct"),
+    ("jishuzhan", CE, r"\frac{\partial L}{\partial z_j} = -\sum{i=1}^C y_i (\delta{ij} - \hat{y}j)", None, "correct"),
+    ("jiongjiongai", JAC, r"\dfrac {\partial } {\partial {x_j}} {\hat {y}_{i} } = \begin {cases} \hat {y}_{j} \left "
+     r"( 1 - \hat {y}_{j} \right ), & i = j \\ \\ - \hat {y}_{i} \hat {y}_{j} , & i \neq j \end {cases}", None,
+     "correct"),
+]
+
+
+@pytest.mark.parametrize("source, target, text, case, verdict", MORE_FORMS)
+def test_more_real_forms_are_read(source, target, text, case, verdict):
+    result = check_answer(text, target=target, case=case, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"s_0 - s_1", "index 0 is not a class number"),  # 0-based only inside a written-out matrix
+    (r"\begin{bmatrix} s_i & \cdots & s_n \end{bmatrix}", "only the last one (as in s_n) is read"),
+    (r"\begin{bmatrix} s_1 & \cdots \end{bmatrix}", "shows one entry only"),
+    (r"\begin{bmatrix} s_1 & \cdots & s_2 & \cdots & s_n \end{bmatrix}", "dots in two places"),
+    (r"\frac{\partial^3 L}{\partial z_i \partial z_j}", "a second derivative is read as"),
+    (r"\sum_K p_K", "K cannot be an index"),
+])
+def test_forms_read_only_where_they_are_unambiguous(text, message):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
+def test_a_general_matrix_is_judged_at_the_positions_it_shows():
+    """At K = 3 every position of a matrix showing rows 1, 2 and K is checked: a wrong middle entry is found."""
+    text = (r"\begin{bmatrix} s_1(1-s_1) & -s_1 s_2 & \cdots & -s_1 s_K \\ -s_2 s_1 & s_2 & \cdots & -s_2 s_K \\"
+            r" \vdots & & \ddots \\ -s_K s_1 & -s_K s_2 & \cdots & s_K(1-s_K)\end{bmatrix}")
+    text = text.replace(r"\vdots & & \ddots", r"\vdots & \vdots & \ddots & \vdots")
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "incorrect" and dict(result.counterexample.indices)["i"] == 2, result.message
+
+
+@pytest.mark.parametrize("text, verdict, note", [
+    (r"-\sum_{k=0}^{K-1} y_k (\delta_{ik} - p_i)", "correct", None),  # a course that counts from 0
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", "correct", "A sum over 10 classes"),  # MNIST (ecomnet)
+    (r"-\sum_{k=0}^{9} y_k (\delta_{ik} - p_i)", "correct", "A sum over 10 classes"),
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} + p_i)", "incorrect", "A sum over 10 classes"),
+    (r"-\sum_{k=0}^{K} y_k (\delta_{ik} - p_i)", "invalid", "from 0 to K-1"),  # K + 1 terms: not all classes
+    (r"-\sum_{k=1}^{K-1} y_k (\delta_{ik} - p_i)", "invalid", "from 0 to K-1"),
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i) + \sum_{k=1}^{9} y_k", "invalid", "does not give the number"),
+])
+def test_sums_from_zero_and_to_a_number(text, verdict, note):
+    result = check_answer(text, target=CE, seed=11)
+    assert result.verdict == verdict, result.message
+    assert note is None or note in result.message, result.message
+
+
+VJP = "softmax-vjp"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("lexai", VJP, "y * (grad_out - dot(y, grad_out))", "correct"),
+    ("xinghaow99", VJP, "grad_x = self.y * (grad_y - (grad_y * self.y).sum(axis=self.axis))", "correct"),
+    ("code", VJP, "probs * (grad_out - np.sum(probs * grad_out, axis=-1, keepdims=True))", "correct"),
+    ("code, sign slip", VJP, "out * (dout + dot(out, dout))", "incorrect"),
+    ("code, no reduction", VJP, "probs * grad_out", "incorrect"),
+    ("grahamco", JAC, "jacobian_matrix = np.diagflat(single_output) - \\\n    np.dot(single_output, single_output.T)",
+     "correct"),
+    ("code", CE, "return probs - labels", "correct"),
+    ("code", CE, "dscores = probs - labels * 2", "incorrect"),
+])
+def test_code_names_are_read_as_the_letters_they_stand_for(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+@pytest.mark.parametrize("case, text, verdict", [
+    ("y_i=1", r"\frac{\partial H}{\partial A_i} = \sigma(A_i) - 1", "correct"),  # purepisces: i is the true class
+    ("Y_{i} = 1", r"\sigma_i - 1", "correct"),
+    (None, r"\sigma_i - 1", "incorrect"),  # for a class other than the true one it is wrong
+    ("y_i=1", r"\sigma_i", "incorrect"),
+])
+def test_the_true_class_case(case, text, verdict):
+    assert check_answer(text, target=CE, case=case, seed=11).verdict == verdict
+
+
+def test_cli_case_option():
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check", "--target", JAC, "--case", "i=j", "--seed", "1", r"p_i(1-p_i)"])
+    assert ok.exit_code == 0 and "for}\\: i = j" in ok.output, ok.output
+    assert runner.invoke(main, ["check", "--target", JAC, "--seed", "1", r"p_i(1-p_i)"]).exit_code == 1
+    bad = runner.invoke(main, ["check", "--target", JAC, "--case", "i<j", r"p_i(1-p_i)"])
+    assert bad.exit_code == 2 and "a case is written i=j, i!=j or y_i=1" in bad.output
+
+
+LINW, BATCHW = "linear-softmax-cross-entropy:W", "batched-linear-softmax-cross-entropy:W"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("hessian, inline", HESS, r"\partial^2 L/\partial z_i \partial z_j = \sigma_i(\delta_{ij} - \sigma_j)", "correct"),
+    ("hessian, inline, Unicode", HESS, "∂²L/∂z_i∂z_j = p_i(δ_ij − p_j)", "correct"),
+    ("hessian, inline, wrong", HESS, r"\partial^2 L/\partial z_i \partial z_j = \sigma_i\delta_{ij}", "incorrect"),
+    ("mse2060944", LINW, r"\frac{\partial L}{\partial W} = (p1^T - I)yx^T = (p - y)x^T", "correct"),
+    ("mse2060944, sign slip", LINW, r"\frac{\partial L}{\partial W} = (p1^T + I)yx^T", "incorrect"),
+    ("nabla_W", LINW, r"\nabla_{\mathbf W} \mathcal{L} = (p - y) x^\top", "correct"),
+    ("whole-matrix left side", LINW, r"\frac{\partial L}{\partial \mathbf{W}} = (\mathbf{p} - \mathbf{y})\mathbf{x}^T",
+     "correct"),
+    ("whole-vector left side", "linear-softmax-cross-entropy:b", r"\frac{\partial L}{\partial b} = p + y", "incorrect"),
+    ("x35yao (codecogs link)", BATCHW, '<img src="https://latex.codecogs.com/png.latex?%5Cnabla_W%20%3D%20%5Cfrac%7B1'
+     '%7D%7BN%7D%20(P-Y)%5ET%20X" />', "correct"),
+    ("codecogs link, wrong", BATCHW, '<img src="https://latex.codecogs.com/svg.latex?%5Cnabla_W%20%3D%20(P-Y)%5ET%20X">',
+     "incorrect"),
+])
+def test_matrix_left_sides_and_pasted_links(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+def test_a_link_to_anything_else_is_not_decoded():
+    assert check_answer('<img src="https://example.com/x.png?%5Csigma_i">', target=JAC).verdict == "invalid"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("purepisces", LSJ, r"\frac{\partial \log \sigma_k}{\partial z_i} = \frac{1}{\sigma_k} \cdot -\sigma_k \cdot \sigma_i",
+     "incorrect"),  # the i != k case only: judged without it, it is wrong on the diagonal
+    ("sign after a product", JAC, r"\sigma_i \times - \sigma_j + \delta_{ij}\sigma_i", "correct"),
+    ("ecomnet (综上, ...)", CE, r"综上, \frac{\partial L}{\partial z_i}=p_i-y_i", "correct"),
+    ("ecomnet (// comment)", CE, r"\frac{\partial L}{\partial z}=softmax(z)-y //这里用到numpy的广播机制", "correct"),
+    ("# comment", CE, "return probs - labels  # the one-hot labels", "correct"),
+])
+def test_signs_prose_and_comments_around_a_formula(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+LSE = "logsumexp-gradient"
+
+
+@pytest.mark.parametrize("source, target, text, verdict", [
+    ("lynx", CE, r"\frac{\partial L}{\partial z_j} = p_j - \mathbb{1}[j = y]", "correct"),
+    ("indicator of the class", CE, r"p_j - \mathbb{1}\{y = j\}", "correct"),
+    ("indicator of the class, wrong", CE, r"p_j + \mathbb{1}[j = y]", "incorrect"),
+    ("index range stated", CE, r"p_j - y_j, \quad j = 1, \ldots, K", "correct"),
+    ("lsestrict (\\triangleq, general vector)", LSE, r"g \triangleq \frac{1}{\sum_i e^{x_i}} \begin{bmatrix} e^{x_1} \\ "
+     r"\vdots \\ e^{x_n} \end{bmatrix}", "correct"),
+    ("sse409658 (tuple)", LSE, r"\nabla f(\mathbf{a}) &= \frac{1}{\sum_{i=1}^n \exp(a_i)} (\exp(a_1),...,\exp(a_n)), "
+     r"\\[12pt]", "correct"),
+    ("tuple, last entry wrong", LSE, r"\frac{1}{\sum_i e^{x_i}} (e^{x_1}, \ldots, e^{x_1})", "incorrect"),
+    ("a tuple in a sum", LSE, r"(\sigma_1, ..., \sigma_K) + 1", "invalid"),
+])
+def test_indicators_ranges_and_vectors_as_written(source, target, text, verdict):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, (source, result.message)
+
+
+def test_the_exponentiated_letter_is_a_guessed_logit():
+    result = check_answer(r"\frac{1}{\sum_i e^{x_i}} (e^{x_1}, \ldots, e^{x_n})", target=LSE, seed=11)
+    assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]
+
+
+@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb "])
+def test_reading_hostile_whitespace_stays_linear(fill):
+    """A trailing-range pattern once backtracked for 78 s of CPU on 3900 spaces; every spelling pattern
+    must stay far below a second on the longest answer (CPU time, not wall time)."""
+    import time
+    from derive.check.spellings import normalise, set_aside_named_left_side, split_condition
+    text = "x" + fill * (3900 // len(fill)) + "!"
+    start = time.process_time()
+    split_condition(set_aside_named_left_side(normalise(text))[0])
+    infer(text)
+    assert time.process_time() - start < 3.0
+
+
+def test_code_names_are_echoed_as_typed():
+    result = check_answer("probs * (grad_out - np.sum(probs * grad_out))", target=VJP, seed=11)
+    assert result.reading["roles"] == {"probs": OUT, "grad_out": "upstream gradient dL/ds"}, result.reading
+    assert "Read as probs: softmax output, grad_out: upstream gradient dL/ds" in result.message

@@ -13,7 +13,7 @@ def free_indices(expr: sp.Basic) -> set:
     if isinstance(expr, sp.Sum):
         return free_indices(expr.function) - {limit[0] for limit in expr.limits}
     if isinstance(expr, sp.Indexed):
-        return {s for ix in expr.indices for s in ix.free_symbols}
+        return set().union(*(free_indices(ix) for ix in expr.indices))  # sigma_K: K is a size, not an index
     if isinstance(expr, sp.Symbol):
         return {expr} if expr.is_integer and expr.name not in SIZES else set()
     out: set = set()

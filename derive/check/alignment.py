@@ -14,6 +14,8 @@ from .. import symbols
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from ..parse.build import index_symbol
+from ..parse.matrices import GeneralMatrix
+from .spellings import TRUE_CLASS
 from .equivalence import entry_order
 from .points import RANDOM_KS, READABLE
 
@@ -59,11 +61,25 @@ def _index_mapping(exprs: list, used: set, goal) -> tuple:
                 return {mine[0]: target[0]}, (), sp.Eq(*target)
             if len(set(mine)) == len(mine):
                 return dict(zip(mine, target)), (), None
+    second = _second_derivative_indices(exprs[0]) if exprs else None
+    if second is not None and isinstance(goal.lhs, sp.Indexed) and len(goal.lhs.indices) == 2 == len(goal.free):
+        rows_cols = tuple(goal.lhs.indices)  # H_{ij}: by z_i, then by z_j
+        if second[0] == second[1]:  # \partial z_k^2: the diagonal case
+            return {second[0]: rows_cols[0]}, (), sp.Eq(*rows_cols)
+        return dict(zip(second, rows_cols)), (), None
     free = tuple(goal.free)
     if len(used) == len(free) and used != set(free) and len(free) in (1, 2):
         ordered = sorted(used, key=str)
         return dict(zip(ordered, free)), tuple(str(s) for s in ordered) if len(free) == 2 else (), None
     return {s: s for s in used if s in free}, (), None
+
+
+def _second_derivative_indices(expr) -> tuple | None:
+    """(a, b) of a second derivative by z_a and z_b (\\frac{\\partial^2 f}{\\partial z_a \\partial z_b}); None otherwise."""
+    if not isinstance(expr, sp.Derivative) or len(expr.variables) != 2:
+        return None
+    out = tuple(v.indices[0] for v in expr.variables if isinstance(v, sp.Indexed) and len(v.indices) == 1)
+    return out if len(out) == 2 and all(ix.is_Symbol for ix in out) else None
 
 
 def _derivative_indices(expr) -> tuple | None:
@@ -108,6 +124,8 @@ def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
 def index_meanings(goal) -> dict:
     """What each target index stands for: the row and column of a Jacobian, or the gradient's entry."""
     target = _derivative_indices(goal.lhs) or ()
+    if isinstance(goal.lhs, sp.Indexed) and len(goal.lhs.indices) == 2:  # H_{ij}
+        return {goal.lhs.indices[0]: "row index", goal.lhs.indices[1]: "column index"}
     if len(target) == 2 and not isinstance(goal.lhs.variables[0], sp.Indexed) or len(target) == 2 and \
             len(goal.lhs.variables[0].indices) == 2:
         return {target[0]: "row index", target[1]: "column index"}
@@ -145,6 +163,8 @@ def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
 def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
     """Eq(i, j) or Ne(i, j) for a condition read in the answer's letters, in the target's letters."""
     a, equal, b = condition
+    if b == TRUE_CLASS:  # i is the true class: its target is 1 (one-hot targets)
+        return sp.Eq(symbols.y[mapping.get(index_symbol(a), index_symbol(a))], 1)
     left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
     return sp.Eq(left, right) if equal else sp.Ne(left, right)
 
@@ -152,6 +172,8 @@ def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
 def explicit_entries(expr: sp.Basic, goal) -> sp.Basic:
     """An explicit matrix or vector as the target's entry: entry (r, c) where the target's indices are
     (r, c) and K is its size, the target itself elsewhere (so only the entries shown are judged)."""
+    if isinstance(expr, GeneralMatrix):
+        return _general_entries(expr, goal)
     if not isinstance(expr, sp.MatrixBase):
         return expr
     order = entry_order(goal)
@@ -166,4 +188,18 @@ def explicit_entries(expr: sp.Basic, goal) -> sp.Basic:
         raise ParseError(f"explicit matrices are read for K in {min(CHECKED_KS)}..{max(CHECKED_KS)}, not {size}")
     pieces = [(entry, sp.And(sp.Eq(symbols.K, size), *(sp.Eq(ix, n) for ix, n in zip(order, where))))
               for where, entry in cells]
+    return sp.Piecewise(*pieces, (goal.result, True))
+
+
+def _general_entries(shown: GeneralMatrix, goal) -> sp.Basic:
+    """A general-K matrix (with dots) as the target's entry: each entry shown at its position (1, 2, ...,
+    K - 1, K) for every K at which the shown positions are distinct, the target itself elsewhere."""
+    order = entry_order(goal)
+    if len(order) != (1 if shown.is_vector else 2):
+        raise ParseError(f"a {'vector' if shown.is_vector else 'matrix'} does not have the shape of the result of "
+                         f"{goal.name}")
+    rows, cols = shown.least_size
+    large_enough = sp.Ge(symbols.K, max(rows, cols))
+    pieces = [(entry, sp.And(large_enough, *(sp.Eq(ix, at) for ix, at in zip(order, (row, col)))))
+              for row, col, entry in shown.cells]
     return sp.Piecewise(*pieces, (goal.result, True))

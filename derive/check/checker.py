@@ -22,9 +22,9 @@ from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comp
                           compare, cpu_deadline, time_limit)
 from .mistakes import identify, mistake
 from .alignment import align, condition_expr, explicit_entries, restricted
-from .reading import echo, echo_text, infer, refuse_foreign_letters
-from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
-                        split_condition)
+from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
+from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
+                        set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
 from .steps import diagnose, step_message
@@ -70,10 +70,16 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     try:
         if not isinstance(text, str):
             raise ParseError("the answer must be text")
+        aliases = code_aliases(text)
         text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
+        given = target_roles(goal)
+        if given:
+            text, named = set_aside_gradient_name(text, goal.part) if named is None else (text, named)
         letters = infer(text, declared=declared, arrays=goal.arrays)
+        roles = {**letters.role_map(), **given, **(declared or {})}
+        letters = replace(letters, roles=tuple(sorted(roles.items())))
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
-            chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=letters.role_map())
+            chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
         refuse_foreign_letters([expr for _line, expr in chain], goal)
         if case is not None:
             conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
@@ -89,7 +95,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     except ParseError as error:
         return Verdict("invalid", "", str(error), column=error.column, seed=seed)
     chain = _restrict(aligned, conditions, goal)
-    echoed = echo(letters, aligned, text)
+    echoed = echo(letters, aligned, text, aliases)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes, lang), named_note]))
@@ -134,7 +140,7 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
     ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log, conditions, unread = [], False, False, {}, None
+    chain, ln, log, conditions, unread, count = [], False, False, {}, None, None
     for segment in split(text):
         body, condition = split_condition(segment.text)
         if is_prose(body):
@@ -156,12 +162,15 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
         if condition is not None:
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
+        count = count or parsed.class_count
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
     if not chain and unread is None:
         raise ParseError("the answer holds no formula, only words")
     notes = []
     if ln or log:
         notes.append("natural_log")
+    if count:
+        notes.append(("class_count", {"count": count}))
     return chain, notes, conditions, unread
 
 
@@ -176,7 +185,8 @@ def _reading(chain: list, notes: list, lang: str = "en") -> str:
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
     none = say(lang, "none")
     roles = say(lang, "reading", free=", ".join(map(str, free)) or none, summed=", ".join(map(str, summed)) or none)
-    return " ".join([roles, *(say(lang, note) for note in notes)])
+    return " ".join([roles, *(say(lang, note) if isinstance(note, str) else say(lang, note[0], **note[1])
+                              for note in notes)])
 
 
 def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float, seed: int, lang: str) -> Verdict:
@@ -196,6 +206,11 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         per_line.setdefault(line, "correct")
         points += result.checked
     last_line, last = chain[-1]
+    if last.has(sp.Derivative) and _unfinished(chain):
+        # Every line agrees, but the last one is a step on the way (a chain rule with the inner
+        # derivative still written): not wrong, not an answer yet.
+        return Verdict("undecided", interpretation, f"{reading} {say(lang, 'unfinished')}", None, None,
+                       _line_verdicts(chain, per_line), None, seed=seed)
     if last.has(sp.Derivative):
         per_line[last_line] = "incorrect"
         return Verdict("incorrect", interpretation, f"{reading} {say(lang, 'restates')}",
@@ -207,6 +222,14 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                         evidence_line(evidence, largest, lang)])
     return Verdict("correct", interpretation, message, None, None, _line_verdicts(chain, per_line), None,
                    evidence=evidence, seed=seed, lang=lang)
+
+
+def _unfinished(chain: list) -> bool:
+    """A step that still holds a derivative inside a larger expression, after a left side: work in
+    progress. A lone derivative, or one that only restates the question, is no step at all."""
+    last = chain[-1][1]
+    return len(chain) > 1 and not isinstance(last, sp.Derivative) and any(
+        isinstance(expr, sp.Derivative) for _line, expr in chain[:-1])
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,11 +14,20 @@ import sympy as sp
 
 from .. import symbols
 from ..errors import ParseError
-from ..parse.build import RESERVED, Y_NAMES, Build
+from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
 
 # Builder roles, and how the echo names them.
 ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
 NOTATION_ROLES = {"probs": "sigma", "logits": "z", "targets": "y", "loss": "L"}
+# Attention's letters as its papers and kernels write them (K: the keys, d: the head dimension),
+# given by the target: an answer for attention-backward reads Q, K, V, S, P, O, dO, ... as matrices.
+ATTENTION_LETTERS = {"Q": ("Q", "queries"), "K": ("Kmat", "keys"), "V": ("V", "values"), "S": ("S", "scores"),
+                     "P": ("P", "attention weights"), "O": ("O", "output"), "dO": ("dO", "upstream gradient dL/dO"),
+                     "dP": ("dP", "dL/dP"), "dS": ("dS", "dL/dS"), "dQ": ("dQ", "dL/dQ"), "dK": ("dK", "dL/dK"),
+                     "dV": ("dV", "dL/dV")}
+ROLE_NAMES.update({MATRIX_ROLE + name: meaning for name, meaning in ATTENTION_LETTERS.values()})
+ROLE_NAMES["D"] = "head dimension"
+ROLE_NAMES["g"] = "upstream gradient dL/ds"
 
 # One symbol as typed: \hat{y}, \hat y, \mathbf{z}, \mathcal{L}, \text{CE}, \theta, or a letter.
 _SYMBOL = (r"(?:\\hat\s*\{?\s*(?P<hat>[A-Za-z])\s*\}?"
@@ -100,7 +109,34 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
         # The target has no labels, so a lone y is the network's output (diag(y) - y y^T).
         roles["y"] = "sigma"
         guessed.append("y")
+    exponent = _exponent_letter(text, roles, arrays)
+    if exponent is not None:
+        roles[exponent] = "z"  # e^{a_i}, \exp(x_i): what is exponentiated are the logits
+        guessed.append(exponent)
     return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed))
+
+
+_EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+
+
+def _exponent_letter(text: str, roles: dict, arrays: tuple) -> str | None:
+    """The one letter the answer exponentiates (e^{x_i}, \\exp(a_i)) when nothing else names the logits."""
+    if any(role == "z" for role in roles.values()) or _has_letter(text, "z"):
+        return None
+    letters = set(_EXPONENTIATED.findall(text))
+    if len(letters) != 1:
+        return None
+    letter = letters.pop()
+    return letter if letter not in roles and _free_letter(letter, arrays) and letter.islower() else None
+
+
+def target_roles(goal) -> dict:
+    """Roles the target itself gives letters: attention's matrices (its inputs include the upstream dO)."""
+    if "dO" not in goal.arrays:
+        return {}
+    roles = {key: MATRIX_ROLE + name for key, (name, _meaning) in ATTENTION_LETTERS.items()}
+    roles["d"] = "D"  # \sqrt{d}: the head dimension, as the papers write it
+    return roles
 
 
 def _has_letter(text: str, letter: str, *, indexed: bool = True) -> bool:
@@ -203,14 +239,17 @@ def letters_in(text: str) -> list:
     return keys
 
 
-def echo(reading: Reading, aligned, text: str) -> dict:
-    """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed."""
+def echo(reading: Reading, aligned, text: str, aliases: dict | None = None) -> dict:
+    """The JSON "reading": the role of every letter the answer uses, its indices, what was guessed.
+    `aliases`: the names the answer typed for letters ({"s": "probs"}, code's names), shown instead."""
     assigned = reading.role_map()
+    aliases = aliases or {}
     roles = {}
-    for key in letters_in(text):
+    two_letter = re.findall(r"(?<![A-Za-z\\])d[A-Z](?![A-Za-z])", text)  # dO, dS: attention's names
+    for key in letters_in(text) + [k for k in dict.fromkeys(two_letter) if k in assigned]:
         role = assigned.get(key) or ("sigma" if key.startswith("hat-") else Build().role(key))
         if role in ROLE_NAMES:
-            roles[_display(key)] = ROLE_NAMES[role]
+            roles[aliases.get(key) or _display(key)] = ROLE_NAMES[role]
     return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]
             + list(aligned.guessed)}
 

@@ -7,6 +7,7 @@ text, so nothing is evaluated or expanded recursively (a --macro is one plain su
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from ..errors import ParseError
 
@@ -34,7 +35,8 @@ _NAMED_LEFT = re.compile(
     r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)"
     r"(?P<name>(?:\\mathbf\s*\{?\s*J\s*\}?|J|\\nabla(?:\^2)?)\s*(?:_\s*(?:\{(?:[^{}]|\{[^{}]*\}){0,30}\}|\\?[A-Za-z]+))?"
     r"\s*(?:\((?:[^()]){0,30}\)|\\mathcal\s*\{\s*[A-Z]\s*\}|\\text\s*\{\s*\w{1,6}\s*\}|\\ell|[A-Za-z]{1,2}(?![A-Za-z_]))?"
-    r"(?:\s*\((?:[^()]){0,30}\))?)\s*&?\s*(?:=|\\triangleq)")
+    r"(?:\s*\((?:[^()]){0,30}\))?|(?:\\mathbf\s*\{\s*[A-Za-z]\s*\}|[A-Za-z])(?=\s*(?:\\triangleq|:=|\\coloneqq)))"
+    r"\s*&?\s*(?:=|\\triangleq|:=|\\coloneqq)")
 
 
 def set_aside_named_left_side(text: str) -> tuple:
@@ -46,9 +48,48 @@ def set_aside_named_left_side(text: str) -> tuple:
     return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
 
 
+# The name of one of attention's gradients on the left: dV =, \frac{\partial L}{\partial V} =, \nabla_V L =.
+_GRADIENT_LEFT = re.compile(
+    r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)(?P<name>d(?P<d>[A-Z])"
+    r"|\\[dt]?frac\s*\{\s*\\partial\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)\s*\}\s*\{\s*\\partial\s*(?P<f>[A-Z])\s*\}"
+    r"|\\nabla\s*_\s*\{?\s*(?P<n>[A-Z])\s*\}?\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)?)\s*&?\s*=")
+# \sqrt{d_k} (already (d_k)^{1/2} here): the attention paper's head dimension.
+_HEAD_DIMENSION = re.compile(r"(\(\s*)d\s*_\s*\{?\s*k\s*\}?(\s*\)\s*\^\s*\{\s*\\frac\{1\}\{2\}\})")
+
+
+def set_aside_gradient_name(text: str, part: str | None) -> tuple:
+    """(text with the left side dV = blanked, the name or None) for attention's result `part`;
+    ParseError when the left side names another result (dQ = ... checked against dV)."""
+    text = _HEAD_DIMENSION.sub(r"\1d\2", text)
+    match = _GRADIENT_LEFT.match(text)
+    if match is None:
+        return text, None
+    letter = match.group("d") or match.group("f") or match.group("n")
+    if letter == "O":
+        raise ParseError("dO is the upstream gradient, given; the results are dV, dP, dS, dQ and dK")
+    if letter != part:
+        raise ParseError(f"the left side names d{letter}; check it with --target attention-backward:{letter}"
+                         f" (this target is d{part})")
+    start = match.end("lead")
+    return text[:start] + " " * (match.end() - start) + text[match.end():], match.group("name").strip()
+
+
 # Code as pasted from a notebook or a library: NumPy calls and attribute access rewritten to the
 # notation the grammar reads, by fixed patterns only (nothing is evaluated).
-_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]")
+# The names code gives arrays (multi-letter identifiers), read as the letters the grammar knows:
+# s the softmax output, z the logits, y the targets, g the upstream gradient dL/ds.
+CODE_NAMES = {
+    "s": ("probs", "prob", "probabilities", "softmax_output", "softmax_out", "single_output", "y_hat", "yhat",
+          "y_pred", "output", "out"),
+    "z": ("logits", "logit", "scores"),
+    "y": ("labels", "targets", "target", "y_true"),
+    "g": ("grad_out", "grad_output", "grad_outputs", "dout", "dy", "grad_y", "upstream", "upstream_grad", "dprobs"),
+}
+_CODE_NAME = re.compile(r"(?<![A-Za-z0-9_\\.])(" + "|".join(sorted((n for names in CODE_NAMES.values() for n in names),
+                                                                    key=len, reverse=True)) + r")(?![A-Za-z0-9_])")
+_LETTER_OF = {name: letter for letter, names in CODE_NAMES.items() for name in names}
+_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]"
+                        r"|\bdot\(|\s//\s?\S|" + _CODE_NAME.pattern)
 _CODE_REWRITES = (
     (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
     (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
@@ -61,16 +102,34 @@ _CODE_REWRITES = (
     (re.compile(r"\bnp\.outer\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"\1 \2^T"),
     (re.compile(r"\bnp\.dot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\.T\s*\)"), r"\1 \2^T"),
     (re.compile(r"\b([A-Za-z])\.T\b"), r"\1^T"),
+    (re.compile(r"\bself\."), ""),  # self.y: the layer's stored output
+    (re.compile(r"(?:(?<=\s)|^)(?://|#)[^\n]*"), ""),  # a comment after the code (// C++, # Python)
+    # dot(s, g) of two 1-D arrays: the sum of their products (np.dot(s, s.T) is the outer product above).
+    (re.compile(r"(?:\bnp\.)?\bdot\(\s*([A-Za-z])\s*,\s*([A-Za-z])\s*\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
+    # np.sum(s * g) and (g * s).sum(axis=...): the same sum of products, over the one axis a 1-D array has.
+    (re.compile(r"\bnp\.sum\(\s*([A-Za-z])\s*\*\s*([A-Za-z])\s*(?:,[^()]{0,40})?\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
+    (re.compile(r"\(\s*([A-Za-z])\s*\*\s*([A-Za-z])\s*\)\s*\.sum\([^()]{0,40}\)"), r"(\\sum_{m} \1_{m} \2_{m})"),
 )
+# NumPy's * of 1-D arrays is entrywise: with no matrix operation in sight, s * (g - ...) is read entry by
+# entry (s_i (g_i - ...)); the letters are those CODE_NAMES gives and the usual p.
+_MATRIX_CODE = re.compile(r"diag\(|\^\s*(?:T|\\top)\b|@|outer|\bnp\.")
+_BARE_ARRAY = re.compile(r"(?<![A-Za-z_\\{])([szygp])(?![A-Za-z_({\[])")
 
 
 # Spellings of one notation that the grammar reads in a single form (bounded, fixed patterns).
 _SPELLINGS = (
     (re.compile(r"(?:\\delta|δ)\s*(?:_\s*)?\{?\s*([a-z])\s*,?\s*([a-z])\s*\}?(?![A-Za-z_])"), r"\\delta_{\1\2}"),  # δ_ij, \delta{ij}
     (re.compile(r"\\delta\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \delta_{i=j}
+    # Pages that lost their underscores (jishuzhan.net): \hat{y}i is \hat{y}_i (an index never stands alone
+    # beside a symbol), \sum{i=1}^C is \sum_{i=1}^C.
+    (re.compile(r"(\\hat\s*\{\s*[A-Za-z]\s*\})([a-df-z])(?![A-Za-z_{(])"), r"\1_\2"),  # not e: Euler's number
+    (re.compile(r"\\sum\s*\{\s*([a-z])\s*="), r"\\sum_{\1="),
     (re.compile(r"\\frac\s*\{\s*\\delta(?![A-Za-z])(.{0,40}?)\}\s*\{\s*\\delta(?![A-Za-z])"), r"\\frac{\\partial\1}{\\partial"),
     (re.compile(r"(?<![A-Za-z\\{])1\s*_\s*\{\s*([a-z])\s*=\s*([a-z])\s*\}"), r"\\mathbb{1}_{\1=\2}"),  # 1_{i=j}
     (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*_\s*\{\s*([a-z])\s*,?\s*([a-z])\s*\}"), r"\\delta_{\1\2}"),  # \mathbb 1_{ij}
+    # \mathbb{1}[j = y]: the indicator of the true class y is the one-hot target y_j.
+    (re.compile(r"\\mathbb\s*\{?\s*1\s*\}?\s*(?:\[|\\\{|\()\s*(?:([a-z])\s*=\s*y|y\s*=\s*([a-z]))\s*(?:\]|\\\}|\))"),
+     lambda m: f"y_{{{m.group(1) or m.group(2)}}}"),
     (re.compile(r"\\mathbb\s*([1I])(?![0-9])"), r"\\mathbb{\1}"),  # \mathbb 1
     (re.compile(r"\\mathop\s*\{\s*\\(?:textrm|mathrm)\s*\{\s*diag\s*\}\s*\}|\\diag(?![A-Za-z])"), "diag"),
     (re.compile(r"(?<![_^\\])\{\s*\}"), " "),  # an empty group {} typed to end a fraction
@@ -79,7 +138,7 @@ _SPELLINGS = (
     (re.compile(r"\\frac\s*\{\s*d(?=[A-Z\\{ ]|[a-z]_)([^{}]{0,30})\}\s*\{\s*d(?=[A-Za-z\\{ ])"), r"\\frac{\\partial \1}{\\partial "),
     (re.compile(r"(?<![A-Za-z\\])d([A-Z]{1,2}|[a-z]_?[a-z0-9]?)\s*/\s*d([A-Za-z])(?![A-Za-z])"), r"\\partial \1/\\partial \2"),
     (re.compile(r"(∂|\\partial)\s*(CE|Loss|loss)(?![A-Za-z])"), r"\1 \\text{\2}"),  # ∂CE/∂z: a loss named by a word
-    (re.compile(r"(?<!\\)[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop
+    (re.compile(r"(?<![\\.])[.,;]\s*(?=\\\\|\\end\s*\{\s*cases)"), " "),  # a case row ending in a full stop (not ...)
     (re.compile(r"\\text\s*\{\s*if\s+([a-z])\s*(=|\\neq?|≠)\s*([a-z])\s*\}"), r"\\text{if} \1 \2 \3"),  # \text{if i= j}
     # Cases in Chinese, also inside \begin{cases}: 当 i = j 时, 若 i≠j, 其他, 否则.
     (re.compile(r"(?:当|若)[ \t]*([a-z][ \t]*(?:=|≠|!=|\\neq?)[ \t]*[a-z])[ \t]*时?"), r"\\text{if} \1"),
@@ -97,6 +156,7 @@ _SPELLINGS = (
 # typed; the text under or over a brace is a remark); \\sqrt{x} is x^{1/2}.
 _DECORATION = re.compile(r"\\(underbrace|overbrace|cancel|bcancel|xcancel|sqrt)\s*(?=\{)")
 _MAX_DECORATIONS = 100
+_BARE_ROOT = re.compile(r"\\sqrt\s*([A-Za-z0-9])(?![A-Za-z0-9])")  # \sqrt d, \sqrt 2: one symbol under the root
 
 
 def _group_end(text: str, start: int) -> int:
@@ -111,6 +171,7 @@ def _group_end(text: str, start: int) -> int:
 
 def read_through_decorations(text: str) -> str:
     """\\underbrace{A}_{B}, \\overbrace{A}^{B}, \\cancel{A} as {A}; \\sqrt{A} as (A)^{\\frac{1}{2}} (bounded)."""
+    text = _BARE_ROOT.sub(r"\\sqrt{\1}", text)
     for _ in range(_MAX_DECORATIONS):
         match = _DECORATION.search(text)
         if match is None:
@@ -132,20 +193,45 @@ def read_through_decorations(text: str) -> str:
     return text
 
 
+# A formula pasted as the image link a page renders it with: its LaTeX is in the URL, percent-encoded.
+_LATEX_IMAGE = re.compile(r"""\s*<img\s[^<>]{0,200}?src\s*=\s*["']https?://latex\.codecogs\.com/[a-z]{2,5}\.latex\?"""
+                          r"""(?P<tex>[^"'<>\s]{1,2000})["'][^<>]{0,200}>\s*""")
+
+
+def latex_from_image(text: str) -> str:
+    """The LaTeX of a pasted codecogs image link (`<img src="https://latex.codecogs.com/png.latex?%5Cnabla_W...">`),
+    percent-decoded once; any other text unchanged."""
+    match = _LATEX_IMAGE.fullmatch(text)
+    return urllib.parse.unquote(match.group("tex")) if match else text
+
+
 def normalise(text: str) -> str:
     """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
-    text = read_through_decorations(text)
+    text = read_through_decorations(latex_from_image(text))
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
     return normalise_code(text)
+
+
+def code_aliases(text: str) -> dict:
+    """The letters code's names were read as, by the name typed first ({"s": "probs", "g": "grad_out"})."""
+    if not _CODE_HINT.search(text):
+        return {}
+    out: dict = {}
+    for match in _CODE_NAME.finditer(text):
+        out.setdefault(_LETTER_OF[match.group(1)], match.group(1))
+    return out
 
 
 def normalise_code(text: str) -> str:
     """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
     if not _CODE_HINT.search(text):
         return text
+    text = _CODE_NAME.sub(lambda m: _LETTER_OF[m.group(1)], text)
     for pattern, replacement in _CODE_REWRITES:
         text = pattern.sub(replacement, text)
+    if "*" in text and not _MATRIX_CODE.search(text) and not re.search(r"_\{?i\b|\[i\]", text):
+        text = _BARE_ARRAY.sub(r"\1_{i}", text)
     return text
 
 
@@ -154,17 +240,30 @@ def is_prose(text: str) -> bool:
     return bool(text.strip()) and re.fullmatch(r"[\u4e00-\u9fff\s,.;:!?，。；：！？、“”]+", text) is not None
 
 
+TRUE_CLASS = "class"  # the case "i is the true class" (y_i = 1), as the condition's right side
+
+
 def read_case(case: str) -> tuple:
-    """A case given with the question ("i=j", "i!=j", "i \\ne j") as (a, equal, b); ParseError otherwise."""
+    """A case given with the question ("i=j", "i!=j", "i \\ne j", or "y_i=1": i is the true class)
+    as (a, equal, b); ParseError otherwise."""
+    true_class = re.fullmatch(r"\s*[A-Za-z]\s*_\s*\{?\s*([a-z])\s*\}?\s*=\s*1\s*", case)
+    if true_class is not None:
+        return true_class.group(1), True, TRUE_CLASS
     match = re.fullmatch(r"\s*([a-z])\s*(==|=|\\neq|\\ne|≠|!=)\s*([a-z])\s*", case)
     if match is None:
-        raise ParseError(f"a case is written i=j or i!=j, not {case!r}")
+        raise ParseError(f"a case is written i=j, i!=j or y_i=1 (i is the true class), not {case!r}")
     return match.group(1), match.group(2) in ("=", "=="), match.group(3)
+
+
+# A trailing statement of the indices' range (", \quad i, j = 1 .. n", "for i = 1, \ldots, K"): no case, a remark.
+_INDEX_RANGE = re.compile(r"(?:,|\\q?quad|\bfor\b)(?:\s|\\q?quad)*[a-z](?:\s*,\s*[a-z])*\s*=\s*1\s*"
+                          r"(?:\.\.|,?\s*\\[lc]?dots\s*,?|,\s*\.\.\.\s*,|…)\s*[A-Za-z](?:\s*[.,;])?\s*$")
 
 
 def split_condition(text: str) -> tuple:
     """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
     text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
+    text = _INDEX_RANGE.sub("", text)
     otherwise = _OTHERWISE.search(text)
     if otherwise is not None:
         return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE
@@ -183,7 +282,8 @@ OTHERWISE = "otherwise"  # the complement of the previous line's case
 _OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
                         r"\s*[.,;。]?\s*$")
 # A line that opens with a connective of prose: "and $-p_j p_i$ else."
-_LEADING_PROSE = re.compile(r"^\s*(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])")
+_LEADING_PROSE = re.compile(r"^\s*(?:(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])"
+                            r"|[\u4e00-\u9fff]{1,12}\s*[,:，：]\s*)")  # 综上, 故: Chinese words that open a sentence
 _CONDITION = re.compile(
     r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
     r"(?:\s|\\quad|\\qquad|\\[,;:!]|\\text\s*\{\s*(?:if|for|when)\s*\})*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"

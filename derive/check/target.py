@@ -45,7 +45,8 @@ class CheckTarget:
 
 # Results of a multi-result derivation that are checkable gradients, addressed as NAME:PART.
 # Other named results (shift invariance, the null vector, ...) are properties, not answers.
-PARTS = {"linear-softmax-cross-entropy": ("W", "b", "x"), "batched-linear-softmax-cross-entropy": ("W", "b")}
+PARTS = {"linear-softmax-cross-entropy": ("W", "b", "x"), "batched-linear-softmax-cross-entropy": ("W", "b"),
+         "attention-backward": ("S", "V", "P", "Q", "K")}
 
 
 @functools.lru_cache(maxsize=None)

@@ -40,7 +40,8 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @reading_options
 @click.option("--target", "target", required=True,
               help="A derivation name (see `softmax-derive list`), or NAME:PART for one result of a "
-                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b).")
+                   "derivation with several (linear-softmax-cross-entropy:b, :x; batched-...:b; "
+                   "attention-backward:V, :P, :Q, :K).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="Read the answer from a file (- for stdin).")
@@ -49,17 +50,22 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @click.option("--hint", is_flag=True, help="For a wrong derivation: only a hint toward the right next step.")
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
               help="Language of the messages, explanations and hints.")
+@click.option("--case", "case", default=None, metavar="CASE",
+              help="The case the question asks for, in the answer's letters: i=j, i!=j, or y_i=1 "
+                   "(i is the true class); each line is judged in that case only.")
 @click.argument("answer", required=False)
-def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros) -> None:
+def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros, case) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..check import check_answer
     from ..check.target import get as lookup
 
     lookup(target)
     roles = declared(notation_file, symbols, macros)
+    if case is not None:
+        _read_case(case)
     text = _answer_text(answer, path)
     verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros), seed=seed, lang=lang,
-                           hint=hint)
+                           hint=hint, case=case)
     if hint:  # a hint without the counterexample values or the answer
         verdict = verdict.without_solution()
     if fmt == "json":
@@ -70,6 +76,16 @@ def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, m
     if verdict.verdict == "invalid":
         click.echo(f"error: {verdict.message}", err=True)
     sys.exit(verdict.exit_code)
+
+
+def _read_case(case: str) -> None:
+    """A --case that cannot be read is the caller's mistake (exit 2), before any answer is read."""
+    from ..check.spellings import read_case
+    from ..errors import ParseError
+    try:
+        read_case(case)
+    except ParseError as error:
+        raise UsageError(str(error)) from None
 
 
 def _answer_text(answer: str | None, path: str | None) -> str:

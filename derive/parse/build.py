@@ -6,19 +6,18 @@ not a function S_i; i is an index, not the imaginary unit), and every constructi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 from lark import Token, Transformer
 from sympy.matrices.expressions import DiagMatrix
 
 from .. import symbols
 from ..errors import ParseError
+from . import matrices
 from .bounds import checked, combine, power
+from .derivatives import DerivativeRules
+from .markers import Cond, IndexRef, Name, value
+from .sums import SumRules
 
-MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
-MAX_MATRIX_SIZE = 8  # explicit matrices stand for a concrete K, which is checked up to 5
-MAX_SUMS = 12
 
 SIGMA_NAMES = frozenset({r"\sigma", "sigma", "S", "s", "p", "hat-y", "softmax"})
 Z_NAMES = frozenset({"z"})
@@ -35,33 +34,15 @@ ARRAYS = {"sigma": (symbols.sigma, 1, (_K, 1)), "z": (symbols.z, 1, (_K, 1)), "y
 SCALARS = {"K": _K, "D": _D, "N": _N, "T": symbols.T, r"\tau": symbols.T, "tau": symbols.T,
            r"\epsilon": symbols.epsilon, r"\varepsilon": symbols.epsilon, "epsilon": symbols.epsilon,
            "eps": symbols.epsilon, "u": symbols.u, "L": symbols.L}
+# Attention's matrices (queries N x D, keys K x D, ...): letters a course shares with softmax notation
+# (S, P, K), so they take these roles only when the target is attention's (roles "matrix:Q", ...).
+MATRICES = {name: (sp.IndexedBase(name), rows, cols) for name, rows, cols in (
+    ("Q", _N, _D), ("Kmat", _K, _D), ("V", _K, _D), ("S", _N, _K), ("P", _N, _K), ("O", _N, _D),
+    ("dO", _N, _D), ("dP", _N, _K), ("dS", _N, _K), ("dQ", _N, _D), ("dK", _K, _D), ("dV", _K, _D))}
+MATRIX_ROLE = "matrix:"
 RESERVED = SIGMA_NAMES | Z_NAMES | Y_NAMES | DELTA_NAMES | {"e"} | set(ARRAYS) | set(SCALARS)
 CANONICAL_INDEX = {"i": symbols.i, "j": symbols.j, "k": symbols.k, "d": symbols.d, "n": symbols.n}
 BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
-# A sum over d runs to D and one over n to N; every other letter runs over the classes, to K.
-SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
-# Letters courses use for the number of classes as a sum's upper limit (K, C, V, n, q): all read as K.
-CLASS_COUNT_LETTERS = frozenset("KCVnq")
-
-
-@dataclass(frozen=True)
-class Name:
-    """A symbol as typed, before we know whether it carries a subscript."""
-    key: str
-    column: int | None
-
-
-@dataclass(frozen=True)
-class IndexRef:
-    """A bare index letter (i in delta(i, j)); not a number, so it may not enter arithmetic."""
-    symbol: sp.Symbol
-
-
-@dataclass(frozen=True)
-class Cond:
-    left: sp.Symbol
-    equal: bool
-    right: sp.Symbol
 
 
 def index_symbol(letter: str) -> sp.Symbol:
@@ -87,23 +68,22 @@ def role(key: str) -> str:
     return key
 
 
-def value(item, what: str = "this") -> sp.Basic:
-    """A SymPy value, or a ParseError saying why a marker cannot be used as a number."""
-    if isinstance(item, IndexRef):
-        raise ParseError(f"the index {item.symbol} stands alone; indices belong in subscripts such as z_{item.symbol}")
-    if isinstance(item, Name):
-        raise ParseError(f"{item.key} cannot be used here", column=item.column)
-    if not isinstance(item, sp.Basic):
-        raise ParseError(f"{what} is not an expression")
-    return item
-
-
 def _is_plain_scalar(item) -> bool:
     """A scalar expression with no free index: the argument of a logistic sigmoid."""
     if not isinstance(item, sp.Expr) or getattr(item, "is_Matrix", False):
         return False
     return not any(s.is_integer and s != symbols.K for s in item.free_symbols) and not any(
         s.is_integer for ix in item.atoms(sp.Indexed) for s in ix.free_symbols)
+
+
+def _hadamard(left, right):
+    """left \\circ right: the entrywise product of two matrices of one shape."""
+    if not (getattr(left, "is_Matrix", False) and getattr(right, "is_Matrix", False)):
+        return combine("*", left, right)  # a number times a matrix: the ordinary product
+    if left.shape != right.shape:
+        raise ParseError(f"shape error: the entrywise product of {left.shape[0]}x{left.shape[1]} and "
+                         f"{right.shape[0]}x{right.shape[1]} matrices")
+    return sp.HadamardProduct(left, right)
 
 
 def _same_shapes(terms: list) -> None:
@@ -117,7 +97,27 @@ def _same_shapes(terms: list) -> None:
         "; s^T s is an inner product (a number), the K x K outer product is s s^T" if inner else ""))
 
 
-class Build(Transformer):
+def _matrix_named(matrix: str, indices: list, name: Name):
+    """An attention matrix as a whole (dV = P^T dO) or one entry of it (P_{nj})."""
+    base, rows, cols = MATRICES[matrix]
+    if not indices:
+        return sp.MatrixSymbol(matrix, rows, cols)
+    if len(indices) != 2:
+        raise ParseError(f"{name.key} takes two indices, not {len(indices)}", column=name.column)
+    return base[tuple(indices)]
+
+
+def _broadcast_rowsums(terms: list) -> list:
+    """dP - rowsum(dP \\circ P): a row sum (an N x 1 column) subtracted from an N x K matrix is
+    taken from every column, as NumPy broadcasts it and as attention's backward pass is written."""
+    wide = [t.shape for t in terms if t.shape[1] != 1]
+    if not wide or len(set(wide)) != 1:
+        return terms
+    rows, cols = wide[0]
+    return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
+
+
+class Build(SumRules, DerivativeRules, Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
     def __init__(self, *, binary: bool = False, roles: dict | None = None):
@@ -125,12 +125,19 @@ class Build(Transformer):
         self.binary = binary
         # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
         self.roles = roles or {}
+        self.zero_index_columns: list = []
+        self.class_count = None  # a number of classes a sum's upper limit fixes (\sum_{j=1}^{10})
+        self.counts_from_zero = False  # a matrix read s_0 .. s_n (its indices moved up by one)
         self.used_ln = False
         self.used_log = False
 
     # --- structure -------------------------------------------------------------------------
     def start(self, children):
-        return tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
+        parts = tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
+        left = any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
+        if self.zero_index_columns and (left or not self.counts_from_zero):
+            raise ParseError("index 0 is not a class number 1, 2, ...", column=self.zero_index_columns[0])
+        return parts
 
     def sum(self, children):
         if len(children) == 1:  # a lone item may be a marker (delta(i, j) takes bare indices)
@@ -143,6 +150,10 @@ class Build(Transformer):
             item = value(child)
             terms.append(-item if op == "-" else item)
             op = "+"
+        if any(isinstance(t, matrices.GeneralMatrix) for t in terms):
+            raise ParseError("a matrix with dots is read standing alone or times a number")
+        if all(getattr(t, "is_Matrix", False) for t in terms):
+            terms = _broadcast_rowsums(terms)
         if any(getattr(t, "is_Matrix", False) for t in terms):
             _same_shapes([t for t in terms if getattr(t, "is_Matrix", False)])
             total = terms[0]
@@ -152,7 +163,8 @@ class Build(Transformer):
         return checked(sp.Add(*terms))
 
     def item(self, children):
-        return (children[0], str(children[1]))
+        sign = "-" if len(children) > 2 and children[2] is not None and str(children[2]) == "-" else ""
+        return (children[0], str(children[1]) + sign)  # "\cdot-": the next factor is negated
 
     def term(self, children):
         if len(children) == 1 and not isinstance(children[0], tuple):
@@ -161,6 +173,12 @@ class Build(Transformer):
         for child in children:
             item, next_op = child if isinstance(child, tuple) else (child, "*")
             item = value(item)
+            if op.endswith("-") and len(op) > 1:
+                item, op = combine("*", sp.Integer(-1), item), op[:-1]
+            if op in (r"\circ", r"\odot"):
+                factors[-1] = _hadamard(factors[-1], item)
+                op = next_op
+                continue
             if op == "/":
                 if getattr(item, "is_Matrix", False):
                     raise ParseError("division by a vector or matrix")
@@ -169,6 +187,8 @@ class Build(Transformer):
                 item = power(item, sp.Integer(-1))
             factors.append(item)
             op = next_op
+        if any(isinstance(f, matrices.GeneralMatrix) for f in factors):
+            return matrices.scaled(factors)
         if any(getattr(f, "is_Matrix", False) for f in factors):
             product = factors[0]
             for factor in factors[1:]:
@@ -179,6 +199,11 @@ class Build(Transformer):
 
     def group(self, children):
         return children[0]
+
+    def tuple(self, children):
+        cells = [c if isinstance(c, Token) and c.type == "DOTS" else value(c) for c in children
+                 if not (isinstance(c, Token) and c.type != "DOTS")]
+        return matrices.vector(cells)
 
     def number(self, children):
         text = str(children[0])
@@ -214,7 +239,8 @@ class Build(Transformer):
 
     def _named(self, name: Name, sub):
         kind = self.role(name.key)
-        indices = [self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
+        # s_K: the last class, as a general-K matrix or a written-out sum ends (K is a size, never summed)
+        indices = [symbols.K if t == "K" else self._index(t) for t in (sub or []) if t.type in ("NAME", "NUMBER")]
         if sub and any(t.type in ("EQ", "NEQ") for t in sub):
             raise ParseError(f"a condition in the subscript of {name.key} is not understood", column=name.column)
         if kind in BASES:
@@ -227,6 +253,8 @@ class Build(Transformer):
                 raise ParseError(f"{name.key} takes {'one index' if count == 1 else 'two indices'}, "
                                  f"not {len(indices)}", column=name.column)
             return BASES[kind][tuple(indices)] if count == 2 else BASES[kind][indices[0]]
+        if kind.startswith(MATRIX_ROLE):
+            return _matrix_named(kind[len(MATRIX_ROLE):], indices, name)
         if kind == "delta":
             if len(indices) != 2:
                 raise ParseError("the Kronecker delta needs two indices, as in \\delta_{ij}", column=name.column)
@@ -235,6 +263,8 @@ class Build(Transformer):
             raise ParseError(f"unknown symbol {name.key}_{{...}}", column=name.column)
         if kind == "e":
             return sp.E
+        if kind == "I":  # the K x K identity, as in p 1^T - I
+            return sp.Identity(symbols.K)
         if kind in SCALARS:
             return SCALARS[kind]
         if len(kind) == 1 and kind.islower():
@@ -243,8 +273,10 @@ class Build(Transformer):
 
     def _index(self, token: Token):
         if token.type == "NUMBER":
-            if "." in token or int(token) < 1:
+            if "." in token or int(token) < 0:
                 raise ParseError(f"index {token} is not a class number 1, 2, ...", column=token.column)
+            if int(token) == 0:  # read only inside a matrix that counts from 0 (s_0 .. s_n); see start
+                self.zero_index_columns.append(token.column)
             return sp.Integer(int(token))
         if token in RESERVED or not str(token).islower():
             raise ParseError(f"{token} cannot be an index", column=token.column)
@@ -282,6 +314,8 @@ class Build(Transformer):
         base, sup = children[0], children[2]
         if isinstance(sup, Token) and sup.type == "TOP":
             base = value(base)
+            if base == 1:  # 1^T: the row of K ones (p 1^T - I)
+                return sp.OneMatrix(1, symbols.K)
             if not getattr(base, "is_Matrix", False):
                 raise ParseError("^T (transpose) needs a vector or matrix", column=sup.column)
             return sp.Transpose(base)
@@ -303,8 +337,13 @@ class Build(Transformer):
     def func(self, children):
         token, argument = children[0], value(children[1])
         name = str(token).strip("\\").split("{")[-1].strip(" }")
+        if name == "rowsum":
+            if not getattr(argument, "is_Matrix", False):
+                raise ParseError("rowsum(...) takes a matrix such as dP \\circ P", column=token.column)
+            return sp.MatMul(argument, sp.OneMatrix(argument.shape[1], 1))
         if name == "diag":
-            if not (isinstance(argument, sp.MatrixSymbol) and argument.shape[1] == 1):
+            column = getattr(argument, "is_Matrix", False) and argument.shape[1] == 1
+            if not (isinstance(argument, sp.MatrixSymbol) or argument.has(sp.OneMatrix)) or not column:
                 raise ParseError("diag(...) takes a vector such as \\sigma", column=token.column)
             return DiagMatrix(argument)
         if getattr(argument, "is_Matrix", False):
@@ -327,97 +366,16 @@ class Build(Transformer):
     def over(self, children):
         return combine("/", value(children[0]), value(children[2]))  # {a \over b}, plain TeX's fraction
 
-    def deriv(self, children):
-        top, variable = value(children[2]), value(children[4])
-        return self._derivative(top, variable)
-
-    def deriv_slash(self, children):
-        r"""\partial s_i / \partial z_j and {\partial h_i \over \partial z_j}: the same derivative inline."""
-        top, variable = value(children[1]), value(children[4])
-        return self._derivative(top, variable)
-
-    def dsub(self, children):
-        variable, body = children[1], value(children[-1])
-        if isinstance(variable, Token):  # \partial_j: the logit with that index
-            variable = symbols.z[self._index(variable)]
-        return self._derivative(body, value(variable))
-
-    def dop(self, children):
-        variable, body = value(children[3]), value(children[4])
-        return self._derivative(body, variable)
-
-    def _derivative(self, body, variable):
-        differentiable = (symbols.z, symbols.sigma, symbols.W, symbols.b, symbols.x)
-        ok = (isinstance(variable, sp.Indexed) and variable.base in differentiable) or variable in (vector("z"), symbols.u)
-        if not ok:
-            raise ParseError(f"derivatives are taken with respect to z_j, \\sigma_k, W_{{id}}, b_i, x_d, u or z, "
-                             f"not {variable}")
-        return sp.Derivative(body, variable, evaluate=False)
-
-    # --- sums ------------------------------------------------------------------------------
-    def bigsum(self, children):
-        limits, body = children[1], value(children[-1])
-        if len(children) == 4 and str(children[2]) == "-":
-            body = -body
-        if limits.get("dummy") is None:
-            raise ParseError("say which index is summed, as in \\sum_k", column=children[0].column)
-        if getattr(body, "is_Matrix", False):
-            raise ParseError("a sum of vectors is not understood; sum entries such as y_k")
-        dummy = limits["dummy"]
-        inner = body.atoms(sp.Sum)
-        if any(limit[0] == dummy for s in inner for limit in s.limits):
-            raise ParseError(f"two nested sums both use the index {dummy}")
-        if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
-            raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
-        upper = limits.get("upper") or SUM_UPPER.get(dummy, symbols.K)
-        total = sp.Sum(body, (dummy, 1, upper))
-        if limits.get("exclude") is not None:
-            total = total - body.xreplace({dummy: limits["exclude"]})
-        return checked(total)
-
-    def sumlimits(self, children):
-        out = {"dummy": None}
-        for child in children:
-            out.update(child)
-        return out
-
-    def sumdummy(self, children):
-        letter = children[0]
-        dummy = self._index(letter)
-        if len(children) > 1 and str(children[2]) != "1":
-            raise ParseError("sums run from 1 to K", column=children[2].column)
-        return {"dummy": dummy}
-
-    def sumexclude(self, children):
-        r"""\sum_{k \neq i}: the sum over every k but i, read as the whole sum minus its term at i."""
-        dummy, excluded = self._index(children[0]), self._index(children[2])
-        if dummy == excluded:
-            raise ParseError(f"the sum over {dummy} excludes {dummy} itself", column=children[0].column)
-        return {"dummy": dummy, "exclude": excluded}
-
-    def sumupper(self, children):
-        if not children or children[0] is None:
-            return {}  # \sum_{k}^{ }: the upper limit left empty means all classes
-        letter = str(children[0])
-        upper = {"D": symbols.D, "N": symbols.N}.get(letter)
-        if upper is None and (self.role(letter) not in ("K", letter) or letter not in CLASS_COUNT_LETTERS):
-            raise ParseError("sums run from 1 to K (or to D over d, to N over n)", column=children[0].column)
-        # The number of classes is whatever letter the course uses for it (K, C, n, N, V, q).
-        return {"upper": upper or symbols.K}
-
     # --- explicit matrices --------------------------------------------------------------------
     def mrow(self, children):
-        return [value(c) for c in children if not isinstance(c, Token)]
+        return [c if isinstance(c, Token) and c.type == "DOTS" else value(c) for c in children
+                if not (isinstance(c, Token) and c.type == "AMP")]
 
     def matrix(self, children):
         rows = [c for c in children if isinstance(c, list)]
-        if len(rows) > MAX_MATRIX_SIZE or any(len(r) > MAX_MATRIX_SIZE for r in rows):
-            raise ParseError(f"explicit matrices are read up to {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE}")
-        if len({len(r) for r in rows}) != 1:
-            raise ParseError("the rows of the matrix have different lengths")
-        if any(getattr(e, "is_Matrix", False) for r in rows for e in r):
-            raise ParseError("a matrix inside a matrix is not understood")
-        return sp.ImmutableMatrix(rows)
+        self.counts_from_zero |= any(0 in ix.indices for row in rows for e in row if isinstance(e, sp.Basic)
+                                     for ix in e.atoms(sp.Indexed))
+        return matrices.matrix(rows)
 
     # --- cases and indicators -----------------------------------------------------------------
     def cond(self, children):

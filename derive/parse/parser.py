@@ -28,6 +28,7 @@ class ParsedLine:
     parts: tuple
     used_ln: bool = False
     used_log: bool = False
+    class_count: int | None = None  # a sum to a number (\sum_{j=1}^{10}): read over all K classes
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,7 +115,7 @@ def parse_line(raw: str, *, binary: bool = False, roles: dict | None = None) -> 
     for part in parts:
         if part is not None:
             check_dummies(part)
-    return ParsedLine(parts=parts, used_ln=builder.used_ln, used_log=builder.used_log)
+    return ParsedLine(parts=parts, used_ln=builder.used_ln, used_log=builder.used_log, class_count=builder.class_count)
 
 
 def parse(raw: str) -> sp.Basic:

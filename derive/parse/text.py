@@ -22,7 +22,7 @@ UNICODE_TO_LATEX = {
     "×": r"\times ", "∂": r"\partial ", "Σ": r"\sum ", "∑": r"\sum ", "≠": r"\neq ", "⊤": r"\top ",
     "ᵀ": r"^\top ", "ε": r"\epsilon ", "ϵ": r"\epsilon ", "τ": r"\tau ",
     "ŷ": r"\hat{y}", "𝟙": r"\mathbb{1}", "\u00a0": " ", "₁": "_1", "ᵢ": "_i", "ⱼ": "_j",
-    "²": "^2", "—": "-", "∙": r"\cdot ",
+    "²": "^2", "—": "-", "∙": r"\cdot ", "∘": r"\circ ", "⊙": r"\odot ",
     # Full-width punctuation as Chinese keyboards type it.
     "，": ",", "；": ";", "（": "(", "）": ")", "。": ".", "：": ":", "　": " ",
 }
@@ -35,7 +35,7 @@ KNOWN_COMMANDS = frozenset({
     "sigma", "delta", "frac", "dfrac", "tfrac", "sum", "partial", "exp", "log", "ln", "cdot", "times",
     "top", "intercal", "hat", "mathrm", "operatorname", "text", "mathbb", "mathbf", "boldsymbol", "vec",
     "bm", "neq", "ne", "begin", "end", "epsilon", "varepsilon", "tau", "over", "mathcal", "mathit",
-    "alpha", "beta", "gamma", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu",
+    "circ", "odot", "cdots", "vdots", "ddots", "dots", "ldots", "alpha", "beta", "gamma", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu",
     "xi", "pi", "rho", "upsilon", "phi", "varphi", "chi", "psi", "omega", "ell", "tag", "color",
 })
 LAYOUT_COMMANDS = frozenset({

@@ -34,7 +34,11 @@ def outcome(entry: dict, verdict) -> str:
 
 
 def stated_case(entry: dict) -> str | None:
-    """The case the page states around the text (当 i = j 时, "If i = k"), as the corpus records it."""
+    """The case the page states around the text (当 i = j 时, "If i = k", "i is the true class (Y_i = 1)"),
+    as the corpus records it."""
+    true_class = re.search(r"([a-z]) is the true class", entry.get("notation", {}).get("case", ""))
+    if true_class is not None:
+        return f"y_{true_class.group(1)}=1"
     match = re.search(r"([a-z])\s*(=|!=|≠|\\neq?)\s*([a-z])", entry.get("notation", {}).get("case", ""))
     if match is None:
         return None
