@@ -149,3 +149,56 @@ def test_grade_reports_the_evidence_level_and_checks_equal_answers_once(tmp_path
     path.write_text("id,answer\na,\\sigma_i - y_i\n", encoding="utf-8")
     out = CliRunner().invoke(main, ["grade", "--target", CE, "--lang", "zh", "--seed", "9", str(path)])
     assert out.exit_code == 0 and "--seed 9" in out.stdout and "已对照" in out.stdout
+
+
+def test_naming_reads_the_other_targets_from_the_cache(tmp_path, monkeypatch):
+    """A fresh process names a mistake without building every derivation: the questions come from the
+    cache file, equal to freshly built ones; a damaged file is rebuilt, never believed."""
+    from derive.check import target as targets
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = {name: (targets.get(name).lhs, targets.get(name).result) for name in targets.names()}
+    targets.questions.cache_clear()
+    assert targets.questions() == built
+    cache = targets._questions_cache_file()
+    assert cache.parent.parent == tmp_path and cache.is_file()
+
+    real_get = targets.get
+
+    def only_the_question(name):
+        assert name == SJ, f"built {name} although the cache holds it"
+        return real_get(name)
+    targets.questions.cache_clear()
+    monkeypatch.setattr(targets, "get", only_the_question)
+    assert targets.questions() == built
+    # No near mistake matches: naming runs through every other target's result.
+    result = check_answer(r"\sigma_i + \sigma_j", target=SJ, seed=1)
+    assert result.verdict == "incorrect" and result.mistake is None
+
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache.write_bytes(b"not a pickle")
+    targets.questions.cache_clear()
+    try:
+        assert targets.questions() == built and cache.read_bytes() != b"not a pickle"
+    finally:
+        targets.questions.cache_clear()
+
+
+def test_a_bug_in_the_proof_surfaces_and_the_undecidable_is_a_missed_proof(monkeypatch):
+    """Only what SymPy raises on the undecidable lowers the evidence; a programming error (here an
+    AttributeError) is reported as internal, never hidden behind a weaker "correct"."""
+    from derive.verify import generic
+
+    def broken(_difference):
+        raise AttributeError("a bug")
+
+    def undecidable(_difference):
+        raise NotImplementedError("SymPy cannot decide this")
+    answer = r"\sigma_j(\delta_{ij}-\sigma_i)"  # equal to the target only by the case split
+    assert check_answer(answer, target=SJ, seed=1).evidence.level == "proved-symbolic-K"
+    monkeypatch.setattr(generic, "is_zero_by_cases", broken)
+    result = check_answer(answer, target=SJ, seed=1)
+    assert result.verdict == "undecided" and "AttributeError: a bug" in result.message
+    monkeypatch.setattr(generic, "is_zero_by_cases", undecidable)
+    result = check_answer(answer, target=SJ, seed=1)
+    assert result.verdict == "correct" and result.evidence.level != "proved-symbolic-K"

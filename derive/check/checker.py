@@ -272,9 +272,9 @@ def _first_step(expr, goal) -> str:
 
 def _left_side_mistake(expr, goal, lang: str = "en"):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
-    for other in (targets.get(name) for name in targets.names()):
-        if other.lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == other.lhs:
-            return mistake("other-target", ("left_side", {"lhs": to_latex(expr), "name": other.name,
+    for name, (lhs, _result) in targets.questions().items():
+        if lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == lhs:
+            return mistake("other-target", ("left_side", {"lhs": to_latex(expr), "name": name,
                                                           "goal": to_latex(goal.lhs)}), lang)
     return None
 

@@ -17,7 +17,7 @@ from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
 from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
 from .. import engine
-from .target import CheckTarget, get
+from .target import CheckTarget, questions
 from .words import say
 from ..render.messages import derivation_text
 from ..algebra.indices import free_indices
@@ -56,15 +56,14 @@ def _mul_nodes(expr):
 
 
 def candidates(target: CheckTarget):
-    """(id, candidate expression, note) in priority order, lazily: other targets are built only if
-    no nearer mistake matched first (building all of them is most of a wrong answer's check time)."""
+    """(id, candidate expression, note) in priority order, lazily: other targets are read only if
+    no nearer mistake matched first."""
     yield from _near_mistakes(target)
+    built = questions()  # every registry result, read from the cache (see target.questions)
     for other in engine.names():
-        if other != target.name:
-            other_target = get(other)
-            if other_target.result != target.result:
-                yield ("other-target", other_target.result,
-                       ("note_other", {"name": other_target.name}))
+        result = built[other][1]
+        if other != target.name and result != target.result:
+            yield ("other-target", result, ("note_other", {"name": other}))
     yield from _term_mistakes(target)
 
 

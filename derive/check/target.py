@@ -5,8 +5,15 @@ here; everything is read from the Derivation (result, result_lhs, definitions, a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sympy as sp
 
@@ -74,6 +81,56 @@ def get(name: str) -> CheckTarget:
     return CheckTarget(name=name, title=derivation.title, lhs=lhs, result=result,
                   free=free, definitions=tuple(derivation.definitions), simplex=TARGETS_SUM_TO_ONE in assumptions,
                   arrays=arrays, semantics=derivation.semantics, part=part or None)
+
+
+@functools.lru_cache(maxsize=1)
+def questions() -> dict:
+    """Every target's (lhs, result) by --target name: what naming a mistake compares an answer with
+    (the other derivations' results, their left sides). Building all of them costs about a second of
+    CPU, so a fresh process reads them from the user's cache directory instead (pickled SymPy
+    expressions, about 2 kB), named by a hash of this package's source and SymPy's version: any change
+    to the engine makes a new file. A missing, stale or unreadable cache is rebuilt and rewritten."""
+    cache = _questions_cache_file()
+    if cache is not None:
+        try:
+            with open(cache, "rb") as handle:
+                stored = pickle.load(handle)  # our own file, in the user's own 0700 directory (as lark's cache)
+            if isinstance(stored, dict) and set(stored) == set(names()):
+                return stored
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            pass  # missing or damaged: rebuild below
+    built = {name: (get(name).lhs, get(name).result) for name in names()}
+    if cache is not None:
+        _write_atomically(cache, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+    return built
+
+
+def _questions_cache_file() -> Path | None:
+    """~/.cache/softmax-derive/questions-<hash>.pickle (XDG_CACHE_HOME respected); None: no usable directory."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (OSError, RuntimeError):
+        return None
+    digest = hashlib.sha256(f"{sys.version}\n{sp.__version__}\n".encode())
+    package = Path(__file__).resolve().parent.parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    return folder / f"questions-{digest.hexdigest()[:16]}.pickle"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the whole new one; a failed write leaves no cache (rebuilt next time)."""
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+            temporary = handle.name
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def names() -> tuple:
