@@ -151,37 +151,45 @@ def test_grade_reports_the_evidence_level_and_checks_equal_answers_once(tmp_path
     assert out.exit_code == 0 and "--seed 9" in out.stdout and "已对照" in out.stdout
 
 
-def test_naming_reads_the_other_targets_from_the_cache(tmp_path, monkeypatch):
-    """A fresh process names a mistake without building every derivation: the questions come from the
-    cache file, equal to freshly built ones; a damaged file is rebuilt, never believed."""
+def _forget_targets(targets) -> None:
+    targets.stored.cache_clear()
+    targets.get.cache_clear()
+
+
+def test_targets_are_stored_once_and_read_back_equal(tmp_path, monkeypatch):
+    """A fresh process reads the targets instead of building them (a check of softmax-jacobian builds
+    nothing; naming a mistake builds no other derivation); what it reads equals a fresh build, and a
+    damaged file is rebuilt, never believed."""
     from derive.check import target as targets
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    built = {name: (targets.get(name).lhs, targets.get(name).result) for name in targets.names()}
-    targets.questions.cache_clear()
-    assert targets.questions() == built
-    cache = targets._questions_cache_file()
-    assert cache.parent.parent == tmp_path and cache.is_file()
-
-    real_get = targets.get
-
-    def only_the_question(name):
-        assert name == SJ, f"built {name} although the cache holds it"
-        return real_get(name)
-    targets.questions.cache_clear()
-    monkeypatch.setattr(targets, "get", only_the_question)
-    assert targets.questions() == built
-    # No near mistake matches: naming runs through every other target's result.
-    result = check_answer(r"\sigma_i + \sigma_j", target=SJ, seed=1)
-    assert result.verdict == "incorrect" and result.mistake is None
-
-    monkeypatch.undo()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    cache.write_bytes(b"not a pickle")
-    targets.questions.cache_clear()
+    fresh = {name: targets.built(name) for name in targets.names()}
+    _forget_targets(targets)
     try:
-        assert targets.questions() == built and cache.read_bytes() != b"not a pickle"
+        targets.stored()
+        cache = targets._cache_file()
+        assert cache.parent.parent == tmp_path and cache.is_file()
+        _forget_targets(targets)
+
+        def no_build(name):
+            raise AssertionError(f"built {name} although it is stored")
+        monkeypatch.setattr(targets, "built", no_build)
+        stored = targets.stored()
+        assert set(stored) == set(fresh)
+        for name, (target, has_semantics) in stored.items():
+            assert target == fresh[name] and has_semantics == (fresh[name].semantics is not None)
+        assert targets.get(SJ) == fresh[SJ]
+        # No near mistake matches: naming runs through every other target's result, all read.
+        result = check_answer(r"\sigma_i + \sigma_j", target=SJ, seed=1)
+        assert result.verdict == "incorrect" and result.mistake is None
+
+        monkeypatch.undo()
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+        cache.write_bytes(b"not a pickle")
+        _forget_targets(targets)
+        assert {name: target for name, (target, _s) in targets.stored().items()} == fresh
+        assert cache.read_bytes() != b"not a pickle"
     finally:
-        targets.questions.cache_clear()
+        _forget_targets(targets)
 
 
 def test_a_bug_in_the_proof_surfaces_and_the_undecidable_is_a_missed_proof(monkeypatch):

@@ -16,8 +16,7 @@ from .. import symbols
 from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
 from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
-from .. import engine
-from .target import CheckTarget, questions
+from .target import CheckTarget, derivation_names, questions
 from .words import say
 from ..render.messages import derivation_text
 from ..algebra.indices import free_indices
@@ -59,9 +58,9 @@ def candidates(target: CheckTarget):
     """(id, candidate expression, note) in priority order, lazily: other targets are read only if
     no nearer mistake matched first."""
     yield from _near_mistakes(target)
-    built = questions()  # every registry result, read from the cache (see target.questions)
-    for other in engine.names():
-        result = built[other][1]
+    results = questions()  # every registry result, read from the cache (see target.stored)
+    for other in derivation_names():
+        result = results[other][1]
         if other != target.name and result != target.result:
             yield ("other-target", result, ("note_other", {"name": other}))
     yield from _term_mistakes(target)

@@ -24,7 +24,6 @@ from ..algebra.indices import free_indices
 from ..model import Rule, Step
 from ..settings import TARGETS_SUM_TO_ONE
 from ..symbols import K, i, j
-from ..verify import generic
 from .target import CheckTarget
 
 SYMBOLIC, EXACT, NUMERIC = "proved-symbolic-K", "proved-exact-K", "numeric"
@@ -91,7 +90,15 @@ def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
     return True
 
 
+def _verifier():
+    """The verifier's rewriting (derive.verify.generic), imported when an answer is first proved:
+    importing it loads the engine registry too, which a wrong answer does not need."""
+    from ..verify import generic
+    return generic
+
+
 def _by_cases(difference: sp.Expr) -> bool:
+    generic = _verifier()
     try:
         return generic.is_zero_by_cases(difference)
     except UNDECIDABLE:
@@ -104,6 +111,7 @@ def _rewritten_equal(step: Step, target: CheckTarget) -> bool:
     generic.prove_equal, called here so that only the undecidable is caught (see UNDECIDABLE)."""
     if target.semantics is not None and not target.semantics.prove:
         return False
+    generic = _verifier()
     try:
         lhs = generic.normal_form(step.lhs, step, None, target.semantics)
         rhs = generic.normal_form(step.rhs, step, None, target.semantics)
@@ -138,6 +146,7 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
 def _exact(step: Step, n: int, target: CheckTarget) -> bool:
     """answer - target is zero at K = n for i = j = 1 and for i = 1, j = 2 (sums written out)."""
     pairs = ({i: 1, j: 1}, {i: 1, j: 2}) if j in target.free else ({i: 1},)
+    generic = _verifier()
     for values in pairs:
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
         try:
