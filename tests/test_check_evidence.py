@@ -74,13 +74,32 @@ def test_mistake_id_does_not_depend_on_the_seed():
 
 
 def test_naming_has_its_own_cpu_budget(monkeypatch):
-    """A verdict allowance spent almost entirely still leaves the naming its own."""
+    """The verdict and the naming each run under their own CPU allowance (counted, not timed), and a
+    naming that runs out of its allowance leaves the verdict as it was."""
+    import contextlib
+
     import derive.check.checker as checker
-    result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1, seconds=30)
+    from derive.check.equivalence import CheckTimeout
+    answer = r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}"
+    allowances = []
+    real_limit = checker.time_limit
+
+    @contextlib.contextmanager
+    def recorded(seconds):
+        allowances.append(seconds)
+        with real_limit(seconds):
+            yield
+    monkeypatch.setattr(checker, "time_limit", recorded)
+    result = check_answer(answer, target=SJ, seed=1, seconds=30)
     assert result.mistake.id == "spurious-term"
-    monkeypatch.setattr(checker, "NAMING_SECONDS", 1e-6)
-    starved = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1)
+    assert allowances[-2:] == [30, checker.NAMING_SECONDS]  # the verdict's, then the naming's own
+
+    def out_of_time(*_args):
+        raise CheckTimeout("naming ran out of its allowance")
+    monkeypatch.setattr(checker, "identify", out_of_time)
+    starved = check_answer(answer, target=SJ, seed=1)
     assert starved.verdict == "incorrect" and starved.mistake is None  # the verdict never moves
+    assert starved.counterexample == result.counterexample
 
 
 # One real wrong derivation per catalogue entry: (target, lines, expected wrong-rewrite id).
@@ -210,3 +229,25 @@ def test_a_bug_in_the_proof_surfaces_and_the_undecidable_is_a_missed_proof(monke
     monkeypatch.setattr(generic, "is_zero_by_cases", undecidable)
     result = check_answer(answer, target=SJ, seed=1)
     assert result.verdict == "correct" and result.evidence.level != "proved-symbolic-K"
+
+
+@pytest.mark.parametrize("target, answer, some_candidate", [
+    (SJ, r"\sigma_i(1-\sigma_j)", True), (SJ, r"-\sigma_i\sigma_j", True), (SJ, r"\sigma_i + \sigma_j", False),
+    (CE, r"\sigma_i + y_i", True), (CE, r"y_i - \sigma_i", False), (CE, r"\frac{\partial L}{\partial \sigma_i}", True),
+])
+def test_naming_fingerprints_agree_with_compare_on_every_candidate(target, answer, some_candidate):
+    """The cached values at the naming points decide exactly as compare(sample=2) does, per candidate."""
+    from dataclasses import replace
+
+    from derive.check import mistakes
+    from derive.check.checker import _read
+    from derive.check.equivalence import compare
+    from derive.check.target import get
+    goal = get(target)
+    expr = _read(answer)[0][0][1]
+    answer_values: dict = {}
+    decisions = [(mistakes._matches(expr, replace(goal, result=candidate), answer_values),
+                  compare(expr, replace(goal, result=candidate), sample=2).agree)
+                 for _id, candidate, _note in mistakes.candidates(goal)]
+    assert len(decisions) > 20 and all(fast == slow for fast, slow in decisions)
+    assert any(fast for fast, _slow in decisions) == some_candidate
