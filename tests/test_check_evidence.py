@@ -23,6 +23,16 @@ FALSE_POSITIVES = [
     (CE, r"\sigma_i - y_i + (\sum_k \sigma_k - 1)"),  # zero: this one is right, see below
     (CE, r"\sigma_i - y_i + 10^{-12}"),
     (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 0.000001 \sigma_i \sigma_j"),
+    # Below the comparison's tolerance (1e-30): caught by tiny_difference, 50 against 100 digits.
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-40}"),
+    (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j + 10^{-40}\sigma_j"),
+    (CE, r"\sigma_i - y_i + 10^{-45} y_i"),
+    # Zero at the fixed K of the points, or at the readable point only.
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (K-13)(K-29)\sigma_i"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (\sigma_i - 0.1)(\sigma_j-0.2)(\sigma_1-\sigma_2)"),
+    (CE, r"\sigma_i \sum_k y_k - y_i + (K-64)\sigma_i"),
+    (CE, r"\sigma_i - y_i + y_i(y_i - 1)"),  # zero for one-hot y only
+    ("log-softmax-jacobian", r"\delta_{ij} - \sigma_j + (K-2)(K-3)\sigma_j"),
 ]
 
 
@@ -251,3 +261,22 @@ def test_naming_fingerprints_agree_with_compare_on_every_candidate(target, answe
                  for _id, candidate, _note in mistakes.candidates(goal)]
     assert len(decisions) > 20 and all(fast == slow for fast, slow in decisions)
     assert any(fast for fast, _slow in decisions) == some_candidate
+
+
+@pytest.mark.parametrize("target, answer, tiny", [
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-40}", True),
+    (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j + 10^{-40}\sigma_j", True),
+    (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", False),
+    (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", False),
+    (CE, r"\frac{e^{z_i}}{\sum_k e^{z_k}} - y_i", False),
+    (CE, r"\sigma_i - y_i + \sum_k \sum_m \sigma_k y_m - 1", False),
+    (CE, r"\sigma_i - y_i + \log(\sum_k e^{z_k}) - \log(\sum_m e^{z_m})", False),
+])
+def test_a_tiny_difference_is_told_from_rounding(target, answer, tiny):
+    """Right answers written so that SymPy does not cancel them (their difference is rounding at every
+    point) are never flagged; a difference below the tolerance is, whatever its form."""
+    from derive.check.checker import _read
+    from derive.check.proof import tiny_difference
+    from derive.check.target import get
+    expr = _read(answer)[0][0][1]
+    assert (tiny_difference(expr, get(target), seed=4) is not None) == tiny

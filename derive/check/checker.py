@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
+import mpmath
 import sympy as sp
 
 from ..errors import ParseError, UsageError
@@ -26,7 +27,7 @@ from .reading import echo, echo_text, infer, refuse_foreign_letters
 from .spellings import (OTHERWISE, expand_macros, is_prose, normalise, read_case, set_aside_named_left_side,
                         split_condition)
 from .points import fresh_seed, largest_K
-from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove
+from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove, tiny_difference
 from .steps import diagnose, step_message
 from .verdict import LineVerdict, Verdict
 from .words import say
@@ -214,6 +215,16 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                        mistake("not-differentiated", lang=lang), None, _line_verdicts(chain, per_line), last_line,
                        seed=seed)
     evidence = _evidence(chain, goal, points, seed)
+    if evidence.level == NUMERIC:  # not proved: a difference below the tolerance is still a difference
+        for line, expr in chain:
+            found = None if _is_the_question(expr, goal) else tiny_difference(expr, goal, seed)
+            if found is not None:
+                per_line[line] = "incorrect"
+                where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
+                reason = say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0])
+                return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
+                               mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,
+                               seed=seed, lang=lang)
     largest = largest_K(seed, goal.semantics)
     message = " ".join([reading, say(lang, "correct", target=_result_latex(goal.name)),
                         evidence_line(evidence, largest, lang)])

@@ -12,6 +12,10 @@ derive/algebra/zero_test.py) and only ever misses a zero, never invents one:
   j = 2: the classes are interchangeable, so these stand for every pair, provided the answer uses
   its indices only as subscripts and its sums run over all classes (else this level is skipped).
 * numeric: agreement at every point (the points module adds K = 13, 29 and one K drawn per check).
+
+An answer left at "numeric" may still differ by a term below the comparison's tolerance (+10^{-40}):
+`tiny_difference` evaluates answer - target itself at 50 and at 100 digits; rounding changes with the
+precision, a real difference keeps its value, and that answer is incorrect.
 """
 from __future__ import annotations
 
@@ -20,10 +24,14 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.tensor.indexed import IndexException
 
+import mpmath
+
 from ..algebra.indices import free_indices
 from ..model import Rule, Step
-from ..settings import TARGETS_SUM_TO_ONE
+from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..symbols import K, i, j
+from .equivalence import enumerated_indices, evaluator, safe
+from .points import environments, points
 from .target import CheckTarget
 
 SYMBOLIC, EXACT, NUMERIC = "proved-symbolic-K", "proved-exact-K", "numeric"
@@ -162,3 +170,33 @@ def _exact(step: Step, n: int, target: CheckTarget) -> bool:
 def _written_out(expr: sp.Basic) -> sp.Basic:
     """Every sum over a concrete range as its terms (innermost first), derivatives left as they are."""
     return expr.replace(lambda e: isinstance(e, sp.Sum), lambda s: s.doit(deep=False))
+
+
+# tiny_difference: the points and index assignments it evaluates at, and how closely the values at
+# 50 and 100 digits must agree to be a difference rather than rounding (rounding changes by ~10^{-50}
+# relative between the two; two coincidences at 10^{-6} are out of reach).
+DIFFERENCE_POINTS, DIFFERENCE_ASSIGNMENTS, STABLE_TO, STABLE_PAIRS = 4, 4, mpmath.mpf("1e-6"), 2
+
+
+def tiny_difference(answer: sp.Basic, target: CheckTarget, seed: int) -> tuple | None:
+    """(K, |answer - target|) at a point where the difference is real though below the comparison's
+    tolerance, or None. Only for answers agreed numerically and not proved; matrix forms and answers
+    holding derivatives (taken numerically, so their noise is not rounding) are left alone."""
+    if answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
+        return None
+    difference = target.substitute(answer) - target.substitute(target.result)
+    if difference == 0 or difference.has(sp.Derivative):
+        return None
+    free = enumerated_indices(difference, target)
+    values = []
+    for digits in (PRECISION_DIGITS, 2 * PRECISION_DIGITS):
+        with mpmath.workdps(digits):
+            run = evaluator(difference, target)
+            chosen = points(simplex=target.simplex, semantics=target.semantics, seed=seed)[:DIFFERENCE_POINTS]
+            values.append([(point.K, safe(run, env, assignment)) for point in chosen for assignment, env in
+                           environments(point, free, target.arrays, target.semantics, seed=seed)[:DIFFERENCE_ASSIGNMENTS]])
+    with mpmath.workdps(2 * PRECISION_DIGITS):
+        stable = [(K, abs(fine)) for (K, coarse), (_K, fine) in zip(*values)
+                  if mpmath.isfinite(fine) and mpmath.isfinite(coarse) and fine != 0
+                  and abs(coarse - fine) <= STABLE_TO * abs(fine)]
+    return stable[0] if len(stable) >= STABLE_PAIRS else None
