@@ -280,3 +280,36 @@ def test_a_tiny_difference_is_told_from_rounding(target, answer, tiny):
     from derive.check.target import get
     expr = _read(answer)[0][0][1]
     assert (tiny_difference(expr, get(target), seed=4) is not None) == tiny
+
+
+# One answer per reading error of [check.parse]: (key, target, answer).
+READING_ERRORS = [
+    ("ends_early", CE, "(("), ("unexpected_character", CE, r"\sigma_i # 2"), ("unexpected", CE, "__import__('os')"),
+    ("empty", CE, ""), ("too_long", CE, "x" * 5000), ("not_closed", CE, r"\sigma_i(1 - \sigma_j"),
+    ("closes_without_opening", CE, r"\sigma_i)"), ("frac_groups", CE, r"\frac a b"),
+    ("operator_missing", CE, r"\sigma_i -"), ("unknown_command", CE, r"\sigma_i + \foo"), ("division_by_zero", CE, "1/0"),
+    ("unknown_indexed_symbol", CE, r"\sigma_i + q_i"), ("unknown_symbol", CE, r"\sigma_i + Q"),
+    ("which_index", CE, r"\sum \sigma_k"), ("log_zero", CE, r"\log 0"), ("too_many_digits", CE, r"\sigma_i^{1000000}"),
+    ("lone_index", CE, r"\sigma_i + i"), ("delta_indices", SJ, r"\delta_i"), ("sum_range", CE, r"\sum_{k=2}^K y_k"),
+    ("exponent_too_large", CE, "9^{9^{9^9}}"), ("exp_too_large", CE, "e^{1000}"), ("not_a_class", CE, r"\sigma_0"),
+    ("nested_same_index", CE, r"\sum_k \sum_k y_k"), ("look_alike", CE, "р_i - y_i"),
+    ("nested_brackets", CE, "(" * 60 + r"\sigma_i" + ")" * 60), ("too_many_lines", CE, "\n".join(["1"] * 60)),
+    ("only_words", CE, "所以"),
+]
+
+
+def test_reading_errors_are_said_in_chinese():
+    """Every [check.parse] template is what the parser really says for some answer (so a changed
+    English text fails here), and under --lang zh that answer's error is the Chinese entry."""
+    from derive.check.words import _matched, say
+    from derive.render.messages import catalogue
+    templates = {key for key in catalogue("en")["check"]["parse"] if not key.startswith("at_")}
+    assert {key for key, _target, _answer in READING_ERRORS} == templates
+    for key, target, answer in READING_ERRORS:
+        english = check_answer(answer, target=target, seed=1)
+        chinese = check_answer(answer, target=target, seed=1, lang="zh")
+        assert english.verdict == chinese.verdict == "invalid", (key, english.message)
+        found = _matched(english.message.split(" (line")[0].split(" (column")[0])
+        assert found is not None and found[0] == key, (key, english.message)
+        assert chinese.message.startswith(say("zh", key, "parse", **found[1])), (key, chinese.message)
+        assert chinese.message != english.message and ("column" in english.message) == ("列" in chinese.message)

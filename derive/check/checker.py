@@ -30,7 +30,7 @@ from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove, tiny_difference
 from .steps import diagnose, step_message
 from .verdict import LineVerdict, Verdict
-from .words import say
+from .words import reading_error, say
 
 MEMO_ENTRIES = 4096  # decisions a batch keeps (a few kB each): a class's distinct readings fit
 
@@ -83,7 +83,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         if case is not None:
             conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
     except ParseError as error:
-        return Verdict("invalid", "", str(error), column=error.column, seed=seed)
+        return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     except CheckTimeout as error:
         return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.", seed=seed)
     except Exception as error:  # the edge (see check_answer): a bug while reading
@@ -92,7 +92,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     try:
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
     except ParseError as error:
-        return Verdict("invalid", "", str(error), column=error.column, seed=seed)
+        return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     chain = _restrict(aligned, conditions, goal)
     echoed = echo(letters, aligned, text)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
@@ -106,7 +106,8 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
             memo[key] = verdict
     if unread is not None and (verdict.verdict != "incorrect" or (verdict.mistake is not None and verdict.mistake.id == "not-differentiated")):
         # Lines before the unreadable one hold no mistake: the verdict is that the rest cannot be read.
-        return Verdict("invalid", interpretation, str(unread), column=unread.column, reading=echoed, seed=seed)
+        return Verdict("invalid", interpretation, reading_error(lang, unread), column=unread.column, reading=echoed,
+                       seed=seed)
     return replace(verdict, reading=echoed)
 
 
