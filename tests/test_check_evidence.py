@@ -313,3 +313,12 @@ def test_reading_errors_are_said_in_chinese():
         assert found is not None and found[0] == key, (key, english.message)
         assert chinese.message.startswith(say("zh", key, "parse", **found[1])), (key, chinese.message)
         assert chinese.message != english.message and ("column" in english.message) == ("列" in chinese.message)
+
+
+def test_a_sum_to_a_size_the_question_lacks_is_undecided_not_incorrect():
+    """A sum over n runs to N (the batch size); cross-entropy-gradient has no N, so every value would
+    be missing: a right answer written that way is undecided with the reason, never incorrect."""
+    right = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_n \sigma_k\sigma_m\sigma_n - 1", target=CE, seed=1)
+    assert right.verdict == "undecided" and "uses N" in right.message
+    same_with_k = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_l \sigma_k\sigma_m\sigma_l - 1", target=CE, seed=1)
+    assert same_with_k.verdict == "correct"

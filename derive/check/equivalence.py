@@ -199,6 +199,8 @@ def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = N
                                                                    seed=seed)):
                 if deadline is not None and time.process_time() > deadline:
                     raise CheckTimeout("the check ran out of time")
+                if checked == 0:
+                    _refuse_unknown_sizes(answer, env)
                 expected = known.get((at_point, at_env))
                 if expected is None:
                     expected_fn = expected_fn or evaluator(target.result, target)
@@ -209,6 +211,16 @@ def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = N
                     return Comparison(False, _counterexample(point, assignment, expected, got, target, env),
                                       checked)
     return Comparison(True, None, checked)
+
+
+def _refuse_unknown_sizes(answer: sp.Basic, env) -> None:
+    """NotAnInput for a size the question has none of (a sum over n runs to N, the batch size, which
+    cross-entropy-gradient lacks): every value would be missing, so the answer cannot be judged at
+    all. Without this each point would be nan, and a right answer "incorrect"."""
+    unknown = sorted(str(size) for size in answer.free_symbols & {symbols.D, symbols.N} if size not in env.scalars)
+    if unknown:
+        raise NotAnInput(f"the answer uses {', '.join(unknown)} (a sum over d runs to D, over n to N), a size "
+                         "this question does not have; write the sum over another letter, such as k")
 
 
 # The target's values at the points, by (target, indices, sample, seed, digits): the same for every
