@@ -53,8 +53,9 @@ def test_unknown_target_and_missing_answer_are_usage_errors():
 
 
 def test_a_check_imports_only_what_it_needs(tmp_path):
-    """A wrong answer to a stored target, in a fresh process: no other command's module, no engine,
-    no verifier (the first process of an installation builds the stored targets, the next reads them)."""
+    """A wrong answer to a stored target, or a right one in the target's own form, in a fresh process:
+    no other command's module, no engine, no verifier (the first process of an installation builds
+    the stored targets, the next reads them)."""
     import os
     import subprocess
     import sys
@@ -69,3 +70,7 @@ def test_a_check_imports_only_what_it_needs(tmp_path):
                            capture_output=True, text=True, check=True).stdout.split() for _ in range(2)]
     assert runs[0][0] == "1" and "derive.engine" in runs[0]  # built and stored
     assert runs[1] == ["1", "derive.commands.check"]
+    # A right answer in the target's own form is proved without the verifier's rewriting.
+    right = subprocess.run([sys.executable, "-c", code, r"\sigma_i(\delta_{ij}-\sigma_j)"], cwd=root, env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert right == ["0", "derive.commands.check"]
