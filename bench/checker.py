@@ -2,6 +2,9 @@
 
     python bench/checker.py [--runs 20] [--answers examples/class-1000.csv]
 
+Whole processes are measured in CPU time (theirs, from getrusage), so the machine's load does not
+enter the ratios. `bench/grade.py` measures `grade` on three kinds of class.
+
 Baseline for latency, in the same run: the plain-SymPy way a CAS-backed checker works, on the
 same answers typed as SymPy code: sympify(answer) (our own trusted strings here, never user text)
 and simplify(answer - target) == 0. It is faster to reach a yes/no but it is also wrong where
@@ -70,18 +73,20 @@ def main() -> None:
         print(f"{tex:<34} {ours:9.1f} {result.verdict:>10} {level:>18} {plain:10.1f} {says:>10}  "
               f"{'correct' if truth else 'incorrect'}")
 
-    process, baseline = [], []
-    for _ in range(max(5, args.runs // 2)):  # alternated, so both see the same load
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import sympy"], cwd=ROOT, capture_output=True)
-        baseline.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "cli.py", "check", "--target", "softmax-jacobian", r"\sigma_i(1-\sigma_j)"],
-                       cwd=ROOT, capture_output=True)
-        process.append(time.perf_counter() - start)
-    ours, base = statistics.median(process), statistics.median(baseline)
-    print(f"one `check` as a whole process: median {ours:.2f} s; `python -c 'import sympy'` {base:.2f} s; "
-          f"ratio {ours / base:.2f}x")
+    process, baseline = {"wrong": [], "right": []}, []
+    answers = {"wrong": r"\sigma_i(1-\sigma_j)", "right": r"\sigma_i(\delta_{ij}-\sigma_j)"}
+    for _ in range(max(5, args.runs // 2)):  # alternated, so both see the same load; CPU time, not wall
+        baseline.append(child_cpu([sys.executable, "-c", "import sympy"]))
+        for kind, answer in answers.items():
+            process[kind].append(child_cpu([sys.executable, "cli.py", "check", "--target", "softmax-jacobian", answer]))
+    base = statistics.median(baseline)
+    for kind in answers:
+        ours = statistics.median(process[kind])
+        print(f"one `check` ({kind} answer) as a whole process: median {ours:.3f} CPU s; "
+              f"`python -c 'import sympy'` {base:.3f} CPU s; ratio {ours / base:.2f}x")
+    naming = statistics.median(fresh_naming() for _ in range(5))
+    print(f"naming a mistake in a fresh process (no near mistake: the whole catalogue, other targets "
+          f"included): {1000 * naming:.0f} ms CPU")
     rows = list(csv.DictReader(open(args.answers, newline="")))
     distinct = len({row["answer"] for row in rows})
     timed_grade(Path(args.answers), f"`grade` on {len(rows)} answers ({distinct} distinct)", len(rows))
@@ -94,6 +99,39 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(unique)
     timed_grade(path, f"`grade` on {len(unique)} all-different answers", len(unique))
+
+
+def child_cpu(argv: list) -> float:
+    """CPU seconds (user + system) of one whole child process: the machine's load does not stretch it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, cwd=ROOT, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+# In a fresh process: the target read, then one wrong answer that matches no near mistake, so naming
+# runs through every catalogue entry (the other derivations' results included); its CPU time alone.
+FRESH_NAMING = """
+import time
+from derive.check import check_answer
+from derive.check import checker
+spent = []
+def timed(*args):
+    start = time.process_time()
+    try:
+        return decide(*args)
+    finally:
+        spent.append(time.process_time() - start)
+decide, checker._decide = checker._decide, timed
+verdict = check_answer(r"\\sigma_i + \\sigma_j", target="softmax-jacobian", seed=1)
+assert verdict.verdict == "incorrect"
+print(spent[0])
+"""
+
+
+def fresh_naming() -> float:
+    result = subprocess.run([sys.executable, "-c", FRESH_NAMING], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(result.stdout)
 
 
 def timed_grade(path: Path, label: str, count: int) -> None:

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 a verification or check found something wrong; 2 bad in
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -18,8 +19,17 @@ def _fail(error: DeriveError) -> None:
     sys.exit(error.exit_code)
 
 
+# One module per command (derive/commands/), so each stays small and owned by one feature:
+# name -> (module, function), in the order `--help` lists them.
+COMMANDS = {"list": ("list", "list_command"), "generate": ("generate", "generate"), "verify": ("verify", "verify"),
+            "check": ("check", "check"), "grade": ("grade", "grade"), "check-code": ("check_code", "check_code"),
+            "grade-code": ("grade_code", "grade_code")}
+
+
 class _Group(click.Group):
-    """Turns DeriveError anywhere below into one line on stderr and its exit code, never a traceback."""
+    """Turns DeriveError anywhere below into one line on stderr and its exit code, never a traceback.
+    A command's module is imported when that command runs (or --help lists it): `check` does not
+    pay for importing generate's."""
 
     def invoke(self, ctx):
         try:
@@ -27,23 +37,21 @@ class _Group(click.Group):
         except DeriveError as error:
             _fail(error)
 
+    def list_commands(self, ctx) -> list:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, function = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__package__}.commands.{module}"), function)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="softmax-derive", message="%(prog)s %(version)s")
 def main() -> None:
     """Derive softmax gradients step by step, verify every step, write LaTeX/Markdown/JSON, check answers."""
 
-
-def _register_commands() -> None:
-    """One module per command (derive/commands/), so each stays small and owned by one feature."""
-    from .commands import check, check_code, generate, grade, grade_code, verify
-    from .commands.list import list_command
-    for command in (list_command, generate.generate, verify.verify, check.check, grade.grade,
-                    check_code.check_code, grade_code.grade_code):
-        main.add_command(command)
-
-
-_register_commands()
 
 if __name__ == "__main__":
     main()

@@ -50,3 +50,27 @@ def test_invalid_input_one_line_on_stderr_and_json_on_stdout():
 def test_unknown_target_and_missing_answer_are_usage_errors():
     assert run("--target", "nope", "x").exit_code == 2
     assert run("--target", "softmax-jacobian").exit_code == 2
+
+
+def test_a_check_imports_only_what_it_needs(tmp_path):
+    """A wrong answer to a stored target, or a right one in the target's own form, in a fresh process:
+    no other command's module, no engine, no verifier (the first process of an installation builds
+    the stored targets, the next reads them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys; from click.testing import CliRunner; from derive.cli_app import main; "
+            "r = CliRunner().invoke(main, ['check', '--target', 'softmax-jacobian', sys.argv[1]]); "
+            "print(r.exit_code, *sorted(m for m in sys.modules if m.startswith(('derive.commands.', 'derive.engine', "
+            "'derive.verify'))))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+    runs = [subprocess.run([sys.executable, "-c", code, r"\sigma_i(1-\sigma_j)"], cwd=root, env=env,
+                           capture_output=True, text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][0] == "1" and "derive.engine" in runs[0]  # built and stored
+    assert runs[1] == ["1", "derive.commands.check"]
+    # A right answer in the target's own form is proved without the verifier's rewriting.
+    right = subprocess.run([sys.executable, "-c", code, r"\sigma_i(\delta_{ij}-\sigma_j)"], cwd=root, env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert right == ["0", "derive.commands.check"]

@@ -23,6 +23,16 @@ FALSE_POSITIVES = [
     (CE, r"\sigma_i - y_i + (\sum_k \sigma_k - 1)"),  # zero: this one is right, see below
     (CE, r"\sigma_i - y_i + 10^{-12}"),
     (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 0.000001 \sigma_i \sigma_j"),
+    # Below the comparison's tolerance (1e-30): caught by tiny_difference, 50 against 100 digits.
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-40}"),
+    (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j + 10^{-40}\sigma_j"),
+    (CE, r"\sigma_i - y_i + 10^{-45} y_i"),
+    # Zero at the fixed K of the points, or at the readable point only.
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (K-13)(K-29)\sigma_i"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + (\sigma_i - 0.1)(\sigma_j-0.2)(\sigma_1-\sigma_2)"),
+    (CE, r"\sigma_i \sum_k y_k - y_i + (K-64)\sigma_i"),
+    (CE, r"\sigma_i - y_i + y_i(y_i - 1)"),  # zero for one-hot y only
+    ("log-softmax-jacobian", r"\delta_{ij} - \sigma_j + (K-2)(K-3)\sigma_j"),
 ]
 
 
@@ -74,13 +84,32 @@ def test_mistake_id_does_not_depend_on_the_seed():
 
 
 def test_naming_has_its_own_cpu_budget(monkeypatch):
-    """A verdict allowance spent almost entirely still leaves the naming its own."""
+    """The verdict and the naming each run under their own CPU allowance (counted, not timed), and a
+    naming that runs out of its allowance leaves the verdict as it was."""
+    import contextlib
+
     import derive.check.checker as checker
-    result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1, seconds=30)
+    from derive.check.equivalence import CheckTimeout
+    answer = r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}"
+    allowances = []
+    real_limit = checker.time_limit
+
+    @contextlib.contextmanager
+    def recorded(seconds):
+        allowances.append(seconds)
+        with real_limit(seconds):
+            yield
+    monkeypatch.setattr(checker, "time_limit", recorded)
+    result = check_answer(answer, target=SJ, seed=1, seconds=30)
     assert result.mistake.id == "spurious-term"
-    monkeypatch.setattr(checker, "NAMING_SECONDS", 1e-6)
-    starved = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", target=SJ, seed=1)
+    assert allowances[-2:] == [30, checker.NAMING_SECONDS]  # the verdict's, then the naming's own
+
+    def out_of_time(*_args):
+        raise CheckTimeout("naming ran out of its allowance")
+    monkeypatch.setattr(checker, "identify", out_of_time)
+    starved = check_answer(answer, target=SJ, seed=1)
     assert starved.verdict == "incorrect" and starved.mistake is None  # the verdict never moves
+    assert starved.counterexample == result.counterexample
 
 
 # One real wrong derivation per catalogue entry: (target, lines, expected wrong-rewrite id).
@@ -149,3 +178,147 @@ def test_grade_reports_the_evidence_level_and_checks_equal_answers_once(tmp_path
     path.write_text("id,answer\na,\\sigma_i - y_i\n", encoding="utf-8")
     out = CliRunner().invoke(main, ["grade", "--target", CE, "--lang", "zh", "--seed", "9", str(path)])
     assert out.exit_code == 0 and "--seed 9" in out.stdout and "已对照" in out.stdout
+
+
+def _forget_targets(targets) -> None:
+    targets.stored.cache_clear()
+    targets.get.cache_clear()
+
+
+def test_targets_are_stored_once_and_read_back_equal(tmp_path, monkeypatch):
+    """A fresh process reads the targets instead of building them (a check of softmax-jacobian builds
+    nothing; naming a mistake builds no other derivation); what it reads equals a fresh build, and a
+    damaged file is rebuilt, never believed."""
+    from derive.check import target as targets
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = {name: targets.built(name) for name in targets.names()}
+    _forget_targets(targets)
+    try:
+        targets.stored()
+        cache = targets._cache_file()
+        assert cache.parent.parent == tmp_path and cache.is_file()
+        _forget_targets(targets)
+
+        def no_build(name):
+            raise AssertionError(f"built {name} although it is stored")
+        monkeypatch.setattr(targets, "built", no_build)
+        stored = targets.stored()
+        assert set(stored) == set(fresh)
+        for name, (target, has_semantics) in stored.items():
+            assert target == fresh[name] and has_semantics == (fresh[name].semantics is not None)
+        assert targets.get(SJ) == fresh[SJ]
+        # No near mistake matches: naming runs through every other target's result, all read.
+        result = check_answer(r"\sigma_i + \sigma_j", target=SJ, seed=1)
+        assert result.verdict == "incorrect" and result.mistake is None
+
+        monkeypatch.undo()
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+        cache.write_bytes(b"not a pickle")
+        _forget_targets(targets)
+        assert {name: target for name, (target, _s) in targets.stored().items()} == fresh
+        assert cache.read_bytes() != b"not a pickle"
+    finally:
+        _forget_targets(targets)
+
+
+def test_a_bug_in_the_proof_surfaces_and_the_undecidable_is_a_missed_proof(monkeypatch):
+    """Only what SymPy raises on the undecidable lowers the evidence; a programming error (here an
+    AttributeError) is reported as internal, never hidden behind a weaker "correct"."""
+    from derive.verify import generic
+
+    def broken(_difference):
+        raise AttributeError("a bug")
+
+    def undecidable(_difference):
+        raise NotImplementedError("SymPy cannot decide this")
+    answer = r"\sigma_j(\delta_{ij}-\sigma_i)"  # equal to the target only by the case split
+    assert check_answer(answer, target=SJ, seed=1).evidence.level == "proved-symbolic-K"
+    monkeypatch.setattr(generic, "is_zero_by_cases", broken)
+    result = check_answer(answer, target=SJ, seed=1)
+    assert result.verdict == "undecided" and "AttributeError: a bug" in result.message
+    monkeypatch.setattr(generic, "is_zero_by_cases", undecidable)
+    result = check_answer(answer, target=SJ, seed=1)
+    assert result.verdict == "correct" and result.evidence.level != "proved-symbolic-K"
+
+
+@pytest.mark.parametrize("target, answer, some_candidate", [
+    (SJ, r"\sigma_i(1-\sigma_j)", True), (SJ, r"-\sigma_i\sigma_j", True), (SJ, r"\sigma_i + \sigma_j", False),
+    (CE, r"\sigma_i + y_i", True), (CE, r"y_i - \sigma_i", False), (CE, r"\frac{\partial L}{\partial \sigma_i}", True),
+])
+def test_naming_fingerprints_agree_with_compare_on_every_candidate(target, answer, some_candidate):
+    """The cached values at the naming points decide exactly as compare(sample=2) does, per candidate."""
+    from dataclasses import replace
+
+    from derive.check import mistakes
+    from derive.check.checker import _read
+    from derive.check.equivalence import compare
+    from derive.check.target import get
+    goal = get(target)
+    expr = _read(answer)[0][0][1]
+    answer_values: dict = {}
+    decisions = [(mistakes._matches(expr, replace(goal, result=candidate), answer_values),
+                  compare(expr, replace(goal, result=candidate), sample=2).agree)
+                 for _id, candidate, _note in mistakes.candidates(goal)]
+    assert len(decisions) > 20 and all(fast == slow for fast, slow in decisions)
+    assert any(fast for fast, _slow in decisions) == some_candidate
+
+
+@pytest.mark.parametrize("target, answer, tiny", [
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-40}", True),
+    (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j + 10^{-40}\sigma_j", True),
+    (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", False),
+    (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", False),
+    (CE, r"\frac{e^{z_i}}{\sum_k e^{z_k}} - y_i", False),
+    (CE, r"\sigma_i - y_i + \sum_k \sum_m \sigma_k y_m - 1", False),
+    (CE, r"\sigma_i - y_i + \log(\sum_k e^{z_k}) - \log(\sum_m e^{z_m})", False),
+])
+def test_a_tiny_difference_is_told_from_rounding(target, answer, tiny):
+    """Right answers written so that SymPy does not cancel them (their difference is rounding at every
+    point) are never flagged; a difference below the tolerance is, whatever its form."""
+    from derive.check.checker import _read
+    from derive.check.proof import tiny_difference
+    from derive.check.target import get
+    expr = _read(answer)[0][0][1]
+    assert (tiny_difference(expr, get(target), seed=4) is not None) == tiny
+
+
+# One answer per reading error of [check.parse]: (key, target, answer).
+READING_ERRORS = [
+    ("ends_early", CE, "(("), ("unexpected_character", CE, r"\sigma_i # 2"), ("unexpected", CE, "__import__('os')"),
+    ("empty", CE, ""), ("too_long", CE, "x" * 5000), ("not_closed", CE, r"\sigma_i(1 - \sigma_j"),
+    ("closes_without_opening", CE, r"\sigma_i)"), ("frac_groups", CE, r"\frac a b"),
+    ("operator_missing", CE, r"\sigma_i -"), ("unknown_command", CE, r"\sigma_i + \foo"), ("division_by_zero", CE, "1/0"),
+    ("unknown_indexed_symbol", CE, r"\sigma_i + q_i"), ("unknown_symbol", CE, r"\sigma_i + Q"),
+    ("which_index", CE, r"\sum \sigma_k"), ("log_zero", CE, r"\log 0"), ("too_many_digits", CE, r"\sigma_i^{1000000}"),
+    ("lone_index", CE, r"\sigma_i + i"), ("delta_indices", SJ, r"\delta_i"), ("sum_range", CE, r"\sum_{k=2}^K y_k"),
+    ("exponent_too_large", CE, "9^{9^{9^9}}"), ("exp_too_large", CE, "e^{1000}"), ("not_a_class", CE, r"\sigma_0"),
+    ("nested_same_index", CE, r"\sum_k \sum_k y_k"), ("look_alike", CE, "р_i - y_i"),
+    ("nested_brackets", CE, "(" * 60 + r"\sigma_i" + ")" * 60), ("too_many_lines", CE, "\n".join(["1"] * 60)),
+    ("only_words", CE, "所以"),
+]
+
+
+def test_reading_errors_are_said_in_chinese():
+    """Every [check.parse] template is what the parser really says for some answer (so a changed
+    English text fails here), and under --lang zh that answer's error is the Chinese entry."""
+    from derive.check.words import _matched, say
+    from derive.render.messages import catalogue
+    templates = {key for key in catalogue("en")["check"]["parse"] if not key.startswith("at_")}
+    assert {key for key, _target, _answer in READING_ERRORS} == templates
+    for key, target, answer in READING_ERRORS:
+        english = check_answer(answer, target=target, seed=1)
+        chinese = check_answer(answer, target=target, seed=1, lang="zh")
+        assert english.verdict == chinese.verdict == "invalid", (key, english.message)
+        found = _matched(english.message.split(" (line")[0].split(" (column")[0])
+        assert found is not None and found[0] == key, (key, english.message)
+        assert chinese.message.startswith(say("zh", key, "parse", **found[1])), (key, chinese.message)
+        assert chinese.message != english.message and ("column" in english.message) == ("列" in chinese.message)
+
+
+def test_a_sum_to_a_size_the_question_lacks_is_undecided_not_incorrect():
+    """A sum over n runs to N (the batch size); cross-entropy-gradient has no N, so every value would
+    be missing: a right answer written that way is undecided with the reason, never incorrect."""
+    right = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_n \sigma_k\sigma_m\sigma_n - 1", target=CE, seed=1)
+    assert right.verdict == "undecided" and "uses N" in right.message
+    same_with_k = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_l \sigma_k\sigma_m\sigma_l - 1", target=CE, seed=1)
+    assert same_with_k.verdict == "correct"

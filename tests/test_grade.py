@@ -57,3 +57,22 @@ def test_grade_all_in_process_keeps_order():
     rows = [Row(str(n), r"\delta_{ij} - \sigma_j" if n % 2 else "((") for n in range(5)]
     results = grade_all(rows, target="log-softmax-jacobian", workers=1)
     assert [r.verdict for r in results] == ["invalid", "correct", "invalid", "correct", "invalid"]
+
+
+def test_grade_and_check_agree_on_every_answer_of_a_class():
+    """The class file's answers, each also in spellings that read the same, on two worker processes
+    (shared decisions, chunks, a warmed parent): every record is what a fresh `check` of that text says."""
+    from pathlib import Path
+
+    from derive.check import check_answer
+    path = Path(__file__).resolve().parent.parent / "examples" / "class-1000.csv"
+    texts = list(dict.fromkeys(row["answer"] for row in csv.DictReader(open(path, newline="", encoding="utf-8"))))
+    variants = [text for answer in texts for text in (answer, f" {answer} ", f"{answer} + 0", f"{answer} + 2^{{-1}} - 0.5")]
+    rows = [Row(f"s{n}", text) for n, text in enumerate(variants)]
+    assert len(rows) >= 64  # enough for the pool (see grade_all)
+    graded = grade_all(rows, target="cross-entropy-gradient", workers=2, seed=7)
+    for row, record in zip(rows, graded):
+        alone = check_answer(row.answer, target="cross-entropy-gradient", seed=7)
+        assert record.id == row.id and (record.verdict, record.message) == (alone.verdict, alone.message)
+        assert record.mistake == (alone.mistake.id if alone.mistake else None), row.answer
+        assert record.evidence == (alone.evidence.level if alone.evidence else None), row.answer

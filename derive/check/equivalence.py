@@ -7,6 +7,7 @@ a check that exhausts its allowance is "undecided", never "correct".
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import signal
 import threading
@@ -190,19 +191,53 @@ def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = N
         else RELATIVE_TOLERANCE
     checked = 0
     with mpmath.workdps(PRECISION_DIGITS):
-        got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
+        got_fn, expected_fn = evaluator(answer, target), None
+        known = _target_values((target, free, sample, seed, mpmath.mp.dps))
         chosen = points(simplex=target.simplex, semantics=target.semantics, seed=seed)
-        for point in (chosen if sample is None else sample_points(chosen)):
-            for assignment, env in environments(point, free, target.arrays, target.semantics, seed=seed):
+        for at_point, point in enumerate(chosen if sample is None else sample_points(chosen)):
+            for at_env, (assignment, env) in enumerate(environments(point, free, target.arrays, target.semantics,
+                                                                   seed=seed)):
                 if deadline is not None and time.process_time() > deadline:
                     raise CheckTimeout("the check ran out of time")
-                expected = safe(expected_fn, env, assignment)
+                if checked == 0:
+                    _refuse_unknown_sizes(answer, env)
+                expected = known.get((at_point, at_env))
+                if expected is None:
+                    expected_fn = expected_fn or evaluator(target.result, target)
+                    expected = known[at_point, at_env] = safe(expected_fn, env, assignment)
                 got = safe(got_fn, env, assignment)
                 checked += 1
                 if not close(expected, got, tolerance):
                     return Comparison(False, _counterexample(point, assignment, expected, got, target, env),
                                       checked)
     return Comparison(True, None, checked)
+
+
+def _refuse_unknown_sizes(answer: sp.Basic, env) -> None:
+    """NotAnInput for a size the question has none of (a sum over n runs to N, the batch size, which
+    cross-entropy-gradient lacks): every value would be missing, so the answer cannot be judged at
+    all. Without this each point would be nan, and a right answer "incorrect"."""
+    unknown = sorted(str(size) for size in answer.free_symbols & {symbols.D, symbols.N} if size not in env.scalars)
+    if unknown:
+        raise NotAnInput(f"the answer uses {', '.join(unknown)} (a sum over d runs to D, over n to N), a size "
+                         "this question does not have; write the sum over another letter, such as k")
+
+
+# The target's values at the points, by (target, indices, sample, seed, digits): the same for every
+# answer of a class (one seed), so each is computed once per process. Bounded: the oldest key goes.
+_TARGET_VALUES: collections.OrderedDict = collections.OrderedDict()
+TARGET_VALUE_KEYS = 32
+
+
+def _target_values(key: tuple) -> dict:
+    """{(point number, assignment number): value} for `key`, filled as compare reaches them."""
+    if key in _TARGET_VALUES:
+        _TARGET_VALUES.move_to_end(key)
+    else:
+        _TARGET_VALUES[key] = {}
+        if len(_TARGET_VALUES) > TARGET_VALUE_KEYS:
+            _TARGET_VALUES.popitem(last=False)
+    return _TARGET_VALUES[key]
 
 
 def _counterexample(point: Point, assignment: dict, expected, got, target: CheckTarget, env) -> Counterexample:

@@ -32,6 +32,9 @@ WORKER_MEMORY_BYTES = 4 * 1024 ** 3  # a worker past this gets MemoryError (the 
 # Spreadsheets run a cell starting with these as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 REPORT_FIELDS = ["id", "verdict", "mistake", "message", "evidence"]
+# Answers sent to a worker at a time: fewer round trips. A worker that dies loses its chunk; the
+# first unfinished answer is then checked alone, so a killer answer is still found, one at a time.
+CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,16 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
         yield Row(record.get("id", ""), record.get("answer", ""))
 
 
+# This process's decisions in the current batch (see check_answer's memo); one per worker process.
+_DECISIONS: dict = {}
+
+
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (check_answer turns every failure into a verdict)."""
     target, row, seed, lang, declared, macros = job
     from .checker import check_answer
-    verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros)
+    verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros,
+                           memo=_DECISIONS)
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
                   verdict.evidence.level if verdict.evidence else None)
 
@@ -146,10 +154,14 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     seed = fresh_seed() if seed is None else seed
     distinct = list(dict.fromkeys(row.answer for row in rows))
     jobs = [(target, Row("", answer), seed, lang, declared, macros) for answer in distinct]
+    _DECISIONS.clear()  # a batch's decisions, not an earlier one's (the key holds the seed, this bounds memory)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
         checked = [grade_one(job) for job in jobs]
     else:
+        # Forked workers inherit what this process has loaded: read the target, the grammar and the
+        # naming catalogue once here (with an answer of our own) instead of once per worker.
+        grade_one((target, Row("", "0"), seed, lang, declared, macros))
         checked = _on_all_cores(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []
@@ -165,7 +177,7 @@ def _on_all_cores(jobs: list, workers: int) -> list:
     while len(checked) < len(jobs):
         try:
             with ProcessPoolExecutor(max_workers=workers, initializer=_limit_worker_memory) as pool:
-                for graded in pool.map(grade_one, jobs[len(checked):]):  # one at a time: a death blames one job
+                for graded in pool.map(grade_one, jobs[len(checked):], chunksize=CHUNK):
                     checked.append(graded)
         except BrokenProcessPool:
             checked.append(_alone(jobs[len(checked)]))

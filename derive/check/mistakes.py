@@ -7,17 +7,18 @@ equals a mutation numerically at every point gets that mutation's id. Ids are st
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mpmath
 import sympy as sp
 
 from .. import symbols
-from .equivalence import compare, safe, evaluator, RELATIVE_TOLERANCE
+from ..errors import DeriveError
+from .equivalence import (DERIVATIVE_TOLERANCE, RELATIVE_TOLERANCE, close, compare, enumerated_indices, evaluator,
+                          safe)
 from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
-from .. import engine
-from .target import CheckTarget, get
+from .target import CheckTarget, derivation_names, questions
 from .words import say
 from ..render.messages import derivation_text
 from ..algebra.indices import free_indices
@@ -56,15 +57,14 @@ def _mul_nodes(expr):
 
 
 def candidates(target: CheckTarget):
-    """(id, candidate expression, note) in priority order, lazily: other targets are built only if
-    no nearer mistake matched first (building all of them is most of a wrong answer's check time)."""
+    """(id, candidate expression, note) in priority order, lazily: other targets are read only if
+    no nearer mistake matched first."""
     yield from _near_mistakes(target)
-    for other in engine.names():
-        if other != target.name:
-            other_target = get(other)
-            if other_target.result != target.result:
-                yield ("other-target", other_target.result,
-                       ("note_other", {"name": other_target.name}))
+    results = questions()  # every registry result, read from the cache (see target.stored)
+    for other in derivation_names():
+        result = results[other][1]
+        if other != target.name and result != target.result:
+            yield ("other-target", result, ("note_other", {"name": other}))
     yield from _term_mistakes(target)
 
 
@@ -169,13 +169,48 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
         if abs(ratio + 1) <= RELATIVE_TOLERANCE:
             return mistake("sign", lang=lang)
         return mistake("scale", ("note_scale", {"factor": mpmath.nstr(ratio, 6)}), lang)
+    answer_values: dict = {}
     for mistake_id, candidate, note in candidates(target):
-        probe = CheckTarget(**{**target.__dict__, "result": candidate})
-        if compare(answer, probe, sample=2).agree:
+        if _matches(answer, replace(target, result=candidate), answer_values):
             return mistake(mistake_id, note, lang)
     if _constant_difference(answer, target):
         return mistake("spurious-term", ("note_constant", {}), lang)
     return None
+
+
+def _matches(answer: sp.Basic, probe: CheckTarget, answer_values: dict) -> bool:
+    """compare(answer, probe, sample=2).agree, from values at the naming points: the candidate's are
+    computed once per process (a class names many answers against the same catalogue), the answer's
+    once per identify (`answer_values`, by index set). Where either cannot be computed in full (a
+    point it cannot be evaluated at, a shape), compare itself decides, as it did alone."""
+    free = enumerated_indices(answer, probe)
+    if free not in answer_values:
+        answer_values[free] = _naming_values(answer, probe, free)
+    got, expected = answer_values[free], _candidate_values(probe, free)
+    if got is None or expected is None:
+        return compare(answer, probe, sample=2).agree
+    derivative = answer.has(sp.Derivative) or probe.result.has(sp.Derivative)
+    tolerance = DERIVATIVE_TOLERANCE if derivative else RELATIVE_TOLERANCE
+    with mpmath.workdps(PRECISION_DIGITS):
+        return len(got) == len(expected) and all(close(e, g, tolerance) for e, g in zip(expected, got))
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidate_values(probe: CheckTarget, free: tuple) -> tuple | None:
+    return _naming_values(probe.result, probe, free)
+
+
+def _naming_values(expr: sp.Basic, target: CheckTarget, free: tuple) -> tuple | None:
+    """expr's values at compare's naming points (sample=2) for the index set `free`, in compare's
+    order; None where compare would stop on an error rather than a value (see _matches)."""
+    try:
+        with mpmath.workdps(PRECISION_DIGITS):
+            run = evaluator(expr, target)
+            chosen = points(simplex=target.simplex, semantics=target.semantics)
+            return tuple(safe(run, env, assignment) for point in sample_points(chosen)
+                         for assignment, env in environments(point, free, target.arrays, target.semantics))
+    except (DeriveError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def _values(answer, target, sample=2):

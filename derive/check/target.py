@@ -5,12 +5,18 @@ here; everything is read from the Derivation (result, result_lhs, definitions, a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-from dataclasses import dataclass, field
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import sympy as sp
 
-from .. import engine
 from ..errors import UsageError
 from ..model import Semantics
 from ..algebra.indices import free_indices, rename_sum_indices
@@ -52,7 +58,18 @@ PARTS = {"linear-softmax-cross-entropy": ("W", "b", "x"), "batched-linear-softma
 @functools.lru_cache(maxsize=None)
 def get(name: str) -> CheckTarget:
     """The target for a registry name, or NAME:PART for one result of a derivation with several
-    (linear-softmax-cross-entropy:b); UsageError for unknown names, listing the known ones."""
+    (linear-softmax-cross-entropy:b); UsageError for unknown names, listing the known ones.
+    Read from the stored targets (see stored) when it needs no semantics (functions cannot be
+    stored): softmax-jacobian, log-softmax-jacobian and cross-entropy-gradient then cost no build."""
+    entry = stored().get(name)
+    if entry is not None and not entry[1]:
+        return entry[0]
+    return built(name)
+
+
+def built(name: str) -> CheckTarget:
+    """The target read from a fresh build of its derivation (see get)."""
+    from .. import engine  # only when a target is built: a stored one needs neither the registry nor SymPy's build
     base, _, part = name.partition(":")
     if base not in engine.names():
         raise UsageError(f"unknown target {name!r}; known: {', '.join(names())}")
@@ -77,8 +94,74 @@ def get(name: str) -> CheckTarget:
                   arrays=arrays, semantics=derivation.semantics, part=part or None)
 
 
+@functools.lru_cache(maxsize=1)
+def stored() -> dict:
+    """Every target by --target name, as (the target without its semantics, whether it has any), built
+    once and kept in the user's cache directory: building them all costs about a second of CPU, reading
+    them about 10 ms (pickled SymPy expressions, a few kB). The file is named by a hash of this
+    package's source and SymPy's version, so any change to the engine makes a new one; a missing,
+    stale or unreadable file is rebuilt and rewritten. {} when there is no usable cache directory."""
+    cache = _cache_file()
+    if cache is None:
+        return {}
+    try:
+        with open(cache, "rb") as handle:
+            entries = pickle.load(handle)  # our own file, in the user's own 0700 directory (as lark's cache)
+        if isinstance(entries, dict) and all(isinstance(target, CheckTarget) for target, _ in entries.values()):
+            return entries
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        pass  # missing or damaged: rebuild below
+    entries = {}
+    for name in names():
+        target = built(name)
+        entries[name] = (replace(target, semantics=None), target.semantics is not None)
+    _write_atomically(cache, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+    return entries
+
+
+def questions() -> dict:
+    """Every target's (lhs, result) by --target name: what naming a mistake compares an answer with
+    (the other derivations' results, their left sides), from the stored targets when there are any."""
+    targets = {name: target for name, (target, _semantics) in stored().items()} or {name: get(name) for name in names()}
+    return {name: (target.lhs, target.result) for name, target in targets.items()}
+
+
+def derivation_names() -> tuple:
+    """The registry's names alone, without NAME:PART (see names)."""
+    return tuple(name for name in questions() if ":" not in name)
+
+
+def _cache_file() -> Path | None:
+    """~/.cache/softmax-derive/targets-<hash>.pickle (XDG_CACHE_HOME respected); None: no usable directory."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (OSError, RuntimeError):
+        return None
+    digest = hashlib.sha256(f"{sys.version}\n{sp.__version__}\n".encode())
+    package = Path(__file__).resolve().parent.parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    return folder / f"targets-{digest.hexdigest()[:16]}.pickle"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the whole new one; a failed write leaves no cache (rebuilt next time)."""
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+            temporary = handle.name
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
 def names() -> tuple:
     """Every --target spelling: the registry names, then NAME:PART for each result of a multi-result one."""
+    from .. import engine
     return tuple(engine.names()) + tuple(f"{base}:{part}" for base, parts in PARTS.items() for part in parts)
 
 
