@@ -21,7 +21,9 @@ def derive(name, K=None, D=None, N=None):
     Step with lhs, rhs, rule and `.evidence`: symbolic True or None, numeric_max_abs_error,
     points), `.result_lhs = .result` (a SymPy expression; an explicit Matrix for a concrete K) and
     `.results`, a mapping name -> Result(lhs, rhs) for derivations with several results.
-    Raises `derive.errors.UsageError` for an unknown name or a bad size, and
+    Raises `derive.errors.UsageError` for an unknown name or a bad size,
+    `derive.errors.SizeLimitError` for a size that derivation does not yet do in seconds (its
+    FAST_SIZES; `softmax-derive list` and the README give them), and
     `derive.errors.VerificationError` if a step failed its own check (a bug: never returned).
     Derivations are cached: the same arguments give the same object.
 

@@ -1,7 +1,7 @@
 """The derivations' names and one-line descriptions without importing SymPy (`list` starts at once).
 
 The engine modules are listed here once, in display order; `derive.engine` imports them from this
-list. Their NAME and DESCRIPTION constants are read from the source with `ast` (parsing our own
+list. Their NAME, DESCRIPTION and FAST_SIZES constants are read from the source with `ast` (parsing our own
 files, not importing them), so the words stay in one place: the module that derives.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _constants(module: str) -> dict:
     found = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id in ("NAME", "DESCRIPTION"):
+            if node.targets[0].id in ("NAME", "DESCRIPTION", "FAST_SIZES"):
                 found[node.targets[0].id] = ast.literal_eval(node.value)
     return found
 
@@ -32,3 +32,9 @@ def _constants(module: str) -> dict:
 def descriptions() -> tuple[tuple[str, str], ...]:
     """(name, one-line description) for every derivation, in display order."""
     return tuple((c["NAME"], c["DESCRIPTION"]) for c in map(_constants, MODULES))
+
+
+@functools.lru_cache(maxsize=1)
+def size_limits() -> dict[str, dict[str, int]]:
+    """name -> the largest concrete sizes a derivation does in seconds ({} when it takes every size)."""
+    return {c["NAME"]: c.get("FAST_SIZES", {}) for c in map(_constants, MODULES)}

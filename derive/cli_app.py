@@ -3,7 +3,8 @@
 Each command parses its arguments, makes one library call and prints; heavy imports happen inside commands.
 
 Exit codes: 0 success; 1 a verification or check found something wrong; 2 bad input or arguments;
-3 undecided (check); 4 internal verification failure; 5 a needed tool is missing.
+3 undecided (check); 4 internal verification failure; 5 a needed tool is missing;
+6 a size the derivation does not yet do in seconds (SizeLimitError).
 """
 from __future__ import annotations
 

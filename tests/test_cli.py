@@ -25,6 +25,18 @@ def test_list_names_every_derivation():
         assert name in result.output
 
 
+def test_list_states_each_derivations_size_limits_as_the_engine_enforces_them():
+    from derive.engine import lookup
+    from derive.catalog import descriptions
+    lines = run("list").output.splitlines()
+    for name, _description in descriptions():
+        line = next(line for line in lines if line.split()[0] == name)
+        limits = lookup(name).fast_sizes
+        for label, value in limits:
+            assert f"{label} <= {value}" in line, line
+        assert ("concrete sizes:" in line) == bool(limits), line
+
+
 def test_generate_json_to_stdout_follows_the_contract():
     result = run("generate", "softmax-jacobian", "--format", "json", "-o", "-")
     assert result.exit_code == 0
