@@ -15,7 +15,8 @@ from derive.engine import build as _unverified
 from derive.engine.online_softmax import B, T, ell, m, o, t, v
 from derive.errors import UsageError, VerificationError
 from derive.reference import online_softmax as reference
-from derive.symbols import K as K_SYMBOL, i, sigma, z
+from derive.symbols import K as K_SYMBOL, i, k, sigma, z
+from derive.verify.generic import prove_equal
 from oracles import as_mpf, instantiate_values, softmax_mp
 
 NAME = "online-softmax"
@@ -114,8 +115,25 @@ def test_every_step_verified(K):
     derivation = verified(NAME, K)
     for step in derivation.steps:
         assert step.evidence.points > 0 and step.evidence.numeric_max_abs_error < 1e-25
-    if K is not None:  # the unrolled recurrence is explicit: SymPy proves every step
-        assert all(step.evidence.symbolic for step in derivation.steps)
+    # Concrete K: the unrolled recurrence is explicit. Symbolic K: l_t, o_t by the induction (recurrence,
+    # hypothesis, base case) and every step an identity in exponentials and block sums.
+    assert all(step.evidence.symbolic for step in derivation.steps)
+
+
+@pytest.mark.parametrize("rule", ["rescale", "join-sums"])
+def test_symbolic_proof_refuses_a_wrong_induction_step(rule):
+    """The exact proof can fail: the rescaled sum kept at the old maximum m_(t-1), or a join that drops
+    the first block, is not an identity, and SymPy must not call it one."""
+    derivation = _unverified(NAME)
+    step = next(s for s in derivation.steps if s.rule.value == rule)
+    if rule == "rescale":
+        rhs = step.rhs.xreplace({sp.exp(z[k] - m[t]): sp.exp(z[k] - m[t - 1])})
+    else:
+        rhs = step.rhs.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(e.function, (e.limits[0][0], 2, B[t])))
+    assert rhs != step.rhs
+    wrong = dataclasses.replace(step, rhs=rhs, evidence=None)
+    assert prove_equal(wrong, n=None, semantics=derivation.semantics) is not True
+    assert prove_equal(step, n=None, semantics=derivation.semantics) is True
 
 
 def test_a_recurrence_without_the_rescale_is_rejected():

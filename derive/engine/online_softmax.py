@@ -5,7 +5,8 @@ m_t = max(m_{t-1}, max of block t), l_t = l_{t-1} e^{m_{t-1} - m_t} + Sum_{k in 
 and the output accumulator of FlashAttention o_t = o_{t-1} e^{m_{t-1} - m_t} + Sum_{k in block t} e^{z_k - m_t} v_k.
 Induction on t shows l_t = Sum_{k <= B_t} e^{z_k - m_t} and o_t = Sum_{k <= B_t} e^{z_k - m_t} v_k;
 after the last block, e^{z_i - m_T} / l_T = sigma_i and o_T / l_T = Sum_k sigma_k v_k. For a concrete K
-the recurrence is unrolled with one logit per block (m_t = max(m_{t-1}, z_t)).
+the recurrence is unrolled with one logit per block (m_t = max(m_{t-1}, z_t)). SymPy proves every
+step at both sizes: for symbolic K, l_t and o_t stand for their recurrence, hypothesis or base case.
 """
 from __future__ import annotations
 
@@ -187,17 +188,57 @@ def _unrolled_meaning(expr, _n):
                         lambda e: _unrolled(int(e.indices[0]), with_values=e.base == o))
 
 
+def _recurrence(block, *, with_values: bool) -> sp.Expr:
+    """The definition of l_block (o_block): l_{block-1} e^{m_{block-1} - m_block} + the sum over the block."""
+    running = o if with_values else ell
+    return running[block - 1] * sp.exp(m[block - 1] - m[block]) + _block(
+        lambda c: _term(c, block, with_values=with_values), B[block - 1] + 1, B[block])
+
+
+def _induction_meaning(expr, _n):
+    """For proofs at symbolic K, what l and o stand for in each part of the induction.
+
+    l_t (o_t): its recurrence (the definition, t >= 2); l_(t-1): the induction hypothesis; l_1: the
+    recurrence with l_0 = 0 (the base case); l_T: what the induction proves, then B_T = K (the
+    assumption). Only these four names occur in the steps. The maxima m_t stay free symbols: the
+    identities (e^{a} e^{b} = e^{a + b}) hold for any m_t, so max is never needed."""
+    defined = expr.xreplace({ell[t]: _recurrence(t, with_values=False), o[t]: _recurrence(t, with_values=True)})
+    known = {running[block]: _invariant(block, with_values=running == o)
+             for running in (ell, o) for block in (1, t - 1, T)}
+    return defined.xreplace(known).xreplace({B[T]: K})
+
+
+def _split_at_last_block(summation: sp.Sum) -> sp.Expr:
+    """Sum_{k=1}^{B_t} f -> Sum_{k=1}^{B_(t-1)} f + Sum_{k=B_(t-1)+1}^{B_t} f (true for any B, Karr's convention)."""
+    (dummy, low, high), = summation.limits
+    if low != 1 or high != B[t]:
+        return summation
+    return sp.Sum(summation.function, (dummy, 1, B[t - 1])) + sp.Sum(summation.function, (dummy, B[t - 1] + 1, B[t]))
+
+
+def _sum_normal_form(expr, _n):
+    """Sums over blocks in one form: exponentials split (e^{z_k - m_t} = e^{z_k} e^{-m_t}), factors free
+    of k pulled out, every sum up to B_t split at B_(t-1). Each rewrite is an identity, so equal
+    normal forms prove the sides equal; the zero test then sees the sums as equal leaves."""
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum),
+                        lambda e: sp.Sum(sp.expand(e.function, power_exp=True), *e.limits))
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, _split_at_last_block)
+    return rewrites.pull_constants_out_of_sums(expr)
+
+
 def _semantics(*, split, blocks) -> Semantics:
     concrete = split is _one_per_block
     return Semantics(arrays=split, sizes=lambda count: {T: blocks(count)}, index_ranges={t: T},
-                     layers=((("ell", "o"), _unrolled_meaning), probs_definitions_layer()) if concrete else None,
+                     # Concrete K: the unrolled recurrence is explicit. Symbolic K: l_t and o_t by the
+                     # induction (_induction_meaning); every step is then an identity in exponentials
+                     # and sums over blocks, proved exactly; the 50-digit numbers at random block
+                     # splits check the same steps against the recurrence run with max.
+                     layers=((("ell", "o"), _unrolled_meaning if concrete else _induction_meaning),
+                             probs_definitions_layer()),
+                     refold=None if concrete else _sum_normal_form,
                      derived={"m": lambda env: _running(env, with_values=False)[0],
                               "ell": lambda env: _running(env, with_values=False)[1],
-                              "o": lambda env: _running(env, with_values=True)[1]},
-                     # Symbolic K: the steps speak of l_t and o_t, which only the recurrence defines;
-                     # SymPy cannot see them, so the 50-digit numbers at random splits carry the steps.
-                     # Concrete K: the unrolled recurrence is explicit and SymPy proves each step.
-                     prove=concrete)
+                              "o": lambda env: _running(env, with_values=True)[1]})
 
 
 SYMBOLIC_SEMANTICS = _semantics(split=_random_split, blocks=lambda count: min(count, 4))
