@@ -42,14 +42,16 @@ SYMBOLS = (SymbolRole("queries", "Q", "queries, N x D"), SymbolRole("keys", "K",
            SymbolRole("keys-count", "K", "number of keys"), SymbolRole("queries-count", "N", "number of queries"),
            SymbolRole("head-dimension", "D", "head dimension"))
 # Concrete sizes stay small: every entry is a written-out sum over keys or the head dimension, and
-# SymPy's proofs grow quickly with K N D (about 90 s at K N D = 12); above MAX_PROVED_ENTRIES the
-# 50-digit numbers alone carry each step.
+# SymPy's proofs grow quickly with K N D (CPU for all steps: 2.5 s at K N D = 8, 6 s at 12, 13 s at
+# 16, 39 s at 24, 53 s at 32); above MAX_PROVED_ENTRIES the 50-digit numbers alone carry each step.
 MAX_KEYS, MAX_QUERIES, MAX_HEAD = 8, 4, 4
-MAX_PROVED_ENTRIES = 8
+MAX_PROVED_ENTRIES = 16
 
 
 def check_concrete_sizes(name: str, *, keys: int, queries: int, head: int) -> None:
-    if head < 2:  # one column: Q, K, V would be vectors, and the gradients lose their matrix shape
+    # Not only a guard: the numeric checker (derive.numeric.evaluate) takes a K x 1 matrix symbol for
+    # a vector, so the matrix-form steps dL/dV, dL/dQ, dL/dK cannot be evaluated at D = 1.
+    if head < 2:
         raise UsageError(f"{name} takes a head dimension D of at least 2, not {head}")
     for label, value, top in (("K", keys, MAX_KEYS), ("N", queries, MAX_QUERIES), ("D", head, MAX_HEAD)):
         if value > top:
@@ -205,8 +207,96 @@ def semantics(*, keys: int | None, queries: int | None, head: int | None, backwa
         return {N: queries or (3 if count == 2 else 2), D: head or 2}
 
     def refold(expr, _n):
-        return collapse_deltas(expr, keys=sizes_K, queries=sizes_N, head=sizes_D, quickly=True)
+        collapsed = collapse_deltas(expr, keys=sizes_K, queries=sizes_N, head=sizes_D, quickly=True)
+        return sums_in_normal_form(name_scores(collapsed)) if keys is None else collapsed
 
     return Semantics(arrays=random_inputs, sizes=sizes, index_ranges={n: N, d: D}, derived=dict(DERIVED),
                      layers=definitions_layers(keys=sizes_K, queries=sizes_N, head=sizes_D, backward=backward),
                      refold=refold, prove=prove, Ks=None if keys else (2, 3, 4))
+
+
+# --- proofs at symbolic sizes: nested sums in one normal form -------------------------------------
+
+def name_scores(expr: sp.Basic) -> sp.Basic:
+    """Sum_x Q_ax K_bx -> sqrt(D) S_ab once every derivative is taken: an identity proved with S free
+    holds in particular at S = Q K^T / sqrt(D), and the sums over the head dimension leave the exponents."""
+    def named(summation: sp.Sum) -> sp.Expr:
+        (dummy, low, high), = summation.limits
+        factors = sp.Mul.make_args(summation.function)
+        query = [f for f in factors if isinstance(f, sp.Indexed) and f.base == Q and f.indices[1] == dummy]
+        key = [f for f in factors if isinstance(f, sp.Indexed) and f.base == Kmat and f.indices[1] == dummy]
+        if (len(factors) == 2 and len(query) == 1 and len(key) == 1 and (low, high) == (1, D)
+                and not (query[0].indices[0].has(dummy) or key[0].indices[0].has(dummy))):
+            return sp.sqrt(D) * S[query[0].indices[0], key[0].indices[0]]
+        return summation
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, named)
+
+
+MAX_BOUND = 16  # summation dummies bound at once in a normal form (attention nests at most 6)
+_CANONICAL = tuple(sp.Symbol(f"c{depth}", integer=True, positive=True) for depth in range(MAX_BOUND))
+
+
+def sums_in_normal_form(expr: sp.Basic) -> sp.Basic:
+    """Every sum expanded term by term and fused: Sum_a f(a) Sum_b g(a, b) -> Sum_{a, b} f(a) g(a, b),
+    factors free of the dummies outside, unused dummies counted, limits sorted, dummies named by depth.
+
+    Each rewrite is an identity for sums with constant bounds (a sum whose bounds involve a dummy is
+    left alone), so equal normal forms prove equal sides; the exchanged and the recognised sums of the
+    rowsum identity and the chain-rule sums of dQ and dK then meet in one form. The names c0, c1, ...
+    go by nesting depth (an inner sum never reuses an outer name), after every sum was first given
+    fresh Dummies: no rename captures a variable (the shared same_dummy can, see the note)."""
+    return _canonical_names(_fused(expr), 0)
+
+
+def _fused(expr: sp.Basic) -> sp.Basic:
+    if isinstance(expr, sp.Sum):
+        return _fused_sum(expr)
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    return expr.func(*[_fused(arg) for arg in expr.args])
+
+
+def _constant_bounds(summation: sp.Sum) -> bool:
+    dummies = set(summation.variables)
+    return not any(bound.free_symbols & dummies for _dummy, *bounds in summation.limits for bound in bounds)
+
+
+def _fused_sum(summation: sp.Sum) -> sp.Expr:
+    if not _constant_bounds(summation):
+        return summation
+    fresh = {dummy: sp.Dummy(dummy.name, integer=True, positive=True) for dummy in summation.variables}
+    limits = [(fresh[dummy], low, high) for dummy, low, high in summation.limits]
+    body = sp.expand(_fused(summation.function.xreplace(fresh)))
+    return sp.Add(*[_fused_term(term, limits) for term in sp.Add.make_args(body)])
+
+
+def _fused_term(term: sp.Expr, limits: list) -> sp.Expr:
+    """Sum over `limits` of one product: inner sums that use these dummies join the limits."""
+    limits = list(limits)
+    while True:
+        dummies = {dummy for dummy, *_bounds in limits}
+        inner = next((f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum) and f.free_symbols & dummies
+                      and _constant_bounds(f)), None)
+        if inner is None:
+            break
+        fresh = {dummy: sp.Dummy(dummy.name, integer=True, positive=True) for dummy in inner.variables}
+        limits += [(fresh[dummy], low, high) for dummy, low, high in inner.limits]
+        term = sp.expand(term / inner * inner.function.xreplace(fresh))
+    dummies = {dummy for dummy, *_bounds in limits}
+    inside = [f for f in sp.Mul.make_args(term) if f.free_symbols & dummies]
+    outside = sp.Mul(*[f for f in sp.Mul.make_args(term) if not f.free_symbols & dummies])
+    body = sp.Mul(*inside)
+    used = sorted((limit for limit in limits if limit[0] in body.free_symbols), key=lambda limit: (str(limit[1:])))
+    count = sp.Mul(*[high - low + 1 for dummy, low, high in limits if dummy not in body.free_symbols])
+    return count * outside * (sp.Sum(body, *used) if used else body)
+
+
+def _canonical_names(expr: sp.Basic, depth: int) -> sp.Basic:
+    """Top-down: a Sum's dummies become c_depth, c_(depth+1), ... in the order of its limits."""
+    if isinstance(expr, sp.Sum):
+        names = {dummy: _CANONICAL[depth + place] for place, dummy in enumerate(expr.variables)}
+        body = _canonical_names(expr.function.xreplace(names), depth + len(names))
+        return sp.Sum(body, *[(names[dummy], low, high) for dummy, low, high in expr.limits])
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    return expr.func(*[_canonical_names(arg, depth) for arg in expr.args])
