@@ -11,7 +11,7 @@ import sympy as sp
 
 from backprop_helpers import json_results, verified, verify_one
 from derive.engine import REGISTRY, build as _unverified
-from derive.engine.attention_forward import O, P, Q, Kmat, V, dO, dP, dS, sums_in_normal_form
+from derive.engine.attention_forward import MAX_PROVED_ENTRIES, O, P, Q, Kmat, V, dO, dP, dS, sums_in_normal_form
 from derive.errors import UsageError, VerificationError
 from derive.verify.generic import prove_equal, with_definitions
 from derive.reference import attention_backward as reference
@@ -146,7 +146,7 @@ def test_reference_rowsum_identity():
     assert np.allclose(np.sum((dOv @ Vv.T) * P_, axis=1), np.sum(dOv * O_, axis=1))
 
 
-@pytest.mark.parametrize("K, D, N", [(None, None, None), (2, 2, 2), (4, 2, 2)])
+@pytest.mark.parametrize("K, D, N", [(None, None, None), (2, 2, 2), (3, 2, 2)])
 def test_every_step_verified_and_most_proved(K, D, N):
     derivation = verified(NAME, K, D, N)
     for step in derivation.steps:
@@ -156,7 +156,10 @@ def test_every_step_verified_and_most_proved(K, D, N):
     # the rowsum's vector form at symbolic sizes) rest on SymPy writing them out at small sizes
     # (_confirm_forms) and on the numbers.
     symbolic_only = ["vector-form", "chain-rule"] if K is None else []
-    assert sorted(unproved) == sorted(["matrix-form"] * 5 + symbolic_only)
+    if K is not None and K * D * N > MAX_PROVED_ENTRIES:  # the 50-digit numbers alone, never a claimed proof
+        assert len(unproved) == len(derivation.steps)
+    else:
+        assert sorted(unproved) == sorted(["matrix-form"] * 5 + symbolic_only)
     assert REGISTRY[NAME].sizes == ("K", "D", "N")
     assert dict(derivation.shapes)["dK"] == "K x D"
 
