@@ -1,6 +1,6 @@
 """The checker: latency of one `check` (in-process and as a whole process) and `grade` throughput.
 
-    python bench/checker.py [--runs 20] [--answers examples/class-1000.csv]
+    python bench/checker.py [--runs 20] [--answers examples/class-1000.csv] [--before DIR]
 
 Whole processes are measured in CPU time (theirs, from getrusage), so the machine's load does not
 enter the ratios. `bench/grade.py` measures `grade` on three kinds of class.
@@ -58,6 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--answers", default=str(ROOT / "examples" / "class-1000.csv"))
+    parser.add_argument("--before", help="an older tree (git archive REV | tar -x -C DIR; compileall it) to "
+                                         "measure alternately with this one: before/after in one run")
     args = parser.parse_args()
     from derive.check import check_answer
 
@@ -73,17 +75,7 @@ def main() -> None:
         print(f"{tex:<34} {ours:9.1f} {result.verdict:>10} {level:>18} {plain:10.1f} {says:>10}  "
               f"{'correct' if truth else 'incorrect'}")
 
-    process, baseline = {"wrong": [], "right": []}, []
-    answers = {"wrong": r"\sigma_i(1-\sigma_j)", "right": r"\sigma_i(\delta_{ij}-\sigma_j)"}
-    for _ in range(max(5, args.runs // 2)):  # alternated, so both see the same load; CPU time, not wall
-        baseline.append(child_cpu([sys.executable, "-c", "import sympy"]))
-        for kind, answer in answers.items():
-            process[kind].append(child_cpu([sys.executable, "cli.py", "check", "--target", "softmax-jacobian", answer]))
-    base = statistics.median(baseline)
-    for kind in answers:
-        ours = statistics.median(process[kind])
-        print(f"one `check` ({kind} answer) as a whole process: median {ours:.3f} CPU s; "
-              f"`python -c 'import sympy'` {base:.3f} CPU s; ratio {ours / base:.2f}x")
+    whole_processes(args.runs, args.before)
     naming = statistics.median(fresh_naming() for _ in range(5))
     print(f"naming a mistake in a fresh process (no near mistake: the whole catalogue, other targets "
           f"included): {1000 * naming:.0f} ms CPU")
@@ -100,11 +92,35 @@ def main() -> None:
         writer.writerows(unique)
     timed_grade(path, f"`grade` on {len(unique)} all-different answers", len(unique))
 
+# One `check --target softmax-jacobian` per kind of answer, as a whole process.
+PROCESS_ANSWERS = {"wrong": r"\sigma_i(1-\sigma_j)", "right": r"\sigma_i(\delta_{ij}-\sigma_j)",
+                   "right, other form": r"\sigma_j(\delta_{ij}-\sigma_i)", "no near mistake": r"\sigma_i + \sigma_j"}
 
-def child_cpu(argv: list) -> float:
+
+def whole_processes(runs: int, before: str | None) -> None:
+    """Median CPU of each answer's `check` process against `python -c 'import sympy'`, alternated in one
+    run so all see the same load; with `before`, the older tree's process is measured beside ours."""
+    trees = {"after": ROOT, **({"before": Path(before)} if before else {})}
+    spent = {(tree, kind): [] for tree in trees for kind in PROCESS_ANSWERS}
+    baseline = []
+    for _ in range(max(5, runs // 2)):
+        baseline.append(child_cpu([sys.executable, "-c", "import sympy"]))
+        for kind, answer in PROCESS_ANSWERS.items():
+            for tree, root in trees.items():
+                spent[tree, kind].append(child_cpu([sys.executable, "cli.py", "check", "--target", "softmax-jacobian",
+                                                    answer], cwd=root))
+    base = statistics.median(baseline)
+    print(f"whole `check` processes, median CPU s (`python -c 'import sympy'`: {base:.3f} s)")
+    for kind in PROCESS_ANSWERS:
+        cells = [f"{tree} {statistics.median(spent[tree, kind]):.3f} s ({statistics.median(spent[tree, kind]) / base:.2f}x)"
+                 for tree in sorted(trees, reverse=True)]
+        print(f"  {kind:<18} " + "   ".join(cells))
+
+
+def child_cpu(argv: list, cwd: Path = ROOT) -> float:
     """CPU seconds (user + system) of one whole child process: the machine's load does not stretch it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, cwd=ROOT, capture_output=True)
+    subprocess.run(argv, cwd=cwd, capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 

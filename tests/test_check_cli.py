@@ -61,16 +61,35 @@ def test_a_check_imports_only_what_it_needs(tmp_path):
     import sys
     from pathlib import Path
     code = ("import sys; from click.testing import CliRunner; from derive.cli_app import main; "
+            "from derive.check import target; "
             "r = CliRunner().invoke(main, ['check', '--target', 'softmax-jacobian', sys.argv[1]]); "
             "print(r.exit_code, *sorted(m for m in sys.modules if m.startswith(('derive.commands.', 'derive.engine', "
-            "'derive.verify'))))")
+            "'derive.verify'))), *sorted(target.stored()._read))")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     root = Path(__file__).resolve().parent.parent
     runs = [subprocess.run([sys.executable, "-c", code, r"\sigma_i(1-\sigma_j)"], cwd=root, env=env,
                            capture_output=True, text=True, check=True).stdout.split() for _ in range(2)]
     assert runs[0][0] == "1" and "derive.engine" in runs[0]  # built and stored
-    assert runs[1] == ["1", "derive.commands.check"]
+    # Only its own target is read back (a near mistake named it): not the others.
+    assert runs[1] == ["1", "derive.commands.check", "softmax-jacobian"]
     # A right answer in the target's own form is proved without the verifier's rewriting.
     right = subprocess.run([sys.executable, "-c", code, r"\sigma_i(\delta_{ij}-\sigma_j)"], cwd=root, env=env,
                            capture_output=True, text=True, check=True).stdout.split()
-    assert right == ["0", "derive.commands.check"]
+    assert right == ["0", "derive.commands.check", "softmax-jacobian"]
+    # No near mistake: naming compares with every other derivation's result, all read back.
+    none_near = subprocess.run([sys.executable, "-c", code, r"\sigma_i + \sigma_j"], cwd=root, env=env,
+                               capture_output=True, text=True, check=True).stdout.split()
+    from derive.catalog import MODULES
+    from derive.check.target import PARTS
+    every = len(MODULES) + sum(len(parts) for parts in PARTS.values())
+    assert none_near[0] == "1" and len(none_near) == 2 + every and "cross-entropy-gradient" in none_near
+
+
+def test_the_catalogue_reads_every_constant_the_engine_modules_define():
+    """catalog.py parses only each engine module's header: a constant it missed would differ from the module's."""
+    import importlib
+    from derive import catalog
+    modules = [importlib.import_module(f"derive.engine.{module}") for module in catalog.MODULES]
+    assert catalog.descriptions() == tuple((m.NAME, m.DESCRIPTION) for m in modules)
+    assert catalog.size_limits() == {m.NAME: getattr(m, "FAST_SIZES", {}) for m in modules}
+    assert any(catalog.size_limits().values())  # some derivation has limits, so the comparison can fail

@@ -263,6 +263,28 @@ def test_naming_fingerprints_agree_with_compare_on_every_candidate(target, answe
     assert any(fast for fast, _slow in decisions) == some_candidate
 
 
+@pytest.mark.parametrize("target, answer, expected", [
+    (SJ, r"-\sigma_i(\delta_{ij}-\sigma_j)", "sign"), (SJ, r"3\sigma_i(\delta_{ij}-\sigma_j)", "scale"),
+    (CE, r"y_i - \sigma_i", "sign"), (CE, r"\frac{\sigma_i - y_i}{2}", "scale"),
+    (CE, r"\sigma_i - y_i + 3", "spurious-term"), (SJ, r"\sigma_i(1-\sigma_j)", "missing-delta"),
+    (SJ, r"\sigma_i + \sigma_j", None),
+])
+def test_naming_reuses_the_answers_values_and_names_as_when_it_computes_them_again(target, answer, expected,
+                                                                                    monkeypatch):
+    """identify evaluates the answer once at the naming points for the sign, scale, catalogue and constant
+    tests; computing them afresh for each test (as _values does) names the same mistake."""
+    from derive.check import mistakes
+    from derive.check.checker import _read
+    from derive.check.target import get
+    goal, expr = get(target), _read(answer)[0][0][1]
+    reused = mistakes.identify(expr, goal)
+    assert (reused.id if reused else None) == expected
+    assert mistakes._known_pairs(goal, {tuple(goal.free): mistakes._naming_values(expr, goal, tuple(goal.free))})
+    monkeypatch.setattr(mistakes, "_known_pairs", lambda _target, _values: None)
+    afresh = mistakes.identify(expr, goal)
+    assert afresh == reused
+
+
 @pytest.mark.parametrize("target, answer, tiny", [
     (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-40}", True),
     (SJ, r"\sigma_i\delta_{ij} - \sigma_i\sigma_j + 10^{-40}\sigma_j", True),

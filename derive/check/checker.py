@@ -329,8 +329,10 @@ def _first_step(expr, goal) -> str:
 
 def _left_side_mistake(expr, goal, lang: str = "en"):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
+    if not isinstance(expr, sp.Derivative):  # only a derivative can be another question's left side
+        return None
     for name, (lhs, _result) in targets.questions().items():
-        if lhs != goal.lhs and isinstance(expr, sp.Derivative) and expr == lhs:
+        if lhs != goal.lhs and expr == lhs:
             return mistake("other-target", ("left_side", {"lhs": to_latex(expr), "name": name,
                                                           "goal": to_latex(goal.lhs)}), lang)
     return None

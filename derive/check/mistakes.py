@@ -160,20 +160,21 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     if stray:
         names = ", ".join(sorted(map(str, stray)))
         return mistake("index-slip", ("note_index", {"names": names}), lang)
-    if compare(answer, target, sample=2).agree:
+    answer_values: dict = {}  # the answer evaluated once at the naming points, for every test below
+    if _matches(answer, target, answer_values):
         # Equal at the naming points, wrong elsewhere (a term vanishing at some K): every candidate
         # that equals the target would match too, so name only what is certain.
         return mistake("spurious-term", lang=lang)
-    ratio = _constant_ratio(answer, target)
+    pairs = _known_pairs(target, answer_values)
+    ratio = _constant_ratio(answer, target, pairs)
     if ratio is not None:
         if abs(ratio + 1) <= RELATIVE_TOLERANCE:
             return mistake("sign", lang=lang)
         return mistake("scale", ("note_scale", {"factor": mpmath.nstr(ratio, 6)}), lang)
-    answer_values: dict = {}
     for mistake_id, candidate, note in candidates(target):
         if _matches(answer, replace(target, result=candidate), answer_values):
             return mistake(mistake_id, note, lang)
-    if _constant_difference(answer, target):
+    if _constant_difference(answer, target, pairs):
         return mistake("spurious-term", ("note_constant", {}), lang)
     return None
 
@@ -213,6 +214,16 @@ def _naming_values(expr: sp.Basic, target: CheckTarget, free: tuple) -> tuple | 
         return None
 
 
+def _known_pairs(target: CheckTarget, answer_values: dict) -> list | None:
+    """_values(answer, target) from the values _matches already computed (the same points, indices
+    and evaluation); None where they are missing, and _values computes them itself."""
+    free = tuple(target.free)
+    got, expected = answer_values.get(free), _candidate_values(target, free)
+    if got is None or expected is None or len(got) != len(expected):
+        return None
+    return list(zip(expected, got))
+
+
 def _values(answer, target, sample=2):
     got_fn, expected_fn = evaluator(answer, target), evaluator(target.result, target)
     pairs = []
@@ -224,11 +235,12 @@ def _values(answer, target, sample=2):
     return pairs
 
 
-def _constant_ratio(answer, target):
+def _constant_ratio(answer, target, known: list | None = None):
     from .equivalence import ShapeMismatch
     try:
         with mpmath.workdps(PRECISION_DIGITS):
-            pairs = [(e, g) for e, g in _values(answer, target) if abs(e) > mpmath.mpf("1e-20")]
+            pairs = [(e, g) for e, g in (known if known is not None else _values(answer, target))
+                     if abs(e) > mpmath.mpf("1e-20")]
             if not pairs or any(not mpmath.isfinite(g) for _e, g in pairs):
                 return None
             ratios = [g / e for e, g in pairs]
@@ -242,11 +254,11 @@ def _constant_ratio(answer, target):
     return None
 
 
-def _constant_difference(answer, target) -> bool:
+def _constant_difference(answer, target, known: list | None = None) -> bool:
     from .equivalence import ShapeMismatch
     try:
         with mpmath.workdps(PRECISION_DIGITS):
-            diffs = [g - e for e, g in _values(answer, target)]
+            diffs = [g - e for e, g in (known if known is not None else _values(answer, target))]
     except ShapeMismatch:
         return False
     if not diffs or any(not mpmath.isfinite(d) for d in diffs):

@@ -12,6 +12,7 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,28 +96,61 @@ def built(name: str) -> CheckTarget:
 
 
 @functools.lru_cache(maxsize=1)
-def stored() -> dict:
+def stored() -> Mapping:
     """Every target by --target name, as (the target without its semantics, whether it has any), built
-    once and kept in the user's cache directory: building them all costs about a second of CPU, reading
-    them about 10 ms (pickled SymPy expressions, a few kB). The file is named by a hash of this
-    package's source and SymPy's version, so any change to the engine makes a new one; a missing,
-    stale or unreadable file is rebuilt and rewritten. {} when there is no usable cache directory."""
+    once and kept in the user's cache directory: building them all costs about a second of CPU. Each
+    target is pickled on its own and read when first asked for (SymPy rebuilds every expression it
+    reads: all of them cost 15 ms, one about 1 ms), so a check reads its own target and the others only
+    when naming a mistake needs them. The file is named by a hash of this package's source and SymPy's
+    version, so any change to the engine makes a new one; a missing, stale or unreadable file is
+    rebuilt and rewritten. {} when there is no usable cache directory."""
     cache = _cache_file()
     if cache is None:
         return {}
     try:
         with open(cache, "rb") as handle:
             entries = pickle.load(handle)  # our own file, in the user's own 0700 directory (as lark's cache)
-        if isinstance(entries, dict) and all(isinstance(target, CheckTarget) for target, _ in entries.values()):
-            return entries
+        if isinstance(entries, dict) and all(isinstance(data, bytes) and isinstance(has_semantics, bool)
+                                             for data, has_semantics in entries.values()):
+            return _StoredTargets(entries)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
         pass  # missing or damaged: rebuild below
     entries = {}
     for name in names():
         target = built(name)
-        entries[name] = (replace(target, semantics=None), target.semantics is not None)
+        entries[name] = (pickle.dumps(replace(target, semantics=None), protocol=pickle.HIGHEST_PROTOCOL),
+                         target.semantics is not None)
     _write_atomically(cache, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
-    return entries
+    return _StoredTargets(entries)
+
+
+class _StoredTargets(Mapping):
+    """name -> (target, has semantics), each target unpickled on first access; one that cannot be read
+    back (a damaged entry) is built instead, never guessed."""
+
+    def __init__(self, entries: dict):
+        self._entries = entries
+        self._read: dict = {}
+
+    def __getitem__(self, name: str) -> tuple:
+        if name not in self._read:
+            data, has_semantics = self._entries[name]  # KeyError for an unknown name, as a dict would
+            self._read[name] = (_unpickled(data) or replace(built(name), semantics=None), has_semantics)
+        return self._read[name]
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _unpickled(data: bytes) -> CheckTarget | None:
+    try:
+        target = pickle.loads(data)
+    except (EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, IndexError):
+        return None
+    return target if isinstance(target, CheckTarget) else None
 
 
 def questions() -> dict:
@@ -127,8 +161,8 @@ def questions() -> dict:
 
 
 def derivation_names() -> tuple:
-    """The registry's names alone, without NAME:PART (see names)."""
-    return tuple(name for name in questions() if ":" not in name)
+    """The registry's names alone, without NAME:PART (see names); reads no target."""
+    return tuple(name for name in (stored() or names()) if ":" not in name)
 
 
 def _cache_file() -> Path | None:
