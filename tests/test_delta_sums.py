@@ -52,3 +52,18 @@ def test_an_undecided_branch_is_not_skipped_for_the_fall_through():
     assert resolve_piecewise(piecewise, ranged_facts({d: D})) == y[d]
     with pytest.raises(ValueError):  # nothing is known about d: the (0, True) branch must not be taken
         resolve_piecewise(piecewise, ranged_facts({i: K}))
+
+
+def test_renaming_a_sum_index_never_captures_an_inner_sums_index():
+    # Sum_r b_r Sum_k a_{k,r} renamed to k would read Sum_k b_k Sum_k a_{k,k}: a different number,
+    # which once let prove_equal call a false equality proved.
+    from derive.algebra.rewrites import _CANONICAL_DUMMIES, same_dummy
+    k = _CANONICAL_DUMMIES[0]
+    r, K = sp.Symbol("r", integer=True), sp.Symbol("K", integer=True, positive=True)
+    a, b = sp.IndexedBase("a"), sp.IndexedBase("b")
+    original = sp.Sum(b[r] * sp.Sum(a[k, r], (k, 1, K)), (r, 1, K))
+    renamed = same_dummy(original)
+    values = {a[i, j]: 10 * i + j for i in (1, 2) for j in (1, 2)} | {b[1]: 3, b[2]: 5}
+    def at_two(expr):
+        return expr.subs(K, 2).doit().subs(values)
+    assert at_two(renamed) == at_two(original) == 3 * (11 + 21) + 5 * (12 + 22)

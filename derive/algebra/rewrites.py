@@ -263,8 +263,8 @@ def same_dummy(expr: sp.Basic, dummy: sp.Symbol = _CANONICAL_DUMMIES[0]) -> sp.B
         if len(summation.limits) != 1:
             return {}
         (var, _lo, _hi), = summation.limits
-        if var == dummy or dummy in summation.function.free_symbols:
-            return {}
+        if var == dummy or summation.function.has(dummy):
+            return {}  # `has`, not free_symbols: an inner sum over k would capture the renamed index
         return {var: dummy}
     return rename_sum_indices(expr, canonical)
 
