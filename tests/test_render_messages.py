@@ -79,17 +79,41 @@ def test_chinese_reads_as_chinese():
         assert not re.search(r"[\u4e00-\u9fff][(]|[)][\u4e00-\u9fff]", prose), path
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_teaching_paragraphs_own_first_shared_frameworks_as_fallback(lang):
+def _teaching_paragraphs(name, lang):
     from derive.render.context import build_context
     from derive.render.notation import Notation
+    return build_context(engine.build(name, None), notation=Notation(), lang=lang, syntax="md")["teaching"]["paragraphs"]
 
-    def paragraphs(name):
-        return build_context(engine.build(name, None), notation=Notation(), lang=lang, syntax="md")["teaching"]["paragraphs"]
-    shared = messages.catalogue(lang)["teaching"]["frameworks"]
-    vjp, online = paragraphs("softmax-vjp"), paragraphs("online-softmax")
-    assert len(vjp) == 2 and vjp[-1].startswith(shared[:12])  # its intuition, then the shared sentence
-    assert len(online) == 1 and not online[0].startswith(shared[:12])  # no derivative: its own sentence only
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_derivation_teaches_with_its_own_paragraphs(lang):
+    """No two derivations share a teaching paragraph (no template sentence pasted everywhere), and none
+    types a number: the numbers are the worked example's, computed."""
+    owner = {}
+    for name in engine.names():
+        paragraphs = _teaching_paragraphs(name, lang)
+        assert paragraphs, name
+        for paragraph in paragraphs:
+            assert paragraph not in owner, f"{name} shares a paragraph with {owner.get(paragraph)}"
+            owner[paragraph] = name
+            assert not re.search(r"\d\.\d", paragraph), (name, paragraph)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", ["temperature-softmax-jacobian", "linear-softmax-cross-entropy",
+                                  "batched-linear-softmax-cross-entropy", "sigmoid-logistic-gradient"])
+def test_intuition_then_shortcut_then_frameworks(lang, name):
+    table = messages.teaching(lang, name)
+    assert set(table) == {"intuition", "shortcut", "frameworks"}
+    assert len(_teaching_paragraphs(name, lang)) == 3
+
+
+def test_a_derivation_without_its_own_frameworks_paragraph_is_missing(monkeypatch):
+    table = {**messages.catalogue("zh"), "derivations": {"softmax-vjp": {"title": "t", "intro": "i", "teaching": {}}}}
+    monkeypatch.setattr(messages, "catalogue", lambda lang: table)
+    assert "zh: derivation softmax-vjp teaching frameworks" in messages.missing_entries(["softmax-vjp"])
+    with pytest.raises(messages.MissingMessageError):
+        messages.teaching("zh", "softmax-vjp")
 
 
 def test_greek_in_tex_prose_is_set_as_math():
