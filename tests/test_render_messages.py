@@ -62,16 +62,28 @@ def _strings(table, path=""):
         yield path, table
 
 
+# The glossary's term -> the other words for the same concept, which no zh string may use.
+_OTHER_WORDS = {
+    "雅可比矩阵": [r"雅可比(?!矩阵|积)"],  # 向量–雅可比积 is the VJP
+    "提出公因子": ["公因式", "提取公因"],
+    "商的求导法则": ["商法则"],
+    "克罗内克 δ": ["克罗内克记号", "克罗内克符号", "Kronecker"],  # 克罗内克记号 is the number theorists' (a/n)
+}
+
+
 def test_chinese_reads_as_chinese():
-    """One term per concept (the [glossary]), full-width punctuation outside formulas."""
-    import re
+    """One term per concept (the [glossary]) in every zh string, the documents' and the checker's
+    ([check]) alike; full-width punctuation outside formulas."""
     zh = messages.catalogue("zh")
-    assert "雅可比矩阵" in zh["glossary"].values()
-    for path, text in _strings({k: v for k, v in zh.items() if k != "glossary"}):
+    strings = list(_strings({k: v for k, v in zh.items() if k != "glossary"}))
+    assert any(path.startswith(".check.") for path, _ in strings)  # the checker's words are read too
+    for term in _OTHER_WORDS:
+        assert term in zh["glossary"].values(), term
+    for path, text in strings:
         prose = "".join(text.split("$")[0::2])
-        assert not re.search(r"雅可比(?!矩阵|积)", text), path  # 雅可比矩阵 everywhere; 向量–雅可比积 is the VJP
-        assert "公因式" not in text, path  # 提出公因子, one term
-        assert "克罗内克记号" not in text, path  # 克罗内克 δ: 克罗内克记号 is the number theorists' (a/n)
+        for term, others in _OTHER_WORDS.items():
+            for other in others:
+                assert not re.search(other, text), (path, other, term)
         assert "当前和" not in text, path  # the running sum is 累计和 everywhere
         assert "认出" not in text and "写开" not in text, path  # read as translated: 写回, 逐项写出
         if not path.endswith(("item_colon", "justification_colon", "justification_separator")):
