@@ -84,7 +84,9 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         if (derivation.K or 0) > MAX_MATRIX_SIDE else "",
         "verified_text": say.rich(messages.word(lang, "verified")),
         "symbols": _symbols(derivation, notation, lang, say),
-        "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions],
+        # A hypothesis SymPy already knows from the symbol (T > 0 for a positive T) prints as "True":
+        # the symbol list states it ("T: temperature, T > 0"), so the display leaves it out.
+        "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions if a.statement != sp.true],
         # A symbol a step introduces (S, L at concrete K) is defined there, not twice.
         "definitions": [f"{to_latex(s, notation)} = {to_latex(v, notation)}" for s, v in derivation.definitions
                         if not any(step.lhs == s for step in derivation.steps)],

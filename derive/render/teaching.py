@@ -69,6 +69,8 @@ def _example(name: str, say) -> dict | None:
     return {"intro": say.rich(messages.word(say.lang, "example_intro")),
             "inputs": inputs,
             "result": say.rich(messages.word(say.lang, "example_result")),
-            "lhs": to_latex(derivation.result_lhs, say.notation),
+            # The entry formula in brackets, [∂σ_i/∂z_j], names the matrix: a 3 × 3 matrix of
+            # derivatives on the left had its rows touching in the PDF.
+            "lhs": rf"\left[ {to_latex(engine.build(name).result_lhs, say.notation)} \right]",
             "matrix": rf"\begin{{pmatrix}} {rows} \end{{pmatrix}}",
             "after": say.rich(messages.word(say.lang, "example_checked"))}
