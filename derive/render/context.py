@@ -194,6 +194,8 @@ def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> lis
             chains = [p for p in parts[:index] if p["kind"] == "chain"]
             if key and chains:
                 part["intro"] = say.rich(messages.word(say.lang, key), ref=chains[-1]["equations"][-1]["ref"])
+            if part["kind"] == "forms" and part["intro"]:
+                _introduce_form(part, say)
             if not several and part["kind"] == "cases":
                 part["heading"] = say.text(messages.word(say.lang, "cases"))
             if not several and part["kind"] == "forms":
@@ -204,6 +206,19 @@ def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> lis
                        "heading": say.rich(messages.block_heading(say.lang, derivation.name, block_id)) if several
                        else ""})
     return blocks
+
+
+def _introduce_form(part: dict, say: "_Sayer") -> None:
+    """The form is introduced once: "Collecting all entries of (6) in a matrix: entry (i, j) of ...",
+    the introduction in place of the rule's label ("Matrix form: ...") its justification starts with."""
+    first = part["equations"][0]
+    label = say.text(messages.rule_label(say.lang, first["rule"]))
+    colon = say.text(messages.word(say.lang, "justification_colon"))
+    if first["text"].startswith(label + colon):
+        first["text"] = part["intro"] + first["text"][len(label):]
+    else:  # a justification without the label: the introduction stays a line of its own
+        first["text"] = part["intro"] + colon + first["text"]
+    part["intro"] = ""
 
 
 def _hide_repeated_lhs(equations: list[dict]) -> None:
