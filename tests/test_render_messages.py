@@ -62,16 +62,28 @@ def _strings(table, path=""):
         yield path, table
 
 
+# The glossary's term -> the other words for the same concept, which no zh string may use.
+_OTHER_WORDS = {
+    "雅可比矩阵": [r"雅可比(?!矩阵|积)"],  # 向量–雅可比积 is the VJP
+    "提出公因子": ["公因式", "提取公因"],
+    "商的求导法则": ["商法则"],
+    "克罗内克 δ": ["克罗内克记号", "克罗内克符号", "Kronecker"],  # 克罗内克记号 is the number theorists' (a/n)
+}
+
+
 def test_chinese_reads_as_chinese():
-    """One term per concept (the [glossary]), full-width punctuation outside formulas."""
-    import re
+    """One term per concept (the [glossary]) in every zh string, the documents' and the checker's
+    ([check]) alike; full-width punctuation outside formulas."""
     zh = messages.catalogue("zh")
-    assert "雅可比矩阵" in zh["glossary"].values()
-    for path, text in _strings({k: v for k, v in zh.items() if k != "glossary"}):
+    strings = list(_strings({k: v for k, v in zh.items() if k != "glossary"}))
+    assert any(path.startswith(".check.") for path, _ in strings)  # the checker's words are read too
+    for term in _OTHER_WORDS:
+        assert term in zh["glossary"].values(), term
+    for path, text in strings:
         prose = "".join(text.split("$")[0::2])
-        assert not re.search(r"雅可比(?!矩阵|积)", text), path  # 雅可比矩阵 everywhere; 向量–雅可比积 is the VJP
-        assert "公因式" not in text, path  # 提出公因子, one term
-        assert "克罗内克记号" not in text, path  # 克罗内克 δ: 克罗内克记号 is the number theorists' (a/n)
+        for term, others in _OTHER_WORDS.items():
+            for other in others:
+                assert not re.search(other, text), (path, other, term)
         assert "当前和" not in text, path  # the running sum is 累计和 everywhere
         assert "认出" not in text and "写开" not in text, path  # read as translated: 写回, 逐项写出
         if not path.endswith(("item_colon", "justification_colon", "justification_separator")):
@@ -79,17 +91,41 @@ def test_chinese_reads_as_chinese():
         assert not re.search(r"[\u4e00-\u9fff][(]|[)][\u4e00-\u9fff]", prose), path
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_teaching_paragraphs_own_first_shared_frameworks_as_fallback(lang):
+def _teaching_paragraphs(name, lang):
     from derive.render.context import build_context
     from derive.render.notation import Notation
+    return build_context(engine.build(name, None), notation=Notation(), lang=lang, syntax="md")["teaching"]["paragraphs"]
 
-    def paragraphs(name):
-        return build_context(engine.build(name, None), notation=Notation(), lang=lang, syntax="md")["teaching"]["paragraphs"]
-    shared = messages.catalogue(lang)["teaching"]["frameworks"]
-    vjp, online = paragraphs("softmax-vjp"), paragraphs("online-softmax")
-    assert len(vjp) == 2 and vjp[-1].startswith(shared[:12])  # its intuition, then the shared sentence
-    assert len(online) == 1 and not online[0].startswith(shared[:12])  # no derivative: its own sentence only
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_derivation_teaches_with_its_own_paragraphs(lang):
+    """No two derivations share a teaching paragraph (no template sentence pasted everywhere), and none
+    types a number: the numbers are the worked example's, computed."""
+    owner = {}
+    for name in engine.names():
+        paragraphs = _teaching_paragraphs(name, lang)
+        assert paragraphs, name
+        for paragraph in paragraphs:
+            assert paragraph not in owner, f"{name} shares a paragraph with {owner.get(paragraph)}"
+            owner[paragraph] = name
+            assert not re.search(r"\d\.\d", paragraph), (name, paragraph)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", ["temperature-softmax-jacobian", "linear-softmax-cross-entropy",
+                                  "batched-linear-softmax-cross-entropy", "sigmoid-logistic-gradient"])
+def test_intuition_then_shortcut_then_frameworks(lang, name):
+    table = messages.teaching(lang, name)
+    assert set(table) == {"intuition", "shortcut", "frameworks"}
+    assert len(_teaching_paragraphs(name, lang)) == 3
+
+
+def test_a_derivation_without_its_own_frameworks_paragraph_is_missing(monkeypatch):
+    table = {**messages.catalogue("zh"), "derivations": {"softmax-vjp": {"title": "t", "intro": "i", "teaching": {}}}}
+    monkeypatch.setattr(messages, "catalogue", lambda lang: table)
+    assert "zh: derivation softmax-vjp teaching frameworks" in messages.missing_entries(["softmax-vjp"])
+    with pytest.raises(messages.MissingMessageError):
+        messages.teaching("zh", "softmax-vjp")
 
 
 def test_greek_in_tex_prose_is_set_as_math():

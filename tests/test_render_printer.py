@@ -27,6 +27,9 @@ Dim, N = sp.Symbol("D", integer=True, positive=True), sp.Symbol("N", integer=Tru
     (b[k] + sp.Sum(x[r] * W[k, r], (r, 1, Dim)), r"\sum_{r=1}^{D} W_{kr} x_{r} + b_{k}"),
     (sp.Sum(sigma[k] * W[k, d], (k, 1, K)) + sp.Sum(-y[k] * W[k, d], (k, 1, K)),
      r"\sum_{k=1}^{K} \sigma_{k} W_{kd} - \sum_{k=1}^{K} y_{k} W_{kd}"),
+    # the step after it (the minus taken out of the sum) reads as the one sum it means, not as the same line again
+    (sp.Sum(sigma[k] * W[k, d], (k, 1, K)) - sp.Sum(y[k] * W[k, d], (k, 1, K)),
+     r"\sum_{k=1}^{K} W_{kd} \left(\sigma_{k} - y_{k}\right)"),
     ((sp.Sum(P[n, i], (n, 1, N)) - sp.Sum(Y[n, i], (n, 1, N))) / N,
      r"\frac{1}{N} \sum_{n=1}^{N} \left(P_{ni} - Y_{ni}\right)"),
     # The batched result: one sum of (P - Y) X, the mean's 1/N in front.
@@ -80,3 +83,16 @@ def test_long_sums_are_elided_in_the_middle():
 def test_explicit_matrices_use_display_fractions():
     tex = to_latex(sp.Matrix([[sp.exp(z[1]) / K, 0], [0, 1]]))
     assert r"\dfrac{e^{z_{1}}}{K}" in tex and to_latex(sp.exp(z[1]) / K) == r"\frac{e^{z_{1}}}{K}"
+
+
+def test_no_step_prints_as_the_line_before_it():
+    """A step whose display equals the previous line's is a step the reader cannot see (linear's
+    'factor' step printed the same two sums twice)."""
+    from doc_cases import small_K
+    from derive import engine
+    for name in engine.names():
+        for size in (None, small_K(name)):
+            steps = engine.build(name, size).steps
+            for before, after in zip(steps, steps[1:]):
+                if before.lhs == after.lhs:
+                    assert to_latex(before.rhs) != to_latex(after.rhs), (name, size, after.rule)

@@ -84,7 +84,9 @@ def build_context(derivation: Derivation, *, notation: Notation, lang: str, synt
         if (derivation.K or 0) > MAX_MATRIX_SIDE else "",
         "verified_text": say.rich(messages.word(lang, "verified")),
         "symbols": _symbols(derivation, notation, lang, say),
-        "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions],
+        # A hypothesis SymPy already knows from the symbol (T > 0 for a positive T) prints as "True":
+        # the symbol list states it ("T: temperature, T > 0"), so the display leaves it out.
+        "assumptions": [to_latex(a.statement, notation) for a in derivation.assumptions if a.statement != sp.true],
         # A symbol a step introduces (S, L at concrete K) is defined there, not twice.
         "definitions": [f"{to_latex(s, notation)} = {to_latex(v, notation)}" for s, v in derivation.definitions
                         if not any(step.lhs == s for step in derivation.steps)],
@@ -192,6 +194,8 @@ def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> lis
             chains = [p for p in parts[:index] if p["kind"] == "chain"]
             if key and chains:
                 part["intro"] = say.rich(messages.word(say.lang, key), ref=chains[-1]["equations"][-1]["ref"])
+            if part["kind"] == "forms" and part["intro"]:
+                _introduce_form(part, say)
             if not several and part["kind"] == "cases":
                 part["heading"] = say.text(messages.word(say.lang, "cases"))
             if not several and part["kind"] == "forms":
@@ -202,6 +206,19 @@ def _blocks(derivation: Derivation, equations: list[dict], say: "_Sayer") -> lis
                        "heading": say.rich(messages.block_heading(say.lang, derivation.name, block_id)) if several
                        else ""})
     return blocks
+
+
+def _introduce_form(part: dict, say: "_Sayer") -> None:
+    """The form is introduced once: "Collecting all entries of (6) in a matrix: entry (i, j) of ...",
+    the introduction in place of the rule's label ("Matrix form: ...") its justification starts with."""
+    first = part["equations"][0]
+    label = say.text(messages.rule_label(say.lang, first["rule"]))
+    colon = say.text(messages.word(say.lang, "justification_colon"))
+    if first["text"].startswith(label + colon):
+        first["text"] = part["intro"] + first["text"][len(label):]
+    else:  # a justification without the label: the introduction stays a line of its own
+        first["text"] = part["intro"] + colon + first["text"]
+    part["intro"] = ""
 
 
 def _hide_repeated_lhs(equations: list[dict]) -> None:

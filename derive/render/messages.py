@@ -62,6 +62,14 @@ def derivation_text(lang: str, name: str, key: str) -> str:
         raise MissingMessageError(f"{lang}.toml: no [derivations.{name}] {key}") from None
 
 
+def teaching(lang: str, name: str) -> dict[str, str]:
+    """A derivation's teaching paragraphs ([derivations.NAME.teaching]); what frameworks compute is required."""
+    own = catalogue(lang).get("derivations", {}).get(name, {}).get("teaching", {})
+    if "frameworks" not in own:
+        raise MissingMessageError(f"{lang}.toml: no [derivations.{name}.teaching] frameworks")
+    return own
+
+
 def block_heading(lang: str, name: str, block: str) -> str:
     """The subheading of one block of a derivation with several results: the derivation's own, else the shared one."""
     table = catalogue(lang)
@@ -117,6 +125,7 @@ def missing_entries(derivation_names: Iterable[str]) -> list[str]:
         for name in derivation_names:
             entry = table.get("derivations", {}).get(name, {})
             missing += [f"{lang}: derivation {name} {key}" for key in ("title", "intro") if key not in entry]
+            missing += [f"{lang}: derivation {name} teaching frameworks"] if "frameworks" not in entry.get("teaching", {}) else []
     return missing
 
 

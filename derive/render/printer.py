@@ -222,7 +222,11 @@ class NotationPrinter(LatexPrinter):
             return rf"1 \leq {names} \leq {self._print(uppers.pop())}"
         if len(bounds) == len(expr.args):  # index ranges with different sizes: 1 <= d <= D, 1 <= i <= K
             return r",\quad ".join(self._print(a) for a in sorted(bounds, key=lambda a: str(a.rhs), reverse=True))
-        return super()._print_And(expr)
+        chained = _chained(expr)
+        if chained is not None:  # 0 <= y_1 <= 1, not 0 <= y_1 and y_1 <= 1
+            return r" \leq ".join(self._print(part) for part in chained)
+        # Conditions listed as textbooks list them, B_T = K, B_{t-1} + 1 <= B_t (not joined by a logical and)
+        return r",\quad ".join(self._print(a) for a in expr.args)
 
     def _print_LessThan(self, expr):
         if expr.lhs.is_Symbol and expr.lhs.is_positive and expr.lhs.is_integer:
@@ -279,6 +283,12 @@ class NotationPrinter(LatexPrinter):
             if all(term.could_extract_minus_sign() for term in primitive.args):
                 return "- " + self._print_Mul(sp.Mul(content, -primitive, evaluate=False))
             return self._print_Mul(sp.Mul(content, primitive, evaluate=False))
+        subtracted = any(c == -1 and isinstance(rest, sp.Sum) for c, rest in (t.as_coeff_Mul() for t in expr.args))
+        merged = _merged_sums(expr) if subtracted else None
+        if merged is not None:
+            # Sum_k a_k - Sum_k b_k is one Sum_k (a_k - b_k), as the step that factored it means; a sum
+            # with the minus still inside (the step before) prints as two, so the two steps differ.
+            return self._print(merged)
         ordered = [_pull_sign_out_of_sum(t) for t in self._as_ordered_terms(expr, order=order)]
         # The bias goes last, as in W x + b (stable sort: the other terms keep their order).
         ordered.sort(key=lambda t: isinstance(t, sp.Indexed) and t.base.name == "b")
@@ -360,3 +370,13 @@ class NotationPrinter(LatexPrinter):
 def to_latex(expr, notation: Notation | None = None) -> str:
     """LaTeX for an expression in textbook order (`\\sigma_i(\\delta_{ij} - \\sigma_j)`); the math is unchanged."""
     return NotationPrinter({"notation": notation, "mat_delim": "", "mat_str": "pmatrix"}).doprint(expr)
+
+
+def _chained(expr: sp.And) -> tuple | None:
+    """(a, b, c) when `expr` is a <= b and b <= c in either order, else None."""
+    if len(expr.args) != 2 or not all(isinstance(a, sp.LessThan) for a in expr.args):
+        return None
+    for first, second in (expr.args, expr.args[::-1]):
+        if first.rhs == second.lhs:
+            return first.lhs, first.rhs, second.rhs
+    return None

@@ -1,6 +1,6 @@
 """The teaching section of a document: intuition, the shortcut route, a worked K = 3 example, what frameworks compute.
 
-The words come from the catalogues ([derivations.NAME.teaching], else [teaching]); the example's
+The words are each derivation's own ([derivations.NAME.teaching] in the catalogues); the example's
 numbers are computed from the derivation at K = 3 and checked by finite differences
 (numeric.worked), never typed in.
 """
@@ -19,11 +19,8 @@ PARAGRAPHS = ("intuition", "shortcut", "frameworks")
 
 
 def teaching_context(derivation: Derivation, say) -> dict:
-    """Paragraphs (those the catalogue has for this derivation) and the worked example, printed."""
-    table = messages.catalogue(say.lang)
-    own = table.get("derivations", {}).get(derivation.name, {}).get("teaching", {})
-    # The derivation's own paragraphs; what frameworks compute falls back to the shared sentence.
-    texts = {**{"frameworks": table["teaching"]["frameworks"]}, **own}
+    """The derivation's own paragraphs (none is shared with another derivation) and the worked example, printed."""
+    texts = messages.teaching(say.lang, derivation.name)
     paragraphs = [say.rich(texts[key]) for key in PARAGRAPHS if key in texts]
     return {"heading": say.text(messages.word(say.lang, "teaching")), "paragraphs": paragraphs,
             "example": _example(derivation.name, say)}
@@ -72,6 +69,8 @@ def _example(name: str, say) -> dict | None:
     return {"intro": say.rich(messages.word(say.lang, "example_intro")),
             "inputs": inputs,
             "result": say.rich(messages.word(say.lang, "example_result")),
-            "lhs": to_latex(derivation.result_lhs, say.notation),
+            # The entry formula in brackets, [∂σ_i/∂z_j], names the matrix: a 3 × 3 matrix of
+            # derivatives on the left had its rows touching in the PDF.
+            "lhs": rf"\left[ {to_latex(engine.build(name).result_lhs, say.notation)} \right]",
             "matrix": rf"\begin{{pmatrix}} {rows} \end{{pmatrix}}",
             "after": say.rich(messages.word(say.lang, "example_checked"))}
