@@ -405,6 +405,33 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     assert note is None or note in result.message, result.message
 
 
+BATCH_B = "batched-linear-softmax-cross-entropy:b"
+
+
+@pytest.mark.parametrize("target, text, verdict, upper", [
+    # n and d are the author's summation letters where the target has no batch (N) or feature (D) size.
+    (CE, r"\frac{e^{z_i}}{\sum_n e^{z_n}} - y_i", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_{n=1}^{N} e^{z_n}} - y_i", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"-\sum_n y_n (\delta_{in} - p_i)", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_d e^{z_d}} - y_i", "correct", r"\sum_{d=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_n e^{z_n}} + y_i", "incorrect", r"\sum_{n=1}^{K}"),
+    (JAC, r"\frac{e^{z_i}}{\sum_n e^{z_n}}(\delta_{ij} - \frac{e^{z_j}}{\sum_n e^{z_n}})", "correct", r"\sum_{n=1}^{K}"),
+    # The batched target has N examples: there a sum over n runs over them, to N.
+    (BATCH_B, r"\frac{1}{N}\sum_n (P_{nk} - Y_{nk})", "correct", r"\sum_{n=1}^{N}"),
+    (BATCH_B, r"\sum_n (P_{nk} - Y_{nk})", "incorrect", r"\sum_{n=1}^{N}"),
+])
+def test_sum_letter_runs_to_the_targets_sizes(target, text, verdict, upper):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, result.message
+    assert upper in result.interpretation, result.interpretation
+
+
+def test_a_size_the_target_lacks_outside_a_sum_is_still_not_judged():
+    """Only a sum's limit is read as the number of classes: 1/N in a single-example answer is not K."""
+    result = check_answer(r"(\sigma_i - y_i)/N", target=CE, seed=11)
+    assert result.verdict == "undecided" and "N" in result.message, result.message
+
+
 VJP = "softmax-vjp"
 
 
