@@ -159,9 +159,9 @@ def test_first_wrong_line_is_the_line_as_given(text, line):
 
 
 def test_lines_before_an_unreadable_line_are_still_judged():
-    text = "\\frac{\\partial L}{\\partial o_i} = p_i\n= (\\sum_i p_i y_i) - y_i"
+    text = "\\frac{\\partial L}{\\partial o_i} = p_i\n= (\\sum_k p_k y_k) @ y_i"
     assert check_answer(text, target=CE).first_wrong_line == 1
-    assert check_answer("= p_i - y_i\n= (\\sum_i p_i y_i) - y_i", target=CE).verdict == "invalid"
+    assert check_answer("= p_i - y_i\n= (\\sum_k p_k y_k) @ y_i", target=CE).verdict == "invalid"
 
 
 @pytest.mark.parametrize("case, verdict", [("i=j", "correct"), ("i!=j", "incorrect"), (None, "incorrect")])
@@ -273,6 +273,15 @@ def test_an_unfinished_step_is_not_an_answer_yet_but_a_restated_question_is_wron
     assert unfinished.verdict == "undecided" and "Not an answer yet" in unfinished.message
     assert unfinished.first_wrong_line is None
     assert check_answer(r"\frac{\partial \sigma_i}{\partial z_j}", target=JAC).verdict == "incorrect"
+    # The function written out under the derivative is a first step, not an answer (sse235528).
+    written_out = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j}"
+                               r"\frac{e^{z_i}}{\sum_k e^{z_k}}", target=JAC)
+    assert written_out.verdict == "undecided" and "Not an answer yet" in written_out.message
+    restated = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial \sigma_i}{\partial z_j}", target=JAC)
+    assert restated.verdict == "incorrect", restated.message
+    wrong_written_out = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j}"
+                                     r"\frac{e^{z_j}}{\sum_k e^{z_k}}", target=JAC)
+    assert wrong_written_out.verdict == "incorrect", wrong_written_out.message
     # A wrong step that still holds a derivative is still wrong: the numbers decide first.
     wrong = check_answer(r"\frac{\partial L}{\partial z_j} = -2\sum_i y_i \frac{1}{\hat{y}_i} "
                          r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
