@@ -230,6 +230,40 @@ def test_grade_reads_a_class_in_its_course_notation(tmp_path):
     assert verdicts == {"1": "correct", "2": "incorrect"}
 
 
+
+CASE_ANSWERS = [r"\hat{y}_i (1 - \hat{y}_i)", r"-\hat{y}_i \hat{y}_j", r"\hat{y}_i (\delta_{ij} - \hat{y}_j)",
+                r"\hat{y}_i (1 + \hat{y}_i)", r"\sigma_i - y_i"]
+
+
+@pytest.mark.parametrize("case", ["i=j", "i!=j", "y_i=1"])
+def test_grade_and_check_agree_with_a_case(tmp_path, case):
+    """grade --case judges every answer as check --case does (same seed)."""
+    answers = tmp_path / "class.csv"
+    with open(answers, "w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([("id", "answer"), *((str(n), text) for n, text in enumerate(CASE_ANSWERS))])
+    result = CliRunner().invoke(main, ["grade", "--target", JAC, "--case", case, "--seed", "5", "--workers", "1",
+                                       str(answers)])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "class.report.csv", encoding="utf-8", newline="") as report:
+        graded = {row["id"]: row["verdict"] for row in csv.DictReader(report)}
+    checked = {}
+    for n, text in enumerate(CASE_ANSWERS):
+        run = CliRunner().invoke(main, ["check", "--target", JAC, "--case", case, "--seed", "5", "--format", "json",
+                                        "--", text])
+        checked[str(n)] = json.loads(run.stdout)["verdict"]
+    assert graded == checked
+    # The case changes the verdicts: without it the diagonal answer is wrong, with i=j right.
+    assert (graded["0"] == "correct") == (case == "i=j")
+    assert graded["2"] == "correct" and graded["3"] == "incorrect"
+
+
+def test_grade_refuses_an_unreadable_case_before_grading(tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text("id,answer\n1,p_i\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", "--target", JAC, "--case", "i=", "--workers", "1", str(answers)])
+    assert result.exit_code == 2 and "a case is written" in result.output
+    assert not (tmp_path / "class.report.csv").exists()
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_reading_any_text_ends_in_a_reading_or_a_parse_error(text):
