@@ -448,6 +448,35 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     assert note is None or note in result.message, result.message
 
 
+
+@pytest.mark.parametrize("source, text, case, verdict", [
+    # The normaliser written without its sum: Z, or a bare \sum standing as a value.
+    ("barryhan", "∂s_i/∂z_i = (exp(z_i)·Z − exp(z_i)·exp(z_i)) / Z² = s_i − s_i² = s_i(1 − s_i)", "i=j", "correct"),
+    ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z² = −s_i s_j", "i!=j", "correct"),
+    ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z = −s_i s_j", "i!=j", "incorrect"),  # Z, not Z²
+    ("blatherstrike", r"\frac{\partial {S_i}}{\partial a_i} = \frac {e^{a_i}\times \sum - e^{a_i}\times e^{a_i}}{\sum^2}",
+     None, "correct"),
+    ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_j}} {\sum^2}",
+     "i!=j", "correct"),
+    ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_i}} {\sum^2}",
+     "i!=j", "incorrect"),
+])
+def test_the_normaliser_written_without_its_sum(source, text, case, verdict):
+    result = check_answer(text, target=JAC, case=case, seed=11)
+    assert result.verdict == verdict, result.message
+    assert r"\sum_{m=1}^{K}" in result.interpretation, result.interpretation
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"\frac{e^{z_i}}{Z} - \frac{e^{x_i}}{Z}", "unknown symbol Z"),  # two letters exponentiated: which sum?
+    (r"\sigma_i - Z", "unknown symbol Z"),  # nothing exponentiated
+    (r"\sigma_i - Z_i", "Z"),  # an indexed Z is an array, never the normaliser
+])
+def test_the_normaliser_is_read_only_when_certain(text, message):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
 BATCH_B = "batched-linear-softmax-cross-entropy:b"
 
 
@@ -578,7 +607,7 @@ def test_the_exponentiated_letter_is_a_guessed_logit():
     assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]
 
 
-@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb "])
+@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb ", "\\sum ", "\\sum^ 2 ", "Z e^{z_i} "])
 def test_reading_hostile_whitespace_stays_linear(fill):
     """A trailing-range pattern once backtracked for 78 s of CPU on 3900 spaces; every spelling pattern
     must stay far below a second on the longest answer (CPU time, not wall time)."""

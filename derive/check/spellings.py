@@ -210,7 +210,33 @@ def normalise(text: str) -> str:
     text = read_through_decorations(latex_from_image(text))
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
-    return normalise_code(text)
+    return spell_out_normaliser(normalise_code(text))
+
+
+# The normaliser written without its sum: Z (the partition function), or a bare \sum standing as a value
+# (`e^{a_i} \times \sum - ...`, `\sum^2`), never a capital with an index, an argument or a transpose.
+_PARTITION_Z = re.compile(r"(?<![A-Za-z\\_{(])Z(?![A-Za-z_(\[^]|\^\s*\{?\s*(?:T|\\top))")
+_BARE_SUM = re.compile(r"\\sum(?=\s*(?:[-+)}=]|\\times|\\cdot|$|\^\s*\{?\s*[0-9]\s*\}?\s*(?:[-+)}=]|\\times|\\cdot|$)))")
+# The letter an answer exponentiates (e^{x_i}, \\exp(a_i), exp(z_j)): its logits.
+EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+
+
+def spell_out_normaliser(text: str) -> str:
+    """Z or a bare \\sum as the sum of the exponentials the answer writes (exp(z_i) / Z: Z = sum_m e^{z_m}),
+    read only when the answer exponentiates exactly one letter, so the sum it stands for is certain."""
+    has_z, has_bare_sum = _PARTITION_Z.search(text) is not None, _BARE_SUM.search(text) is not None
+    if not (has_z or has_bare_sum) or re.search(r"Z\s*_", text):
+        return text
+    letters = set(EXPONENTIATED.findall(text))
+    if len(letters) != 1:
+        return text
+    letter = letters.pop()
+    dummy = next((m for m in "mrquvw" if not re.search(rf"(?<![A-Za-z\\]){m}(?![A-Za-z])", text)), None)
+    if dummy is None:
+        return text
+    total = rf"\left(\sum_{{{dummy}}} e^{{{letter}_{{{dummy}}}}}\right)"
+    text = _PARTITION_Z.sub(lambda _m: total, text) if has_z else text
+    return _BARE_SUM.sub(lambda _m: total, text) if has_bare_sum else text
 
 
 def code_aliases(text: str) -> dict:
