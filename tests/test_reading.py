@@ -477,6 +477,23 @@ def test_the_normaliser_is_read_only_when_certain(text, message):
     assert result.verdict == "invalid" and message in result.message, result.message
 
 
+
+@pytest.mark.parametrize("text, verdict", [
+    # A layer (or example) label on every indexed letter, used nowhere else: read through (compphysics).
+    (r"\frac{\partial f(z_i^l)}{\partial z_j^l}= f(z_i^l)\left(\delta_{ij}-f(z_j^l)\right),", "correct"),
+    (r"s_i^{(l)}(\delta_{ij} - s_j^{(l)})", "correct"),
+    (r"s_i^{[l]}(\delta_{ij} + s_j^{[l]})", "incorrect"),
+    (r"\sigma_i^{(n)}(\delta_{ij} - \sigma_j^{(n)})", "correct"),
+    (r"\sigma_i^k(\delta_{ij} - \sigma_j^k)", "invalid"),  # unbracketed k could be a power: not a label
+    (r"\sigma_i^{(j)}(\delta_{ij} - \sigma_j)", "invalid"),  # j is also an index here
+    (r"\sigma_i^l(\delta_{ij} - \sigma_j) + l", "invalid"),  # l used elsewhere
+    (r"\sigma_i^2 - \sigma_i", "incorrect"),  # a number is a power
+])
+def test_layer_labels_are_read_through_only_when_they_are_labels(text, verdict):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == verdict, result.message
+
+
 BATCH_B = "batched-linear-softmax-cross-entropy:b"
 
 
@@ -607,7 +624,7 @@ def test_the_exponentiated_letter_is_a_guessed_logit():
     assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]
 
 
-@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb ", "\\sum ", "\\sum^ 2 ", "Z e^{z_i} "])
+@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb ", "\\sum ", "\\sum^ 2 ", "Z e^{z_i} ", "z_i^{( l) ", "_ i ^ "])
 def test_reading_hostile_whitespace_stays_linear(fill):
     """A trailing-range pattern once backtracked for 78 s of CPU on 3900 spaces; every spelling pattern
     must stay far below a second on the longest answer (CPU time, not wall time)."""

@@ -25,7 +25,7 @@ UNREAD = frozenset({
     "sse235528-1", "sse235528-2", "walkerwzy-1", "zakariapz-2", "ase35741-1", "vsedov-1", "vsedov-2",
     "mattpetersen-4", "mattpetersen-6", "mattpetersen-7", "telhc-2", "triton-1", "triton-2",
     "freelw-1", "purepisces-9", "purepisces-10", "mindbento-1", "ivanukr-1", "iamtarun-1", "sumansudhir-1",
-    "sse360450-1", "ecomnet-2", "compphysics-1", "mse4258008-1", "mse4258008-2",
+    "sse360450-1", "ecomnet-2", "mse4258008-1", "mse4258008-2",
     "mse4258008-3", "mse4513826-1", "returnn-1", "returnn-2", "arxiv2002-1", "arxiv2002-2", "mse1804041-1",
     "igorino-1", "xoyoon2-1", "pmtk3-1", "infinitelexicon-1", "mse2416837-3", "lsestrict-1", "lsestrict-2",
     "mathworkslse-1", "mse2060944-3", "x35yao-2", "lizhenping-1", "divyanshu-1", "dani2442-1",
@@ -56,4 +56,4 @@ def test_corpus_verdict(entry_id):
 def test_the_corpus_is_mostly_read_and_never_misjudged_silently():
     assert len(ENTRIES) == 151
     read = len(ENTRIES) - len(UNREAD)
-    assert read >= 93
+    assert read >= 94

@@ -210,7 +210,27 @@ def normalise(text: str) -> str:
     text = read_through_decorations(latex_from_image(text))
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
-    return spell_out_normaliser(normalise_code(text))
+    return spell_out_normaliser(drop_layer_superscripts(normalise_code(text)))
+
+
+# A layer or example label on an indexed letter: z_i^l, z_j^{(l)}, a_i^{[l]}, X_j^{(i)} (never ^T, ^2 or e^...).
+_LAYER = re.compile(r"(?P<indexed>_\s*(?:\{[^{}]{1,8}\}|[A-Za-z0-9]))\s*\^\s*"
+                    r"(?:\{\s*(?P<open>[(\[])?\s*(?P<braced>[a-z])\s*[)\]]?\s*\}|(?P<bare>[a-z])(?![A-Za-z]))")
+
+
+def drop_layer_superscripts(text: str) -> str:
+    """z_i^l as z_i: one label letter, used nowhere else in the answer, on indexed letters (a layer or an
+    example, the same for every term). Read as a power, such a letter would have no meaning at all."""
+    found = list(_LAYER.finditer(text))
+    labels = {m.group("braced") or m.group("bare") for m in found}
+    # Unbracketed, only the layer letter l: z_i^k could be a power.
+    if len(labels) != 1 or any(not m.group("open") and (m.group("braced") or m.group("bare")) != "l" for m in found):
+        return text
+    label = labels.pop()
+    rest = _LAYER.sub(lambda m: m.group("indexed"), text)
+    if label in "eT" or re.search(rf"(?<![A-Za-z\\]){label}(?![A-Za-z])", rest):
+        return text
+    return rest
 
 
 # The normaliser written without its sum: Z (the partition function), or a bare \sum standing as a value
