@@ -139,8 +139,17 @@ def test_echo_names_index_roles_and_natural_log():
 
 
 def test_invalid_answer_is_a_verdict_not_an_exception():
-    result = check_answer(r"\frac{e^{z_i}}{\sum_i e^{z_i}}", target=SJ)
-    assert result.verdict == "invalid" and result.exit_code == 2 and "ambiguous" in result.message
+    result = check_answer(r"\frac{e^{z_i}}{", target=SJ)
+    assert result.verdict == "invalid" and result.exit_code == 2 and "not closed" in result.message
+
+
+def test_a_sum_reusing_a_free_index_is_read_with_normal_scoping():
+    """e^{z_i} / sum_i e^{z_i} as real notes write it: the sum's i is bound, the other i free."""
+    result = check_answer(r"\frac{e^{z_i}}{\sum_i e^{z_i}} - y_i", target=CE, seed=3)
+    assert result.verdict == "correct", result.message
+    assert "The index i of a sum belongs to that sum alone" in result.message
+    wrong = check_answer(r"\frac{e^{z_i}}{\sum_i e^{z_i}} + y_i", target=CE, seed=3)
+    assert wrong.verdict == "incorrect", wrong.message
 
 
 def test_time_limit_gives_undecided_never_correct():

@@ -31,6 +31,9 @@ READINGS = [
     (r"\frac{e^{z_i}}{\sum_k e^{z_k}}", sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))),
     (r"\dfrac{\exp(z_i)}{\sum_{k=1}^{K} \exp(z_k)}", sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))),
     (r"\frac{e^{z_i}}{\sum_{m} e^{z_m}}", sp.exp(z[i]) / sp.Sum(sp.exp(z[m]), (m, 1, K))),
+    # Normal scoping: the sum's i is its own variable (renamed to a free letter), not the free i outside.
+    (r"\frac{e^{z_i}}{\sum_i e^{z_i}}", sp.exp(z[i]) / sp.Sum(sp.exp(z[k]), (k, 1, K))),
+    (r"\frac{e^{z_k}}{\sum_k e^{z_k}}", sp.exp(z[k]) / sp.Sum(sp.exp(z[m]), (m, 1, K))),
     (r"-\sum_k y_k \log \sigma_k", -sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K))),
     (r"-\sum_k t_k \ln(p_k)", -sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K))),
     (r"\sigma_i - y_i", sigma[i] - y[i]),
@@ -138,12 +141,19 @@ def test_left_hand_side_and_chain():
     assert parse_line(r"= \sigma_i - y_i").parts == (None, sigma[i] - y[i])
 
 
+def test_a_reused_sum_index_is_bound_to_its_sum_and_reported():
+    line = parse_line(r"\frac{e^{z_j}}{\sum_j e^{z_j}} = \sigma_j - \sum_k \sum_j \sigma_j y_k")
+    assert line.parts == (sp.exp(z[j]) / sp.Sum(sp.exp(z[k]), (k, 1, K)),
+                          sigma[j] - sp.Sum(sigma[m] * y[k], (m, 1, K), (k, 1, K)))
+    assert line.reused_sum_indices == ("j",)
+    assert parse_line(r"\frac{e^{z_j}}{\sum_k e^{z_k}}").reused_sum_indices == ()
+
+
 def test_ln_is_reported_as_natural():
     assert parse_line(r"\ln \sigma_i").used_ln
 
 
 REFUSALS = [
-    (r"\frac{e^{z_i}}{\sum_i e^{z_i}}", "summation index i is also used outside"),
     (r"\input{/etc/passwd}", r"unknown command \\input"),
     (r"\write18{rm -rf /}", r"unknown command \\write"),
     (r"\def\x{1}", r"unknown command \\def"),

@@ -159,9 +159,9 @@ def test_first_wrong_line_is_the_line_as_given(text, line):
 
 
 def test_lines_before_an_unreadable_line_are_still_judged():
-    text = "\\frac{\\partial L}{\\partial o_i} = p_i\n= (\\sum_i p_i y_i) - y_i"
+    text = "\\frac{\\partial L}{\\partial o_i} = p_i\n= (\\sum_k p_k y_k) @ y_i"
     assert check_answer(text, target=CE).first_wrong_line == 1
-    assert check_answer("= p_i - y_i\n= (\\sum_i p_i y_i) - y_i", target=CE).verdict == "invalid"
+    assert check_answer("= p_i - y_i\n= (\\sum_k p_k y_k) @ y_i", target=CE).verdict == "invalid"
 
 
 @pytest.mark.parametrize("case, verdict", [("i=j", "correct"), ("i!=j", "incorrect"), (None, "incorrect")])
@@ -230,6 +230,40 @@ def test_grade_reads_a_class_in_its_course_notation(tmp_path):
     assert verdicts == {"1": "correct", "2": "incorrect"}
 
 
+
+CASE_ANSWERS = [r"\hat{y}_i (1 - \hat{y}_i)", r"-\hat{y}_i \hat{y}_j", r"\hat{y}_i (\delta_{ij} - \hat{y}_j)",
+                r"\hat{y}_i (1 + \hat{y}_i)", r"\sigma_i - y_i"]
+
+
+@pytest.mark.parametrize("case", ["i=j", "i!=j", "y_i=1"])
+def test_grade_and_check_agree_with_a_case(tmp_path, case):
+    """grade --case judges every answer as check --case does (same seed)."""
+    answers = tmp_path / "class.csv"
+    with open(answers, "w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([("id", "answer"), *((str(n), text) for n, text in enumerate(CASE_ANSWERS))])
+    result = CliRunner().invoke(main, ["grade", "--target", JAC, "--case", case, "--seed", "5", "--workers", "1",
+                                       str(answers)])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "class.report.csv", encoding="utf-8", newline="") as report:
+        graded = {row["id"]: row["verdict"] for row in csv.DictReader(report)}
+    checked = {}
+    for n, text in enumerate(CASE_ANSWERS):
+        run = CliRunner().invoke(main, ["check", "--target", JAC, "--case", case, "--seed", "5", "--format", "json",
+                                        "--", text])
+        checked[str(n)] = json.loads(run.stdout)["verdict"]
+    assert graded == checked
+    # The case changes the verdicts: without it the diagonal answer is wrong, with i=j right.
+    assert (graded["0"] == "correct") == (case == "i=j")
+    assert graded["2"] == "correct" and graded["3"] == "incorrect"
+
+
+def test_grade_refuses_an_unreadable_case_before_grading(tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text("id,answer\n1,p_i\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", "--target", JAC, "--case", "i=", "--workers", "1", str(answers)])
+    assert result.exit_code == 2 and "a case is written" in result.output
+    assert not (tmp_path / "class.report.csv").exists()
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_reading_any_text_ends_in_a_reading_or_a_parse_error(text):
@@ -273,6 +307,15 @@ def test_an_unfinished_step_is_not_an_answer_yet_but_a_restated_question_is_wron
     assert unfinished.verdict == "undecided" and "Not an answer yet" in unfinished.message
     assert unfinished.first_wrong_line is None
     assert check_answer(r"\frac{\partial \sigma_i}{\partial z_j}", target=JAC).verdict == "incorrect"
+    # The function written out under the derivative is a first step, not an answer (sse235528).
+    written_out = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j}"
+                               r"\frac{e^{z_i}}{\sum_k e^{z_k}}", target=JAC)
+    assert written_out.verdict == "undecided" and "Not an answer yet" in written_out.message
+    restated = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial \sigma_i}{\partial z_j}", target=JAC)
+    assert restated.verdict == "incorrect", restated.message
+    wrong_written_out = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j}"
+                                     r"\frac{e^{z_j}}{\sum_k e^{z_k}}", target=JAC)
+    assert wrong_written_out.verdict == "incorrect", wrong_written_out.message
     # A wrong step that still holds a derivative is still wrong: the numbers decide first.
     wrong = check_answer(r"\frac{\partial L}{\partial z_j} = -2\sum_i y_i \frac{1}{\hat{y}_i} "
                          r"\frac{\partial \hat{y}_i}{\partial z_j}", target=CE)
@@ -405,6 +448,79 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     assert note is None or note in result.message, result.message
 
 
+
+@pytest.mark.parametrize("source, text, case, verdict", [
+    # The normaliser written without its sum: Z, or a bare \sum standing as a value.
+    ("barryhan", "∂s_i/∂z_i = (exp(z_i)·Z − exp(z_i)·exp(z_i)) / Z² = s_i − s_i² = s_i(1 − s_i)", "i=j", "correct"),
+    ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z² = −s_i s_j", "i!=j", "correct"),
+    ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z = −s_i s_j", "i!=j", "incorrect"),  # Z, not Z²
+    ("blatherstrike", r"\frac{\partial {S_i}}{\partial a_i} = \frac {e^{a_i}\times \sum - e^{a_i}\times e^{a_i}}{\sum^2}",
+     None, "correct"),
+    ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_j}} {\sum^2}",
+     "i!=j", "correct"),
+    ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_i}} {\sum^2}",
+     "i!=j", "incorrect"),
+])
+def test_the_normaliser_written_without_its_sum(source, text, case, verdict):
+    result = check_answer(text, target=JAC, case=case, seed=11)
+    assert result.verdict == verdict, result.message
+    assert r"\sum_{m=1}^{K}" in result.interpretation, result.interpretation
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"\frac{e^{z_i}}{Z} - \frac{e^{x_i}}{Z}", "unknown symbol Z"),  # two letters exponentiated: which sum?
+    (r"\sigma_i - Z", "unknown symbol Z"),  # nothing exponentiated
+    (r"\sigma_i - Z_i", "Z"),  # an indexed Z is an array, never the normaliser
+])
+def test_the_normaliser_is_read_only_when_certain(text, message):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == "invalid" and message in result.message, result.message
+
+
+
+@pytest.mark.parametrize("text, verdict", [
+    # A layer (or example) label on every indexed letter, used nowhere else: read through (compphysics).
+    (r"\frac{\partial f(z_i^l)}{\partial z_j^l}= f(z_i^l)\left(\delta_{ij}-f(z_j^l)\right),", "correct"),
+    (r"s_i^{(l)}(\delta_{ij} - s_j^{(l)})", "correct"),
+    (r"s_i^{[l]}(\delta_{ij} + s_j^{[l]})", "incorrect"),
+    (r"\sigma_i^{(n)}(\delta_{ij} - \sigma_j^{(n)})", "correct"),
+    (r"\sigma_i^k(\delta_{ij} - \sigma_j^k)", "invalid"),  # unbracketed k could be a power: not a label
+    (r"\sigma_i^{(j)}(\delta_{ij} - \sigma_j)", "invalid"),  # j is also an index here
+    (r"\sigma_i^l(\delta_{ij} - \sigma_j) + l", "invalid"),  # l used elsewhere
+    (r"\sigma_i^2 - \sigma_i", "incorrect"),  # a number is a power
+])
+def test_layer_labels_are_read_through_only_when_they_are_labels(text, verdict):
+    result = check_answer(text, target=JAC, seed=11)
+    assert result.verdict == verdict, result.message
+
+
+BATCH_B = "batched-linear-softmax-cross-entropy:b"
+
+
+@pytest.mark.parametrize("target, text, verdict, upper", [
+    # n and d are the author's summation letters where the target has no batch (N) or feature (D) size.
+    (CE, r"\frac{e^{z_i}}{\sum_n e^{z_n}} - y_i", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_{n=1}^{N} e^{z_n}} - y_i", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"-\sum_n y_n (\delta_{in} - p_i)", "correct", r"\sum_{n=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_d e^{z_d}} - y_i", "correct", r"\sum_{d=1}^{K}"),
+    (CE, r"\frac{e^{z_i}}{\sum_n e^{z_n}} + y_i", "incorrect", r"\sum_{n=1}^{K}"),
+    (JAC, r"\frac{e^{z_i}}{\sum_n e^{z_n}}(\delta_{ij} - \frac{e^{z_j}}{\sum_n e^{z_n}})", "correct", r"\sum_{n=1}^{K}"),
+    # The batched target has N examples: there a sum over n runs over them, to N.
+    (BATCH_B, r"\frac{1}{N}\sum_n (P_{nk} - Y_{nk})", "correct", r"\sum_{n=1}^{N}"),
+    (BATCH_B, r"\sum_n (P_{nk} - Y_{nk})", "incorrect", r"\sum_{n=1}^{N}"),
+])
+def test_sum_letter_runs_to_the_targets_sizes(target, text, verdict, upper):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == verdict, result.message
+    assert upper in result.interpretation, result.interpretation
+
+
+def test_a_size_the_target_lacks_outside_a_sum_is_still_not_judged():
+    """Only a sum's limit is read as the number of classes: 1/N in a single-example answer is not K."""
+    result = check_answer(r"(\sigma_i - y_i)/N", target=CE, seed=11)
+    assert result.verdict == "undecided" and "N" in result.message, result.message
+
+
 VJP = "softmax-vjp"
 
 
@@ -508,7 +624,7 @@ def test_the_exponentiated_letter_is_a_guessed_logit():
     assert result.reading["roles"]["x"] == LOGITS and "x" in result.reading["guessed"]
 
 
-@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb "])
+@pytest.mark.parametrize("fill", [" ", ", ", "\\quad ", "i,", "e^ ", "\\mathbb ", "\\sum ", "\\sum^ 2 ", "Z e^{z_i} ", "z_i^{( l) ", "_ i ^ "])
 def test_reading_hostile_whitespace_stays_linear(fill):
     """A trailing-range pattern once backtracked for 78 s of CPU on 3900 spaces; every spelling pattern
     must stay far below a second on the longest answer (CPU time, not wall time)."""

@@ -23,19 +23,20 @@ ENTRIES = {entry["id"]: entry for entry in measure.entries()}
 # mattpetersen-4 is refused as a shape error (s^T s with column vectors): its page uses row vectors.
 UNREAD = frozenset({
     "sse235528-1", "sse235528-2", "walkerwzy-1", "zakariapz-2", "ase35741-1", "vsedov-1", "vsedov-2",
-    "mattpetersen-2", "mattpetersen-4", "mattpetersen-6", "mattpetersen-7", "telhc-2", "triton-1", "triton-2",
+    "mattpetersen-4", "mattpetersen-6", "mattpetersen-7", "telhc-2", "triton-1", "triton-2",
     "freelw-1", "purepisces-9", "purepisces-10", "mindbento-1", "ivanukr-1", "iamtarun-1", "sumansudhir-1",
-    "barryhan-1", "barryhan-2", "sse360450-1", "ecomnet-2", "compphysics-1", "mse4258008-1", "mse4258008-2",
+    "sse360450-1", "ecomnet-2", "mse4258008-1", "mse4258008-2",
     "mse4258008-3", "mse4513826-1", "returnn-1", "returnn-2", "arxiv2002-1", "arxiv2002-2", "mse1804041-1",
     "igorino-1", "xoyoon2-1", "pmtk3-1", "infinitelexicon-1", "mse2416837-3", "lsestrict-1", "lsestrict-2",
     "mathworkslse-1", "mse2060944-3", "x35yao-2", "lizhenping-1", "divyanshu-1", "dani2442-1",
-    "blatherstrike-1", "blatherstrike-2", "mathzsolution-1", "mathzsolution-2", "mathzsolution-3",
+    "mathzsolution-1", "mathzsolution-2", "mathzsolution-3",
     "mathzsolution-4", "geekanswers-1", "geekanswers-2", "mmimom-1", "autograd-1", "eidosian-1", "coral-1",
-    "coral-2", "coral-3", "sse235528-3", "triton-3",
+    "coral-2", "coral-3", "triton-3",
 })
 # Correct steps that still hold a derivative (a chain or quotient rule with the inner derivatives
 # written): every line agrees, but it is no answer yet, so the verdict is undecided with that reason.
-UNFINISHED = frozenset({"jishuzhan1-4", "sunhaozhe-1", "sse360450-3"})
+# sse235528-3 writes the definition out under the derivative (d/dz_j of e^{z_j} / sum_j e^{z_j}).
+UNFINISHED = frozenset({"jishuzhan1-4", "sunhaozhe-1", "sse360450-3", "sse235528-3"})
 
 
 @pytest.mark.parametrize("entry_id", sorted(ENTRIES))
@@ -55,4 +56,4 @@ def test_corpus_verdict(entry_id):
 def test_the_corpus_is_mostly_read_and_never_misjudged_silently():
     assert len(ENTRIES) == 151
     read = len(ENTRIES) - len(UNREAD)
-    assert read >= 87
+    assert read >= 94

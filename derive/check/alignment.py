@@ -17,7 +17,7 @@ from ..parse.build import index_symbol
 from ..parse.matrices import GeneralMatrix
 from .spellings import TRUE_CLASS
 from .equivalence import entry_order
-from .points import RANDOM_KS, READABLE
+from .points import RANDOM_KS, READABLE, semantic_sizes
 
 # The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
 CHECKED_KS = frozenset(RANDOM_KS) | {len(sigma) for sigma, _y in READABLE}
@@ -36,6 +36,7 @@ class Aligned:
 
 def align(chain: list, goal) -> Aligned:
     """Map the answer's free indices onto the target's (a bijection) and rename them throughout."""
+    chain = [(line, sums_over_classes(expr, goal)) for line, expr in chain]
     exprs = [expr for _line, expr in chain]
     used = set().union(*(free_indices(e) for e in exprs)) if exprs else set()
     mapping, guessed, case = _index_mapping(exprs, used, goal)
@@ -47,6 +48,17 @@ def align(chain: list, goal) -> Aligned:
     if any(a != b for a, b in mapping.items()):
         chain = [(line, _rename(expr, mapping)) for line, expr in chain]
     return Aligned(chain, mapping, indices, guessed, case)
+
+
+def sums_over_classes(expr: sp.Basic, goal) -> sp.Basic:
+    """A sum over n (or d) runs to N (or D) only in a target that has that size (batched: N examples);
+    elsewhere n is just the author's summation letter, and the sum runs over the K classes."""
+    sizes, _uppers = semantic_sizes(goal.semantics, min(CHECKED_KS))
+    missing = {size: symbols.K for size in (symbols.D, symbols.N) if size not in sizes}
+    if not missing or not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(limit[2] in missing for limit in e.limits),
+                        lambda s: sp.Sum(s.function, *((x, low, high.xreplace(missing)) for x, low, high in s.limits)))
 
 
 def _index_mapping(exprs: list, used: set, goal) -> tuple:

@@ -152,7 +152,7 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
     ParseError of the first unreadable line after a readable one (None when every line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
-    chain, ln, log, conditions, unread, count = [], False, False, {}, None, None
+    chain, ln, log, conditions, unread, count, reused = [], False, False, {}, None, None, set()
     for segment in split(text):
         body, condition = split_condition(segment.text)
         if is_prose(body):
@@ -175,6 +175,7 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
             conditions[segment.line] = condition
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         count = count or parsed.class_count
+        reused.update(parsed.reused_sum_indices)
         chain.extend((segment.line, part) for part in parsed.parts if part is not None)
     if not chain and unread is None:
         raise ParseError("the answer holds no formula, only words")
@@ -183,6 +184,8 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
         notes.append("natural_log")
     if count:
         notes.append(("class_count", {"count": count}))
+    if reused:
+        notes.append(("bound_sum_index", {"letters": ", ".join(sorted(reused))}))
     return chain, notes, conditions, unread
 
 
@@ -221,7 +224,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         per_line.setdefault(line, "correct")
         points += result.checked
     last_line, last = chain[-1]
-    if last.has(sp.Derivative) and _unfinished(chain):
+    if last.has(sp.Derivative) and _unfinished(chain, goal):
         # Every line agrees, but the last one is a step on the way (a chain rule with the inner
         # derivative still written): not wrong, not an answer yet.
         return Verdict("undecided", interpretation, f"{reading} {say(lang, 'unfinished')}", None, None,
@@ -253,12 +256,21 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                    evidence=evidence, seed=seed, lang=lang)
 
 
-def _unfinished(chain: list) -> bool:
-    """A step that still holds a derivative inside a larger expression, after a left side: work in
-    progress. A lone derivative, or one that only restates the question, is no step at all."""
-    last = chain[-1][1]
-    return len(chain) > 1 and not isinstance(last, sp.Derivative) and any(
-        isinstance(expr, sp.Derivative) for _line, expr in chain[:-1])
+def _unfinished(chain: list, goal) -> bool:
+    """A step that still holds a derivative, after a left side: work in progress, whether the derivative
+    stands inside a larger expression or the function is written out under it (d/dz_j of
+    e^{z_j} / sum_k e^{z_k}). A lone derivative, or one that only restates the question, is no step at all."""
+    claims = [_claim(expr) for _line, expr in chain]
+    last, earlier = claims[-1], claims[:-1]
+    if not any(isinstance(expr, sp.Derivative) for expr in earlier):
+        return False
+    return not isinstance(last, sp.Derivative) or last not in earlier and not _is_the_question(last, goal)
+
+
+def _claim(expr):
+    """What a line claims, without the case it is stated for (alignment.restricted's Piecewise)."""
+    restricted_to_a_case = isinstance(expr, sp.Piecewise) and len(expr.args) == 2 and expr.args[1].cond == sp.true
+    return expr.args[0].expr if restricted_to_a_case else expr
 
 
 @functools.lru_cache(maxsize=None)

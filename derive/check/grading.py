@@ -127,10 +127,10 @@ _DECISIONS: dict = {}
 
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (check_answer turns every failure into a verdict)."""
-    target, row, seed, lang, declared, macros = job
+    target, row, seed, lang, declared, macros, case = job
     from .checker import check_answer
     verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros,
-                           memo=_DECISIONS)
+                           case=case, memo=_DECISIONS)
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
                   verdict.evidence.level if verdict.evidence else None)
 
@@ -144,8 +144,9 @@ def _limit_worker_memory() -> None:
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
               progress: Callable[[int], None] | None = None, seed: int | None = None, lang: str = "en",
-              declared: dict | None = None, macros: tuple = ()) -> tuple:
-    """Results in input order, checked on all cores; `declared`, `macros`: the course's notation.
+              declared: dict | None = None, macros: tuple = (), case: str | None = None) -> tuple:
+    """Results in input order, checked on all cores; `declared`, `macros`: the course's notation;
+    `case`: the case the question asks for (i=j, i!=j, y_i=1), as `check --case`.
     One seed for the whole class (drawn fresh unless given), so equal answers get equal verdicts:
     each distinct answer text is checked once. If a worker dies, the first unfinished answer is
     checked again on its own (undecided if that kills its worker too) and the rest go on."""
@@ -153,7 +154,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     rows = tuple(rows)
     seed = fresh_seed() if seed is None else seed
     distinct = list(dict.fromkeys(row.answer for row in rows))
-    jobs = [(target, Row("", answer), seed, lang, declared, macros) for answer in distinct]
+    jobs = [(target, Row("", answer), seed, lang, declared, macros, case) for answer in distinct]
     _DECISIONS.clear()  # a batch's decisions, not an earlier one's (the key holds the seed, this bounds memory)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
@@ -161,7 +162,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     else:
         # Forked workers inherit what this process has loaded: read the target, the grammar and the
         # naming catalogue once here (with an answer of our own) instead of once per worker.
-        grade_one((target, Row("", "0"), seed, lang, declared, macros))
+        grade_one((target, Row("", "0"), seed, lang, declared, macros, case))
         checked = _on_all_cores(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []

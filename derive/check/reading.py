@@ -15,6 +15,7 @@ import sympy as sp
 from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
+from .spellings import EXPONENTIATED
 
 # Builder roles, and how the echo names them.
 ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
@@ -116,14 +117,13 @@ def infer(text: str, *, declared: dict | None = None, arrays: tuple = ()) -> Rea
     return Reading(roles=tuple(sorted(roles.items())), guessed=tuple(guessed))
 
 
-_EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
 
 
 def _exponent_letter(text: str, roles: dict, arrays: tuple) -> str | None:
     """The one letter the answer exponentiates (e^{x_i}, \\exp(a_i)) when nothing else names the logits."""
     if any(role == "z" for role in roles.values()) or _has_letter(text, "z"):
         return None
-    letters = set(_EXPONENTIATED.findall(text))
+    letters = set(EXPONENTIATED.findall(text))
     if len(letters) != 1:
         return None
     letter = letters.pop()

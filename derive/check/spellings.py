@@ -210,7 +210,53 @@ def normalise(text: str) -> str:
     text = read_through_decorations(latex_from_image(text))
     for pattern, replacement in _SPELLINGS:
         text = pattern.sub(replacement, text)
-    return normalise_code(text)
+    return spell_out_normaliser(drop_layer_superscripts(normalise_code(text)))
+
+
+# A layer or example label on an indexed letter: z_i^l, z_j^{(l)}, a_i^{[l]}, X_j^{(i)} (never ^T, ^2 or e^...).
+_LAYER = re.compile(r"(?P<indexed>_\s*(?:\{[^{}]{1,8}\}|[A-Za-z0-9]))\s*\^\s*"
+                    r"(?:\{\s*(?P<open>[(\[])?\s*(?P<braced>[a-z])\s*[)\]]?\s*\}|(?P<bare>[a-z])(?![A-Za-z]))")
+
+
+def drop_layer_superscripts(text: str) -> str:
+    """z_i^l as z_i: one label letter, used nowhere else in the answer, on indexed letters (a layer or an
+    example, the same for every term). Read as a power, such a letter would have no meaning at all."""
+    found = list(_LAYER.finditer(text))
+    labels = {m.group("braced") or m.group("bare") for m in found}
+    # Unbracketed, only the layer letter l: z_i^k could be a power.
+    if len(labels) != 1 or any(not m.group("open") and (m.group("braced") or m.group("bare")) != "l" for m in found):
+        return text
+    label = labels.pop()
+    rest = _LAYER.sub(lambda m: m.group("indexed"), text)
+    if label in "eT" or re.search(rf"(?<![A-Za-z\\]){label}(?![A-Za-z])", rest):
+        return text
+    return rest
+
+
+# The normaliser written without its sum: Z (the partition function), or a bare \sum standing as a value
+# (`e^{a_i} \times \sum - ...`, `\sum^2`), never a capital with an index, an argument or a transpose.
+_PARTITION_Z = re.compile(r"(?<![A-Za-z\\_{(])Z(?![A-Za-z_(\[^]|\^\s*\{?\s*(?:T|\\top))")
+_BARE_SUM = re.compile(r"\\sum(?=\s*(?:[-+)}=]|\\times|\\cdot|$|\^\s*\{?\s*[0-9]\s*\}?\s*(?:[-+)}=]|\\times|\\cdot|$)))")
+# The letter an answer exponentiates (e^{x_i}, \\exp(a_i), exp(z_j)): its logits.
+EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+
+
+def spell_out_normaliser(text: str) -> str:
+    """Z or a bare \\sum as the sum of the exponentials the answer writes (exp(z_i) / Z: Z = sum_m e^{z_m}),
+    read only when the answer exponentiates exactly one letter, so the sum it stands for is certain."""
+    has_z, has_bare_sum = _PARTITION_Z.search(text) is not None, _BARE_SUM.search(text) is not None
+    if not (has_z or has_bare_sum) or re.search(r"Z\s*_", text):
+        return text
+    letters = set(EXPONENTIATED.findall(text))
+    if len(letters) != 1:
+        return text
+    letter = letters.pop()
+    dummy = next((m for m in "mrquvw" if not re.search(rf"(?<![A-Za-z\\]){m}(?![A-Za-z])", text)), None)
+    if dummy is None:
+        return text
+    total = rf"\left(\sum_{{{dummy}}} e^{{{letter}_{{{dummy}}}}}\right)"
+    text = _PARTITION_Z.sub(lambda _m: total, text) if has_z else text
+    return _BARE_SUM.sub(lambda _m: total, text) if has_bare_sum else text
 
 
 def code_aliases(text: str) -> dict:

@@ -25,6 +25,12 @@ def reading_options(command):
                         help="TOML notation file ([symbols] probs = 'a'), as for generate.")(command)
 
 
+# --case, the same for check and grade: the case a question asks for when the answer's text does not say it.
+case_option = click.option("--case", "case", default=None, metavar="CASE",
+                           help="The case the question asks for, in the answer's letters: i=j, i!=j, or y_i=1 "
+                                "(i is the true class); each line is judged in that case only.")
+
+
 def declared(notation_file, symbols, macros) -> dict | None:
     """The declared roles ({"a": "sigma", ...}) or None; a bad --macro is refused here, before any answer."""
     from ..check.reading import declared_roles
@@ -50,9 +56,7 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @click.option("--hint", is_flag=True, help="For a wrong derivation: only a hint toward the right next step.")
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
               help="Language of the messages, explanations and hints.")
-@click.option("--case", "case", default=None, metavar="CASE",
-              help="The case the question asks for, in the answer's letters: i=j, i!=j, or y_i=1 "
-                   "(i is the true class); each line is judged in that case only.")
+@case_option
 @click.argument("answer", required=False)
 def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros, case) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
@@ -61,8 +65,7 @@ def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, m
 
     lookup(target)
     roles = declared(notation_file, symbols, macros)
-    if case is not None:
-        _read_case(case)
+    read_case_option(case)
     text = _answer_text(answer, path)
     verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros), seed=seed, lang=lang,
                            hint=hint, case=case)
@@ -78,10 +81,12 @@ def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, m
     sys.exit(verdict.exit_code)
 
 
-def _read_case(case: str) -> None:
+def read_case_option(case: str | None) -> None:
     """A --case that cannot be read is the caller's mistake (exit 2), before any answer is read."""
     from ..check.spellings import read_case
     from ..errors import ParseError
+    if case is None:
+        return
     try:
         read_case(case)
     except ParseError as error:

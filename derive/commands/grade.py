@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .check import declared, reading_options
+from .check import case_option, declared, read_case_option, reading_options
 
 
 @click.command()
@@ -20,8 +20,9 @@ from .check import declared, reading_options
               help="One seed of the random points for every answer (default: a fresh one per answer).")
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
               help="Language of the messages in the report.")
+@case_option
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
-def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros) -> None:
+def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros, case) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
     from .progress import plural, progress
 
@@ -33,6 +34,7 @@ def grade(target, report, workers, seed, lang, answers, notation_file, symbols, 
     from ..check.points import fresh_seed
     lookup(target)
     roles = declared(notation_file, symbols, macros)
+    read_case_option(case)
     seed = fresh_seed() if seed is None else seed  # one seed for the class, printed: --seed replays it
     source = Path(answers)
     destination = Path(report) if report else source.with_suffix(".report.csv")
@@ -44,7 +46,7 @@ def grade(target, report, workers, seed, lang, answers, notation_file, symbols, 
     rows = read_rows(source)
     with progress("checking", total=len(rows)) as bar:
         results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n),
-                            declared=roles, macros=tuple(macros), seed=seed, lang=lang)
+                            declared=roles, macros=tuple(macros), seed=seed, lang=lang, case=case)
     write_report(results, destination)
     counts = summary(results)
     from ..check.words import say

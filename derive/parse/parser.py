@@ -1,8 +1,9 @@
 """Turn typed LaTeX, Unicode or plain text into SymPy. Owns the grammar; knows nothing of checking.
 
 Pipeline: screen (bounds, characters, command whitelist) -> lark LALR (linear time) -> Build
-(a Transformer over a fixed table of names) -> post-checks (a summation dummy never captures a
-free index). Every failure is a ParseError with a column; lark's VisitError is unwrapped here.
+(a Transformer over a fixed table of names) -> scoping (a sum's index that reuses a free letter is
+renamed, so it never captures the free one). Every failure is a ParseError with a column; lark's
+VisitError is unwrapped here.
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import sympy as sp
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from sympy.tensor.indexed import IndexException
 
-from ..algebra.indices import free_indices
 from ..errors import ParseError
 from .build import Build
+from .sums import rebind_reused_sum_indices
 from .text import screen_with_origin
 
 
@@ -29,6 +30,7 @@ class ParsedLine:
     used_ln: bool = False
     used_log: bool = False
     class_count: int | None = None  # a sum to a number (\sum_{j=1}^{10}): read over all K classes
+    reused_sum_indices: tuple = ()  # letters both free and a sum's own index (e^{z_j} / \sum_j e^{z_j})
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,10 +114,10 @@ def parse_line(raw: str, *, binary: bool = False, roles: dict | None = None) -> 
         raise
     if not any(p is not None for p in parts):
         raise ParseError("the answer is empty")
-    for part in parts:
-        if part is not None:
-            check_dummies(part)
-    return ParsedLine(parts=parts, used_ln=builder.used_ln, used_log=builder.used_log, class_count=builder.class_count)
+    rebound = [rebind_reused_sum_indices(part) for part in parts]
+    return ParsedLine(parts=tuple(part for part, _letters in rebound), used_ln=builder.used_ln,
+                      used_log=builder.used_log, class_count=builder.class_count,
+                      reused_sum_indices=tuple(sorted({x for _part, letters in rebound for x in letters})))
 
 
 def parse(raw: str) -> sp.Basic:
@@ -125,14 +127,3 @@ def parse(raw: str) -> sp.Basic:
         raise ParseError("expected one expression without '='")
     return line.parts[0]
 
-
-def check_dummies(expr: sp.Basic) -> None:
-    """A summation index must not also stand free elsewhere: in e^{z_i} / sum_i e^{z_i} the i of
-    the numerator is free and the i of the sum is bound, so the reader cannot tell which is meant."""
-    free = free_indices(expr)
-    for summation in expr.atoms(sp.Sum):
-        for dummy in (limit[0] for limit in summation.limits):
-            if dummy not in free:
-                continue
-            raise ParseError(f"the summation index {dummy} is also used outside its sum; "
-                             f"this is ambiguous: use another letter for the sum, e.g. \\sum_m")

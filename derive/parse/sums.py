@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols
+from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from .bounds import checked
 from .markers import value
@@ -19,6 +20,34 @@ MAX_SUMS = 12
 SUM_UPPER = {symbols.d: symbols.D, symbols.n: symbols.N}
 # Letters courses use for the number of classes as a sum's upper limit (K, C, V, n, q): all read as K.
 CLASS_COUNT_LETTERS = frozenset("KCVnq")
+# Letters a sum's own index is renamed to when the author reused a free letter for it (never n or d,
+# which run to N and D).
+FRESH_SUM_LETTERS = "kmlrqabcfhuv"
+
+
+def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
+    """(expr, letters): a sum whose index is also a free index elsewhere (e^{z_j} / \\sum_j e^{z_j}) read
+    with normal scoping, as real notes mean it: the sum's j is its own bound variable, renamed to a
+    fresh letter so that no later renaming of the free j can reach it; `letters` are the reused ones."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr, ()
+    free = free_indices(expr)
+    reused = sorted({limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits} & free, key=str)
+    if not reused:
+        return expr, ()
+    taken = {symbol.name for symbol in expr.atoms(sp.Symbol)}
+    fresh = iter(sp.Symbol(letter, integer=True, positive=True) for letter in FRESH_SUM_LETTERS if letter not in taken)
+    def away(summation: sp.Sum) -> dict:
+        mapping = {}
+        for limit in summation.limits:
+            if limit[0] in free:
+                replacement = next(fresh, None)
+                if replacement is None:
+                    raise ParseError(f"the summation index {limit[0]} is also used outside its sum, and no "
+                                     "letter is left to tell them apart")
+                mapping[limit[0]] = replacement
+        return mapping
+    return rename_sum_indices(expr, away), tuple(str(letter) for letter in reused)
 
 
 class SumRules:
