@@ -641,3 +641,16 @@ def test_code_names_are_echoed_as_typed():
     result = check_answer("probs * (grad_out - np.sum(probs * grad_out))", target=VJP, seed=11)
     assert result.reading["roles"] == {"probs": OUT, "grad_out": "upstream gradient dL/ds"}, result.reading
     assert "Read as probs: softmax output, grad_out: upstream gradient dL/ds" in result.message
+
+
+def test_every_echo_term_is_said_in_both_languages_and_zh_echo_is_chinese():
+    from derive.check.reading import INDEX_MEANINGS, ROLE_NAMES
+    from derive.check.words import say
+    for term in {*ROLE_NAMES.values(), *INDEX_MEANINGS}:
+        assert say("en", term, "terms") == term
+        assert say("zh", term, "terms")
+    from derive.check.checker import check_answer
+    verdict = check_answer(r"\frac{\partial E}{\partial o_j} = p_j - t_j", target="cross-entropy-gradient",
+                           seed=1, lang="zh")
+    assert "p（softmax 输出）" in verdict.message and "t（目标）" in verdict.message
+    assert "Read as" not in verdict.message and "targets" not in verdict.message

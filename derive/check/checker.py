@@ -104,7 +104,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     echoed = echo(letters, aligned, text, aliases)
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
     named_note = f"The left side {named} is read as the target's own name." if named else ""
-    reading = " ".join(filter(None, [echo_text(echoed), _reading(chain, notes, lang), named_note]))
+    reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
     key = (tuple(chain), goal, interpretation, reading, seconds, seed, lang, hint)  # all _decide reads
     verdict = memo.get(key) if memo is not None else None
     if verdict is None:

@@ -16,6 +16,7 @@ from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
 from .spellings import EXPONENTIATED
+from .words import say
 
 # Builder roles, and how the echo names them.
 ROLE_NAMES = {"sigma": "softmax output", "z": "logits", "y": "targets", "L": "loss"}
@@ -254,12 +255,18 @@ def echo(reading: Reading, aligned, text: str, aliases: dict | None = None) -> d
             + list(aligned.guessed)}
 
 
-def echo_text(data: dict) -> str:
-    parts = [f"{key}: {role}" for key, role in data["roles"].items()]
-    parts += [f"{key}: {meaning}" for key, meaning in data["indices"].items()]
-    text = ("Read as " + ", ".join(parts) + ".") if parts else ""
+# What an index letter can mean in the echo (alignment.py); with ROLE_NAMES, every term [check.terms] says.
+INDEX_MEANINGS = ("index", "entry index", "row index", "column index", "row index (output)",
+                  "column index (logit)")
+
+
+def echo_text(data: dict, lang: str = "en") -> str:
+    """The reading in one sentence in `lang`; the JSON "reading" keeps the English terms (a contract)."""
+    parts = [say(lang, "echo_part", letter=key, term=say(lang, term, "terms"))
+             for key, term in [*data["roles"].items(), *data["indices"].items()]]
+    text = say(lang, "echo_read_as", parts=say(lang, "echo_separator").join(parts)) if parts else ""
     if data["guessed"]:
-        text += f" Guessed: {', '.join(data['guessed'])} (state them with --symbol to be sure)."
+        text += say(lang, "echo_guessed", letters=", ".join(data["guessed"]))
     return text
 
 

@@ -12,7 +12,7 @@ import string
 
 from ..render.messages import LANGS, MissingMessageError, catalogue
 
-TABLES = ("check", "mistakes", "steps", "hints", "parse")
+TABLES = ("check", "mistakes", "steps", "hints", "parse", "terms")
 
 
 def say(lang: str, key: str, table: str = "check", **fields) -> str:
