@@ -143,7 +143,8 @@ def _replace_step(derivation, rule, new_rhs):
 
 @pytest.mark.parametrize("n", [5, 12])
 def test_prover_proves_every_step(n):
-    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient", "softmax-vjp"):
+    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient", "softmax-vjp",
+                 "temperature-softmax-jacobian"):
         derivation = build(name, n)
         prover = Prover(derivation)
         assert all(prover.prove(step) is True for step in derivation.steps), name
@@ -191,6 +192,14 @@ def test_a_vjp_entry_off_by_one_or_with_a_wrong_inner_product_is_not_proved(n):
                         g[1] * sigma[1] - sigma[2] * total):
         wrong = _replace_step(derivation, Rule.CHAIN_RULE, sp.ImmutableMatrix([wrong_entry, *chained[1:]]))
         assert Prover(derivation).prove(wrong) is not True, wrong_entry
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_temperature_jacobian_without_its_1_over_T_is_not_proved(n):
+    from derive.engine import softmax_jacobian
+    derivation = build("temperature-softmax-jacobian", n)
+    wrong = _replace_step(derivation, Rule.MATRIX_FORM, softmax_jacobian.matrix_form(n))
+    assert Prover(derivation).prove(wrong) is not True
 
 
 def test_a_wrong_loss_step_fails_numerically():
