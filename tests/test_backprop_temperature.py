@@ -37,6 +37,21 @@ def test_json_result_matches_mpmath_diff(K, n, temperature):
             assert abs(as_mpf(instantiate_values(entry, scalars=scalars, arrays=arrays)) - expected[r][c]) < TOL
 
 
+@pytest.mark.parametrize("K", [12, 64])
+def test_concrete_result_at_larger_K_matches_mpmath_diff(K):
+    """The fast concrete path (engine over S with z / T, verify.concrete): sampled entries against the oracle."""
+    rng = random.Random(K)
+    temp = mpmath.mpf("0.7")
+    result = verified(NAME, K).result
+    zs = random_logits(rng, K)
+    probs = softmax_mp([t / temp for t in zs])
+    arrays = {sigma: probs}
+    for r, c in ((0, 0), (0, K - 1), (K // 2, K // 2), (K - 1, 3)):
+        expected = mpmath.diff(lambda v: softmax_mp([(v if m == c else t) / temp for m, t in enumerate(zs)])[r], zs[c])
+        value = as_mpf(instantiate_values(result[r, c], scalars={T: temp}, arrays=arrays))
+        assert abs(value - expected) < TOL
+
+
 def test_reference_matches_finite_differences():
     rng = np.random.default_rng(5)
     z, up, h = rng.normal(size=4) * 3, rng.normal(size=4), 1e-6

@@ -41,6 +41,18 @@ def test_json_result_matches_mpmath_diff(K, n):
             assert abs(value - expected[r]) < TOL
 
 
+@pytest.mark.parametrize("K", [12, 64])
+def test_concrete_result_at_larger_K_matches_mpmath_diff(K):
+    """The fast concrete path (engine over S, verify.concrete): its result against the oracle."""
+    rng = random.Random(K)
+    result = verified(NAME, K).result
+    zs, gs = random_logits(rng, K), random_logits(rng, K)
+    expected = _oracle(zs, gs)
+    arrays = {sigma: softmax_mp(zs), g: gs}
+    for r in (0, 1, K // 2, K - 1):
+        assert abs(as_mpf(instantiate_values(result[r, 0], scalars={}, arrays=arrays)) - expected[r]) < TOL
+
+
 @pytest.mark.parametrize("shift", [0.0, 800.0])
 def test_reference_backward_matches_finite_differences(shift):
     rng = np.random.default_rng(3)

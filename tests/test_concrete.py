@@ -143,7 +143,8 @@ def _replace_step(derivation, rule, new_rhs):
 
 @pytest.mark.parametrize("n", [5, 12])
 def test_prover_proves_every_step(n):
-    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient"):
+    for name in ("softmax-jacobian", "log-softmax-jacobian", "cross-entropy-gradient", "softmax-vjp",
+                 "temperature-softmax-jacobian"):
         derivation = build(name, n)
         prover = Prover(derivation)
         assert all(prover.prove(step) is True for step in derivation.steps), name
@@ -175,6 +176,29 @@ def test_off_by_one_gradient_entry_is_not_proved(n):
     entries = list(final)
     entries[n - 2] = sigma[n] - y[n - 1]  # sigma_K where sigma_{K-1} belongs
     wrong = _replace_step(derivation, Rule.ASSUMPTION, sp.ImmutableMatrix(entries))
+    assert Prover(derivation).prove(wrong) is not True
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_vjp_entry_off_by_one_or_with_a_wrong_inner_product_is_not_proved(n):
+    """The inner product g^T sigma is proved as one symbol (Prover.folded): a wrong sum, or an
+    entry with a neighbour's g, must not be proved (the claim with the symbol free is stronger)."""
+    from derive.symbols import g
+    derivation = build("softmax-vjp", n)
+    chained = list(next(s for s in derivation.steps if s.rule == Rule.CHAIN_RULE).rhs)
+    total = sp.Add(*[g[r] * sigma[r] for r in range(1, n + 1)])
+    short = sp.Add(*[g[r] * sigma[r] for r in range(1, n)])  # sigma_K g_K left out
+    for wrong_entry in (g[2] * sigma[1] - sigma[1] * total, g[1] * sigma[1] - sigma[1] * short,
+                        g[1] * sigma[1] - sigma[2] * total):
+        wrong = _replace_step(derivation, Rule.CHAIN_RULE, sp.ImmutableMatrix([wrong_entry, *chained[1:]]))
+        assert Prover(derivation).prove(wrong) is not True, wrong_entry
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_temperature_jacobian_without_its_1_over_T_is_not_proved(n):
+    from derive.engine import softmax_jacobian
+    derivation = build("temperature-softmax-jacobian", n)
+    wrong = _replace_step(derivation, Rule.MATRIX_FORM, softmax_jacobian.matrix_form(n))
     assert Prover(derivation).prove(wrong) is not True
 
 

@@ -21,8 +21,9 @@ from ..algebra.index_templates import PerTemplate, differentiate
 S = sp.Symbol("S", positive=True)  # stands for the denominator e^{z_1} + ... + e^{z_K}
 
 
-def denominator(n: int) -> sp.Expr:
-    return sp.Add(*[sp.exp(z[r]) for r in range(1, n + 1)])
+def denominator(n: int, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    """e^{z_1} + ... + e^{z_n}; with a scale (1/T) e^{z_1/T} + ... + e^{z_n/T}."""
+    return sp.Add(*[sp.exp(scale * z[r]) for r in range(1, n + 1)])
 
 
 def partials_by_linearity(f: sp.Expr) -> dict:
@@ -45,23 +46,23 @@ def derivative_by_terms(f: sp.Expr, x: sp.Symbol) -> sp.Expr:
     return sp.Add(*[differentiate(t, x) for t in sp.Add.make_args(f) if t.has(x)])
 
 
-def denominator_gradient(n: int) -> list:
-    """dS/dz_c for c = 1..n (S = e^{z_1} + ... + e^{z_n})."""
-    partials = partials_by_linearity(denominator(n))
+def denominator_gradient(n: int, scale: sp.Expr = sp.Integer(1)) -> list:
+    """dS/dz_c for c = 1..n (S = e^{z_1} + ... + e^{z_n}, or with z / T)."""
+    partials = partials_by_linearity(denominator(n, scale))
     return [partials.get(c, sp.Integer(0)) for c in range(1, n + 1)]
 
 
-def softmax_over_S(n: int) -> list:
-    return [sp.exp(z[r]) / S for r in range(1, n + 1)]
+def softmax_over_S(n: int, scale: sp.Expr = sp.Integer(1)) -> list:
+    return [sp.exp(scale * z[r]) / S for r in range(1, n + 1)]
 
 
 class TotalDerivative:
     """The factors of d f_r / d z_c for a list of functions f_r(z, S), each computed once."""
 
-    def __init__(self, functions: list, n: int, *, dS=None, outer=None, direct=None):
+    def __init__(self, functions: list, n: int, *, dS=None, outer=None, direct=None, scale=sp.Integer(1)):
         self.n = n
         self.functions = functions
-        self.dS = dS if dS is not None else denominator_gradient(n)                    # column factors
+        self.dS = dS if dS is not None else denominator_gradient(n, scale)             # column factors
         self.outer = outer if outer is not None else [derivative_by_terms(f, S) for f in functions]  # df_r/dS
         self.direct = direct if direct is not None else [self._direct(f) for f in functions]  # df_r/dz_c
 
@@ -97,18 +98,22 @@ class TotalDerivative:
         return sp.ImmutableMatrix([[self.entry(0, c)] for c in range(self.n)])
 
 
-def _exp_to_softmax(power: sp.exp) -> sp.Expr:
-    """e^{m z_r} -> (sigma_r S)^m: SymPy merges e^{z_r} e^{z_r} into e^{2 z_r}, so match the multiple."""
-    coefficient, logit = power.args[0].as_coeff_Mul()
+def _exp_to_softmax(power: sp.exp, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    """e^{m z_r} -> (sigma_r S)^m: SymPy merges e^{z_r} e^{z_r} into e^{2 z_r}, so match the multiple
+    (of z_r / T with a scale 1/T)."""
+    exponent = power.args[0] if scale == 1 else sp.expand(power.args[0] / scale)
+    coefficient, logit = exponent.as_coeff_Mul()
     if isinstance(logit, sp.Indexed) and logit.base == z and coefficient.is_Integer:
         return (sigma[logit.indices[0]] * S) ** coefficient
     return power
 
 
-def softmax_substitution(n: int):
-    """A rewrite e^{z_r} -> sigma_r S (for every multiple m z_r too); SymPy cancels the powers of S."""
+def softmax_substitution(n: int, scale: sp.Expr = sp.Integer(1)):
+    """A rewrite e^{z_r} -> sigma_r S (e^{z_r / T} with a scale 1/T; every multiple m z_r too);
+    SymPy cancels the powers of S."""
     def rewrite(expr):
-        return expr.replace(lambda e: isinstance(e, sp.exp), _exp_to_softmax) if expr.has(sp.exp) else expr
+        return expr.replace(lambda e: isinstance(e, sp.exp), lambda e: _exp_to_softmax(e, scale)) \
+            if expr.has(sp.exp) else expr
     return rewrite
 
 
@@ -141,36 +146,50 @@ class StructuredMatrix(sp.MatrixExpr):
 
 
 def _scaled_atom(factor):
-    """(coefficient, atom) when the factor is a number times one symbol (-sigma_r), else None."""
+    """(coefficient, other factors, atom) when the factor is a number times factors free of indices
+    times one indexed symbol (-sigma_r, -sigma_r / T), else None."""
     coefficient, rest = factor.as_coeff_Mul()
-    return (coefficient, rest) if isinstance(rest, (sp.Indexed, sp.Symbol)) else None
+    if isinstance(rest, (sp.Indexed, sp.Symbol)):
+        return coefficient, (), rest
+    if isinstance(rest, sp.Mul):
+        indexed = [f for f in rest.args if isinstance(f, sp.Indexed)]
+        others = tuple(f for f in rest.args if not isinstance(f, sp.Indexed))
+        if len(indexed) == 1 and not any(f.has(sp.Indexed) for f in others):
+            return coefficient, others, indexed[0]
+    return None
 
 
 def _product_maker(left, right):
     """left[r] * right[c] for the K^2 - K off-diagonal entries.
 
-    The usual entry, -sigma_r sigma_c, is a number times two distinct symbols; SymPy's Mul would
-    flatten, collect and sort each of them (0.3 s at K = 128). Here the symbols are ranked once
-    in SymPy's own canonical order (Basic.compare, what Mul sorts by), so each product is
-    assembled already canonical (Mul._from_args, SymPy's constructor for processed arguments): the
-    same object Mul builds (tests/test_concrete.py checks it).
-    Anything else goes through Mul."""
+    The usual entry, -sigma_r sigma_c (or -sigma_r sigma_c / T), is a number times two distinct
+    symbols and the same other factors; SymPy's Mul would flatten, collect and sort each of them
+    (0.3 s at K = 128). Here the symbols and factors are ranked once in SymPy's own canonical order
+    (Basic.compare, what Mul sorts by), so each product is assembled already canonical
+    (Mul._from_args, SymPy's constructor for processed arguments): the same object Mul builds
+    (tests/test_concrete.py checks it). Anything else goes through Mul."""
     lefts, rights = [_scaled_atom(u) for u in left], [_scaled_atom(v) for v in right]
-    if any(x is None for x in lefts) or any(v is None or v[0] != 1 for v in rights):
+    if any(x is None for x in lefts) or any(v is None or v[0] != 1 for v in rights) \
+            or len({others for _, others, _ in lefts}) != 1 or len({others for _, others, _ in rights}) != 1:
         return lambda r, c: left[r] * right[c]
-    atoms = {a for _, a in lefts} | {a for _, a in rights}
-    rank = {a: position for position, a in enumerate(sorted(atoms, key=cmp_to_key(sp.Basic.compare)))}
+    others = lefts[0][1] + rights[0][1]
+    if len({f.as_base_exp()[0] for f in others}) != len(others):
+        return lambda r, c: left[r] * right[c]  # 1/T times 1/T: a power SymPy must combine
+    atoms = {a for _, _, a in lefts} | {a for _, _, a in rights}
+    ordered = sorted(atoms | set(others), key=cmp_to_key(sp.Basic.compare))
+    rank = {a: position for position, a in enumerate(ordered)}
     # Integers from here on: comparing SymPy objects was most of the cost.
-    left_rank, right_rank = [rank[a] for _, a in lefts], [rank[a] for _, a in rights]
-    coefficients = [() if coefficient == 1 else (coefficient,) for coefficient, _ in lefts]
-    zero = [coefficient == 0 for coefficient, _ in lefts]
+    left_rank, right_rank = [rank[a] for _, _, a in lefts], [rank[a] for _, _, a in rights]
+    other_ranks = [rank[f] for f in others]
+    coefficients = [() if coefficient == 1 else (coefficient,) for coefficient, _, _ in lefts]
+    zero = [coefficient == 0 for coefficient, _, _ in lefts]
 
     def product(r, c):
         a, b = left_rank[r], right_rank[c]
         if a == b or zero[r]:
             return left[r] * right[c]
-        pair = (lefts[r][1], rights[c][1]) if a < b else (rights[c][1], lefts[r][1])
-        return sp.Mul._from_args((*coefficients[r], *pair), True)  # SymPy's own way in for processed args
+        factors = sorted((a, b, *other_ranks))
+        return sp.Mul._from_args((*coefficients[r], *(ordered[x] for x in factors)), True)  # SymPy's own way in
     return product
 
 
@@ -233,12 +252,12 @@ class Structured:
                    [right.xreplace({j: c}) for c in range(1, n + 1)])
 
 
-def denominator_step(n: int):
+def denominator_step(n: int, scale: sp.Expr = sp.Integer(1), facts: tuple = ("denominator-S",)):
     """S = e^{z_1} + ... + e^{z_K}: the shared denominator gets a name, as textbooks do."""
     from ..model import Rule, Step
-    return Step(lhs=S, rhs=denominator(n), rule=Rule.ABBREVIATE, note="write S for the denominator",
-                facts=("denominator-S",))
+    return Step(lhs=S, rhs=denominator(n, scale), rule=Rule.ABBREVIATE, note="write S for the denominator",
+                facts=facts)
 
 
-def definitions(n: int) -> tuple:
-    return ((S, denominator(n)),)
+def definitions(n: int, scale: sp.Expr = sp.Integer(1)) -> tuple:
+    return ((S, denominator(n, scale)),)

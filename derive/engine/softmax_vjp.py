@@ -6,9 +6,8 @@ import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step
 from ..symbols import K, L, g, i, k, m, sigma, z
-from ..algebra import rewrites
-from . import softmax_jacobian
-from .common import INDEX_RANGE_I, Chain, entrywise, explicit_matches, explicit_sizes_match, require, through_softmax_jacobian
+from . import concrete, softmax_jacobian
+from .common import INDEX_RANGE_I, Chain, explicit_sizes_match, require, through_softmax_jacobian
 from .common import probs_definitions_layer
 from .roles import CLASSES, LOGITS, PROBS
 from ..model import SymbolRole
@@ -16,9 +15,6 @@ from ..model import SymbolRole
 NAME = "softmax-vjp"
 TITLE = "Backpropagation through the softmax (vector-Jacobian product)"
 DESCRIPTION = "dL/dz_i = sigma_i (g_i - sum_k g_k sigma_k) for g = dL/dsigma; vector form sigma * (g - <g, sigma>)"
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 16}
 
 UPSTREAM = SymbolRole("upstream", "g", "upstream gradient dL/dsigma")
 LOSS = SymbolRole("loss", "L", "a scalar loss computed from sigma")
@@ -74,20 +70,29 @@ def build_symbolic() -> Derivation:
                       definitions=((L, loss_stand_in()),), semantics=SEMANTICS)
 
 
+def shared_sum_entry(prob, upstream, negated_total) -> sp.Expr:
+    """sigma_c (g_c - (g_1 sigma_1 + ... + g_K sigma_K)) with the sum kept one shared subtree:
+    SymPy would distribute the minus and copy all K terms into every entry (K^2 terms, 2 s at K = 512)."""
+    return sp.Mul(prob, sp.Add(upstream, negated_total, evaluate=False), evaluate=False)
+
+
 def build_concrete(n: int) -> Derivation:
-    jacobian = softmax_jacobian.build_concrete(n)
-    lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(L, z[r + 1], evaluate=False))
-    symbols_J = sp.Matrix(n, n, lambda r, c: sp.Derivative(sigma[r + 1], z[c + 1], evaluate=False))
-    upstream = sp.Matrix([g[r] for r in range(1, n + 1)])
-    chain = Chain(lhs, symbols_J.T * upstream, "chain rule: the gradient is J^T g, J the softmax Jacobian", facts=("vjp-J-transpose-g",),
-                  rule=Rule.CHAIN_RULE)
-    known = dict(zip(symbols_J, jacobian.result))
-    chain.then(lambda e: e.xreplace(known), Rule.SUBSTITUTE_RESULT,
-               "the softmax Jacobian: d sigma_r / d z_c = sigma_r (delta_rc - sigma_c)", facts=("softmax-jacobian-rc",))
-    chain.then(entrywise(rewrites.factor_common), Rule.FACTOR, "factor out sigma_r", facts=("factor-sigma-r",))
-    explicit = chain.current
-    require(explicit_matches(vector_form(n), explicit), "the vector equals sigma * (g - <g, sigma> 1)")
-    chain.add(Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma * (g - (g^T sigma) 1)", facts=("is-vjp",)))
+    """Entry c of J^T g is sum_r g_r sigma_r (delta_rc - sigma_c) = g_c sigma_c - sigma_c (g^T sigma):
+    built with the inner product g^T sigma once (a shared subtree), O(K) work and terms; the
+    verifier proves every entry over S (verify.concrete), the inner product as one symbol."""
+    total = sp.Add(*[g[r] * sigma[r] for r in range(1, n + 1)])
+    negated = sp.Mul(-1, total, evaluate=False)
+    lhs = gradient_symbol(n)
+    chained = sp.ImmutableMatrix([[g[c] * sigma[c] - sigma[c] * total] for c in range(1, n + 1)])
+    factored = sp.ImmutableMatrix([[shared_sum_entry(sigma[c], g[c], negated)] for c in range(1, n + 1)])
+    steps = (
+        Step(lhs=lhs, rhs=chained, rule=Rule.CHAIN_RULE,
+             note="chain rule: the gradient is J^T g; entry c is sum_r g_r sigma_r (delta_rc - sigma_c)",
+             facts=("vjp-J-transpose-g", "softmax-jacobian-rc")),
+        Step(lhs=lhs, rhs=factored, rule=Rule.FACTOR, note="factor out sigma_c", facts=("factor-sigma-r",)),
+        Step(lhs=lhs, rhs=vector_form(n), rule=Rule.VECTOR_FORM, note="recognise sigma * (g - (g^T sigma) 1)",
+             facts=("is-vjp",)),
+    )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=(),
-                      steps=tuple(chain.steps), result=explicit, result_lhs=lhs,
-                      definitions=((L, loss_stand_in(n)),), semantics=SEMANTICS)
+                      steps=steps, result=factored, result_lhs=lhs,
+                      definitions=(*concrete.definitions(n), (L, loss_stand_in(n))), semantics=SEMANTICS)

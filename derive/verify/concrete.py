@@ -14,6 +14,7 @@ of the K^2 entries and differentiates numerically at every entry: K^3 and worse.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 
 import mpmath
@@ -27,9 +28,9 @@ from ..model import Derivation, Step
 from ..numeric.state import Env
 from ..numeric.softmax import log_softmax_derived
 from ..numeric.evaluate import compile_expr
-from ..numeric.points import logit_sets
+from ..numeric.points import logit_sets, semantic_inputs
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
-from ..symbols import sigma, y, z
+from ..symbols import K as _K, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 ALL_ENTRIES_UP_TO = 8
@@ -45,21 +46,26 @@ def applies(derivation: Derivation) -> bool:
 def verify_derivation(derivation: Derivation) -> Derivation:
     prover = Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
-    derived = _derived_values(prover.definitions)
-    steps = tuple(_verify_step(step, derivation.K, prover, derived, values) for step in derivation.steps)
+    derived = _derived_values(prover.definitions, derivation.semantics)
+    steps = tuple(_verify_step(step, derivation.K, prover, derived, values, derivation.semantics)
+                  for step in derivation.steps)
     return dataclasses.replace(derivation, steps=steps)
 
 
-def _derived_values(definitions: dict) -> dict:
+def _derived_values(definitions: dict, semantics) -> dict:
     """What a point computes from z: sigma, log sigma, S, and each defined scalar (L). A defined
     scalar is compiled once per derivation and recomputed whenever z is perturbed, so dL/dz_c
-    needs no copy of the K-term loss per entry."""
+    needs no copy of the K-term loss per entry. A derivation with its own sigma (softmax(z / T))
+    brings it, and S is then its definition (log sigma, which assumes softmax(z), is dropped)."""
+    if semantics is not None and semantics.derived:
+        standard = {name: f for name, f in log_softmax_derived().items() if name not in ("log_sigma", "S")}
+        return {**standard, **semantics.derived, **{s.name: compile_expr(d) for s, d in definitions.items()}}
     return {**log_softmax_derived(), **{s.name: compile_expr(d) for s, d in definitions.items() if s != concrete.S}}
 
 
-def _verify_step(step: Step, n: int, prover: "Prover", derived: dict, values: dict) -> Step:
+def _verify_step(step: Step, n: int, prover: "Prover", derived: dict, values: dict, semantics) -> Step:
     symbolic = prover.prove(step)
-    error, points = _numeric_max_error(step, n, derived, values)
+    error, points = _numeric_max_error(step, n, derived, values, semantics)
     return checked_step(step, symbolic, error, points)
 
 
@@ -72,12 +78,17 @@ class Prover:
         self.n = derivation.K
         self.definitions = dict(derivation.definitions)
         self.total = self.definitions[concrete.S]
+        self.scale = _logit_scale(self.total)  # sigma_m = e^{scale z_m} / S: 1, or 1/T at temperature T
         self.targets_total = sp.Add(*[y[r] for r in range(1, self.n + 1)])
         self._gradients: dict = {}
         self._normal: dict = {}  # the same factors recur across steps and proofs
         self._certificates: dict = {}
         self._identities: dict = {}  # (template pair, scales, uses_sum) -> proved: one proof per shape
         self._prepared: dict = {}
+        self._folded: dict = {}
+        self._walked: dict = {}  # per walk: long node -> its answer (the shared sums recur in every entry)
+        self._sums: dict = {}  # a sum over every class -> c S^p A (folded)
+        self._atoms: dict = {}  # its numerator over S -> the symbol A
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -106,13 +117,13 @@ class Prover:
         if isinstance(side, sp.Derivative):  # d f(sigma) / d z: SymPy's derivatives through S
             base = side.expr
             functions = [self.over_S(row(base, r)) for r in range(1, self.n + 1)]
-            return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n),
+            return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n, scale=self.scale),
                                                              evaluate=False)
         return concrete.Structured.from_matrix_form(side, self.n)
 
     def over_S(self, expr):
         expr = expr.xreplace({s: d for s, d in self.definitions.items() if s != concrete.S})
-        return in_logits(expr)
+        return in_logits(expr, self.scale)
 
     def normal(self, expr, uses_sum: bool):
         key = (expr, uses_sum)
@@ -135,22 +146,29 @@ class Prover:
         xreplace would do, but it recognises the sum by SymPy equality, K comparisons of Indexed
         objects each time it meets one (most gradient entries hold it): here its indices are read
         as integers instead."""
-        return _replace_sum(expr, y, self.n, atom)[0]
+        return _replace_sum(expr, y, self.n, atom, self._walked.setdefault(("total", atom), {}))[0]
 
     def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
         f = derivative.expr
         if f not in self._gradients:
-            self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n)
+            self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n, scale=self.scale)
         if (f, atom) not in self._gradients:
             # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term, which
             # then becomes its atom once, here, instead of in every entry.
             td = self._gradients[f]
-            outer = [self.total_as(sp.factor_terms(o), atom) for o in td.outer]
+            outer = [self._outer_factor(o, atom) for o in td.outer]
             self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
                                                                   direct=td.direct)
         td = self._gradients[(f, atom)]
         return td.entry(0, int(variable.indices[0]) - 1)
+
+    def _outer_factor(self, outer, atom):
+        """df/dS with the targets' sum as its atom, or else a sum over the classes as one symbol
+        (d(sum_r g_r e^{z_r} / S)/dS = -A / S^2): either way every entry shares one shape."""
+        if not outer.has(y) and isinstance(outer, sp.Add) and self.shared_sum(outer) is not None:
+            return self.shared_sum(outer)
+        return self.total_as(sp.factor_terms(outer), atom)
 
     def entry_equal(self, a, b, uses_sum: bool, scale_a=sp.Integer(1), scale_b=sp.Integer(1)) -> bool:
         """a scale_a = b scale_b, proved once per shape of (a, b) (engine.index_templates).
@@ -160,8 +178,15 @@ class Prover:
         (no derivative, no defined symbol but S, which the proofs treat as an independent
         variable); otherwise after the normal form has evaluated the derivatives and opened the
         definitions. A template's identity is the stronger claim (its placeholders are free), so
-        when it is not provable the instance itself is tried."""
+        when it is not provable the instance itself is tried. Sums over every class come first
+        as one symbol each (`folded`), a stronger claim again, so they are opened when that fails."""
         a, b = self.prepared(a, uses_sum), self.prepared(b, uses_sum)
+        folded_a, folded_b = self.folded(a), self.folded(b)
+        if self._equal(folded_a, folded_b, uses_sum, scale_a, scale_b):
+            return True
+        return (folded_a, folded_b) != (a, b) and self._equal(a, b, uses_sum, scale_a, scale_b)
+
+    def _equal(self, a, b, uses_sum: bool, scale_a, scale_b) -> bool:
         shape, values = index_templates.signature(a, b)
         if len(values) > SHARED_SHAPE_INDICES:  # a whole loss: no other entry shares its shape
             return self._identity(a * scale_a, b * scale_b, uses_sum)
@@ -170,6 +195,61 @@ class Prover:
             (ta, tb), _back = index_templates.template(a, b)
             self._identities[key] = self._identity(ta * scale_a, tb * scale_b, uses_sum)
         return self._identities[key] or self._identity(a * scale_a, b * scale_b, uses_sum)
+
+    def folded(self, expr):
+        """expr with each sum over every class inside a product (g_1 sigma_1 + ... + g_K sigma_K in
+        sigma_c (g_c - ...)) written c S^p A, A one symbol per distinct sum over S.
+
+        Why it is sound: the sum equals c S^p N over S (sigma_r = e^{z_r} / S, then factor_terms),
+        and A stands for N, the same symbol wherever N is the same expression; an identity proved
+        with A free holds for every value of A, so for N. Why: K entries then share one shape
+        (proved once) where each held the K-term sum (K^2 work)."""
+        if expr not in self._folded:
+            self._folded[expr] = self._fold(expr, inside_product=False)
+        return self._folded[expr]
+
+    def _fold(self, node, inside_product: bool):
+        if len(node.args) > SHARED_SHAPE_INDICES:
+            memo = self._walked.setdefault("fold", {})
+            if (node, inside_product) not in memo:
+                memo[(node, inside_product)] = self._fold_node(node, inside_product)
+            return memo[(node, inside_product)]
+        return self._fold_node(node, inside_product)
+
+    def _fold_node(self, node, inside_product: bool):
+        if isinstance(node, sp.Sum) and all(limit.is_Integer for _x, *limits in node.limits for limit in limits):
+            if node not in self._sums:  # the inner product of a vector form: one Sum in every entry
+                self._sums[node] = self._fold(node.doit(), inside_product=True)
+            return self._sums[node]
+        if not node.args or isinstance(node, (sp.Indexed, sp.Symbol)):
+            return node
+        inner = isinstance(node, (sp.Mul, sp.Pow))
+        args = [self._fold(arg, inside_product=inner) for arg in node.args]
+        if any(x is not y for x, y in zip(args, node.args)):
+            return node.func(*args)  # g_c - (g_1 sigma_1 + ...): the sum inside was the one
+        if isinstance(node, sp.Add) and inside_product:
+            return self.shared_sum(node) or node
+        return node
+
+    def shared_sum(self, add: sp.Add):
+        """c S^p A for a sum over more classes than one entry's shape has, when its terms over S
+        all carry S^p (sum_r g_r sigma_r = (sum_r g_r e^{z_r}) / S); else None."""
+        if add not in self._sums:
+            self._sums[add] = None
+            if len({ix for atom in add.atoms(sp.Indexed) for ix in atom.indices}) > SHARED_SHAPE_INDICES:
+                self._sums[add] = self._over_S_power(add)
+        return self._sums[add]
+
+    def _over_S_power(self, add: sp.Add):
+        parts = [t.as_coeff_exponent(concrete.S) for t in sp.Add.make_args(self.over_S(add))]
+        powers = {power for _rest, power in parts}
+        if len(powers) != 1 or any(rest.has(concrete.S) for rest, _power in parts):
+            return None
+        numerator = sp.Add(*[rest for rest, _power in parts])
+        sign = -1 if numerator.could_extract_minus_sign() else 1  # -N and N: one symbol
+        numerator = sp.Add(*[-rest for rest, _power in parts]) if sign == -1 else numerator
+        symbol = self._atoms.setdefault(numerator, sp.Dummy("shared_sum"))
+        return sign * concrete.S ** powers.pop() * symbol
 
     def prepared(self, expr, uses_sum: bool):
         """The targets' sum (K indices) as its atom, so that it does not hide the shape; the normal
@@ -181,8 +261,21 @@ class Prover:
         return self._prepared[key]
 
     def _self_contained(self, expr) -> bool:
-        return not expr.has(sp.Derivative) and not any(
-            expr.has(s) for s in self.definitions if s != concrete.S)
+        return not self._opaque(expr)
+
+    def _opaque(self, node) -> bool:
+        """It holds a derivative or a defined symbol other than S. A shared sum (K terms in every
+        entry) is walked once, not once per entry."""
+        if isinstance(node, sp.Derivative) or (node in self.definitions and node != concrete.S):
+            return True
+        if not node.args:
+            return False
+        memo = self._walked.setdefault("opaque", {})
+        if len(node.args) <= SHARED_SHAPE_INDICES:
+            return any(self._opaque(a) for a in node.args)
+        if node not in memo:
+            memo[node] = any(self._opaque(a) for a in node.args)
+        return memo[node]
 
     def _identity(self, a, b, uses_sum: bool) -> bool:
         difference = self.normal(a, uses_sum) - self.normal(b, uses_sum)
@@ -199,13 +292,22 @@ class Prover:
 _TARGETS_TOTAL = sp.Symbol("Y_total")
 
 
-def _replace_sum(expr, base, n, atom) -> tuple:
-    """(expr with base_1 + ... + base_n replaced by atom, whether it changed)."""
+def _replace_sum(expr, base, n, atom, memo: dict) -> tuple:
+    """(expr with base_1 + ... + base_n replaced by atom, whether it changed); memo keeps the
+    answer for long nodes (a sum shared by every entry is walked once)."""
+    if len(expr.args) > SHARED_SHAPE_INDICES:
+        if expr not in memo:
+            memo[expr] = _replace_in_sum(expr, base, n, atom, memo)
+        return memo[expr]
+    return _replace_in_sum(expr, base, n, atom, memo)
+
+
+def _replace_in_sum(expr, base, n, atom, memo: dict) -> tuple:
     if isinstance(expr, sp.Add) and len(expr.args) == n and _is_full_sum(expr, base, n):
         return atom, True
     if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
         return expr, False
-    parts = [_replace_sum(a, base, n, atom) for a in expr.args]
+    parts = [_replace_sum(a, base, n, atom, memo) for a in expr.args]
     if not any(changed for _, changed in parts):
         return expr, False
     return expr.func(*[a for a, _ in parts]), True
@@ -229,17 +331,25 @@ def _is_square(side, n) -> bool:
 
 # --- the normal form and the structured proof (diagonal + rank one) -------------------------
 
-def in_logits(expr: sp.Expr) -> sp.Expr:
-    """The normal form proofs work in: sigma_m -> e^{z_m} / S, logs of quotients split (S stays a symbol)."""
+def _logit_scale(total: sp.Expr) -> sp.Expr:
+    """c in S = e^{c z_1} + ... + e^{c z_K} (1, or 1/T at temperature T)."""
+    exponent = sp.Add.make_args(total)[0].args[0]
+    logit, = (e for e in exponent.atoms(sp.Indexed) if e.base == z)
+    return exponent / logit
+
+
+def in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    """The normal form proofs work in: sigma_m -> e^{scale z_m} / S, logs of quotients split (S stays a symbol)."""
     if expr.has(sp.log):
         # Each log rewritten on its own, once per shape: a loss holds K logs of one shape, and
         # building log(e^{z_r} / S) K times would cost SymPy's assumption queries K times.
-        expr = expr.xreplace({g: _log_in_logits(g) for g in expr.atoms(sp.log)})
-    return _probs_in_logits(expr)
+        expr = expr.xreplace({g: _log_in_logits(g) if scale == 1 else
+                              sp.expand_log(_probs_in_logits(g, scale), force=True) for g in expr.atoms(sp.log)})
+    return _probs_in_logits(expr, scale)
 
 
-def _probs_in_logits(expr: sp.Expr) -> sp.Expr:
-    probs = {e: sp.exp(z[e.indices[0]]) / concrete.S for e in expr.atoms(sp.Indexed) if e.base == sigma}
+def _probs_in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    probs = {e: sp.exp(scale * z[e.indices[0]]) / concrete.S for e in expr.atoms(sp.Indexed) if e.base == sigma}
     return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
 
 
@@ -278,10 +388,31 @@ def _gradient_entry(side: sp.Derivative, r: int):
     return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
 
 
+_ROW = sp.Symbol("row", integer=True, nonnegative=True)
+_SIZE = sp.Symbol("size", integer=True, positive=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
+    """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
+    product in it stays one Sum shared by every entry, not K terms in each."""
+    return matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]).xreplace({_SIZE: n})
+
+
+def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
+    """The same matrix expression with every dimension n a symbol (MatrixSymbol, OneMatrix, ...)."""
+    return form.replace(lambda e: isinstance(e, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix)),
+                        lambda e: e.func(*(_SIZE if isinstance(a, sp.Integer) and a == n else a for a in e.args)))
+
+
 def _entries(side, n) -> list:
     """Scalar -> [side]; a column (explicit, MatrixExpr, or a gradient d L / d z) -> its n entries."""
     if isinstance(side, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in side.variables):
         return [_gradient_entry(side, r) for r in range(n)]
+    if isinstance(side, sp.MatrixExpr) and not isinstance(side, (sp.MatrixBase, concrete.StructuredMatrix)) \
+            and tuple(side.shape) == (n, 1):
+        generic = _generic_entry(side, n)
+        return [generic.xreplace({_ROW: r}) for r in range(n)]
     if getattr(side, "is_Matrix", False) or isinstance(side, sp.MatrixBase):
         rows, cols = (int(d) for d in side.shape)
         return [_entry(side, r, c) for r in range(rows) for c in range(cols)]
@@ -303,6 +434,8 @@ def _entry(side, r: int, c: int):
         return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
+    if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
+        return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
     return matrix_entries_to_indexed(side[r, c])
 
 
@@ -338,7 +471,9 @@ def _side_entry(side, r, c, shape, n):
     return _entry(side, r, c)
 
 
-def _numeric_max_error(step: Step, n: int, derived: dict, values: dict) -> tuple:
+def _numeric_max_error(step: Step, n: int, derived: dict, values: dict, semantics=None) -> tuple:
+    """The largest relative error over the test points; a derivation's semantics adds its own
+    arrays and scalars to each point (the upstream gradient g, the temperature T)."""
     shape = _shape(step, n)
     positions = _positions(shape, n)
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
@@ -353,7 +488,8 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict) -> tuple
             if on_simplex:
                 total = mpmath.fsum(targets)
                 targets = [t / total for t in targets]
-            env = Env(K=n, arrays={"z": logits, "y": targets}, derived=derived)
+            arrays, scalars = semantic_inputs(semantics, rng, n, {}, {"z": logits, "y": targets})
+            env = Env(K=n, arrays=arrays, scalars={_K: n, **scalars}, derived=derived)
             def value(expr):
                 key = (expr, on_simplex, point)
                 if key not in values:
