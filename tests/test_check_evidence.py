@@ -337,10 +337,11 @@ def test_reading_errors_are_said_in_chinese():
         assert chinese.message != english.message and ("column" in english.message) == ("列" in chinese.message)
 
 
-def test_a_sum_to_a_size_the_question_lacks_is_undecided_not_incorrect():
-    """A sum over n runs to N (the batch size); cross-entropy-gradient has no N, so every value would
-    be missing: a right answer written that way is undecided with the reason, never incorrect."""
-    right = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_n \sigma_k\sigma_m\sigma_n - 1", target=CE, seed=1)
-    assert right.verdict == "undecided" and "uses N" in right.message
-    same_with_k = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_l \sigma_k\sigma_m\sigma_l - 1", target=CE, seed=1)
-    assert same_with_k.verdict == "correct"
+def test_a_sum_over_n_runs_over_the_classes_when_the_question_has_no_batch():
+    """n is a batch index only where the question has a batch size N; cross-entropy-gradient has
+    none, so a sum over n runs over the K classes like one over k: the same verdict either way."""
+    with_n = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_n \sigma_k\sigma_m\sigma_n - 1", target=CE, seed=1)
+    same_with_l = check_answer(r"\sigma_i - y_i + \sum_k\sum_m\sum_l \sigma_k\sigma_m\sigma_l - 1", target=CE, seed=1)
+    assert with_n.verdict == same_with_l.verdict == "correct"
+    wrong_with_n = check_answer(r"\sigma_i - y_i + \sum_n \sigma_n", target=CE, seed=1)
+    assert wrong_with_n.verdict == "incorrect"
