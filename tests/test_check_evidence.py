@@ -345,3 +345,10 @@ def test_a_sum_over_n_runs_over_the_classes_when_the_question_has_no_batch():
     assert with_n.verdict == same_with_l.verdict == "correct"
     wrong_with_n = check_answer(r"\sigma_i - y_i + \sum_n \sigma_n", target=CE, seed=1)
     assert wrong_with_n.verdict == "incorrect"
+
+
+def test_a_size_the_question_lacks_is_undecided_and_said_in_the_students_language():
+    english = check_answer(r"(\sigma_i - y_i)/N", target=CE, seed=1)
+    chinese = check_answer(r"(\sigma_i - y_i)/N", target=CE, seed=1, lang="zh")
+    assert english.verdict == chinese.verdict == "undecided"
+    assert "uses N" in english.message and "用到了 N" in chinese.message and "batch" not in chinese.message

@@ -21,7 +21,7 @@ from ..parse.parser import parse_line
 from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided,
-                          compare, cpu_deadline, time_limit)
+                          UnknownSize, compare, cpu_deadline, time_limit)
 from .mistakes import identify, mistake
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
@@ -138,6 +138,10 @@ def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float
     except (CheckTimeout, Undecided, RecursionError) as error:
         reason = say(lang, "time_out", seconds=f"{seconds:g}") if isinstance(error, CheckTimeout) else str(error)
         return Verdict("undecided", interpretation, f"{reading} {say(lang, 'undecided', error=reason)}", seed=seed)
+    except UnknownSize as error:
+        return Verdict("undecided", interpretation,
+                       f"{reading} {say(lang, 'undecided', error=say(lang, 'unknown_size', sizes=', '.join(error.sizes)))}",
+                       seed=seed)
     except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:
         # Read, but not computable by our evaluator (or SymPy refused a step): never "correct".
         return Verdict("undecided", interpretation, f"{reading} {say(lang, 'cannot_evaluate', error=error)}",

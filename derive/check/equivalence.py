@@ -213,14 +213,22 @@ def compare(answer: sp.Basic, target: CheckTarget, *, deadline: float | None = N
     return Comparison(True, None, checked)
 
 
+class UnknownSize(NotAnInput):
+    """The answer uses a size (N, D) the question does not have; `sizes` names them for the message."""
+
+    def __init__(self, sizes: list[str]):
+        super().__init__(f"the answer uses {', '.join(sizes)}, a size this question does not have "
+                         "(N: the batch size, D: the number of input features)")
+        self.sizes = sizes
+
+
 def _refuse_unknown_sizes(answer: sp.Basic, env) -> None:
-    """NotAnInput for a size the question has none of (a sum over n runs to N, the batch size, which
-    cross-entropy-gradient lacks): every value would be missing, so the answer cannot be judged at
-    all. Without this each point would be nan, and a right answer "incorrect"."""
+    """NotAnInput for a size the question has none of (N, the batch size, or D, the number of input
+    features, in an answer to cross-entropy-gradient): every value would be missing, so the answer
+    cannot be judged at all. Without this each point would be nan, and a right answer "incorrect"."""
     unknown = sorted(str(size) for size in answer.free_symbols & {symbols.D, symbols.N} if size not in env.scalars)
     if unknown:
-        raise NotAnInput(f"the answer uses {', '.join(unknown)} (a sum over d runs to D, over n to N), a size "
-                         "this question does not have; write the sum over another letter, such as k")
+        raise UnknownSize(unknown)
 
 
 # The target's values at the points, by (target, indices, sample, seed, digits): the same for every
