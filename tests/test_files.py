@@ -110,14 +110,40 @@ def _kill_when(proc: subprocess.Popen, ready) -> bool:
     return False
 
 
+# The run stops itself (SIGSTOP) at the moment, and is killed there: no race with a fast run, whose
+# documents are staged and renamed within microseconds of each other.
+_STOP_AT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+sys.argv = ["cli.py", *{args!r}]
+from derive import files
+real, after = files._write_temp, {after!r}
+def stopping(directory, name, data):
+    if not after:
+        os.kill(os.getpid(), signal.SIGSTOP)  # the staging directory exists, nothing is in it yet
+    path = real(directory, name, data)
+    if after:
+        os.kill(os.getpid(), signal.SIGSTOP)  # the first document is staged, none renamed
+    return path
+files._write_temp = stopping
+from derive.cli_app import main
+main()
+"""
+
+
 @pytest.mark.parametrize("moment", ["staging-created", "first-document-staged"])
 def test_kill_9_leaves_nothing_the_next_run_does_not_remove(tmp_path, moment):
     out = tmp_path / "out"
-    stages = lambda: [p for p in out.glob(f"{files.TEMP_PREFIX}*") if p.is_dir()] if out.exists() else []
-    ready = {"staging-created": lambda: bool(stages()),
-             "first-document-staged": lambda: any(any(s.iterdir()) for s in stages() if s.exists())}[moment]
-    proc = _spawn_generate(out, "softmax-jacobian", "cross-entropy-gradient")
-    assert _kill_when(proc, ready), "the run finished before the moment came"
+    args = ["generate", "softmax-jacobian", "cross-entropy-gradient", "-o", str(out)]
+    code = _STOP_AT.format(root=str(ROOT), args=args, after=moment == "first-document-staged")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    _pid, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "the run ended before the moment came"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    staged = [p for p in out.glob(f"{files.TEMP_PREFIX}*") if p.is_dir()]
+    assert staged and bool(any(staged[0].iterdir())) == (moment == "first-document-staged")
     assert _temporaries(out)  # what kill -9 leaves ...
     finished = _spawn_generate(out, "softmax-jacobian")
     assert finished.wait(SAFETY_NET_SECONDS) == 0
