@@ -46,3 +46,8 @@ def test_every_derivation_keeps_the_two_paths_to_the_division():
     for name in engine.names():
         graph = mermaid(name)
         assert "exp --> divide" in graph and "sum --> divide" in graph, name
+
+
+def test_batched_graph_normalises_each_row_by_its_own_sum():
+    graph = mermaid("batched-linear-softmax-cross-entropy")
+    assert 'sum["sum<br/>S_n = Σ_k e^(Z_nk)"]' in graph and "P_ni = e^(Z_ni) / S_n" in graph

@@ -73,9 +73,10 @@ def forward_graph(derivation: Derivation, notation: Notation) -> list[Node]:
         nodes.append(Node("scale", rf"{z_k} / T", rf"{z_k} / T", ("logits",)))
         exponent, source = rf"{z_k} / T", "scale"
     nodes.append(Node("exp", rf"e^{{{exponent}}}", rf"e^{{{exponent}}}", (source,)))
-    nodes.append(Node("sum", "S", rf"S = \textstyle\sum_{{{k}}} e^{{{exponent}}}", ("exp",), below=True))
+    total = "S_n" if batched else "S"  # one normaliser per row of the batch
+    nodes.append(Node("sum", total, rf"{total} = \textstyle\sum_{{{k}}} e^{{{exponent}}}", ("exp",), below=True))
     numerator = exponent.replace(z_k, z_i)
-    nodes.append(Node("divide", p_i, rf"{p_i} = e^{{{numerator}}} / S", ("exp", "sum")))
+    nodes.append(Node("divide", p_i, rf"{p_i} = e^{{{numerator}}} / {total}", ("exp", "sum")))
     logs = _logs(derivation)
     if "sum" in logs:
         nodes.append(Node("logsum", r"\log S", r"\log S", ("sum",), below=True))
