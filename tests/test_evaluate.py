@@ -10,7 +10,7 @@ import sympy as sp
 
 from derive.numeric.state import Env, EvaluationError
 from derive.numeric.softmax import default_derived, stable_softmax
-from derive.numeric.evaluate import compile_expr, evaluate
+from derive.numeric.evaluate import _sum_in_general, compile_expr, evaluate
 from derive.symbols import K, i, sigma, y, z
 
 from oracles import cross_entropy_mp, softmax_mp
@@ -128,6 +128,57 @@ def test_changing_a_point_scalar_recomputes_what_depends_on_it():
     k = sp.Symbol("k", integer=True)
     bound = env.with_scalar(k, 2)  # a Sum's dummy: the memo is shared, not recomputed
     assert bound.memo is env.memo
+
+
+def test_sums_bind_their_index_term_by_term_and_only_inside():
+    """A Sum rebinds its index in one child point (not a copy per term): nested sums, an inner
+    bound that reads the outer index, a reused index and a Sum over one of the point's own scalars
+    (which a derived array reads) all give plain mpmath's values, and the point is left unchanged."""
+    logits, targets, env = _point(3)
+    k, m = sp.Symbol("k", integer=True), sp.Symbol("m", integer=True)
+    with mpmath.workdps(50):
+        nested = evaluate(sp.Sum(z[k] * sp.Sum(y[m] * z[m], (m, 1, k)), (k, 1, K)), env)
+        plain = mpmath.mpf(0)
+        for a in range(N):
+            inner = mpmath.mpf(0)
+            for b in range(a + 1):
+                inner += targets[b] * logits[b]
+            plain += logits[a] * inner
+        assert nested == plain
+        reused = evaluate(sp.Sum(z[k] * sp.Sum(y[k], (k, 1, 3)), (k, 1, 2)), env)
+        assert _close(reused, (logits[0] + logits[1]) * mpmath.fsum(targets[:3]))
+    assert k not in env.scalars and m not in env.scalars
+    with pytest.raises(EvaluationError, match="already bound"):
+        env.with_scalar(k, 1).with_index(k)
+    n = sp.Symbol("n", integer=True)  # sigma reads n: every term needs its own sigma
+    masked = Env(K=3, arrays={"z": logits[:3]}, scalars={n: 3},
+                 derived={"sigma": lambda e: stable_softmax(e.array("z")[:e.scalars[n]])})
+    assert _close(evaluate(sp.Sum(sigma[1], (n, 1, 3)), masked),
+                  sum(softmax_mp(logits[:count])[0] for count in (1, 2, 3)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_sum_of_entries_equals_the_general_sum_exactly(seed):
+    """sum_k y_k adds the entries without binding k: the same value to the last digit, and the
+    same errors for a range beyond the array or a matrix."""
+    logits, targets, env = _point(seed)
+    k = sp.Symbol("k", integer=True)
+    env = env.with_scalar(i, 5)
+    with mpmath.workdps(50):
+        for expr in (sp.Sum(y[k], (k, 1, K)), sp.Sum(sigma[k], (k, 1, K)), sp.Sum(z[k], (k, 2, i)),
+                     sp.Sum(y[k], (k, i, 3)), sp.Sum(y[i], (i, 1, 4))):
+            value = evaluate(expr, env)
+            assert value == _sum_in_general(expr)(env)
+        in_order = mpmath.mpf(0)
+        for value in targets:
+            in_order += value
+        assert evaluate(sp.Sum(y[k], (k, 1, K)), env) == in_order
+    W = sp.IndexedBase("W")
+    env = Env(K=2, arrays={"W": mpmath.matrix([[1, 2], [3, 4]]), "z": [mpmath.mpf(1), mpmath.mpf(2)]})
+    for expr in (sp.Sum(z[k], (k, 1, 3)), sp.Sum(z[k], (k, 0, 2)), sp.Sum(W[k], (k, 1, 2))):
+        for compiled in (compile_expr(expr), _sum_in_general(expr)):
+            with pytest.raises(EvaluationError, match="out of range"):
+                compiled(env)
 
 
 @pytest.mark.parametrize("expr", [y[0], y[N + 1], sigma[0], sigma[N + 1], z[-1]])

@@ -46,10 +46,14 @@ def _constant(expr):
     raise EvaluationError(f"cannot evaluate constant {expr}")
 
 
+_UNBOUND = object()
+
+
 def _symbol(expr):
     def run(env):
-        if expr in env.scalars:
-            return env.scalars[expr]
+        value = env.scalars.get(expr, _UNBOUND)  # one hash of the symbol, not two
+        if value is not _UNBOUND:
+            return value
         if expr.name in env.arrays or expr.name in env.derived:  # a derived scalar, or a whole vector
             value = env.array(expr.name)
             return mpmath.matrix(value) if isinstance(value, (list, tuple)) else value
@@ -134,6 +138,8 @@ def _log(expr):
 
 def _index_value(compiled, env) -> int:
     value = compiled(env)
+    if type(value) is int:  # a Sum's dummy, i, j or K: already one
+        return value
     as_int = int(value)
     if as_int != value:
         raise EvaluationError(f"index {value} is not an integer")
@@ -145,6 +151,18 @@ def _indexed(expr):
     if all(ix.is_Integer for ix in expr.indices):
         return _indexed_at(expr, name, tuple(int(ix) - 1 for ix in expr.indices))
     indices = [compile_expr(ix) for ix in expr.indices]
+    if len(indices) == 1:  # sigma_k in a Sum: the commonest entry, without the general path's lists
+        index, = indices
+        def entry(env):
+            values = env.array(name)
+            position = _index_value(index, env) - 1
+            if position < 0 or isinstance(values, (mpmath.matrix, LazyMatrix)):
+                return _entry_at(values, [position], expr)  # its errors, and a matrix's indexing
+            try:
+                return values[position]
+            except IndexError:
+                raise EvaluationError(f"index out of range in {expr}") from None
+        return entry
     def run(env):
         values = env.array(name)
         positions = [_index_value(ix, env) - 1 for ix in indices]  # 1-based in the trees
@@ -178,19 +196,48 @@ def _indexed_at(expr, name, positions):
 
 def _kronecker(expr):
     a, b = (compile_expr(x) for x in expr.args)
-    return lambda env: mpmath.mpf(1) if a(env) == b(env) else mpmath.mpf(0)
+    return lambda env: _ONE if a(env) == b(env) else _ZERO
+
+
+_ONE, _ZERO = mpmath.mpf(1), mpmath.mpf(0)  # exact at any precision, and mpf values never change
 
 
 def _sum(expr):
+    general, function = _sum_in_general(expr), expr.function
+    if len(expr.limits) != 1 or not isinstance(function, sp.Indexed) or function.indices != expr.limits[0][:1]:
+        return general
+    (_, lo, hi), = expr.limits
+    # \sum_k y_k: the entries added in the same order, without binding k for each of them
+    name, first, last = function.base.name, compile_expr(lo), compile_expr(hi)
+    def run(env):
+        start, stop = _index_value(first, env), _index_value(last, env)
+        values = env.array(name) if start <= stop else None
+        if type(values) is not list or start < 1 or stop > len(values):
+            return general(env)  # no terms, a matrix, an index out of range: its value or its error
+        total = mpmath.mpf(0)
+        for position in range(start - 1, stop):
+            total += values[position]
+        return total
+    return run
+
+
+def _sum_in_general(expr):
     body = compile_expr(expr.function)
     limits = [(var, compile_expr(lo), compile_expr(hi)) for var, lo, hi in expr.limits]
     def run(env, level=0):
         if level == len(limits):
             return body(env)
         var, lo, hi = limits[level]
+        values = range(_index_value(lo, env), _index_value(hi, env) + 1)
         total = mpmath.mpf(0)
-        for value in range(_index_value(lo, env), _index_value(hi, env) + 1):
-            total += run(env.with_scalar(var, value), level + 1)
+        if var in env.scalars:  # rebinds a scalar of the point (or an outer Sum's): a copy per term
+            for value in values:
+                total += run(env.with_scalar(var, value), level + 1)
+            return total
+        child, scalars = env.with_index(var)
+        for value in values:
+            scalars[var] = value
+            total += run(child, level + 1)
         return total
     return run
 

@@ -1,7 +1,7 @@
 """The state of one test point: array values, scalars and derived arrays (Env), and lazily computed matrices."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import mpmath
@@ -66,11 +66,29 @@ class Env:
         else:
             changed = list(current)
             changed[position[0]] = value
-        return replace(self, arrays={**self.arrays, name: changed}, memo={})
+        return self._copy(arrays={**self.arrays, name: changed}, memo={})
 
     def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
         """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
         it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
         which derived arrays do read, starts a fresh memo."""
         memo = {} if symbol in self.scalars else self.memo
-        return replace(self, scalars={**self.scalars, symbol: value}, memo=memo)
+        return self._copy(scalars={**self.scalars, symbol: value}, memo=memo)
+
+    def with_index(self, symbol: sp.Symbol) -> tuple["Env", dict]:
+        """A child point for a Sum over a dummy new to this point, and the child's own scalars,
+        which the Sum rebinds term by term: one child per Sum rather than one copy per term (that
+        copy was the largest single cost of grading). The memo is shared, as with with_scalar; the
+        child is used only while its Sum runs."""
+        if symbol in self.scalars:
+            raise EvaluationError(f"{symbol} is already bound at this point: use with_scalar")
+        scalars = dict(self.scalars)
+        return self._copy(scalars=scalars), scalars
+
+    def _copy(self, **changes) -> "Env":
+        """dataclasses.replace without its per-field checks and __init__ (a few times faster): the
+        fields are only ever replaced by values of their own kind."""
+        copy = object.__new__(Env)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
