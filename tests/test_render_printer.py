@@ -96,3 +96,63 @@ def test_no_step_prints_as_the_line_before_it():
             for before, after in zip(steps, steps[1:]):
                 if before.lhs == after.lhs:
                     assert to_latex(before.rhs) != to_latex(after.rhs), (name, size, after.rule)
+
+
+# -- printing once what repeats (performance only: the text is the text SymPy's own printers give) --
+
+def test_a_printed_form_is_reused_only_for_an_equal_expression_in_the_same_fraction_style():
+    a = sp.Symbol("a")
+    # x + 2 and x + 2.0 are different keys, though 2 == 2.0 as numbers
+    assert to_latex(sp.ImmutableMatrix([[a + 2, a + sp.Float(2.0)]])) == \
+        rf"\begin{{pmatrix}}{to_latex(a + 2)} & {to_latex(a + sp.Float(2.0))}\end{{pmatrix}}"
+    # the same fraction prints script-size outside a matrix and display-size inside one
+    pair = to_latex(sp.Tuple(sigma[i] / S, sp.ImmutableMatrix([[sigma[i] / S]])))
+    assert r"\frac{\sigma_{i}}{S}" in pair and r"\dfrac{\sigma_{i}}{S}" in pair
+
+
+def test_a_big_structured_matrix_prints_the_corners_of_its_explicit_form():
+    from derive.engine.concrete import StructuredMatrix
+    size = 9
+    structured = StructuredMatrix([sigma[r] - sigma[r] ** 2 for r in range(size)],
+                                  [-sigma[r] for r in range(size)], [sigma[c] for c in range(size)])
+    tex = to_latex(structured)
+    assert tex == to_latex(structured.as_explicit()) and r"\ddots" in tex and r"\sigma_{8}" in tex
+
+
+def _shared_sum_vector(size: int, entries: int) -> sp.ImmutableMatrix:
+    """softmax-vjp's shape: entry i is sigma_i (g_i - sum_k g_k sigma_k), one shared sum of `size` terms."""
+    g = sp.IndexedBase("g")
+    shared = sp.Add(*(g[k_] * sigma[k_] for k_ in range(size)))
+    minus_shared = sp.Mul(-1, shared, evaluate=False)  # kept whole, as the engine keeps it
+    return sp.ImmutableMatrix([sigma[e] * sp.Add(g[e], minus_shared) for e in range(entries)])
+
+
+def test_srepr_in_the_json_is_sympys_srepr():
+    from derive.render.serialize import _srepr
+    for expr in (_shared_sum_vector(3, 3), _shared_sum_vector(700, 4), sp.Float(2.0) * x[1] + 2 * x[2]):
+        assert _srepr(expr) == sp.srepr(expr)
+
+
+def test_srepr_orders_the_shared_sum_once_and_leaves_sympy_as_it_was():
+    """700 terms need more sort keys than SymPy's cache of 1000 holds: without the memo the shared sum's
+    terms were re-ordered for every entry (counted, not timed)."""
+    from derive.render import serialize
+    bounded = sp.Expr.sort_key
+    vector = _shared_sum_vector(700, 6)
+    ordered: list = []
+    original = sp.Add.as_ordered_terms
+
+    def counting(self, *args, **kwargs):
+        if len(self.args) >= 700:
+            ordered.append(self)
+        return original(self, *args, **kwargs)
+    sp.Add.as_ordered_terms = counting
+    try:
+        serialize._srepr(vector)
+        remembered = len(ordered)
+        ordered.clear()
+        sp.srepr(vector)
+    finally:
+        sp.Add.as_ordered_terms = original
+    assert 1 <= remembered <= 3 < 6 <= len(ordered)  # a fixed number of times, not once per entry or more
+    assert sp.Expr.sort_key is bounded

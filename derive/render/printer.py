@@ -112,6 +112,20 @@ class NotationPrinter(LatexPrinter):
         self.notation: Notation = self._settings["notation"] or Notation()
         # Inside an explicit matrix fractions and derivatives print display-size (\dfrac): script-size entries are unreadable.
         self._frac = r"\frac"
+        # Printed forms by (expression, fraction command): a concrete result repeats one shared subexpression
+        # (the 512-term g^T sigma in every entry of softmax-vjp), which SymPy would re-sort each time.
+        self._printed: dict[tuple[sp.Basic, str], str] = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        """Each subexpression printed once per printer: the text depends only on the expression and `_frac`
+        (SymPy's structural equality keeps 2 and 2.0, or x and a positive x, apart)."""
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        key = (expr, self._frac)
+        printed = self._printed.get(key)
+        if printed is None:
+            printed = self._printed[key] = super()._print(expr)
+        return printed
 
     # -- names -------------------------------------------------------------------------------
     def _name(self, name: str) -> str:
@@ -179,7 +193,10 @@ class NotationPrinter(LatexPrinter):
         return rf"{self._frac}{{\partial}}{{\partial {var}}} {inner}"
 
     def _print_StructuredMatrix(self, expr):
-        """A concrete-K matrix kept as diagonal + rank-one factors prints as its explicit entries."""
+        """A concrete-K matrix kept as diagonal + rank-one factors prints as its explicit entries; a big one
+        as its corners, built entry by entry (the same entries as_explicit makes, without the other K^2)."""
+        if max(expr.shape) > self._settings["max_matrix_side"]:
+            return self._print_MatrixBase(expr)
         return self._print(expr.as_explicit())
 
     def _print_DiagMatrix(self, expr):

@@ -2,12 +2,53 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from functools import lru_cache
 
 import sympy as sp
+from sympy.printing.repr import ReprPrinter
 
 from ..model import Derivation, Step
 from .notation import Notation
 from .printer import to_latex
+
+
+class _SharedRepr(ReprPrinter):
+    """sp.srepr, each subexpression printed once: a concrete result repeats one shared subexpression
+    (softmax-vjp's 512-term g^T sigma in all 512 entries), which srepr would re-sort every time."""
+
+    def __init__(self):
+        super().__init__()
+        self._printed: dict[sp.Basic, str] = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        # Structural equality keys the text: 2 and 2.0, x and a positive x, are different keys.
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        printed = self._printed.get(expr)
+        if printed is None:
+            printed = self._printed[expr] = super()._print(expr)
+        return printed
+
+
+@contextmanager
+def _sort_keys_remembered():
+    """Expr.sort_key memoised without bound while one srepr runs. srepr orders every Add and Mul by sort_key;
+    SymPy caches it in an LRU of 1000, and one 512-term g^T sigma needs more keys than that, so its key was
+    evicted and recomputed for each of the 512 entries (0.3 s became 150 s at K = 512). sort_key is pure:
+    the text is the same."""
+    bounded = sp.Expr.sort_key
+    sp.Expr.sort_key = lru_cache(maxsize=None, typed=True)(bounded.__wrapped__)
+    try:
+        yield
+    finally:
+        sp.Expr.sort_key = bounded
+
+
+def _srepr(expr: sp.Basic) -> str:
+    """sp.srepr(expr), the same text, in time linear in the distinct subexpressions."""
+    with _sort_keys_remembered():
+        return _SharedRepr().doprint(expr)
 
 
 def step_to_dict(step: Step, notation: Notation | None = None) -> dict:
@@ -29,7 +70,7 @@ def step_to_dict(step: Step, notation: Notation | None = None) -> dict:
 
 def result_to_dict(lhs: sp.Basic, rhs: sp.Basic, notation: Notation | None = None) -> dict:
     """`sympy` is srepr in canonical names whatever the notation: notation only changes `latex`."""
-    return {"latex": f"{to_latex(lhs, notation)} = {to_latex(rhs, notation)}", "sympy": sp.srepr(rhs)}
+    return {"latex": f"{to_latex(lhs, notation)} = {to_latex(rhs, notation)}", "sympy": _srepr(rhs)}
 
 
 def to_dict(derivation: Derivation, notation: Notation | None = None) -> dict:
