@@ -29,15 +29,28 @@ class Node:
     late: bool = False   # placed just before its user (the targets by the loss), not by its inputs
 
 
+def _distinct_logs(expressions: list[sp.Basic]) -> list[sp.log]:
+    """The logarithms in `expressions`, each shared subexpression visited once: a concrete softmax-vjp
+    repeats its K-term g^T sigma in all K entries (45 M nodes walked at K = 512 otherwise)."""
+    seen, stack, logs = set(), list(expressions), []
+    while stack:
+        expr = stack.pop()
+        if expr in seen or not isinstance(expr, sp.Basic):
+            continue
+        seen.add(expr)
+        if isinstance(expr, sp.log):
+            logs.append(expr)
+        stack.extend(expr.args)
+    return logs
+
+
 def _logs(derivation: Derivation) -> set[str]:
     """Which logarithms the forward pass takes: of the softmax outputs ("probs"), of the sum ("sum")."""
     expressions = [value for _, value in derivation.definitions]
     expressions += [part for step in derivation.steps[:2] for part in (step.lhs, step.rhs)]
     kinds = set()
-    for expression in expressions:
-        for log in sp.preorder_traversal(expression):
-            if isinstance(log, sp.log):
-                kinds.add("sum" if isinstance(log.args[0], (sp.Sum, sp.Add)) else "probs")
+    for log in _distinct_logs(expressions):
+        kinds.add("sum" if isinstance(log.args[0], (sp.Sum, sp.Add)) else "probs")
     roles = {s.role for s in derivation.symbols}
     if "binary-logit" in roles:  # log(1 - sigma_1) is the log of an output, not of a sum
         return {"probs"}
