@@ -35,7 +35,10 @@ def _distinct_logs(expressions: list[sp.Basic]) -> list[sp.log]:
     seen, stack, logs = set(), list(expressions), []
     while stack:
         expr = stack.pop()
-        if expr in seen or not isinstance(expr, sp.Basic):
+        if isinstance(expr, sp.MatrixBase) and not isinstance(expr, sp.Basic):  # mutable: no hash, walk its entries
+            stack.extend(expr)
+            continue
+        if not isinstance(expr, sp.Basic) or expr in seen:
             continue
         seen.add(expr)
         if isinstance(expr, sp.log):
