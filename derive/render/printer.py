@@ -101,7 +101,31 @@ def _pull_sign_out_of_sum(term: sp.Basic) -> sp.Basic:
     return term
 
 
-class NotationPrinter(LatexPrinter):
+class PrintsEachSubexpressionOnce:
+    """A printer mixin: each subexpression's text made once per printer and reused. A concrete result
+    repeats one shared subexpression (the 512-term g^T sigma in every entry of softmax-vjp), which
+    SymPy's printers would re-sort each time. The key is the expression (SymPy's structural equality
+    keeps 2 and 2.0, or x and a positive x, apart) plus `_print_context()`, whatever else the text
+    depends on."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._printed_once: dict[tuple, str] = {}
+
+    def _print_context(self) -> object:
+        return None
+
+    def _print(self, expr, **kwargs) -> str:
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        key = (expr, self._print_context())
+        printed = self._printed_once.get(key)
+        if printed is None:
+            printed = self._printed_once[key] = super()._print(expr)
+        return printed
+
+
+class NotationPrinter(PrintsEachSubexpressionOnce, LatexPrinter):
     """Prints our trees the way a textbook writes them: sigma_i, partial fractions, delta_ij."""
 
     _default_settings = {**LatexPrinter._default_settings, "notation": None,
@@ -112,20 +136,9 @@ class NotationPrinter(LatexPrinter):
         self.notation: Notation = self._settings["notation"] or Notation()
         # Inside an explicit matrix fractions and derivatives print display-size (\dfrac): script-size entries are unreadable.
         self._frac = r"\frac"
-        # Printed forms by (expression, fraction command): a concrete result repeats one shared subexpression
-        # (the 512-term g^T sigma in every entry of softmax-vjp), which SymPy would re-sort each time.
-        self._printed: dict[tuple[sp.Basic, str], str] = {}
 
-    def _print(self, expr, **kwargs) -> str:
-        """Each subexpression printed once per printer: the text depends only on the expression and `_frac`
-        (SymPy's structural equality keeps 2 and 2.0, or x and a positive x, apart)."""
-        if kwargs or not isinstance(expr, sp.Basic):
-            return super()._print(expr, **kwargs)
-        key = (expr, self._frac)
-        printed = self._printed.get(key)
-        if printed is None:
-            printed = self._printed[key] = super()._print(expr)
-        return printed
+    def _print_context(self) -> str:
+        return self._frac  # the same expression prints \frac outside a matrix, \dfrac inside
 
     # -- names -------------------------------------------------------------------------------
     def _name(self, name: str) -> str:

@@ -10,25 +10,11 @@ from sympy.printing.repr import ReprPrinter
 
 from ..model import Derivation, Step
 from .notation import Notation
-from .printer import to_latex
+from .printer import PrintsEachSubexpressionOnce, to_latex
 
 
-class _SharedRepr(ReprPrinter):
-    """sp.srepr, each subexpression printed once: a concrete result repeats one shared subexpression
-    (softmax-vjp's 512-term g^T sigma in all 512 entries), which srepr would re-sort every time."""
-
-    def __init__(self):
-        super().__init__()
-        self._printed: dict[sp.Basic, str] = {}
-
-    def _print(self, expr, **kwargs) -> str:
-        # Structural equality keys the text: 2 and 2.0, x and a positive x, are different keys.
-        if kwargs or not isinstance(expr, sp.Basic):
-            return super()._print(expr, **kwargs)
-        printed = self._printed.get(expr)
-        if printed is None:
-            printed = self._printed[expr] = super()._print(expr)
-        return printed
+class _SharedRepr(PrintsEachSubexpressionOnce, ReprPrinter):
+    """sp.srepr, each subexpression printed once (softmax-vjp's 512-term g^T sigma in all 512 entries)."""
 
 
 @contextmanager
