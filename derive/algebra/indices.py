@@ -34,5 +34,13 @@ def rename_sum_indices(expr: sp.Basic, renaming: Callable[[sp.Sum], dict]) -> sp
     away from a free index (sympy#21891), to one canonical letter, or to fresh Dummies."""
     def rename(summation: sp.Sum) -> sp.Sum:
         mapping = renaming(summation)
-        return summation.xreplace(mapping) if mapping else summation
+        if not mapping or any(_would_capture(summation.function, old, new) for old, new in mapping.items()):
+            return summation
+        return summation.xreplace(mapping)
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def _would_capture(body: sp.Basic, old: sp.Symbol, new: sp.Symbol) -> bool:
+    """Whether renaming `old` to `new` in `body` puts it inside an inner sum over `new`, which would
+    bind it there (Sum_r b_r Sum_k a_kr -> Sum_k b_k Sum_k a_kk: a different number)."""
+    return any(old in inner.function.free_symbols for inner in body.atoms(sp.Sum) if new in inner.variables)

@@ -257,20 +257,13 @@ def collect_factor(expr: sp.Expr, factor: sp.Expr) -> sp.Expr:
     return coefficient * factor + sp.Add(*[t for t in terms if not t.has(factor)])
 
 
-def _would_capture(body: sp.Basic, var: sp.Symbol, dummy: sp.Symbol) -> bool:
-    """Whether renaming `var` to `dummy` in `body` puts it inside an inner sum over `dummy`, which would
-    bind it there (Sum_r b_r Sum_k a_kr -> Sum_k b_k Sum_k a_kk: a different number)."""
-    return any(var in inner.function.free_symbols for inner in body.atoms(sp.Sum)
-               if dummy in inner.variables)
-
-
 def same_dummy(expr: sp.Basic, dummy: sp.Symbol = _CANONICAL_DUMMIES[0]) -> sp.Basic:
     """Sum_l f(l) -> Sum_k f(k) where k is free in f: equal sums then look equal (and combine)."""
     def canonical(summation: sp.Sum) -> dict:
         if len(summation.limits) != 1:
             return {}
         (var, _lo, _hi), = summation.limits
-        if var == dummy or dummy in summation.function.free_symbols or _would_capture(summation.function, var, dummy):
+        if var == dummy or dummy in summation.function.free_symbols:
             return {}
         return {var: dummy}
     return rename_sum_indices(expr, canonical)
