@@ -11,6 +11,7 @@ e^{z_r} / S has the same derivative for every r, renamed.
 """
 from __future__ import annotations
 
+import functools
 from functools import cmp_to_key
 
 import sympy as sp
@@ -236,6 +237,27 @@ class Structured:
         rewrite = PerTemplate(rewrite)
         return Structured([rewrite(d) for d in self.diagonal], self.left, self.right)
 
+    def diagonal_part(self) -> list:
+        """d_r with the matrix written diag(d) + left right^T (the rank-one term reaches the diagonal
+        too): each diagonal entry minus left_r right_r, expanded once per shape."""
+        subtract = PerTemplate(lambda entry, u, v: sp.expand(entry - u * v))
+        return [subtract(d, u, v) for d, u, v in zip(self.diagonal, self.left, self.right)]
+
+    def row_sums(self, total: sp.Expr | None = None) -> list:
+        """Entry r of M 1, d_r + left_r (right_1 + ... + right_K): O(K) in all, the sum of the
+        column factors one shared subtree (never copied into each of the K entries); `total`, a
+        value of that sum, stands in its place (1 for sigma_1 + ... + sigma_K)."""
+        total = _sum_of(self.right) if total is None else total
+        return [sp.Add(d, sp.Mul(u, total, evaluate=total == 1)) for d, u in zip(self.diagonal_part(), self.left)]
+
+    def quadratic_form(self, direction: list) -> sp.Expr:
+        """v^T M v = sum_r d_r v_r^2 + (sum_r v_r left_r)(sum_c right_c v_c): O(K), not K^2 products."""
+        diagonal = sp.Add(*[d * x ** 2 for d, x in zip(self.diagonal_part(), direction)])
+        left, right = sp.Add(*[x * u for x, u in zip(direction, self.left)]), sp.Add(*[w * x for w, x in zip(self.right, direction)])
+        if left.could_extract_minus_sign():  # -(sigma^T v)(sigma^T v) is -(sigma^T v)^2: one sum, squared
+            return diagonal - (-left) * right
+        return diagonal + left * right
+
     @classmethod
     def from_matrix_form(cls, form, n: int) -> "Structured":
         """diag(sigma) - sigma sigma^T, I - 1 sigma^T, ...: SymPy's generic entries, instantiated."""
@@ -250,6 +272,13 @@ class Structured:
         diagonal = [generic_diagonal.xreplace({i: r}) for r in range(1, n + 1)]
         return cls(diagonal, [left.xreplace({i: r}) for r in range(1, n + 1)],
                    [right.xreplace({j: c}) for c in range(1, n + 1)])
+
+
+@functools.lru_cache(maxsize=8)
+def _sum_of(terms: tuple) -> sp.Expr:
+    """One object for one sum: the prover's memos then find the sum of a builder's row sums by identity
+    (a dict checks `is` first) instead of comparing its K terms again in each of the K entries."""
+    return sp.Add(*terms)
 
 
 def denominator_step(n: int, scale: sp.Expr = sp.Integer(1), facts: tuple = ("denominator-S",)):

@@ -8,20 +8,16 @@ from sympy.matrices.expressions import DiagMatrix
 from ..numeric.state import LazyMatrix
 from ..numeric.softmax import stable_softmax
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
-from ..symbols import (K, L, explicit_softmax, i, j, k, logits_vector, sigma, v, y, z)
+from ..symbols import K, L, i, j, k, probs_vector, sigma, v, y, z
 from ..algebra import rewrites
-from . import cross_entropy, softmax_jacobian
-from .common import (INDEX_RANGE, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, entrywise, explicit_matches,
-                     explicit_sizes_match, probs_definitions_layer, require)
+from . import concrete, cross_entropy, softmax_jacobian
+from .common import (INDEX_RANGE, TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, explicit_sizes_match,
+                     probs_definitions_layer, require)
 from .roles import WITH_TARGETS
 
 NAME = "cross-entropy-hessian"
 TITLE = "The Hessian of the softmax cross-entropy loss"
 DESCRIPTION = "d^2 L / dz dz^T = diag(sigma) - sigma sigma^T: symmetric, positive semi-definite, H 1 = 0"
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 8}
-
 DIRECTION = SymbolRole("direction", "v", "any vector (for the quadratic form v^T H v)")
 SYMBOLS = (*WITH_TARGETS, DIRECTION)
 USES_SUM = (TARGETS_SUM_TO_ONE.id,)
@@ -49,7 +45,10 @@ def _numeric_hessian(env) -> LazyMatrix:
 
 
 def _hessian_meaning(expr, n):
-    """Proofs: H[a, b] -> d^2 L / dz_a dz_b with L written out; SymPy differentiates it."""
+    """Proofs: H[a, b] -> d^2 L / dz_a dz_b with L written out, SymPy differentiates it (generic
+    verifier); the K x K symbol H -> d^2 L / dz dz^T, L by its definition over S (verify.concrete)."""
+    if isinstance(expr, sp.MatrixSymbol) and expr.name == H.name:
+        return sp.Derivative(L, (sp.MatrixSymbol("z", n, 1), 2), evaluate=False)
     if n is None:
         loss = cross_entropy.loss_definition()
     else:
@@ -141,47 +140,74 @@ def build_symbolic() -> Derivation:
                       results=(("null-vector", row_sum, null.current), ("quadratic-form", quadratic, variance)))
 
 
+MEAN = sp.Symbol("mu", real=True)  # sigma_1 v_1 + ... + sigma_K v_K, the mean of v under sigma (concrete K)
+
+
+def _named_mean(n: int) -> Step:
+    """mu = sigma_1 v_1 + ... + sigma_K v_K: named once, so the variance holds one symbol per term
+    where it would hold the K-term sum in each (K^2 terms)."""
+    return Step(lhs=MEAN, rhs=sp.Add(*[sigma[r] * v[r] for r in range(1, n + 1)]), rule=Rule.ABBREVIATE,
+                note="write mu for the mean of v under sigma", facts=("mean-mu",))
+
+
 def build_concrete(n: int) -> Derivation:
-    targets = [y[r] for r in range(1, n + 1)]
-    explicit_loss = -sp.Add(*[targets[r] * sp.log(explicit_softmax(n)[r]) for r in range(n)])
-    expanded_loss = sp.expand_log(explicit_loss, force=True)  # force: logits are real
-    lhs = sp.Matrix(n, n, lambda r, c: H[r + 1, c + 1])
-    chain = Chain(lhs, sp.hessian(expanded_loss, list(logits_vector(n))),
-                  "differentiate the loss twice (SymPy's hessian)", facts=("sympy-hessian",), rule=Rule.DIFFERENTIATE)
-    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "substitute sigma_r = e^{z_r} / (e^{z_1} + ... + e^{z_K})", facts=("recognise-sigma-written-out",))
-    chain.then(entrywise(sp.factor), Rule.FACTOR, "factor every entry: each carries y_1 + ... + y_K", facts=("factor-every-entry", "entries-carry-y-sum"))
-    total = sp.Add(*targets)
-    chain.then(entrywise(lambda e: rewrites.factor_entry(e.subs(total, 1))), Rule.ASSUMPTION,
-               "the targets sum to one", uses=USES_SUM, facts=("targets-sum-to-one",))
-    explicit = chain.current
+    """H = d/dz (dL/dz) through S = e^{z_1} + ... + e^{z_K} (engine.concrete), from the cross-entropy
+    gradient sigma - y derived over S: the softmax Jacobian's construction, O(1) per entry, the
+    K x K matrix kept diagonal + rank one; H 1 and v^T H v from those factors in O(K)."""
+    gradient = cross_entropy.build_concrete(n)  # dL/dz = sigma - y, derived through S, not retyped
+    require(gradient.steps[-1].rule is Rule.VECTOR_FORM, "the gradient ends in its vector form")
+    over_S = dict(zip(probs_vector(n), concrete.softmax_over_S(n)))
+    td = concrete.TotalDerivative([entry.xreplace(over_S) for entry in gradient.result], n)
+    exp_form = concrete.Structured.from_total_derivative(td)
+    sigma_form = exp_form.rewritten(concrete.softmax_substitution(n)).rescaled(concrete.S)
+    factored = sigma_form.with_diagonal(rewrites.factor_entry)
     form = matrix_form(n)
-    require(explicit_matches(form, explicit), "the matrix equals diag(sigma) - sigma sigma^T")
-    chain.add(Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, note="recognise diag(sigma) - sigma sigma^T", facts=("is-diag-minus-outer",),
-                   uses=USES_SUM))
+    lhs = hessian_symbol(n)
+    chain = (
+        concrete.denominator_step(n),
+        Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(concrete.softmax_over_S(n)), rule=Rule.DEFINITION,
+             note="definition of the softmax", facts=("softmax-over-S",)),
+        Step(lhs=lhs, rhs=sp.Derivative(gradient.steps[-1].rhs, sp.MatrixSymbol("z", n, 1), evaluate=False),
+             rule=Rule.SUBSTITUTE_RESULT, uses=USES_SUM,
+             note="H = d/dz (dL/dz), with the cross-entropy gradient dL/dz = sigma - y",
+             facts=("hessian-of-gradient-vector", "ce-gradient-vector")),
+        Step(lhs=lhs, rhs=exp_form.matrix, rule=Rule.JACOBIAN, uses=USES_SUM,
+             note="differentiate every entry: chain rule through S, dS/dz_c = e^{z_c}; the targets do not depend on z",
+             facts=("chain-through-S", "dS-dz", "targets-constant")),
+        Step(lhs=lhs, rhs=sigma_form.matrix, rule=Rule.SUBSTITUTE_SOFTMAX, uses=USES_SUM,
+             note="substitute sigma_r = e^{z_r} / S", facts=("exp-is-sigma-S",)),
+        Step(lhs=lhs, rhs=factored.matrix, rule=Rule.FACTOR, uses=USES_SUM, note="factor the diagonal",
+             facts=("factor-diagonal",)),
+        Step(lhs=lhs, rhs=form, rule=Rule.MATRIX_FORM, uses=USES_SUM,
+             note="the Hessian is the softmax Jacobian: diag(sigma) - sigma sigma^T, whatever y is",
+             facts=("hessian-is-jacobian",)),
+    )
     symmetric = Step(lhs=sp.Transpose(form), rhs=sp.Transpose(form).doit(), rule=Rule.SYMMETRY,
                      note="transpose: diag(sigma)^T = diag(sigma), (sigma sigma^T)^T = sigma sigma^T",
                      facts=("transpose-diag-outer",))
-    require(symmetric.rhs == form and explicit.T == explicit, "H^T = H")
-    ones = sp.ones(n, 1)
-    probs_total = sp.Add(*[sigma[r] for r in range(1, n + 1)])
-    null = Chain(explicit * ones, entrywise(sp.factor)(explicit * ones), "H 1: multiply and factor each entry", facts=("multiply-H-one",),
-                 rule=Rule.FACTOR)
-    null.then(entrywise(lambda e: e.subs(probs_total, 1)), Rule.PROBS_SUM_TO_ONE,
-              "the softmax outputs sum to one: H 1 = 0, H is singular",
-              facts=("probs-sum-to-one",))
-    require(null.current == sp.zeros(n, 1), "H 1 = 0")
-    direction = sp.Matrix([v[r] for r in range(1, n + 1)])
-    quadratic = (direction.T * explicit * direction)[0, 0]
-    mean = sp.Add(*[sigma[r] * v[r] for r in range(1, n + 1)])
-    variance = sp.Add(*[sigma[r] * (v[r] - mean) ** 2 for r in range(1, n + 1)])
-    last = {sigma[n]: 1 - sp.Add(*[sigma[r] for r in range(1, n)])}
-    require(sp.expand((variance - quadratic).xreplace(last)) == 0, "v^T H v is the variance of v under sigma")
+    require(symmetric.rhs == form, "H^T = H")
+
+    ones = sp.MatMul(form, sp.OneMatrix(n, 1))
+    row_sums = sp.ImmutableMatrix(factored.row_sums())
+    require(sp.Add(*factored.right) == sp.Add(*probs_vector(n)), "the column factors are sigma_1, ..., sigma_K")
+    null_vector = sp.ImmutableMatrix(factored.row_sums(total=sp.Integer(1)))  # sigma_1 + ... + sigma_K = 1
+    require(null_vector.is_zero_matrix, "H 1 = 0")
+    null = (Step(lhs=ones, rhs=row_sums, rule=Rule.LINEARITY,
+                 note="H 1: entry r is the sum of row r, sigma_r - sigma_r (sigma_1 + ... + sigma_K)",
+                 facts=("row-sums-diag-minus-outer",)),
+            Step(lhs=ones, rhs=null_vector, rule=Rule.PROBS_SUM_TO_ONE,
+                 note="the softmax outputs sum to one: H 1 = 0, H is singular", facts=("probs-sum-to-one",)))
+
+    quadratic = factored.quadratic_form([v[r] for r in range(1, n + 1)])
+    mean = _named_mean(n)
+    variance = sp.Add(*[sigma[r] * (v[r] - MEAN) ** 2 for r in range(1, n + 1)])
     psd = Step(lhs=quadratic, rhs=variance, rule=Rule.SEMIDEFINITE,
                note="v^T H v = sum_r sigma_r (v_r - sum_s sigma_s v_s)^2 >= 0 (using sum_r sigma_r = 1): "
                     "H is positive semi-definite", facts=("variance-nonnegative-r",))
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
-                      steps=(*chain.steps, symmetric, *null.steps, psd), result=explicit, result_lhs=lhs,
-                      definitions=((L, explicit_loss),), semantics=SEMANTICS,
-                      results=(("null-vector", explicit * ones, null.current), ("quadratic-form", quadratic, variance)))
+                      steps=(*chain, symmetric, *null, mean, psd), result=factored.matrix.as_explicit(), result_lhs=lhs,
+                      definitions=(*concrete.definitions(n), (L, gradient.definitions[-1][1]), (MEAN, mean.rhs)),
+                      semantics=SEMANTICS,
+                      results=(("null-vector", ones, null_vector),
+                               ("quadratic-form", quadratic, variance.xreplace({MEAN: mean.rhs}))))

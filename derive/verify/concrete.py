@@ -89,6 +89,9 @@ class Prover:
         self._walked: dict = {}  # per walk: long node -> its answer (the shared sums recur in every entry)
         self._sums: dict = {}  # a sum over every class -> c S^p A (folded)
         self._atoms: dict = {}  # its numerator over S -> the symbol A
+        # Names a derivation gives a meaning (H: d/dz (dL/dz)): its proof layers that rewrite no base first.
+        layers = derivation.semantics.layers if derivation.semantics is not None else None
+        self._meanings = tuple(meaning for bases, meaning in layers or () if not bases)
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -100,26 +103,52 @@ class Prover:
             return True  # the step states a definition (S = e^{z_1} + ... + e^{z_K}, L = ...)
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
         if _is_square(lhs, self.n) or _is_square(rhs, self.n):
-            a, b = self.certificate(lhs), self.certificate(rhs)
+            a, b = self.certificate(lhs, uses_sum), self.certificate(rhs, uses_sum)
             return structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
                                             equal=lambda x, y, *scales: self.entry_equal(x, y, uses_sum, *scales))
-        pairs = zip(_entries(lhs, self.n), _entries(rhs, self.n))
+        pairs = zip(self._column_entries(lhs, uses_sum), self._column_entries(rhs, uses_sum))
+        if _is_scalar(lhs) and _is_scalar(rhs) and self._named_sums(lhs, rhs):
+            # One scalar identity with a named sum (a variance with its mean): opening it would square K terms.
+            return self.refolded_equal(lhs, rhs, uses_sum) or self.entry_equal(lhs, rhs, uses_sum)
         return all(self.entry_equal(a, b, uses_sum) for a, b in pairs)
 
-    def certificate(self, side) -> concrete.Structured:
+    def _column_entries(self, side, uses_sum: bool) -> list:
+        """A side's entries; M 1 for a square M from its certificate's row sums, O(K) in all (SymPy's
+        entry of M 1 is a K-term sum in each of the K entries)."""
+        if isinstance(side, sp.MatMul) and len(side.args) == 2 and isinstance(side.args[1], sp.OneMatrix) \
+                and _is_square(side.args[0], self.n):
+            return self.certificate(side.args[0], uses_sum).row_sums()
+        return _entries(side, self.n)
+
+    def certificate(self, side, uses_sum: bool = False) -> concrete.Structured:
         if isinstance(side, concrete.StructuredMatrix):
             return concrete.Structured(*side.args)
-        if side not in self._certificates:  # every step of a Jacobian shares its left side
-            self._certificates[side] = self._certificate(side)
-        return self._certificates[side]
+        if (side, uses_sum) not in self._certificates:  # every step of a Jacobian shares its left side
+            self._certificates[(side, uses_sum)] = self._certificate(side, uses_sum)
+        return self._certificates[(side, uses_sum)]
 
-    def _certificate(self, side) -> concrete.Structured:
+    def _certificate(self, side, uses_sum: bool) -> concrete.Structured:
+        meant = self._meaning(side)
+        if meant is not side:
+            return self.certificate(meant, uses_sum)
+        if isinstance(side, sp.Transpose):  # (diag(d) + u v^T)^T = diag(d) + v u^T
+            inner = self.certificate(side.arg, uses_sum)
+            return concrete.Structured(inner.diagonal, inner.right, inner.left)
         if isinstance(side, sp.Derivative):  # d f(sigma) / d z: SymPy's derivatives through S
-            base = side.expr
-            functions = [self.over_S(row(base, r)) for r in range(1, self.n + 1)]
+            (variable, order), = side.variable_count
+            if order == 2:  # a Hessian d^2 L / dz dz^T: its rows are dL/dz_r, taken through S as well
+                functions = [self.normal(sp.Derivative(side.expr, row(variable, r)), uses_sum)
+                             for r in range(1, self.n + 1)]
+            else:
+                functions = [self.over_S(_row_of(side.expr, r, self.n)) for r in range(1, self.n + 1)]
             return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n, scale=self.scale),
                                                              evaluate=False)
         return concrete.Structured.from_matrix_form(side, self.n)
+
+    def _meaning(self, side):
+        for meaning in self._meanings if isinstance(side, sp.MatrixSymbol) else ():
+            side = meaning(side, self.n)
+        return side
 
     def over_S(self, expr):
         expr = expr.xreplace({s: d for s, d in self.definitions.items() if s != concrete.S})
@@ -246,10 +275,48 @@ class Prover:
         if len(powers) != 1 or any(rest.has(concrete.S) for rest, _power in parts):
             return None
         numerator = sp.Add(*[rest for rest, _power in parts])
+        if numerator == self.total:  # e^{z_1} + ... + e^{z_K} is S itself (sigma_1 + ... + sigma_K = 1)
+            return concrete.S ** (powers.pop() + 1)
         sign = -1 if numerator.could_extract_minus_sign() else 1  # -N and N: one symbol
         numerator = sp.Add(*[-rest for rest, _power in parts]) if sign == -1 else numerator
         symbol = self._atoms.setdefault(numerator, sp.Dummy("shared_sum"))
         return sign * concrete.S ** powers.pop() * symbol
+
+    def refolded_equal(self, a, b, uses_sum: bool) -> bool:
+        """a = b for scalars holding sums over every class inside products (a variance): with each
+        such sum one symbol A, expanded (O(K) terms), then every sum over the classes that the
+        expansion leaves (sum_r c sigma_r v_r) folded again into its symbol (or S), before the zero test.
+
+        Sound: expanding and collecting are exact, and A stands for exactly the sum it replaces."""
+        difference = sp.expand(self._over_S_folded(a, uses_sum) - self._over_S_folded(b, uses_sum))
+        groups: dict = {}  # the factors free of indices -> the indexed parts they multiply
+        for term in sp.Add.make_args(difference):
+            factors = sp.Mul.make_args(term)
+            free = sp.Mul(*[f for f in factors if not f.has(sp.Indexed)])
+            groups.setdefault(free, []).append(sp.Mul(*[f for f in factors if f.has(sp.Indexed)]))
+        return is_zero(sp.Add(*[free * self._folded_sum(sp.Add(*parts)) for free, parts in groups.items()]))
+
+    def _named_sums(self, *sides) -> dict:
+        """Each defined symbol of the sides (not S) whose definition is a sum over the classes -> its symbol."""
+        named = {}
+        for symbol in set().union(*(side.free_symbols for side in sides)):
+            definition = self.definitions.get(symbol)
+            if symbol != concrete.S and isinstance(definition, sp.Add) and self.shared_sum(definition) is not None:
+                named[symbol] = self.shared_sum(definition)
+        return named
+
+    def _over_S_folded(self, expr, uses_sum: bool):
+        """expr over S with each named sum (mu) and each sum inside a product as its symbol: O(K)."""
+        expr = expr.xreplace(self._named_sums(expr))
+        return self.normal(self.folded(self.prepared(expr, uses_sum)), uses_sum)
+
+    def _folded_sum(self, total):
+        """A sum over the classes (over S, numerator only) as its symbol, S, or itself."""
+        if total == self.total:
+            return concrete.S
+        if total in self._atoms:
+            return self._atoms[total]
+        return -self._atoms[-total] if -total in self._atoms else total
 
     def prepared(self, expr, uses_sum: bool):
         """The targets' sum (K indices) as its atom, so that it does not hide the shape; the normal
@@ -320,6 +387,12 @@ def _is_full_sum(add: sp.Add, base, n) -> bool:
             return False
         indices.add(int(term.indices[0]))
     return indices == set(range(1, n + 1))
+
+
+def _is_scalar(side) -> bool:
+    """Neither a matrix nor a gradient d L / d z (whose entries are a column)."""
+    return not getattr(side, "is_Matrix", False) and not (
+        isinstance(side, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in side.variables))
 
 
 def _is_square(side, n) -> bool:
@@ -405,6 +478,14 @@ def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
                         lambda e: e.func(*(_SIZE if isinstance(a, sp.Integer) and a == n else a for a in e.args)))
 
 
+def _row_of(column, index: int, n: int):
+    """Entry `index` (1-based) of a column: `row` for sigma and elementwise forms, SymPy's own entry
+    for a sum of columns (sigma - y), where replacing each symbol by its entry would mix kinds."""
+    if isinstance(column, sp.MatAdd):
+        return _generic_entry(column, n).xreplace({_ROW: index - 1})
+    return row(column, index)
+
+
 def _entries(side, n) -> list:
     """Scalar -> [side]; a column (explicit, MatrixExpr, or a gradient d L / d z) -> its n entries."""
     if isinstance(side, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in side.variables):
@@ -430,7 +511,8 @@ def _entry(side, r: int, c: int):
     if isinstance(side, sp.Derivative):
         (variable, _o), = side.variable_count
         if side.expr.atoms(sp.MatrixSymbol):
-            return sp.Derivative(row(side.expr, r + 1), sp.IndexedBase(variable.name)[c + 1], evaluate=False)
+            return sp.Derivative(_row_of(side.expr, r + 1, int(side.expr.shape[0])), sp.IndexedBase(variable.name)[c + 1],
+                                 evaluate=False)
         return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
