@@ -6,7 +6,6 @@ import sympy as sp
 from sympy.matrices.expressions import DiagMatrix
 
 from ..numeric.state import LazyMatrix
-from ..numeric.softmax import stable_softmax
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
 from ..symbols import K, L, i, j, k, probs_vector, sigma, v, y, z
 from ..algebra import rewrites
@@ -27,21 +26,27 @@ H = sp.IndexedBase("H")  # the Hessian, H[i, j] = d^2 L / dz_i dz_j
 
 
 def _numeric_hessian(env) -> LazyMatrix:
-    """H[r, c] by nested mpmath.diff of the loss itself: independent of every symbolic step."""
-    targets = env.array("y")
-
-    def loss(logits):
-        return -mpmath.fsum(t * mpmath.log(p) for t, p in zip(targets, stable_softmax(logits)))
+    """H[r, c] by nested mpmath.diff of the loss itself, -sum_k y_k log(e^{z_k} / sum_j e^{z_j}), as a
+    function of z_r and z_c: independent of every symbolic step. The K - 2 fixed logits enter through
+    three sums taken once per entry, so each evaluation is O(1), not O(K) (K = 512)."""
+    targets, logits = env.array("y"), env.array("z")
 
     def entry(r, c):
-        logits = list(env.array("z"))
+        fixed = [k for k in range(len(logits)) if k not in (r, c)]
+        fixed_total = mpmath.fsum(mpmath.exp(logits[k]) for k in fixed)
+        fixed_weight = mpmath.fsum(targets[k] for k in fixed)
+        fixed_linear = mpmath.fsum(targets[k] * logits[k] for k in fixed)
+
+        def loss(moved: dict):  # the fixed terms: -y_k (z_k - log total), summed over k
+            total = fixed_total + mpmath.fsum(mpmath.exp(t) for t in moved.values())
+            return fixed_weight * mpmath.log(total) - fixed_linear - mpmath.fsum(
+                targets[k] * mpmath.log(mpmath.exp(t) / total) for k, t in moved.items())
 
         def along_c(t_c):
-            moved = list(logits)
-            moved[c] = t_c
-            return mpmath.diff(lambda t_r: loss(moved[:r] + [t_r] + moved[r + 1:]), moved[r])
+            at = {c: t_c}
+            return mpmath.diff(lambda t_r: loss({**at, r: t_r}), at.get(r, logits[r]))
         return mpmath.diff(along_c, logits[c])
-    return LazyMatrix(env.K, env.K, entry)
+    return LazyMatrix(len(logits), len(logits), entry)
 
 
 def _hessian_meaning(expr, n):
@@ -150,6 +155,15 @@ def _named_mean(n: int) -> Step:
                 note="write mu for the mean of v under sigma", facts=("mean-mu",))
 
 
+def _variance_written_out(mean: sp.Expr, n: int) -> sp.Expr:
+    """The variance with mu written out (a result must not need mu), the mean one shared subtree:
+    SymPy would distribute the minus and copy its K terms into every square (K^2 terms)."""
+    negated = sp.Mul(-1, mean, evaluate=False)
+    # evaluate=False: SymPy's Pow would ask each K-term base about its sign.
+    return sp.Add(*[sigma[r] * sp.Pow(sp.Add(v[r], negated, evaluate=False), 2, evaluate=False)
+                    for r in range(1, n + 1)])
+
+
 def build_concrete(n: int) -> Derivation:
     """H = d/dz (dL/dz) through S = e^{z_1} + ... + e^{z_K} (engine.concrete), from the cross-entropy
     gradient sigma - y derived over S: the softmax Jacobian's construction, O(1) per entry, the
@@ -210,4 +224,4 @@ def build_concrete(n: int) -> Derivation:
                       definitions=(*concrete.definitions(n), (L, gradient.definitions[-1][1]), (MEAN, mean.rhs)),
                       semantics=SEMANTICS,
                       results=(("null-vector", ones, null_vector),
-                               ("quadratic-form", quadratic, variance.xreplace({MEAN: mean.rhs}))))
+                               ("quadratic-form", quadratic, _variance_written_out(mean.rhs, n))))

@@ -539,6 +539,8 @@ def _shape(step: Step, n: int):
         if _is_square(side, n):
             return (n, n)
     for side in (step.lhs, step.rhs):
+        if isinstance(side, sp.MatMul) and tuple(side.shape) == (n, 1):
+            return (n, 1)  # M 1: a column, known without making its K entries (a K-term sum each)
         if len(_entries(side, n)) == n and not (side.is_Symbol if hasattr(side, "is_Symbol") else False):
             return (n, 1)
     return (1, 1)
