@@ -7,13 +7,17 @@ import random
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
+from sympy.matrices.expressions import DiagMatrix
 
 from backprop_helpers import json_results, verified
 from derive.errors import VerificationError
 from derive.reference import cross_entropy_hessian as reference
-from derive.symbols import K as K_SYMBOL, i, j, sigma, y
+from derive.symbols import K as K_SYMBOL, i, j, sigma, v, y
 from backprop_helpers import verify_one
-from derive.engine import build as _unverified
+from derive.engine import build as _unverified, concrete
+from derive.model import Rule
+from derive.verify.concrete import Prover
 from oracles import as_mpf, cross_entropy_mp, instantiate_values, perturbed, random_logits, random_simplex, softmax_mp
 
 NAME = "cross-entropy-hessian"
@@ -92,3 +96,72 @@ def test_a_wrong_hessian_is_rejected():
     steps[2] = dataclasses.replace(steps[2], rhs=steps[2].rhs - y[i], evidence=None)
     with pytest.raises(VerificationError):
         verify_one(d, steps[2])
+
+
+# --- concrete K over S: every entry proved (verify.concrete), O(K) side results ---------------------
+
+def _factored(derivation):
+    return next(s for s in derivation.steps if s.rule == Rule.FACTOR).rhs
+
+
+def _with_rhs(derivation, rule, rhs):
+    return next(dataclasses.replace(s, rhs=rhs) for s in derivation.steps if s.rule == rule)
+
+
+def test_every_entry_is_proved_at_K_64():
+    d = verified(NAME, 64)
+    assert all(s.evidence.symbolic for s in d.steps)
+    assert {"null-vector", "quadratic-form"} <= set(d.results)
+
+
+@pytest.mark.parametrize("part, position", [(0, 37), (1, 37)])
+def test_one_wrong_hessian_entry_at_K_64_is_not_proved(part, position):
+    """Entry (38, 38) of H (the diagonal), or row 38 of -sigma sigma^T, with sigma_37 where sigma_38
+    belongs: a position the numbers need not sample, so only the proof of every entry catches it."""
+    d = _unverified(NAME, 64)
+    factors = [list(f) for f in _factored(d).args]
+    factors[part][position] = factors[part][position - 1]
+    wrong = _with_rhs(d, Rule.FACTOR, concrete.StructuredMatrix(*factors))
+    assert Prover(d).prove(wrong) is not True
+    assert Prover(d).prove(_with_rhs(d, Rule.FACTOR, _factored(d))) is True  # the same proof, unbroken
+
+
+def test_a_hessian_without_its_outer_product_or_with_the_targets_is_not_proved():
+    d = _unverified(NAME, 64)
+    probs = sp.MatrixSymbol("sigma", 64, 1)
+    assert Prover(d).prove(_with_rhs(d, Rule.MATRIX_FORM, DiagMatrix(probs))) is not True
+    targets_kept = sp.Derivative(probs - 2 * sp.MatrixSymbol("y", 64, 1), sp.MatrixSymbol("z", 64, 1), evaluate=False)
+    assert Prover(d).prove(_with_rhs(d, Rule.SUBSTITUTE_RESULT, targets_kept)) is True  # d y / d z = 0
+    doubled = sp.Derivative(2 * probs - sp.MatrixSymbol("y", 64, 1), sp.MatrixSymbol("z", 64, 1), evaluate=False)
+    assert Prover(d).prove(_with_rhs(d, Rule.SUBSTITUTE_RESULT, doubled)) is not True
+
+
+def test_wrong_side_results_at_K_64_are_not_proved():
+    d = _unverified(NAME, 64)
+    sums = list(next(s for s in d.steps if s.rule == Rule.LINEARITY).rhs)
+    sums[20] = sigma[21] - sigma[22] * sp.Add(*[sigma[r] for r in range(1, 65)])  # row 22's factor in row 21
+    assert Prover(d).prove(_with_rhs(d, Rule.LINEARITY, sp.ImmutableMatrix(sums))) is not True
+    psd = next(s for s in d.steps if s.rule == Rule.SEMIDEFINITE)
+    off_mean = psd.rhs.xreplace({reference_mean(): reference_mean() + sigma[3]})
+    assert Prover(d).prove(dataclasses.replace(psd, rhs=off_mean)) is not True
+    assert Prover(d).prove(dataclasses.replace(psd, rhs=psd.rhs - sigma[5] * (v[5] - reference_mean()) ** 2 / 2)) is not True
+
+
+def reference_mean():
+    from derive.engine.cross_entropy_hessian import MEAN
+    return MEAN
+
+
+def test_concrete_side_results_are_built_in_O_K():
+    """Counts, not time: H 1 shares one sum sigma_1 + ... + sigma_K across its K entries, and the
+    variance and the quadratic form have K + 1 terms at most, each of bounded size."""
+    n = 64
+    d = _unverified(NAME, n)
+    row_sums = list(next(s for s in d.steps if s.rule == Rule.LINEARITY).rhs)
+    shared = {id(f) for e in row_sums for term in e.args for f in sp.Mul.make_args(term) if isinstance(f, sp.Add)}
+    assert len(shared) == 1
+    psd = next(s for s in d.steps if s.rule == Rule.SEMIDEFINITE)
+    for side in (psd.lhs, psd.rhs):
+        assert len(side.args) <= n + 1
+    assert max(sp.count_ops(t) for t in psd.rhs.args) <= 6
+    assert isinstance(_factored(d), concrete.StructuredMatrix)  # K^2 entries never built in the steps
