@@ -141,7 +141,7 @@ class Prover:
                 functions = [self.normal(sp.Derivative(side.expr, row(variable, r)), uses_sum)
                              for r in range(1, self.n + 1)]
             else:
-                functions = [self.over_S(_row_of(side.expr, r, self.n)) for r in range(1, self.n + 1)]
+                functions = [self.over_S(_row_of(side.expr, r)) for r in range(1, self.n + 1)]
             return concrete.Structured.from_total_derivative(concrete.TotalDerivative(functions, self.n, scale=self.scale),
                                                              evaluate=False)
         return concrete.Structured.from_matrix_form(side, self.n)
@@ -289,7 +289,9 @@ class Prover:
         expansion leaves (sum_r c sigma_r v_r) folded again into its symbol (or S), before the zero test.
 
         Sound: expanding and collecting are exact, and A stands for exactly the sum it replaces."""
-        difference = sp.expand(self._over_S_folded(a, uses_sum) - self._over_S_folded(b, uses_sum))
+        terms = [*sp.Add.make_args(self._over_S_folded(a, uses_sum)),
+                 *(-t for t in sp.Add.make_args(self._over_S_folded(b, uses_sum)))]
+        difference = sp.Add(*[_expand_per_shape(t) for t in terms])  # K terms of a few shapes
         groups: dict = {}  # the factors free of indices -> the indexed parts they multiply
         for term in sp.Add.make_args(difference):
             factors = sp.Mul.make_args(term)
@@ -366,6 +368,7 @@ class Prover:
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
+_expand_per_shape = index_templates.PerTemplate(sp.expand)  # sigma_r (v_r - mu)^2 expanded once for every r
 
 
 def _replace_sum(expr, base, n, atom, memo: dict) -> tuple:
@@ -487,11 +490,11 @@ def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
                         lambda e: e.func(*(_SIZE if isinstance(a, sp.Integer) and a == n else a for a in e.args)))
 
 
-def _row_of(column, index: int, n: int):
+def _row_of(column, index: int):
     """Entry `index` (1-based) of a column: `row` for sigma and elementwise forms, SymPy's own entry
     for a sum of columns (sigma - y), where replacing each symbol by its entry would mix kinds."""
     if isinstance(column, sp.MatAdd):
-        return _generic_entry(column, n).xreplace({_ROW: index - 1})
+        return _generic_entry(column, int(column.shape[0])).xreplace({_ROW: index - 1})
     return row(column, index)
 
 
@@ -520,8 +523,7 @@ def _entry(side, r: int, c: int):
     if isinstance(side, sp.Derivative):
         (variable, _o), = side.variable_count
         if side.expr.atoms(sp.MatrixSymbol):
-            return sp.Derivative(_row_of(side.expr, r + 1, int(side.expr.shape[0])), sp.IndexedBase(variable.name)[c + 1],
-                                 evaluate=False)
+            return sp.Derivative(_row_of(side.expr, r + 1), sp.IndexedBase(variable.name)[c + 1], evaluate=False)
         return sp.Derivative(side.expr, sp.IndexedBase(variable.name)[r + 1], evaluate=False)
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
