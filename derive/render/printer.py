@@ -197,6 +197,8 @@ class NotationPrinter(PrintsEachSubexpressionOnce, LatexPrinter):
         if getattr(variable, "is_Matrix", False) or isinstance(body, (sp.Indexed, sp.Symbol, sp.MatrixSymbol)) \
                 or (isinstance(body, sp.log) and isinstance(body.args[0], (sp.Indexed, sp.MatrixSymbol))):
             top = self._print(body)
+            if isinstance(body, (sp.Add, sp.MatAdd)):  # d(sigma - y)/dz, not d sigma - y / dz
+                top = rf"\left({top}\right)"
             if order == 1:
                 return rf"{self._frac}{{\partial {top}}}{{\partial {var}}}"
             return rf"{self._frac}{{\partial^{{{order}}} {top}}}{{\partial {var}^{{{order}}}}}"

@@ -289,8 +289,11 @@ class Prover:
         expansion leaves (sum_r c sigma_r v_r) folded again into its symbol (or S), before the zero test.
 
         Sound: expanding and collecting are exact, and A stands for exactly the sum it replaces."""
-        terms = [*sp.Add.make_args(self._over_S_folded(a, uses_sum)),
-                 *(-t for t in sp.Add.make_args(self._over_S_folded(b, uses_sum)))]
+        named = self._named_sums(a, b)
+        # The named sum as its symbol wherever it stands, by name (mu) or written out (in (sigma^T v)^2).
+        symbols = {**named, **{self.definitions[symbol]: folded for symbol, folded in named.items()}}
+        terms = [*sp.Add.make_args(self._over_S_folded(a, symbols, uses_sum)),
+                 *(-t for t in sp.Add.make_args(self._over_S_folded(b, symbols, uses_sum)))]
         difference = sp.Add(*[_expand_per_shape(t) for t in terms])  # K terms of a few shapes
         groups: dict = {}  # the factors free of indices -> the indexed parts they multiply
         for term in sp.Add.make_args(difference):
@@ -301,16 +304,19 @@ class Prover:
 
     def _named_sums(self, *sides) -> dict:
         """Each defined symbol of the sides (not S) whose definition is a sum over the classes -> its symbol."""
-        named = {}
+        named, memo = {}, self._walked.setdefault("named", {})
         for symbol in set().union(*(side.free_symbols for side in sides)):
             definition = self.definitions.get(symbol)
-            if symbol != concrete.S and isinstance(definition, sp.Add) and self.shared_sum(definition) is not None:
-                named[symbol] = self.shared_sum(definition)
+            if symbol != concrete.S and isinstance(definition, sp.Add):
+                if definition not in memo:  # at any K: a named sum is one symbol even over 2 classes
+                    memo[definition] = self._over_S_power(definition)
+                if memo[definition] is not None:
+                    named[symbol] = memo[definition]
         return named
 
-    def _over_S_folded(self, expr, uses_sum: bool):
-        """expr over S with each named sum (mu) and each sum inside a product as its symbol: O(K)."""
-        expr = expr.xreplace(self._named_sums(expr))
+    def _over_S_folded(self, expr, symbols: dict, uses_sum: bool):
+        """expr over S with the named sums (`symbols`) and each sum inside a product as its symbol: O(K)."""
+        expr = expr.xreplace(symbols)
         return self.normal(self.folded(self.prepared(expr, uses_sum)), uses_sum)
 
     def _folded_sum(self, total):
