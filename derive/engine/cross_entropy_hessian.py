@@ -160,7 +160,7 @@ def _variance_written_out(mean: sp.Expr, n: int) -> sp.Expr:
     SymPy would distribute the minus and copy its K terms into every square (K^2 terms)."""
     negated = sp.Mul(-1, mean, evaluate=False)
     # evaluate=False: SymPy's Pow would ask each K-term base about its sign.
-    return sp.Add(*[sigma[r] * sp.Pow(sp.Add(v[r], negated, evaluate=False), 2, evaluate=False)
+    return sp.Add(*[sp.Mul(sigma[r], sp.Pow(sp.Add(v[r], negated, evaluate=False), 2, evaluate=False), evaluate=False)
                     for r in range(1, n + 1)])
 
 
@@ -170,7 +170,8 @@ def build_concrete(n: int) -> Derivation:
     K x K matrix kept diagonal + rank one; H 1 and v^T H v from those factors in O(K)."""
     gradient = cross_entropy.build_concrete(n)  # dL/dz = sigma - y, derived through S, not retyped
     require(gradient.steps[-1].rule is Rule.VECTOR_FORM, "the gradient ends in its vector form")
-    over_S = dict(zip(probs_vector(n), concrete.softmax_over_S(n)))
+    probs_over_S = concrete.softmax_over_S(n)
+    over_S = dict(zip(probs_vector(n), probs_over_S))
     td = concrete.TotalDerivative([entry.xreplace(over_S) for entry in gradient.result], n)
     exp_form = concrete.Structured.from_total_derivative(td)
     sigma_form = exp_form.rewritten(concrete.softmax_substitution(n)).rescaled(concrete.S)
@@ -179,7 +180,7 @@ def build_concrete(n: int) -> Derivation:
     lhs = hessian_symbol(n)
     chain = (
         concrete.denominator_step(n),
-        Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(concrete.softmax_over_S(n)), rule=Rule.DEFINITION,
+        Step(lhs=probs_vector(n), rhs=sp.ImmutableMatrix(probs_over_S), rule=Rule.DEFINITION,
              note="definition of the softmax", facts=("softmax-over-S",)),
         Step(lhs=lhs, rhs=sp.Derivative(gradient.steps[-1].rhs, sp.MatrixSymbol("z", n, 1), evaluate=False),
              rule=Rule.SUBSTITUTE_RESULT, uses=USES_SUM,
