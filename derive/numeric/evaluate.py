@@ -284,15 +284,28 @@ def _derivative(expr):
         return _jacobian(expr, body, variable)
     if isinstance(variable, sp.Indexed):
         name, index = variable.base.name, [compile_expr(ix) for ix in variable.indices]
+        read = frozenset(expr.expr.atoms(sp.Symbol))  # what the differentiated body may read
+        node = object()  # this derivative's key in a point's cache
         def run(env):
             position = tuple(_index_value(ix, env) - 1 for ix in index)
+            cache = env.across_indices
+            if cache is not None:
+                # The value depends on the point, the position and the scalars the body reads, not
+                # on the entry indices it does not read: dL/dz_k is the same for every (i, j).
+                key = (node, position, tuple(item for item in env.scalars.items()
+                                             if item[0] in read or item[0] not in env.entry_indices))
+                if key in cache:
+                    return cache[key]
             values = env.array(name)
             try:
                 start = values[position if isinstance(values, mpmath.matrix) else position[0]]
             except IndexError:  # d/dz_9 at K = 4: there is no such input at this point
                 raise NotAnInput(f"the derivative is taken with respect to {variable}, beyond the "
                                       f"inputs at this point") from None
-            return mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
+            value = mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
+            if cache is not None:
+                cache[key] = value
+            return value
         return run
     if isinstance(variable, sp.Symbol):
         def run(env):
