@@ -23,21 +23,28 @@ SMOOTHING_RANGE = Assumption("smoothing-range", sp.And(sp.Le(0, epsilon), sp.Le(
 USES_SUM = (TARGETS_SUM_TO_ONE.id,)
 
 
-def smoothed(index) -> sp.Expr:
-    return (1 - epsilon) * y[index] + epsilon / K
+def smoothed(index, size=K) -> sp.Expr:
+    return (1 - epsilon) * y[index] + epsilon / size
 
 
 def _smooth(expr: sp.Basic, size=None) -> sp.Basic:
     """q_x -> (1 - eps) y_x + eps/K (K the concrete size when there is one)."""
-    value = (lambda ix: smoothed(ix).subs(K, size)) if size is not None else smoothed
-    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == q, lambda e: value(e.indices[0]))
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == q,
+                        lambda e: smoothed(e.indices[0], K if size is None else size))
+
+
+def _random_smoothing(rng, arrays) -> dict:
+    return {epsilon: mpmath.mpf(rng.uniform(0.05, 0.3))}
 
 
 SEMANTICS = Semantics(
-    scalars=lambda rng, arrays: {epsilon: mpmath.mpf(rng.uniform(0.05, 0.3))},
+    scalars=_random_smoothing,
     derived={"q": lambda env: [(1 - env.scalars[epsilon]) * t + env.scalars[epsilon] / env.K for t in env.array("y")]},
     layers=(((), lambda expr, n: _smooth(expr, n)), probs_definitions_layer()),
 )
+# At a concrete K the steps hold no q (it is written out in the loss), and sigma is softmax(z), so a
+# point keeps the default derived values (log sigma by one log-sum-exp, not K logs per loss).
+CONCRETE_SEMANTICS = Semantics(scalars=_random_smoothing)
 
 
 def loss_definition(size=K) -> sp.Expr:
@@ -103,9 +110,9 @@ def build_concrete(n: int) -> Derivation:
     S = e^{z_1} + ... + e^{z_K}, differentiated through S, O(1) per entry. The log S terms collect
     into (sum_r q_r) log S, and that sum is split by linearity once: (1 - eps)(y_1 + ... + y_K) + eps,
     the one factor where the targets' sum is later replaced by 1."""
-    smoothed_targets = [_smooth(q[r], n) for r in range(1, n + 1)]
+    smoothed_targets = {q[r]: smoothed(r, n) for r in range(1, n + 1)}
     probs = concrete.softmax_over_S(n)
-    loss = -sp.Add(*[t * sp.log(sigma[r]) for r, t in enumerate(smoothed_targets, start=1)])
+    loss = -sp.Add(*[smoothed_targets[q[r]] * sp.log(sigma[r]) for r in range(1, n + 1)])
     # -q_r log(e^{z_r} / S) = -q_r z_r + q_r log S (force: logits are real), with q_r kept one symbol so
     # that it is not multiplied out; once for the shape, renamed for every r.
     split_term = index_templates.PerTemplate(lambda t, p: sp.expand(sp.expand_log(-t * sp.log(p), force=True)))
@@ -113,7 +120,7 @@ def build_concrete(n: int) -> Derivation:
                                    sp.log(concrete.S))
     targets_sum = sp.Sum(y[k], (k, 1, n))
     q_total = rewrites.collect_factor(_split_and_count(_smooth(sp.Sum(q[k], (k, 1, n)), n)), targets_sum).doit()
-    split = _smooth(in_q.xreplace({sp.Add(*[q[r] for r in range(1, n + 1)]): q_total}), n)
+    split = in_q.xreplace({sp.Add(*smoothed_targets): q_total, **smoothed_targets})
     td = concrete.TotalDerivative([split], n)
     exp_form = td.gradient()
     sigma_td = td.rewritten(concrete.softmax_substitution(n))
@@ -142,5 +149,5 @@ def build_concrete(n: int) -> Derivation:
     )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE, SMOOTHING_RANGE),
-                      steps=steps, result=final, result_lhs=lhs, semantics=SEMANTICS,
+                      steps=steps, result=final, result_lhs=lhs, semantics=CONCRETE_SEMANTICS,
                       definitions=(*concrete.definitions(n), (L, loss)))
