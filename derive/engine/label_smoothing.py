@@ -105,22 +105,27 @@ def build_symbolic() -> Derivation:
                       semantics=SEMANTICS)
 
 
-def build_concrete(n: int) -> Derivation:
-    """The cross-entropy gradient's construction (engine.cross_entropy) with q for y: L over
-    S = e^{z_1} + ... + e^{z_K}, differentiated through S, O(1) per entry. The log S terms collect
-    into (sum_r q_r) log S, and that sum is split by linearity once: (1 - eps)(y_1 + ... + y_K) + eps,
-    the one factor where the targets' sum is later replaced by 1."""
-    smoothed_targets = {q[r]: smoothed(r, n) for r in range(1, n + 1)}
+def _loss_over_S(n: int, smoothed_targets: dict) -> sp.Expr:
+    """L = (q_1 + ... + q_K) log S - sum_r q_r z_r with q written out, and the sum of the q_r split by
+    linearity once into (1 - eps)(y_1 + ... + y_K) + eps: the one factor where the targets' sum is
+    later replaced by 1."""
     probs = concrete.softmax_over_S(n)
-    loss = -sp.Add(*[smoothed_targets[q[r]] * sp.log(sigma[r]) for r in range(1, n + 1)])
     # -q_r log(e^{z_r} / S) = -q_r z_r + q_r log S (force: logits are real), with q_r kept one symbol so
     # that it is not multiplied out; once for the shape, renamed for every r.
     split_term = index_templates.PerTemplate(lambda t, p: sp.expand(sp.expand_log(-t * sp.log(p), force=True)))
     in_q = rewrites.collect_factor(sp.Add(*[split_term(q[r], probs[r - 1]) for r in range(1, n + 1)]),
                                    sp.log(concrete.S))
-    targets_sum = sp.Sum(y[k], (k, 1, n))
-    q_total = rewrites.collect_factor(_split_and_count(_smooth(sp.Sum(q[k], (k, 1, n)), n)), targets_sum).doit()
-    split = in_q.xreplace({sp.Add(*smoothed_targets): q_total, **smoothed_targets})
+    smoothed_sum = rewrites.collect_factor(_split_and_count(_smooth(sp.Sum(q[k], (k, 1, n)), n)),
+                                           sp.Sum(y[k], (k, 1, n))).doit()
+    return in_q.xreplace({sp.Add(*[q[r] for r in range(1, n + 1)]): smoothed_sum, **smoothed_targets})
+
+
+def build_concrete(n: int) -> Derivation:
+    """The cross-entropy gradient's construction (engine.cross_entropy) with the smoothed targets for
+    y: L over S = e^{z_1} + ... + e^{z_K}, differentiated through S, O(1) per entry."""
+    smoothed_targets = {q[r]: smoothed(r, n) for r in range(1, n + 1)}
+    loss = -sp.Add(*[smoothed_targets[q[r]] * sp.log(sigma[r]) for r in range(1, n + 1)])
+    split = _loss_over_S(n, smoothed_targets)
     td = concrete.TotalDerivative([split], n)
     exp_form = td.gradient()
     sigma_td = td.rewritten(concrete.softmax_substitution(n))
