@@ -233,8 +233,9 @@ class Prover:
         return node
 
     def shared_sum(self, add: sp.Add):
-        """c S^p A for a sum over more classes than one entry's shape has, when its terms over S
-        all carry S^p (sum_r g_r sigma_r = (sum_r g_r e^{z_r}) / S); else None."""
+        """m S for m e^{z_1} + ... + m e^{z_K} (`_multiple_of_S`); else c S^p A for a sum over more
+        classes than one entry's shape has, when its terms over S all carry S^p (sum_r g_r sigma_r =
+        (sum_r g_r e^{z_r}) / S); else None."""
         if add not in self._sums:
             self._sums[add] = self._multiple_of_S(add)
             if self._sums[add] is None and \
