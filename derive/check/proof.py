@@ -30,7 +30,7 @@ import mpmath
 from ..algebra.indices import free_indices
 from ..model import Rule, Step
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
-from ..symbols import K, i, j
+from ..symbols import K, i, j, y
 from .equivalence import enumerated_indices, evaluator, safe
 from .points import environments, points
 from .target import CheckTarget
@@ -69,6 +69,8 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     written = _written_sizes(answer)
     if written:  # explicit entries: the rest of the Piecewise is the target itself, so only these K are proved
         return (EXACT, written) if _entries_proved(answer, result) else (NUMERIC, ())
+    if target.simplex and _by_cases(_on_the_simplex(answer) - result):
+        return SYMBOLIC, ()
     if _by_cases(answer - result):
         return SYMBOLIC, ()
     step = Step(lhs=answer, rhs=result, rule=Rule.DEFINITION,
@@ -99,6 +101,18 @@ def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
         if not _by_cases(entry - result.xreplace(at).doit()):
             return False
     return True
+
+
+def _on_the_simplex(expr: sp.Basic) -> sp.Basic:
+    """Each sum of the targets over all classes, Sum_{k=1}^{K} y_k, as 1: the target's own assumption (the
+    verifier's rewriting makes the same substitution, after much more work), so sigma_i - y_i +
+    n (Sum_k y_k - 1) is proved with sigma and the sums as independent leaves."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and _sums_the_targets(e), lambda _e: sp.Integer(1))
+
+
+def _sums_the_targets(summation: sp.Sum) -> bool:
+    (index, low, high), = summation.limits if len(summation.limits) == 1 else ((None, None, None),)
+    return (low, high) == (1, K) and summation.function == y[index]
 
 
 def _verifier():
