@@ -5,8 +5,9 @@ derive/algebra/zero_test.py) and only ever misses a zero, never invents one:
 
 * proved-symbolic-K: answer - target is zero for a symbolic K. First with sigma_i, sigma_j, y_i,
   sums ... as independent leaves (an identity in free variables holds for every value they take,
-  with delta_ij split into i = j and i != j); then with the verifier's own rewriting (sigma by its
-  definition, derivatives done, delta sums collapsed, sum_k y_k = 1 where the target assumes it).
+  with delta_ij split into i = j and i != j, and Sum_{k=1}^{K} y_k = 1 where the target assumes it);
+  then with the verifier's own rewriting (sigma by its definition, derivatives done, delta sums
+  collapsed, sum_k y_k = 1 where the target assumes it).
 * proved-exact-K: zero at each K = 2..8 with the sums written out, as a rational function of
   e^{z_1}, ..., e^{z_K} and the other inputs. The free indices are set to i = j = 1 and to i = 1,
   j = 2: the classes are interchangeable, so these stand for every pair, provided the answer uses
@@ -69,9 +70,7 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     written = _written_sizes(answer)
     if written:  # explicit entries: the rest of the Piecewise is the target itself, so only these K are proved
         return (EXACT, written) if _entries_proved(answer, result) else (NUMERIC, ())
-    if target.simplex and _by_cases(_on_the_simplex(answer) - result):
-        return SYMBOLIC, ()
-    if _by_cases(answer - result):
+    if _by_cases((_on_the_simplex(answer) if target.simplex else answer) - result):
         return SYMBOLIC, ()
     step = Step(lhs=answer, rhs=result, rule=Rule.DEFINITION,
                 uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())

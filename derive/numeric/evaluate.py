@@ -13,6 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..symbols import K
 from .state import Env, EvaluationError, LazyMatrix, NotAnInput
 
 
@@ -203,6 +204,30 @@ _ONE, _ZERO = mpmath.mpf(1), mpmath.mpf(0)  # exact at any precision, and mpf va
 
 
 def _sum(expr):
+    run = _sum_of_terms(expr)
+    if not _closed(expr):
+        return run
+    # No free index (sum_k e^{z_k}): one value per point, the same for every index assignment and every
+    # answer evaluated there, so it is kept in the point's memo (reset whenever an array or one of the
+    # point's scalars changes) by precision; the value is the one the sum computes.
+    key = ("closed sum", expr)
+    def once_per_point(env):
+        memo, at = env.memo, (key, mpmath.mp.prec)
+        if at not in memo:
+            memo[at] = run(env)
+        return memo[at]
+    return once_per_point
+
+
+def _closed(expr: sp.Sum) -> bool:
+    """No symbol but K, the arrays' names and the sum's own indices: the value depends on the point alone
+    (not on i, j, d or a scalar). Every symbol in the tree counts: SymPy's free_symbols leaves out the i
+    of d sigma_k / d z_i, and an inner sum's index makes the sum count as open (it is rare)."""
+    allowed = {K, *expr.variables, *(base.label for base in expr.atoms(sp.IndexedBase))}
+    return expr.atoms(sp.Symbol) <= allowed
+
+
+def _sum_of_terms(expr):
     general, function = _sum_in_general(expr), expr.function
     if len(expr.limits) != 1 or not isinstance(function, sp.Indexed) or function.indices != expr.limits[0][:1]:
         return general
