@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import signal
 import threading
 import time
@@ -157,9 +158,20 @@ class ShapeMismatch(DeriveError):
     exit_code = 1
 
 
+def _free_indices(expr) -> frozenset:
+    """free_indices, once per expression (naming asks it of the same answer and target for every
+    candidate); a mutable matrix, which cannot be a cache key, each time."""
+    return _free_indices_of(expr) if isinstance(expr, sp.Basic) else frozenset(free_indices(expr))
+
+
+@functools.lru_cache(maxsize=256)
+def _free_indices_of(expr: sp.Basic) -> frozenset:
+    return frozenset(free_indices(expr))
+
+
 def enumerated_indices(expr: sp.Basic, target: CheckTarget) -> tuple:
     """The target's free indices plus any other free index the answer uses (an index slip)."""
-    extra = sorted((free_indices(expr) | free_indices(target.result)) - set(target.free), key=str)
+    extra = sorted((_free_indices(expr) | _free_indices(target.result)) - set(target.free), key=str)
     return tuple(target.free) + tuple(extra[:2])
 
 

@@ -22,10 +22,13 @@ Compiled = Callable[[Env], object]
 
 def compile_expr(expr: sp.Basic) -> Compiled:
     """Turn a tree into a closure env -> value; unknown node types fail loudly."""
-    for kind, builder in _DISPATCH:
-        if isinstance(expr, kind):
-            return builder(expr)
-    raise EvaluationError(f"cannot evaluate {type(expr).__name__}: {expr}")
+    builder = _BUILDER_OF.get(type(expr))
+    if builder is None:
+        builder = next((builder for kind, builder in _DISPATCH if isinstance(expr, kind)), None)
+        if builder is None:
+            raise EvaluationError(f"cannot evaluate {type(expr).__name__}: {expr}")
+        _BUILDER_OF[type(expr)] = builder
+    return builder(expr)
 
 
 def evaluate(expr: sp.Basic, env: Env):
@@ -448,6 +451,9 @@ def _ones(expr):
 def _identity(expr):
     return lambda env: mpmath.eye(_index_value(compile_expr(expr.rows), env))
 
+
+# The builder each node type gets from _DISPATCH (the first kind it is an instance of), found once per type.
+_BUILDER_OF: dict[type, Callable] = {}
 
 _DISPATCH: list[tuple[type, Callable]] = [
     (sp.MatrixBase, _explicit_matrix),

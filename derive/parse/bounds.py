@@ -50,15 +50,24 @@ def log10_bound(expr: sp.Basic) -> float:
 def digits(expr: sp.Basic) -> float:
     """An upper estimate of the decimal digits of the exact numbers in `expr` (numerators and
     denominators together), from bit lengths: no number is ever converted to text."""
-    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) * _LOG10_2 for r in expr.atoms(sp.Rational))
+    return _digits(expr.atoms(sp.Rational))
+
+
+def _digits(numbers) -> float:
+    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) * _LOG10_2 for r in numbers if isinstance(r, sp.Rational))
+
+
+_NOT_FINITE = frozenset({sp.zoo, sp.nan, sp.oo, -sp.oo})
 
 
 def checked(expr: sp.Basic) -> sp.Basic:
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    # Every node the parser builds is checked: one walk finds both the infinities and the exact numbers.
+    numbers = expr.atoms(sp.Number, type(sp.zoo))
+    if numbers & _NOT_FINITE:
         raise ParseError("division by zero")
     if log10_bound(expr) > MAX_LOG10:
         raise ParseError("a number in the answer is too large (estimated above 10^300)")
-    if digits(expr) > MAX_DIGITS:
+    if _digits(numbers) > MAX_DIGITS:
         raise ParseError(f"the numbers in the answer have too many digits (more than {MAX_DIGITS})")
     return expr
 
