@@ -10,6 +10,7 @@ perfect powers for a minute). All are counts, so the answer is the same on any m
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import sympy as sp
@@ -26,6 +27,17 @@ _LOG10_2 = math.log10(2)
 
 def log10_bound(expr: sp.Basic) -> float:
     """An upper estimate of log10 |value| at the points we evaluate (|z| < 10, K <= 8)."""
+    # Every node the parser builds is bounded, its subtrees again each time: remembered per subtree
+    # (a mutable matrix, which cannot be a key, is worked out each time).
+    return _remembered_log10_bound(expr) if isinstance(expr, sp.Basic) else _log10_bound(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_log10_bound(expr: sp.Basic) -> float:
+    return _log10_bound(expr)
+
+
+def _log10_bound(expr: sp.Basic) -> float:
     if expr.is_Number:
         return math.log10(max(abs(float(expr)), 1.0)) if abs(expr) < 10**300 else math.inf
     if isinstance(expr, sp.Indexed) and expr.base == symbols.z:
