@@ -253,3 +253,26 @@ def test_a_derived_array_cannot_read_an_index_it_did_not_declare():
               entry_indices=frozenset({i}), across_indices={})
     with pytest.raises(KeyError):
         env.array("w")
+
+
+def test_a_sum_without_a_free_index_is_computed_once_per_point_and_precision():
+    """sum_k e^{z_k} is kept in the point's memo: the same value at every index assignment, recomputed at
+    another precision or once an entry changes; a sum reading i (even only inside a derivative, which
+    SymPy's free_symbols leaves out) or a scalar is computed at each call."""
+    from derive.numeric.evaluate import _closed
+    k = sp.Symbol("k", integer=True, positive=True)
+    T = sp.Symbol("T", positive=True)
+    denominator = sp.Sum(sp.exp(z[k]), (k, 1, K))
+    logits, _targets, env = _point(5)
+    run = compile_expr(denominator)
+    with mpmath.workdps(50):
+        assert _close(run(env), mpmath.fsum(mpmath.exp(v) for v in logits))
+        assert run(env) is run(env)  # kept, not recomputed
+    with mpmath.workdps(100):
+        assert _close(run(env), mpmath.fsum(mpmath.exp(v) for v in logits), digits=95)
+    changed = env.with_entry("z", (0,), logits[0] + 1)
+    assert _close(run(changed), mpmath.fsum(mpmath.exp(v) for v in [logits[0] + 1, *logits[1:]]))
+    assert _closed(denominator) and _closed(sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K)))
+    for open_sum in (sp.Sum(sp.Derivative(sigma[k], z[i]), (k, 1, K)), sp.Sum(z[k] * z[i], (k, 1, K)),
+                     sp.Sum(z[k] / T, (k, 1, K))):
+        assert not _closed(open_sum)
