@@ -81,6 +81,16 @@ def test_verify_prints_a_table_and_exits_0():
     assert result.output.count(" ok") == 3  # symbolic, K=2, K=3
 
 
+def test_verify_in_its_own_process_at_mpmath_default_precision():
+    """The tests run at 50 digits (conftest); the command starts at mpmath's default 15, where a
+    number compiled before the verifier raised the precision was once 1e-17 off (label smoothing at
+    K = 3 and 5 failed in the shell, passed here)."""
+    out = subprocess.run([sys.executable, "cli.py", "verify", "label-smoothing-gradient", "--max-K", "5"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert out.stdout.count(" ok") == 5  # symbolic, K = 2..5
+
+
 def test_python_cli_py_runs_as_a_script():
     out = subprocess.run([sys.executable, "cli.py", "list"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0

@@ -38,8 +38,21 @@ def evaluate(expr: sp.Basic, env: Env):
 # --- node builders -----------------------------------------------------------------------------
 
 def _number(expr):
-    value = mpmath.mpf(sp.Rational(expr).p) / sp.Rational(expr).q if expr.is_Rational else mpmath.mpf(str(expr.evalf(60)))
-    return lambda env: value
+    """A number at the precision it is used at, not the one it was compiled at: 1/3 compiled
+    outside mpmath.workdps(50) and used inside would carry a 53-bit error (1e-17)."""
+    if expr.is_Integer and abs(expr.p) < 2 ** 53:
+        value = mpmath.mpf(expr.p)  # exact at every precision
+        return lambda env: value
+    text = None if expr.is_Rational else str(expr.evalf(80))
+    by_precision: dict = {}
+
+    def run(env):
+        precision = mpmath.mp.prec
+        value = by_precision.get(precision)
+        if value is None:
+            value = by_precision[precision] = (mpmath.mpf(expr.p) / expr.q if text is None else mpmath.mpf(text))
+        return value
+    return run
 
 
 def _constant(expr):
