@@ -2,13 +2,16 @@
 dL/dx = W^T (sigma - y). The main result is the entry dL/dW_id (the K x D matrix for concrete sizes)."""
 from __future__ import annotations
 
+import dataclasses
+
 import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.softmax import stable_softmax
-from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
+from ..numeric.softmax import stable_log_softmax, stable_softmax
+from ..symbols import D, K, L, W, b, d, i, k, x, y, z
 from ..algebra import rewrites
+from ..algebra.index_templates import differentiate
 from . import cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      probs_definitions_layer, require)
@@ -18,9 +21,6 @@ NAME = "linear-softmax-cross-entropy"
 TITLE = "Backpropagation through a linear layer, softmax and cross-entropy"
 DESCRIPTION = "z = W x + b: dL/dW = (sigma - y) x^T, dL/db = sigma - y, dL/dx = W^T (sigma - y)"
 SIZES = ("K", "D")
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 8, "D": 3}
 
 SYMBOLS = (*WITH_TARGETS,
            SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),
@@ -59,6 +59,30 @@ def _refold_logits(feature_count: int | None):
     return refold
 
 
+class _RowsOnDemand(list):
+    """z = W x + b at a test point, each row computed when first read and then kept.
+
+    A numeric dz_k/dx_c moves x and reads z_k alone: K such derivatives in one entry of dL/dx
+    would otherwise recompute all K rows each (K^2 D work per entry). A list, so every reader of
+    a vector takes it; the readers go through __getitem__ and __iter__, which fill the rows in."""
+
+    def __init__(self, size: int, row):
+        super().__init__([None] * size)
+        self._row = row
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self[r] for r in range(*position.indices(len(self)))]
+        value = super().__getitem__(position)
+        if value is None:
+            value = self._row(position % len(self))
+            super().__setitem__(position, value)
+        return value
+
+    def __iter__(self):
+        return (self[r] for r in range(len(self)))
+
+
 def _semantics(feature_count: int | None) -> Semantics:
     def sizes(n):
         return {D: feature_count if feature_count is not None else (2 if n <= 3 else 3)}
@@ -73,10 +97,13 @@ def _semantics(feature_count: int | None) -> Semantics:
 
     def affine(env):
         weights, inputs, bias = env.array("W"), env.array("x"), env.array("b")
-        return [mpmath.fsum(weights[r, c] * inputs[c] for c in range(len(inputs))) + bias[r] for r in range(len(bias))]
+        return _RowsOnDemand(len(bias), lambda r: mpmath.fdot([weights[r, c] for c in range(len(inputs))], inputs)
+                             + bias[r])
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
-                     derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z"))},
+                     # log sigma straight from z (one log, not K, for each value of the loss)
+                     derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z")),
+                              "log_sigma": lambda env: stable_log_softmax(env.array("z"))},
                      layers=(probs_definitions_layer(), (("z",), _logits_meaning(feature_count or D))),
                      refold=_refold_logits(feature_count))
 
@@ -168,24 +195,48 @@ def build_symbolic() -> Derivation:
                       shapes=SHAPES, sizes=(("D", None),))
 
 
+def _logits_holding(logits: dict) -> dict:
+    """{variable: [k, ...]}: the logits z_k whose definition holds the variable, read off SymPy's
+    atoms once (W_rc: z_r only; b_r: z_r only; x_c: every z_k), so the chain rule for concrete K
+    writes only the terms that are not zero."""
+    holding: dict = {}
+    for kk, definition in logits.items():
+        for atom in definition.atoms(sp.Indexed):
+            holding.setdefault(atom, []).append(kk)
+    return holding
+
+
 def build_concrete(n: int, D: int) -> Derivation:
+    """Each entry's chain rule keeps only the logits that hold its variable (dz_k/dW_rc = 0 for
+    k != r): one term per entry of dL/dW and dL/db, K per entry of dL/dx, so O(K D) SymPy work.
+    The cross-entropy gradient is the one derived over S (its definitions name S), and the
+    verifier proves every entry over S through the layer z = W x + b (verify.concrete)."""
     features = D
     ce = cross_entropy.build_concrete(n)
     gradient = {z[r]: ce.result[r - 1, 0] for r in range(1, n + 1)}
+    logits = {kk: logit(kk, features) for kk in range(1, n + 1)}
+    holding = _logits_holding(logits)
+
+    def loss_gradient(e):
+        return e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L, lambda t: gradient[t.variables[0]])
 
     def matrix_chain(name, shape, variable_at):
-        lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        first = sp.Matrix(*shape, lambda r, c: sp.Add(*[
+        lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
+        first = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
             sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
-            for kk in range(1, n + 1)]))
-        chain = Chain(lhs, first, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE,
-                      facts=(f"chain-through-logits-{name}",))
-        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L,
-                                       lambda t: gradient[t.variables[0]]),
-                   Rule.SUBSTITUTE_RESULT, "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM,
-                   facts=("ce-gradient-k",))
+            for kk in holding[variable_at(r, c)]]))
+        # The chain rule's terms come with the cross-entropy gradient dL/dz_k = sigma_k - y_k in
+        # them (one step): no entry holds an unevaluated dL/dz_k, which the numbers would
+        # differentiate once per term.
+        every = name == "x"  # x_c is in every logit; W_rc and b_r only in z_r
+        chain = Chain(lhs, loss_gradient(first),
+                      "chain rule through every z_k, with dL/dz_k = sigma_k - y_k" if every else
+                      "chain rule: only z_r holds the variable (dz_k/dvariable = 0 for k != r); dL/dz_r = sigma_r - y_r",
+                      rule=Rule.CHAIN_RULE,
+                      facts=("chain-through-logits-x" if every else f"chain-through-own-logit-{name}", "ce-gradient-k"))
+        chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
         chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
-                                       lambda t: sp.diff(logit(t.expr.indices[0], features), *t.variables)),
+                                       lambda t: differentiate(logits[t.expr.indices[0]], *t.variables)),
                    Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM,
                    facts=(f"d-affine-{name}",))
         return chain
@@ -196,18 +247,14 @@ def build_concrete(n: int, D: int) -> Derivation:
     forms, steps = _forms(n, features), []
     explicit_results = {name: chain.current for name, chain in chains.items()}
     for name, chain in chains.items():
-        explicit = explicit_results[name]
-        require(_matches(forms[name], lambda r, c: explicit[r - 1, c - 1], n, features), f"the {name} gradient form")
         chain.add(Step(lhs=chain.lhs, rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
                        note={"W": "recognise (sigma - y) x^T", "b": "recognise sigma - y",
                              "x": "recognise W^T (sigma - y)"}[name], uses=USES_SUM,
                        facts={"W": ("is-outer-error-x",), "b": ("is-sigma-minus-y",), "x": ("is-WT-error",)}[name]))
         steps.extend(chain.steps)
-    # The loss written out in z (for the verifier); not ce.definitions, which names S first.
-    explicit_loss = -sp.Add(*[y[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=tuple(steps), result=explicit_results["W"], result_lhs=chains["W"].lhs,
-                      definitions=((L, explicit_loss),), semantics=_semantics(features),
+                      definitions=ce.definitions, semantics=_semantics(features),
                       results=tuple((name, chains[name].lhs, explicit_results[name]) for name in ("W", "b", "x")),
                       shapes=SHAPES, sizes=(("D", features),))

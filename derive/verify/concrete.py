@@ -28,7 +28,7 @@ from ..model import Derivation, Step
 from ..numeric.state import Env
 from ..numeric.softmax import log_softmax_derived
 from ..numeric.evaluate import compile_expr
-from ..numeric.points import logit_sets, semantic_inputs
+from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import K as _K, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
@@ -89,6 +89,8 @@ class Prover:
         self._walked: dict = {}  # per walk: long node -> its answer (the shared sums recur in every entry)
         self._sums: dict = {}  # a sum over every class -> c S^p A (folded)
         self._atoms: dict = {}  # its numerator over S -> the symbol A
+        self.layer = LogitLayer.of(derivation.semantics, self.n)  # z = W x + b, or None: z is the input
+        self._held: dict = {}  # f -> the Indexed atoms of f over S
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -99,7 +101,7 @@ class Prover:
         if isinstance(lhs, sp.Symbol) and self.definitions.get(lhs) == rhs:
             return True  # the step states a definition (S = e^{z_1} + ... + e^{z_K}, L = ...)
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
-        if _is_square(lhs, self.n) or _is_square(rhs, self.n):
+        if _written_out(lhs, rhs) is None and (_is_square(lhs, self.n) or _is_square(rhs, self.n)):
             a, b = self.certificate(lhs), self.certificate(rhs)
             return structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
                                             equal=lambda x, y, *scales: self.entry_equal(x, y, uses_sum, *scales))
@@ -151,6 +153,8 @@ class Prover:
     def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
         f = derivative.expr
+        if self.layer is not None and getattr(variable, "base", z) != z:
+            return self._through_layer(derivative, atom)
         if f not in self._gradients:
             self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n, scale=self.scale)
         if (f, atom) not in self._gradients:
@@ -162,6 +166,25 @@ class Prover:
                                                                   direct=td.direct)
         td = self._gradients[(f, atom)]
         return td.entry(0, int(variable.indices[0]) - 1)
+
+    def _through_layer(self, derivative: sp.Derivative, atom):
+        """d f / d v for v below the logits (W_rc, b_r, x_c): dz_k/dv by SymPy for a logit f = z_k;
+        for a function of the logits (the loss), the chain rule sum_k df/dz_k dz_k/dv over the
+        logits whose definition holds v (one for W_rc, K for x_c). Left as it is (so unproved) when
+        the order is not one or f itself holds v: the chain rule through z would miss that part."""
+        (variable, order), = derivative.variable_count
+        f = derivative.expr
+        if order != 1:
+            return derivative
+        if isinstance(f, sp.Indexed) and f.base == z:
+            return index_templates.differentiate(self.layer.definition(f.indices[0]), variable)
+        if f not in self._held:  # the atoms of f over S, read once: f is the K-term loss
+            self._held[f] = self.over_S(f).atoms(sp.Indexed)
+        if variable in self._held[f]:
+            return derivative
+        return sp.Add(*[self._total_derivative(sp.Derivative(f, z[kk], evaluate=False), atom)
+                        * index_templates.differentiate(self.layer.definition(kk), variable)
+                        for kk in self.layer.holding(variable)])
 
     def _outer_factor(self, outer, atom):
         """df/dS with the targets' sum as its atom, or else a sum over the classes as one symbol
@@ -292,6 +315,32 @@ class Prover:
 _TARGETS_TOTAL = sp.Symbol("Y_total")
 
 
+class LogitLayer:
+    """The logits' own definition when they are not the input (z_k = W_k1 x_1 + ... + b_k): read from
+    the derivation's proof layers (Semantics.layers, the layer whose bases are z), so the proofs
+    use the meaning the generic verifier uses."""
+
+    def __init__(self, substitute, n: int):
+        self._definitions = {kk: substitute(z[kk], n) for kk in range(1, n + 1)}
+        self._holding: dict = {}  # variable -> the k whose z_k holds it, read once from the atoms
+        for kk, definition in self._definitions.items():
+            for atom in definition.atoms(sp.Indexed):
+                self._holding.setdefault(atom, []).append(kk)
+
+    @classmethod
+    def of(cls, semantics, n: int):
+        for bases, substitute in (semantics.layers or ()) if semantics is not None else ():
+            if tuple(bases) == (z.name,):
+                return cls(substitute, n)
+        return None
+
+    def definition(self, kk) -> sp.Expr:
+        return self._definitions[int(kk)]
+
+    def holding(self, variable) -> list:
+        return self._holding.get(variable, [])
+
+
 def _replace_sum(expr, base, n, atom, memo: dict) -> tuple:
     """(expr with base_1 + ... + base_n replaced by atom, whether it changed); memo keeps the
     answer for long nodes (a sum shared by every entry is walked once)."""
@@ -320,6 +369,15 @@ def _is_full_sum(add: sp.Add, base, n) -> bool:
             return False
         indices.add(int(term.indices[0]))
     return indices == set(range(1, n + 1))
+
+
+def _written_out(*sides):
+    """The shape of a side written out entry by entry (a K x D gradient, D x 1), or None: such a
+    step is proved and checked entry by entry, even when it is K x K (D = K)."""
+    for side in sides:
+        if isinstance(side, sp.MatrixBase):
+            return tuple(int(size) for size in side.shape)
+    return None
 
 
 def _is_square(side, n) -> bool:
@@ -389,6 +447,7 @@ def _gradient_entry(side: sp.Derivative, r: int):
 
 
 _ROW = sp.Symbol("row", integer=True, nonnegative=True)
+_COL = sp.Symbol("col", integer=True, nonnegative=True)
 _SIZE = sp.Symbol("size", integer=True, positive=True)
 
 
@@ -397,6 +456,13 @@ def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
     """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
     product in it stays one Sum shared by every entry, not K terms in each."""
     return matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]).xreplace({_SIZE: n})
+
+
+@functools.lru_cache(maxsize=16)
+def _generic_matrix_entry(form: sp.MatrixExpr, rows: int) -> sp.Expr:
+    """Entry (_ROW, _COL) (0-based) of a K x D form such as (sigma - y) x^T, SymPy's own at a symbolic
+    position and number of rows: one lookup for all K D entries (each is then an xreplace)."""
+    return matrix_entries_to_indexed(_of_symbolic_size(form, rows)[_ROW, _COL]).xreplace({_SIZE: rows})
 
 
 def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
@@ -436,6 +502,8 @@ def _entry(side, r: int, c: int):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
     if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
         return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
+    if isinstance(side, sp.MatrixExpr) and side.shape[0] != side.shape[1]:
+        return _generic_matrix_entry(side, int(side.shape[0])).xreplace({_ROW: r, _COL: c})
     return matrix_entries_to_indexed(side[r, c])
 
 
@@ -453,6 +521,9 @@ def _positions(side_shape, n) -> list:
 
 
 def _shape(step: Step, n: int):
+    written_out = _written_out(step.lhs, step.rhs)
+    if written_out is not None:
+        return written_out
     for side in (step.lhs, step.rhs):
         if _is_square(side, n):
             return (n, n)
@@ -478,6 +549,7 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict, semantic
     positions = _positions(shape, n)
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
     rng = random.Random(VERIFY_SEED)
+    sizes, _uppers = semantic_sizes(semantics, n)  # the layer's other sizes (D, N)
     worst, count = mpmath.mpf(0), 0
     with mpmath.workdps(PRECISION_DIGITS):
         entries = [(_side_entry(step.lhs, r, c, shape, n), _side_entry(step.rhs, r, c, shape, n))
@@ -488,8 +560,8 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict, semantic
             if on_simplex:
                 total = mpmath.fsum(targets)
                 targets = [t / total for t in targets]
-            arrays, scalars = semantic_inputs(semantics, rng, n, {}, {"z": logits, "y": targets})
-            env = Env(K=n, arrays=arrays, scalars={_K: n, **scalars}, derived=derived)
+            arrays, scalars = semantic_inputs(semantics, rng, n, sizes, {"z": logits, "y": targets})
+            env = Env(K=n, arrays=arrays, scalars={_K: n, **sizes, **scalars}, derived=derived)
             def value(expr):
                 key = (expr, on_simplex, point)
                 if key not in values:
