@@ -11,8 +11,7 @@ from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, W, b, d, i, k, x, y, z
 from ..algebra import rewrites
-from ..algebra.index_templates import differentiate
-from . import cross_entropy
+from . import concrete, cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      probs_definitions_layer, require)
 from .roles import WITH_TARGETS
@@ -63,6 +62,10 @@ def _refold_logits(feature_count: int | None):
     return refold
 
 
+_ROWS: dict = {}  # (precision, x, W_r, b_r) -> z_r: a pure function of exact values, so memoised
+_ROWS_SIZE = 1 << 14
+
+
 class _RowsOnDemand(list):
     """z = W x + b at a test point, each row computed when first read and then kept.
 
@@ -101,8 +104,20 @@ def _semantics(feature_count: int | None) -> Semantics:
 
     def affine(env):
         weights, inputs, bias = env.array("W"), env.array("x"), env.array("b")
-        return _RowsOnDemand(len(bias), lambda r: mpmath.fdot([weights[r, c] for c in range(len(inputs))], inputs)
-                             + bias[r])
+        features = range(len(inputs))
+        point = (*mpmath.mp._prec_rounding, *(v._mpf_ for v in inputs))
+
+        def row(r):
+            # A numeric dL/dW_rc moves one entry, so K - 1 rows recur from the evaluation before:
+            # keyed by the exact values it is computed from (and the precision), as _exp is.
+            key = (point, *(weights[r, c]._mpf_ for c in features), bias[r]._mpf_)
+            value = _ROWS.get(key)
+            if value is None:
+                if len(_ROWS) >= _ROWS_SIZE:
+                    _ROWS.clear()
+                value = _ROWS[key] = mpmath.fdot([weights[r, c] for c in features], inputs) + bias[r]
+            return value
+        return _RowsOnDemand(len(bias), row)
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
                      # log sigma straight from z (one log, not K, for each value of the loss)
@@ -240,7 +255,7 @@ def build_concrete(n: int, D: int) -> Derivation:
                       facts=("chain-through-logits-x" if every else f"chain-through-own-logit-{name}", "ce-gradient-k"))
         chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
         chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
-                                       lambda t: differentiate(logits[t.expr.indices[0]], *t.variables)),
+                                       lambda t: concrete.derivative_by_terms(logits[t.expr.indices[0]], *t.variables)),
                    Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM,
                    facts=(f"d-affine-{name}",))
         return chain

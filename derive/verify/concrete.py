@@ -155,6 +155,10 @@ class Prover:
         f = derivative.expr
         if self.layer is not None and getattr(variable, "base", z) != z:
             return self._through_layer(derivative, atom)
+        return self._logit_gradient(f, atom).entry(0, int(variable.indices[0]) - 1)
+
+    def _logit_gradient(self, f, atom) -> concrete.TotalDerivative:
+        """The factors of df/dz_c over S, computed once per function and atom."""
         if f not in self._gradients:
             self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n, scale=self.scale)
         if (f, atom) not in self._gradients:
@@ -164,8 +168,7 @@ class Prover:
             outer = [self._outer_factor(o, atom) for o in td.outer]
             self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
                                                                   direct=td.direct)
-        td = self._gradients[(f, atom)]
-        return td.entry(0, int(variable.indices[0]) - 1)
+        return self._gradients[(f, atom)]
 
     def _through_layer(self, derivative: sp.Derivative, atom):
         """d f / d v for v below the logits (W_rc, b_r, x_c): dz_k/dv by SymPy for a logit f = z_k;
@@ -177,13 +180,13 @@ class Prover:
         if order != 1:
             return derivative
         if isinstance(f, sp.Indexed) and f.base == z:
-            return index_templates.differentiate(self.layer.definition(f.indices[0]), variable)
+            return self.layer.derivative(int(f.indices[0]), variable)
         if f not in self._held:  # the atoms of f over S, read once: f is the K-term loss
             self._held[f] = self.over_S(f).atoms(sp.Indexed)
         if variable in self._held[f]:
             return derivative
-        return sp.Add(*[self._total_derivative(sp.Derivative(f, z[kk], evaluate=False), atom)
-                        * index_templates.differentiate(self.layer.definition(kk), variable)
+        gradient = self._logit_gradient(f, atom)
+        return sp.Add(*[gradient.entry(0, kk - 1) * self.layer.derivative(kk, variable)
                         for kk in self.layer.holding(variable)])
 
     def _outer_factor(self, outer, atom):
@@ -304,12 +307,15 @@ class Prover:
         difference = self.normal(a, uses_sum) - self.normal(b, uses_sum)
         # Scalars with the sums written out (the loss) need the atoms opened again; when the
         # targets' sum stands beside single targets, opening it is the only way, so it goes first.
-        opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
-        if uses_sum:
-            opened = explicit_targets_sum_to_one(opened, self.n)
+        # Opened only when needed: rewriting a K-term difference costs as much as testing it.
+        opened = functools.lru_cache(maxsize=1)(lambda: self._opened(difference, uses_sum))
         mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
-        attempts = (opened, difference) if mixed else (difference, opened)
-        return any(is_zero(e) for e in attempts) or is_zero(opened.xreplace({concrete.S: self.total}))
+        attempts = (opened, lambda: difference) if mixed else (lambda: difference, opened)
+        return any(is_zero(e()) for e in attempts) or is_zero(opened().xreplace({concrete.S: self.total}))
+
+    def _opened(self, difference, uses_sum: bool):
+        opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
+        return explicit_targets_sum_to_one(opened, self.n) if uses_sum else opened
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
@@ -336,6 +342,11 @@ class LogitLayer:
 
     def definition(self, kk) -> sp.Expr:
         return self._definitions[int(kk)]
+
+    def derivative(self, kk: int, variable) -> sp.Expr:
+        """dz_k/dv by SymPy, term by term (linearity: the terms of z_k without v contribute 0),
+        each term's derivative once per shape (W_kc x_c by x_c is W_kc for every k and c)."""
+        return concrete.derivative_by_terms(self._definitions[kk], variable)
 
     def holding(self, variable) -> list:
         return self._holding.get(variable, [])
@@ -407,8 +418,14 @@ def in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
 
 
 def _probs_in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
-    probs = {e: sp.exp(scale * z[e.indices[0]]) / concrete.S for e in expr.atoms(sp.Indexed) if e.base == sigma}
+    probs = {e: _prob_over_S(e.indices[0], scale) for e in expr.atoms(sp.Indexed) if e.base == sigma}
     return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
+
+
+@functools.lru_cache(maxsize=4096)
+def _prob_over_S(index, scale) -> sp.Expr:
+    """e^{scale z_index} / S, built once: a K-term sum meets each sigma_m in every step."""
+    return sp.exp(scale * z[index]) / concrete.S
 
 
 _log_in_logits = index_templates.PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
