@@ -225,9 +225,18 @@ def _logits_holding(logits: dict) -> dict:
     return holding
 
 
+def _chain_on_the_simplex(lhs, rhs, note: str, facts: tuple) -> Chain:
+    """A chain whose first step is the chain rule with the cross-entropy gradient in it, which
+    holds where the targets sum to one."""
+    chain = Chain(lhs, rhs, note, rule=Rule.CHAIN_RULE, facts=facts)
+    chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
+    return chain
+
+
 def build_concrete(n: int, D: int) -> Derivation:
     """Each entry's chain rule keeps only the logits that hold its variable (dz_k/dW_rc = 0 for
-    k != r): one term per entry of dL/dW and dL/db, K per entry of dL/dx, so O(K D) SymPy work.
+    k != r): one term per entry of dL/dW and dL/db, K per entry of dL/dx, so O(K D) SymPy work
+    (the logits that hold each variable are read off SymPy's atoms, _logits_holding).
     The cross-entropy gradient is the one derived over S (its definitions name S), and the
     verifier proves every entry over S through the layer z = W x + b (verify.concrete)."""
     features = D
@@ -236,29 +245,26 @@ def build_concrete(n: int, D: int) -> Derivation:
     logits = {kk: logit(kk, features) for kk in range(1, n + 1)}
     holding = _logits_holding(logits)
 
-    def loss_gradient(e):
-        return e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L, lambda t: gradient[t.variables[0]])
-
     def matrix_chain(name, shape, variable_at):
         lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        first = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
-            sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
-            for kk in holding[variable_at(r, c)]]))
         # The chain rule's terms come with the cross-entropy gradient dL/dz_k = sigma_k - y_k in
-        # them (one step): no entry holds an unevaluated dL/dz_k, which the numbers would
-        # differentiate once per term.
-        every = name == "x"  # x_c is in every logit; W_rc and b_r only in z_r
-        chain = Chain(lhs, loss_gradient(first),
-                      "chain rule through every z_k, with dL/dz_k = sigma_k - y_k" if every else
-                      "chain rule: only z_r holds the variable (dz_k/dvariable = 0 for k != r); dL/dz_r = sigma_r - y_r",
-                      rule=Rule.CHAIN_RULE,
-                      facts=("chain-through-logits-x" if every else f"chain-through-own-logit-{name}", "ce-gradient-k"))
-        chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
-        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
-                                       lambda t: concrete.derivative_by_terms(logits[t.expr.indices[0]], *t.variables)),
-                   Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM,
-                   facts=(f"d-affine-{name}",))
-        return chain
+        # them: no entry holds an unevaluated dL/dz_k, which the numbers would differentiate once
+        # per term.
+        chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
+            gradient[z[kk]] * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
+            for kk in holding[variable_at(r, c)]]))
+        differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
+                                         lambda t: concrete.derivative_by_terms(logits[t.expr.indices[0]], *t.variables))
+        if name == "x":
+            # dL/dx_c is a sum over every class: shown once, with dz_k/dx_c = W_kc already taken,
+            # not a second time with K unevaluated derivatives in each entry.
+            return _chain_on_the_simplex(lhs, differentiated,
+                                         "chain rule through every z_k, with dL/dz_k = sigma_k - y_k; dz_k/dx_c = W_kc",
+                                         ("chain-through-logits-x", "ce-gradient-k", "d-affine-x"))
+        chain = _chain_on_the_simplex(lhs, chained, "chain rule: only z_r holds the variable (dz_k/dvariable = 0 "
+                                      "for k != r); dL/dz_r = sigma_r - y_r", (f"chain-through-own-logit-{name}", "ce-gradient-k"))
+        return chain.then(lambda e: differentiated, Rule.DIFFERENTIATE,
+                          "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM, facts=(f"d-affine-{name}",))
 
     chains = {"W": matrix_chain("W", (n, features), lambda r, c: W[r + 1, c + 1]),
               "b": matrix_chain("b", (n, 1), lambda r, c: b[r + 1]),

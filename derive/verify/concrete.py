@@ -472,20 +472,49 @@ _SIZE = sp.Symbol("size", integer=True, positive=True)
 def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
     """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
     product in it stays one Sum shared by every entry, not K terms in each."""
-    return matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]).xreplace({_SIZE: n})
+    return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]), n)
 
 
 @functools.lru_cache(maxsize=16)
 def _generic_matrix_entry(form: sp.MatrixExpr, rows: int) -> sp.Expr:
     """Entry (_ROW, _COL) (0-based) of a K x D form such as (sigma - y) x^T, SymPy's own at a symbolic
     position and number of rows: one lookup for all K D entries (each is then an xreplace)."""
-    return matrix_entries_to_indexed(_of_symbolic_size(form, rows)[_ROW, _COL]).xreplace({_SIZE: rows})
+    return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(form, rows)[_ROW, _COL]), rows)
 
 
 def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
-    """The same matrix expression with every dimension n a symbol (MatrixSymbol, OneMatrix, ...)."""
+    """The same matrix expression with every dimension n a symbol (MatrixSymbol, OneMatrix, ...), and
+    every other dimension above 1 a symbol of its own (the K rows of W in W^T (sigma - y), a column of D)."""
     return form.replace(lambda e: isinstance(e, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix)),
-                        lambda e: e.func(*(_SIZE if isinstance(a, sp.Integer) and a == n else a for a in e.args)))
+                        lambda e: e.func(*(_dimension(a, n) if isinstance(a, sp.Integer) else a for a in e.args)))
+
+
+def _dimension(size: sp.Integer, n: int):
+    if size == n:
+        return _SIZE
+    return _other_size(int(size)) if size > 1 else size
+
+
+@functools.lru_cache(maxsize=None)
+def _other_size(value: int) -> sp.Symbol:
+    return sp.Symbol(f"size_{value}", integer=True, positive=True)
+
+
+def _sized_back(entry: sp.Expr, n: int) -> sp.Expr:
+    """The entry with its dimensions given their values again. A Sum over another dimension (the
+    K terms of an entry of W^T (sigma - y) when n = D) is written out term by term: SymPy builds
+    the concrete product's entry with its summation machinery, a second or more at K = 512."""
+    others = {symbol: sp.Integer(symbol.name[len("size_"):]) for symbol in entry.free_symbols
+              if symbol.name.startswith("size_")}
+    if others:
+        entry = entry.replace(lambda e: isinstance(e, sp.Sum) and bool(e.free_symbols & set(others)),
+                              lambda e: _sum_term_by_term(e.xreplace(others)))
+    return entry.xreplace({_SIZE: n, **others})
+
+
+def _sum_term_by_term(total: sp.Sum) -> sp.Expr:
+    (dummy, low, high), = total.limits
+    return sp.Add(*[total.function.xreplace({dummy: sp.Integer(value)}) for value in range(int(low), int(high) + 1)])
 
 
 def _entries(side, n) -> list:
