@@ -9,7 +9,7 @@ import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.softmax import stable_log_softmax, stable_softmax
-from ..symbols import D, K, L, W, b, d, i, k, x, y, z
+from ..symbols import D, K, L, W, b, d, i, k, sigma, x, y, z
 from ..algebra import rewrites
 from . import concrete, cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
@@ -76,6 +76,7 @@ class _RowsOnDemand(list):
     def __init__(self, size: int, row):
         super().__init__([None] * size)
         self._row = row
+        self._complete = False  # every row filled in: iterate as a plain list
 
     def __getitem__(self, position):
         if isinstance(position, slice):
@@ -87,7 +88,11 @@ class _RowsOnDemand(list):
         return value
 
     def __iter__(self):
-        return (self[r] for r in range(len(self)))
+        if not self._complete:
+            for r in range(len(self)):
+                self[r]
+            self._complete = True
+        return super().__iter__()
 
 
 def _semantics(feature_count: int | None) -> Semantics:
@@ -237,11 +242,12 @@ def build_concrete(n: int, D: int) -> Derivation:
     """Each entry's chain rule keeps only the logits that hold its variable (dz_k/dW_rc = 0 for
     k != r): one term per entry of dL/dW and dL/db, K per entry of dL/dx, so O(K D) SymPy work
     (the logits that hold each variable are read off SymPy's atoms, _logits_holding).
-    The cross-entropy gradient is the one derived over S (its definitions name S), and the
-    verifier proves every entry over S through the layer z = W x + b (verify.concrete)."""
+    The cross-entropy gradient sigma_i - y_i is the derived one, instantiated per class; the
+    definitions name S, so the verifier proves every entry over S through the layer z = W x + b
+    (verify.concrete)."""
     features = D
-    ce = cross_entropy.build_concrete(n)
-    gradient = {z[r]: ce.result[r - 1, 0] for r in range(1, n + 1)}
+    entry = cross_entropy.build_symbolic().result  # sigma_i - y_i, derived for every K: instantiated per class
+    gradient = {z[r]: entry.xreplace({i: r}) for r in range(1, n + 1)}
     logits = {kk: logit(kk, features) for kk in range(1, n + 1)}
     holding = _logits_holding(logits)
 
@@ -280,6 +286,8 @@ def build_concrete(n: int, D: int) -> Derivation:
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=tuple(steps), result=explicit_results["W"], result_lhs=chains["W"].lhs,
-                      definitions=ce.definitions, semantics=_semantics(features),
+                      # S named (proved over it, verify.concrete) and the loss by its definition
+                      definitions=(*concrete.definitions(n), (L, -sp.Add(*[y[r] * sp.log(sigma[r]) for r in range(1, n + 1)]))),
+                      semantics=_semantics(features),
                       results=tuple((name, chains[name].lhs, explicit_results[name]) for name in ("W", "b", "x")),
                       shapes=SHAPES, sizes=(("D", features),))

@@ -91,6 +91,7 @@ class Prover:
         self._atoms: dict = {}  # its numerator over S -> the symbol A
         self.layer = LogitLayer.of(derivation.semantics, self.n)  # z = W x + b, or None: z is the input
         self._held: dict = {}  # f -> the Indexed atoms of f over S
+        self._logit_entries: dict = {}  # (f, atom, k) -> df/dz_k over S
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -185,9 +186,15 @@ class Prover:
             self._held[f] = self.over_S(f).atoms(sp.Indexed)
         if variable in self._held[f]:
             return derivative
-        gradient = self._logit_gradient(f, atom)
-        return sp.Add(*[gradient.entry(0, kk - 1) * self.layer.derivative(kk, variable)
+        return sp.Add(*[self._logit_entry(f, atom, kk) * self.layer.derivative(kk, variable)
                         for kk in self.layer.holding(variable)])
+
+    def _logit_entry(self, f, atom, kk: int):
+        """df/dz_k over S, kept: the D entries W_k1 .. W_kD of a row all go through z_k."""
+        key = (f, atom, kk)
+        if key not in self._logit_entries:
+            self._logit_entries[key] = self._logit_gradient(f, atom).entry(0, kk - 1)
+        return self._logit_entries[key]
 
     def _outer_factor(self, outer, atom):
         """df/dS with the targets' sum as its atom, or else a sum over the classes as one symbol
