@@ -30,7 +30,7 @@ from ..numeric.softmax import log_softmax_derived
 from ..numeric.evaluate import compile_expr
 from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
-from ..symbols import K as _K, sigma, y, z
+from ..symbols import K as _K, Y, Z, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 ALL_ENTRIES_UP_TO = 8
@@ -39,12 +39,19 @@ SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three 
 
 
 def applies(derivation: Derivation) -> bool:
-    """This strategy is for a concrete K whose steps name the softmax denominator S."""
-    return derivation.K is not None and any(symbol == concrete.S for symbol, _ in derivation.definitions)
+    """This strategy is for a concrete K whose steps name the softmax denominator S (or, for a
+    batch, each example's S_n)."""
+    return derivation.K is not None and any(symbol == concrete.S or _is_row_denominator(symbol)
+                                            for symbol, _ in derivation.definitions)
+
+
+def _is_row_denominator(symbol) -> bool:
+    return isinstance(symbol, sp.Indexed) and symbol.base == concrete.ROW_DENOMINATOR
 
 
 def verify_derivation(derivation: Derivation) -> Derivation:
-    prover = Prover(derivation)
+    rows = any(_is_row_denominator(symbol) for symbol, _ in derivation.definitions)
+    prover = RowsProver(derivation) if rows else Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
     derived = _derived_values(prover.definitions, derivation.semantics)
     steps = tuple(_verify_step(step, derivation.K, prover, derived, values, derivation.semantics)
@@ -326,6 +333,133 @@ class Prover:
 
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
+
+
+class RowsProver:
+    """Exact proofs for a batch: row n of P is the softmax of row n of Z over its own denominator
+    S_n (the derivation's definitions), and Z = X W^T + 1 b^T is read from the proof layers.
+
+    Each entry of each side is brought to a normal form in Z, S_1..S_N and the other leaves:
+    dL/dv is the chain rule through the logits Z_ec whose definition holds v, dL/dZ_ec is SymPy's
+    derivative of L over the S_n (the terms of L that hold Z_ec directly, plus dL/dS_e dS_e/dZ_ec,
+    each computed once), P_ec is e^{Z_ec} / S_e; a row of targets that sums to one becomes 1 where
+    the step uses that. Then lhs - rhs must vanish (zero_test); treating the S_n as free makes the
+    claim stronger, so a proof holds at S_n = sum_k e^{Z_nk}."""
+
+    def __init__(self, derivation: Derivation):
+        self.definitions = definitions = dict(derivation.definitions)
+        self.denominators = {s: d for s, d in definitions.items() if _is_row_denominator(s)}
+        self.defined = {s: d for s, d in definitions.items() if s not in self.denominators}  # L
+        self.layer = _layer_of(derivation.semantics, "Z")
+        self.classes = derivation.K
+        self.probs = [name for bases, _ in derivation.semantics.layers for name in bases if name != "Z"]
+        self._held: dict = {}  # a defined function -> its terms over S, by the atom they hold
+        self._partials: dict = {}  # (f, atom) -> df/datom over S
+        self._normal: dict = {}
+        self._holding: dict = {}  # v -> the logits Z_ec that hold it
+        self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
+
+    def prove(self, step: Step) -> bool | None:
+        uses_sum = TARGETS_SUM_TO_ONE in step.uses
+        rows, cols = _written_out(step.lhs, step.rhs) or (None, None)
+        if rows is None:
+            return None
+        pairs = [(_entry(step.lhs, r, c), _entry(step.rhs, r, c)) for r in range(rows) for c in range(cols)]
+        return all(self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum)) for a, b in pairs) or None
+
+    def _equal(self, a, b) -> bool:
+        """a - b vanishes, proved once per shape (engine.index_templates): normal forms hold only
+        leaves (the S_n are free variables), so two entries of one shape are renamings of each
+        other, and one vanishes exactly when the other does."""
+        key, _values = index_templates.signature(a, b)
+        if key not in self._proved:
+            self._proved[key] = is_zero(a - b)
+        return self._proved[key]
+
+    def normal(self, expr, uses_sum: bool):
+        key = (expr, uses_sum)
+        if key not in self._normal:
+            expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._derivative(d, uses_sum))
+            if expr.has(sp.Sum):  # an entry of a form over the batch, when N = K shared SymPy's one size symbol
+                expr = expr.replace(lambda e: isinstance(e, sp.Sum) and all(
+                    limit.is_Integer for _dummy, *limits in e.limits for limit in limits), _sum_term_by_term)
+            self._normal[key] = self._over_S(expr.xreplace(self.defined), uses_sum)
+        return self._normal[key]
+
+    def _over_S(self, expr, uses_sum: bool):
+        probs = {e: sp.exp(Z[e.indices]) / concrete.ROW_DENOMINATOR[e.indices[0]]
+                 for e in expr.atoms(sp.Indexed) if e.base.name in self.probs}
+        expr = expr.xreplace(probs) if probs else expr
+        if expr.has(sp.log):
+            expr = expr.xreplace({g: _expand_log(g) for g in expr.atoms(sp.log)})
+        return expr
+
+    def _derivative(self, derivative: sp.Derivative, uses_sum: bool):
+        (variable, order), = derivative.variable_count
+        f = derivative.expr
+        if order != 1 or self.layer is None:
+            return derivative
+        if isinstance(f, sp.Indexed) and f.base == Z:
+            return concrete.derivative_by_terms(self.layer(f), variable)
+        if f not in self.defined:
+            return derivative
+        if self._terms(f).get(variable):
+            return derivative  # f holds v itself: the chain rule through Z alone would miss that part
+        return sp.Add(*[self._partial(f, logit, uses_sum) * concrete.derivative_by_terms(self.layer(logit), variable)
+                        for logit in self._logits_holding(variable)])
+
+    def _terms(self, f) -> dict:
+        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss."""
+        if f not in self._held:
+            by_atom: dict = {}
+            for term in sp.Add.make_args(self._over_S(self.defined[f], False)):
+                for atom in term.atoms(sp.Indexed):
+                    by_atom.setdefault(atom, []).append(term)
+            self._held[f] = by_atom
+        return self._held[f]
+
+    def _partial(self, f, logit, uses_sum: bool):
+        """df/dZ_ec = the terms holding Z_ec, differentiated, + df/dS_e dS_e/dZ_ec."""
+        key = (f, logit, uses_sum)
+        if key not in self._partials:
+            terms = self._terms(f)
+            denominator = concrete.ROW_DENOMINATOR[logit.indices[0]]
+            direct = concrete.derivative_by_terms(sp.Add(*terms.get(logit, ())), logit)
+            through = concrete.derivative_by_terms(self.denominators[denominator], logit)
+            self._partials[key] = direct + self._outer(f, denominator, uses_sum) * through
+        return self._partials[key]
+
+    def _outer(self, f, denominator, uses_sum: bool):
+        """df/dS_e, once per row, with the row's targets' sum one term (1 where the step uses it)."""
+        key = (f, denominator, uses_sum)
+        if key not in self._partials:
+            outer = sp.factor_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
+                                                                 denominator))
+            if uses_sum:
+                row = denominator.indices[0]
+                outer = outer.xreplace({sp.Add(*[Y[row, c] for c in range(1, self.classes + 1)]): sp.Integer(1)})
+            self._partials[key] = outer
+        return self._partials[key]
+
+    def _logits_holding(self, variable) -> list:
+        if not self._holding:
+            for e in range(1, len(self.denominators) + 1):
+                for c in range(1, self.classes + 1):
+                    for atom in self.layer(Z[e, c]).atoms(sp.Indexed):
+                        self._holding.setdefault(atom, []).append(Z[e, c])
+        return self._holding.get(variable, [])
+
+
+_expand_log = index_templates.PerTemplate(lambda g: sp.expand_log(g, force=True))  # force: logits are real
+
+
+def _layer_of(semantics, base: str):
+    """The definition of an entry of `base` one level down (Z_ec = X_e1 W_c1 + ... + b_c), from the
+    semantics' proof layers; None when it has none."""
+    for bases, substitute in (semantics.layers or ()) if semantics is not None else ():
+        if tuple(bases) == (base,):
+            return functools.lru_cache(maxsize=None)(lambda entry: substitute(entry, None))
+    return None
 
 
 class LogitLayer:
