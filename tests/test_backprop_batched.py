@@ -92,9 +92,9 @@ def test_forgetting_the_mean_is_rejected():
 
 
 @pytest.mark.parametrize("rule, block, position, swap", [
-    ("differentiate", 0, (40, 1), {X[2, 2]: X[3, 2]}),    # dL/dW_{41,2}: example 2's input read from example 3
-    ("differentiate", 0, (63, 2), {P[4, 64]: P[4, 63]}),  # dL/dW_{64,3}: the neighbouring class's probability
-    ("chain-rule", 1, (9, 0), {Y[1, 10]: Y[2, 10]}),     # dL/db_10: example 2's target in example 1's term
+    ("chain-rule", 0, (40, 1), {X[2, 2]: X[3, 2]}),    # dL/dW_{41,2}: example 2's input read from example 3
+    ("chain-rule", 0, (63, 2), {P[4, 64]: P[4, 63]}),  # dL/dW_{64,3}: the neighbouring class's probability
+    ("chain-rule", 1, (9, 0), {Y[1, 10]: Y[2, 10]}),   # dL/db_10: example 2's target in example 1's term
 ])
 def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, swap):
     """At K = 64 numbers are checked at a sample of entries, so the exact proof must catch one wrong

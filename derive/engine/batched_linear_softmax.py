@@ -245,7 +245,8 @@ def _row_denominator(row: int, classes: int) -> sp.Expr:
 
 def build_concrete(n: int, D: int, N: int) -> Derivation:
     """Each entry's chain rule keeps only the logits that hold its variable (Z_er for W_rc and b_r,
-    one per example: N terms an entry), with example e's gradient (P_er - Y_er) / N in it; the
+    one per example: N terms an entry), with example e's gradient (P_er - Y_er) / N and dZ_er/dW_rc
+    (SymPy's, term by term) in it; the
     definitions name each example's denominator S_e, so the verifier proves every entry over them
     through the layer Z = X W^T + 1 b^T (verify.concrete, RowsProver)."""
     classes, features, batch = n, D, N
@@ -261,14 +262,15 @@ def build_concrete(n: int, D: int, N: int) -> Derivation:
         chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
             _example_gradient(e, cc, batch) * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)
             for e, cc in holding[variable_at(r, c)]]))
-        chain = Chain(lhs, chained, "chain rule: only the logits Z_nr hold the variable; dL/dZ_nr = (P_nr - Y_nr) / N",
-                      rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient"))
-        chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
+        # Shown once with dZ_nr/dvariable taken (X_nc, or 1 for b_r): a second display would hold N
+        # unevaluated derivatives in every entry, each checked numerically.
         differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
                                          lambda t: concrete.derivative_by_terms(logits[tuple(t.expr.indices)], *t.variables))
-        chain.then(lambda e: differentiated, Rule.DIFFERENTIATE,
-                   "differentiate Z_nk = X_n1 W_k1 + ... + X_nD W_kD + b_k", uses=USES_SUM,
-                   facts=(f"d-batch-affine-{name}",))
+        chain = Chain(lhs, differentiated, "chain rule: only the logits Z_nr hold the variable; "
+                      "dL/dZ_nr = (P_nr - Y_nr) / N; differentiate Z_nr = X_n1 W_r1 + ... + X_nD W_rD + b_r",
+                      rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient",
+                                                   f"d-batch-affine-{name}"))
+        chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
         chains[name] = chain
     entries = {name: chain.current for name, chain in chains.items()}
     forms = _forms(classes, features, batch)
