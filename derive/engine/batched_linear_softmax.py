@@ -99,20 +99,22 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
     def affine(env):
         weights, inputs, bias = env.array("W"), env.array("X"), env.array("b")
-        features = range(inputs.cols)
         precision = tuple(mpmath.mp._prec_rounding)
+        # Each row read once (a matrix lookup costs more than the arithmetic), with its exact key.
+        examples = [[inputs[e, r] for r in range(inputs.cols)] for e in range(inputs.rows)]
+        rows = [[weights[c, r] for r in range(weights.cols)] for c in range(weights.rows)]
+        example_keys = [tuple(v._mpf_ for v in row) for row in examples]
+        row_keys = [(*(v._mpf_ for v in row), bias[c]._mpf_) for c, row in enumerate(rows)]
 
         def entry(e, c):
             # Memoised on the exact values it is computed from: a numeric dL/dW_cr moves one row
             # of W, and the other entries recur from the evaluation before.
-            key = (precision, *(inputs[e, r]._mpf_ for r in features), *(weights[c, r]._mpf_ for r in features),
-                   bias[c]._mpf_)
+            key = (precision, example_keys[e], row_keys[c])
             value = _LOGITS.get(key)
             if value is None:
                 if len(_LOGITS) >= _LOGITS_SIZE:
                     _LOGITS.clear()
-                value = _LOGITS[key] = mpmath.fdot([inputs[e, r] for r in features],
-                                                   [weights[c, r] for r in features]) + bias[c]
+                value = _LOGITS[key] = mpmath.fdot(examples[e], rows[c]) + bias[c]
             return value
         out = mpmath.matrix(inputs.rows, len(bias))
         for e in range(inputs.rows):
