@@ -352,3 +352,20 @@ def test_a_size_the_question_lacks_is_undecided_and_said_in_the_students_languag
     chinese = check_answer(r"(\sigma_i - y_i)/N", target=CE, seed=1, lang="zh")
     assert english.verdict == chinese.verdict == "undecided"
     assert "uses N" in english.message and "用到了 N" in chinese.message and "batch" not in chinese.message
+
+
+def test_the_targets_sum_to_one_only_over_all_classes_in_the_leaf_proof():
+    """The cheap proof replaces Sum_{k=1}^{K} y_k by 1 (the target's own assumption) and nothing else:
+    a sum of the targets to 3, from 0, of another array or of y_k times something keeps its value."""
+    import sympy as sp
+
+    from derive.check.proof import SYMBOLIC, _on_the_simplex, prove
+    from derive.check.target import get
+    from derive.check.checker import _read
+    from derive.symbols import K, k, sigma, y
+    expr = _read(r"\sigma_i - y_i + 3(\sum_k y_k - 1)")[0][0][1]
+    assert prove(expr, get(CE)) == (SYMBOLIC, ())
+    assert _on_the_simplex(sp.Sum(y[k], (k, 1, K)) * sigma[k]) == sigma[k]
+    for kept in (sp.Sum(y[k], (k, 1, 3)), sp.Sum(y[k], (k, 0, K - 1)), sp.Sum(sigma[k], (k, 1, K)),
+                 sp.Sum(y[k] * sigma[k], (k, 1, K))):
+        assert _on_the_simplex(kept) == kept
