@@ -120,7 +120,7 @@ def test_list_does_not_import_sympy():
 
 
 @pytest.mark.parametrize("args, size", [
-    (("generate", "linear-softmax-cross-entropy", "--K", "512", "-o", "-"), "K = 512"),
+    (("generate", "cross-entropy-hessian", "--K", "512", "-o", "-"), "K = 512"),
     (("generate", "linear-softmax-cross-entropy", "--K", "4", "--D", "64", "-o", "-"), "D = 64"),
 ])
 def test_a_size_not_fast_yet_is_refused_at_once_with_exit_6(args, size):
@@ -134,10 +134,11 @@ def test_a_size_not_fast_yet_is_refused_at_once_with_exit_6(args, size):
 def test_generate_all_skips_a_size_not_fast_yet_and_says_so(tmp_path):
     result = run("generate", "--all", "--K", "20", "--format", "json", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "skipped linear-softmax-cross-entropy: not fast yet" in result.output
+    assert "skipped cross-entropy-hessian: not fast yet" in result.output
     written = {path.name for path in tmp_path.iterdir()}
-    assert "softmax-jacobian.json" in written and "linear-softmax-cross-entropy.json" not in written
-    for fast in ("softmax-vjp", "label-smoothing-gradient", "logsumexp-gradient"):  # every K (verify.concrete)
+    assert "softmax-jacobian.json" in written and "cross-entropy-hessian.json" not in written
+    for fast in ("softmax-vjp", "label-smoothing-gradient", "logsumexp-gradient",  # every K (verify.concrete)
+                 "linear-softmax-cross-entropy", "batched-linear-softmax-cross-entropy"):
         assert f"{fast}.json" in written
 
 
