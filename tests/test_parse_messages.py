@@ -57,7 +57,7 @@ EXPECTED = {
     "division by zero": "division_by_zero",
     "division by a vector or matrix": "division_by_array",
     "log 0 is undefined": "log_zero",
-    "a number in the answer is too large (estimated above 10^300)": "number_too_large",
+    "a number in the answer is out of range (its size is estimated beyond 10^300 or below 10^-300)": "number_out_of_range",
     "the numbers in the answer have too many digits (more than X)": "numbers_too_many_digits",
     "the exponent X is too large (at most X)": "exponent_too_large",
     "a power in the answer is too large (estimated above 10^300)": "power_too_large",

@@ -97,8 +97,8 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.", seed=seed)
     except Exception as error:  # the edge (see check_answer): a bug while reading
         return _internal_error("invalid", "reading", error, seed)
-    aligned = align(chain, goal)
-    try:
+    try:  # aligning a named left side (d sigma_1 / d z_9) may find it cannot be read
+        aligned = align(chain, goal)
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)

@@ -78,7 +78,7 @@ def checked(expr: sp.Basic) -> sp.Basic:
     if numbers & _NOT_FINITE:
         raise ParseError("division by zero")
     if log10_bound(expr) > MAX_LOG10:
-        raise ParseError("a number in the answer is too large (estimated above 10^300)")
+        raise ParseError("a number in the answer is out of range (its size is estimated beyond 10^300 or below 10^-300)")
     if _digits(numbers) > MAX_DIGITS:
         raise ParseError(f"the numbers in the answer have too many digits (more than {MAX_DIGITS})")
     return expr
