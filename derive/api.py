@@ -13,7 +13,7 @@ def derive(name: str, K: int | str | None = None, D: int | str | None = None,
 
     What `derive.derive` runs; its docstring is the full contract (arguments, the Derivation
     returned, UsageError and VerificationError, examples). A size above what the derivation does in
-    seconds (its FAST_SIZES, e.g. softmax-vjp K > 16) raises SizeLimitError at once."""
+    seconds (its FAST_SIZES, `softmax-derive list`) raises SizeLimitError at once."""
     return build_verified(name, engine.parse_K(K), engine.parse_D(D), engine.parse_N(N))
 
 

@@ -110,7 +110,9 @@ class Semantics:
     arrays)` adds scalar symbols (T, epsilon, ...); `derived` maps array names to fn(env) computed
     from other arrays (sigma = softmax(z / T), z = W x + b), replacing the default entries;
     `sizes(K)` gives the other sizes (D, N) at a point; `index_ranges` says which size each free
-    index other than i, j runs over (d over D).
+    index other than i, j runs over (d over D); `derived_reads` names the free indices a derived
+    array reads (masked softmax's mask reads the query position n): derived arrays are computed
+    without the others, so a value that does not read them holds for all of their values.
 
     Proofs: `layers` is ((bases, substitute), ...), innermost first: derivatives with respect to
     entries of `bases` are evaluated, then `substitute(expr, n)` writes those bases in terms of the
@@ -124,6 +126,7 @@ class Semantics:
     derived: dict[str, Callable[..., object]] = field(default_factory=dict)  # name -> fn(env) (numeric.state.Env)
     sizes: Callable[[int], dict[sp.Symbol, int]] | None = None
     index_ranges: dict[sp.Symbol, sp.Symbol] = field(default_factory=dict)  # index -> the size it runs to
+    derived_reads: tuple[sp.Symbol, ...] = ()
     layers: tuple[tuple[tuple[str, ...], Callable[[sp.Expr, int | None], sp.Expr]], ...] | None = None
     refold: Callable[[sp.Expr, int | None], sp.Expr] | None = None
     # Numbers of classes to test at when K is not free (sigmoid-logistic: K = 2 only); None: the default set.

@@ -74,7 +74,9 @@ def test_every_step_verified_numerically_and_shapes_recorded(K, D, N):
     derivation = verified(NAME, K, D, N)
     for step in derivation.steps:
         assert step.evidence.points > 0 and step.evidence.numeric_max_abs_error < 1e-25
-        assert step.evidence.symbolic is None  # proofs not attempted here (see Semantics.prove)
+        # symbolic sizes: proofs not attempted (see Semantics.prove); concrete: every entry proved
+        # over each example's denominator S_n (verify.concrete RowsProver)
+        assert step.evidence.symbolic is (None if K is None else True)
     assert dict(derivation.shapes)["X"] == "N x D" and dict(derivation.shapes)["dL/dW"] == "K x D"
     assert REGISTRY[NAME].sizes == ("K", "D", "N")
 
@@ -87,3 +89,23 @@ def test_forgetting_the_mean_is_rejected():
     wrong = dataclasses.replace(steps[index], rhs=steps[index].rhs * N_SYMBOL, evidence=None)
     with pytest.raises(VerificationError):
         verify_one(derivation, wrong)
+
+
+@pytest.mark.parametrize("rule, block, position, swap", [
+    ("chain-rule", 0, (40, 1), {X[2, 2]: X[3, 2]}),    # dL/dW_{41,2}: example 2's input read from example 3
+    ("chain-rule", 0, (63, 2), {P[4, 64]: P[4, 63]}),  # dL/dW_{64,3}: the neighbouring class's probability
+    ("chain-rule", 1, (9, 0), {Y[1, 10]: Y[2, 10]}),   # dL/db_10: example 2's target in example 1's term
+])
+def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, swap):
+    """At K = 64 numbers are checked at a sample of entries, so the exact proof must catch one wrong
+    entry wherever it is: the step as built is proved, and with that one entry changed it is not."""
+    import sympy as sp
+    from derive.verify.concrete import RowsProver
+    derivation = _unverified(NAME, 64, 3, 4)
+    step = [s for s in derivation.steps if s.rule.value == rule][block]
+    entries = step.rhs.as_mutable()
+    entries[position] = entries[position].xreplace(swap)
+    wrong = dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+    assert wrong.rhs != step.rhs
+    assert RowsProver(derivation).prove(step) is True
+    assert RowsProver(derivation).prove(wrong) is not True

@@ -7,13 +7,17 @@ import random
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from backprop_helpers import json_results, verified
 from derive.errors import VerificationError
+from derive.model import Rule
 from derive.reference import label_smoothing_gradient as reference
 from derive.symbols import K as K_SYMBOL, epsilon, i, sigma, y
 from backprop_helpers import verify_one
 from derive.engine import build as _unverified
+from derive.verify import verify_derivation
+from derive.verify.concrete import Prover
 from oracles import (as_mpf, finite_difference_gradient, gradient_by_mpmath_diff, instantiate_values,
                      random_logits, random_simplex, softmax_mp)
 
@@ -65,3 +69,58 @@ def test_plain_cross_entropy_answer_is_rejected():
     steps[-2] = dataclasses.replace(steps[-2], rhs=sigma[i] - y[i], evidence=None)
     with pytest.raises(VerificationError):
         verify_one(d, steps[-2])
+
+
+# --- a large K: every entry proved over S (verify.concrete), and a wrong entry is not carried along ---------
+
+LARGE_K = 64
+
+
+def _with_entry(derivation, rule, position, entry):
+    """The derivation's step of this rule with one entry of its column replaced."""
+    step = next(s for s in derivation.steps if s.rule == rule)
+    entries = list(step.rhs)
+    entries[position] = entry
+    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+
+
+def test_every_step_is_proved_at_a_large_K():
+    d = verified(NAME, LARGE_K)
+    assert all(step.evidence.symbolic is True for step in d.steps), [s.rule for s in d.steps]
+    n = LARGE_K
+    assert d.result[n - 1, 0] == sigma[n] - (1 - epsilon) * y[n] - epsilon / n
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda n: sigma[n] - (1 - epsilon) * y[n - 1] - epsilon / n,  # sigma_K where sigma_{K-1} belongs
+    lambda n: sigma[n - 1] - (1 - epsilon) * y[n] - epsilon / n,  # y_K where y_{K-1} belongs
+    lambda n: sigma[n - 1] - (1 - epsilon) * y[n - 1] - epsilon / (n - 1),  # eps / (K - 1)
+    lambda n: sigma[n - 1] - y[n - 1],  # the smoothing forgotten
+])
+def test_an_off_by_one_entry_at_a_large_K_is_not_proved(wrong):
+    n = LARGE_K
+    d = _unverified(NAME, n)
+    broken = _with_entry(d, Rule.ASSUMPTION, n - 2, wrong(n))
+    assert Prover(d).prove(broken) is not True
+
+
+def test_a_short_targets_sum_in_one_entry_is_not_proved():
+    """Entry 1 of the chain-rule step with y_K missing from (1 - eps)(y_1 + ... + y_K) + eps: the
+    targets' sum is one atom in the proofs, so a sum that is not the whole sum must not become it."""
+    n = LARGE_K
+    d = _unverified(NAME, n)
+    step = next(s for s in d.steps if s.rule == Rule.DIFFERENTIATE)
+    total = sp.Add(*[y[r] for r in range(1, n + 1)])
+    short = sp.Add(*[y[r] for r in range(1, n)])
+    broken = _with_entry(d, Rule.DIFFERENTIATE, 0, step.rhs[0].xreplace({total: short}))
+    assert broken.rhs[0] != step.rhs[0]
+    assert Prover(d).prove(broken) is not True
+
+
+def test_a_wrong_entry_at_a_large_K_fails_verification():
+    n = LARGE_K
+    d = _unverified(NAME, n)
+    broken = _with_entry(d, Rule.ASSUMPTION, 0, sigma[1] - (1 - epsilon) * y[2] - epsilon / n)
+    steps = tuple(broken if s.rule == Rule.ASSUMPTION else s for s in d.steps)
+    with pytest.raises(VerificationError):
+        verify_derivation(dataclasses.replace(d, steps=steps))

@@ -13,7 +13,7 @@ from backprop_helpers import json_results, verified
 from derive.errors import UsageError, VerificationError
 from derive.engine import REGISTRY, build
 from derive.reference import linear_softmax_cross_entropy as reference
-from derive.symbols import D as D_SYMBOL, K as K_SYMBOL, W, b, d, i, sigma, x, y
+from derive.symbols import D as D_SYMBOL, K as K_SYMBOL, W, b, d, i, sigma, x, y, z
 from backprop_helpers import verify_one
 from derive.engine import build as _unverified
 from oracles import as_mpf, finite_difference_gradient, instantiate_values, random_simplex, softmax_mp
@@ -114,21 +114,52 @@ def test_a_wrong_gradient_is_rejected(wrong):
         verify_one(derivation, steps[index])
 
 
-@pytest.mark.parametrize("K, D", [(3, 2), (2, 3), (4, 3)])
+@pytest.mark.parametrize("K, D", [(3, 2), (2, 3), (4, 3), (3, 3), (64, 3)])
 def test_every_concrete_step_is_proved_exactly(K, D):
-    """With b traded for z after differentiating (Semantics.refold), SymPy proves every entry,
-    W^T (sigma - y) included (its entries W[r, c] are read 1-based)."""
+    """Over S through the layer z = W x + b (verify.concrete), SymPy proves every entry, W^T (sigma - y)
+    included (its entries W[r, c] are read 1-based); K = D (a square dL/dW) is proved entry by entry too."""
     derivation = verified(NAME, K, D)
     assert [s.rule.value for s in derivation.steps if s.evidence.symbolic is not True] == []
 
 
-@pytest.mark.parametrize("chain, swap", [(0, {x[1]: x[2]}),           # dL/dW
-                                         (2, {W[1, 1]: W[1, 2]})])    # dL/dx = W^T (sigma - y)
-def test_the_refolded_proof_does_not_prove_a_wrong_entry(chain, swap):
+@pytest.mark.parametrize("rule, chain, swap", [("differentiate", 0, {x[1]: x[2]}),        # dL/dW
+                                               ("chain-rule", 2, {W[1, 1]: W[1, 2]})])    # dL/dx = W^T (sigma - y)
+def test_the_refolded_proof_does_not_prove_a_wrong_entry(rule, chain, swap):
+    """The generic verifier's proof (b traded for z, Semantics.refold) on the written-out entries
+    (dL/dx is shown once, derivatives taken, in its chain-rule step)."""
     from derive.verify import prove_equal, with_definitions
     derivation = _unverified(NAME, 3, 2)
-    step = [s for s in derivation.steps if s.rule.value == "differentiate"][chain]
+    step = [s for s in derivation.steps if s.rule.value == rule][chain]
     assert prove_equal(with_definitions(step, derivation.definitions), n=3, semantics=derivation.semantics)
     wrong = dataclasses.replace(step, rhs=step.rhs.xreplace(swap))
     assert wrong.rhs != step.rhs
     assert prove_equal(with_definitions(wrong, derivation.definitions), n=3, semantics=derivation.semantics) is not True
+
+
+def _with_entry(step, position, rewrite):
+    entries = step.rhs.as_mutable()
+    entries[position] = rewrite(entries[position])
+    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+
+
+@pytest.mark.parametrize("rule, block, position, rewrite", [
+    # dL/dW_{41,2} = (sigma_41 - y_41) x_3 instead of x_2
+    ("differentiate", 0, (40, 1), lambda e: e.xreplace({x[2]: x[3]})),
+    # the chain rule through the wrong logit: dz_42/dW_{41,2} is 0, not x_2
+    ("chain-rule", 0, (40, 1), lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
+                                                   lambda t: sp.Derivative(z[42], *t.variables, evaluate=False))),
+    # dL/db_64 = sigma_63 - y_64
+    ("differentiate", 1, (63, 0), lambda e: e.xreplace({sigma[64]: sigma[63]})),
+    # dL/dx_3 with one of its 64 terms off by one row of W
+    ("chain-rule", 2, (2, 0), lambda e: e.xreplace({W[37, 3]: W[38, 3]})),
+])
+def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, rewrite):
+    """At K = 64 numbers are checked at a sample of entries, so the exact proof must catch one
+    wrong entry wherever it is: each block's step, as built, is proved, and with that entry changed is not."""
+    from derive.verify.concrete import Prover
+    derivation = _unverified(NAME, 64, 3)
+    step = [s for s in derivation.steps if s.rule.value == rule][block]
+    wrong = _with_entry(step, position, rewrite)
+    assert wrong.rhs != step.rhs
+    assert Prover(derivation).prove(step) is True
+    assert Prover(derivation).prove(wrong) is not True

@@ -10,11 +10,15 @@ import pytest
 import sympy as sp
 
 from backprop_helpers import json_results, verified
+from derive.engine import concrete
 from derive.errors import VerificationError
+from derive.model import Rule
 from derive.reference import logsumexp_gradient as reference
-from derive.symbols import K as K_SYMBOL, M, i, sigma, z
+from derive.symbols import K as K_SYMBOL, M, c, i, sigma, z
 from backprop_helpers import verify_one
 from derive.engine import build as _unverified
+from derive.verify import verify_derivation
+from derive.verify.concrete import Prover
 from oracles import (as_mpf, finite_difference_gradient, gradient_by_mpmath_diff, instantiate_values,
                      random_logits, softmax_mp)
 
@@ -72,3 +76,59 @@ def test_a_wrong_stable_form_is_rejected():
     steps[index] = dataclasses.replace(steps[index], rhs=wrong, evidence=None)
     with pytest.raises(VerificationError):
         verify_one(d, steps[index])
+
+
+# --- a large K: every entry proved over S (verify.concrete), and a wrong entry is not carried along ---------
+
+LARGE_K = 64
+
+
+def _with_entry(derivation, rule, position, entry):
+    """The derivation's step of this rule with one entry of its column replaced."""
+    step = next(s for s in derivation.steps if s.rule == rule)
+    entries = list(step.rhs)
+    entries[position] = entry
+    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+
+
+def test_every_step_is_proved_at_a_large_K():
+    d = verified(NAME, LARGE_K)
+    assert all(step.evidence.symbolic is True for step in d.steps), [s.rule for s in d.steps]
+    assert set(d.results) == {"shift-invariance", "stable-softmax"}
+
+
+def test_an_off_by_one_gradient_entry_at_a_large_K_is_not_proved():
+    n = LARGE_K
+    d = _unverified(NAME, n)
+    broken = _with_entry(d, Rule.DIFFERENTIATE, n - 2, sp.exp(z[n]) / concrete.S)
+    assert Prover(d).prove(broken) is not True
+
+
+def _shifted_sum(n, shift, *, skip=None, doubled=None):
+    return sp.Add(*[sp.exp(z[r] + (2 * shift if r == doubled else shift)) for r in range(1, n + 1) if r != skip])
+
+
+@pytest.mark.parametrize("wrong_sum", [
+    lambda n, shift: _shifted_sum(n, shift, skip=n),  # a class left out of the sum
+    lambda n, shift: _shifted_sum(n, shift, doubled=5),  # one term shifted twice
+    lambda n, shift: sp.Add(*[sp.exp(z[r]) for r in range(1, n + 1)]),  # the sum left unshifted
+])
+def test_a_wrong_shifted_sum_in_one_entry_is_not_proved(wrong_sum):
+    """A sum over the classes is m S in the proofs only when every class is there with one factor m.
+    K = 12: above 4 classes the sums are folded as at any large K, and refuting the wrong entry is
+    SymPy's cancel on the written-out sums, seconds at K = 64."""
+    n = 12
+    d = _unverified(NAME, n)
+    stable = _with_entry(d, Rule.STABLE_EVALUATION, n - 1, sp.exp(z[n] - M) / wrong_sum(n, -M))
+    assert Prover(d).prove(stable) is not True
+    shifted = _with_entry(d, Rule.EXPAND, 1, sp.exp(c) * sp.exp(z[2]) / wrong_sum(n, c))
+    assert Prover(d).prove(shifted) is not True
+
+
+def test_a_stable_form_shifted_in_the_numerator_only_fails_verification_at_a_large_K():
+    n = LARGE_K
+    d = _unverified(NAME, n)
+    broken = _with_entry(d, Rule.STABLE_EVALUATION, 0, sp.exp(z[1] - M) / _shifted_sum(n, 0))
+    steps = tuple(broken if s.rule == Rule.STABLE_EVALUATION else s for s in d.steps)
+    with pytest.raises(VerificationError):
+        verify_derivation(dataclasses.replace(d, steps=steps))

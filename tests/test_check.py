@@ -153,11 +153,27 @@ def test_a_sum_reusing_a_free_index_is_read_with_normal_scoping():
 
 
 def test_time_limit_gives_undecided_never_correct():
-    result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j)", target=SJ, seconds=1e-6)
-    assert result.verdict == "undecided" and result.exit_code == 3
+    # Repeated: a warm check takes less than a scheduler tick, and while the SIGPROF timer is armed the
+    # process's CPU clock moves only at ticks; the deadline reads the thread's clock, which does not.
+    for _ in range(40):
+        result = check_answer(r"\sigma_i(\delta_{ij}-\sigma_j)", target=SJ, seconds=1e-6)
+        assert result.verdict == "undecided" and result.exit_code == 3
 
 
 def test_left_side_of_another_question_is_named():
     result = check_answer(r"\frac{\partial \sigma_i}{\partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)", target=CE)
     assert result.verdict == "incorrect" and result.first_wrong_line == 1
     assert result.mistake.id == "other-target" and "softmax-jacobian" in result.mistake.explanation
+
+
+def test_a_check_without_printing_differs_only_by_the_empty_interpretation():
+    """grade's report shows no interpretation, so grade asks for none (printed=False): every other field,
+    the message with its values included, is the one a printed check gives."""
+    from dataclasses import replace
+
+    for text in (r"\sigma_i - y_i", r"\sigma_i - 1", r"\sigma_i - y_i + 3(\sum_k y_k - 1)", "((",
+                 r"\frac{\partial L}{\partial z_i} = \sigma_i - y_i"):
+        printed = check_answer(text, target="cross-entropy-gradient", seed=7)
+        bare = check_answer(text, target="cross-entropy-gradient", seed=7, printed=False)
+        assert bare.interpretation == ""
+        assert bare == replace(printed, interpretation=""), text

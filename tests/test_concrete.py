@@ -226,3 +226,18 @@ def test_a_wrong_gradient_entry_fails_numerically():
         for s in derivation.steps))
     with pytest.raises(VerificationError, match="numerically"):
         verify_derivation(broken)
+
+
+def test_targets_collect_into_their_sum_only_when_every_class_shares_one_coefficient():
+    """dL/dS of label smoothing, (eps + (1 - eps) y_1 + ... + (1 - eps) y_K) / S: the targets' sum
+    appears (and becomes its atom in the proofs) only when it is the whole sum with one coefficient."""
+    from derive.symbols import epsilon
+    from derive.verify.concrete import collect_targets
+    n = 6
+    total = sp.Add(*[y[r] for r in range(1, n + 1)])
+    smoothed = epsilon + sp.Add(*[(1 - epsilon) * y[r] for r in range(1, n + 1)])
+    assert collect_targets(smoothed, n) == epsilon + (1 - epsilon) * total
+    short = epsilon + sp.Add(*[(1 - epsilon) * y[r] for r in range(1, n)])
+    assert collect_targets(short, n) == short
+    mixed = smoothed - (1 - epsilon) * y[3] + (1 - 2 * epsilon) * y[3]
+    assert not collect_targets(mixed, n).has(total)

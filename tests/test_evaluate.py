@@ -221,3 +221,69 @@ def test_log_softmax_path_matches_the_log_of_sigma(seed, spread):
     assert _close(evaluate(loss, fast), cross_entropy_mp(logits, targets))
     with pytest.raises(EvaluationError):
         evaluate(sp.log(sigma[N + 1]), fast)
+
+
+def test_numeric_derivatives_shared_across_index_assignments_keep_each_entry():
+    """The verifier's points share numeric derivatives across assignments of i, j (Env.across_indices):
+    d sigma_i / d z_j reads i and the position reads j, so every entry must still get its own value;
+    dL/dz_k, which reads neither, is computed once per point."""
+    from derive.numeric.points import PointSpec, environments
+    from derive.symbols import j, k
+    spec = PointSpec(free_indices=(i, j))
+    envs = environments(spec, Ks=(4,))
+    jacobian = compile_expr(sp.Derivative(sigma[i], z[j]))
+    for env in envs:
+        probs = stable_softmax(env.array("z"))
+        a, b = env.scalars[i] - 1, env.scalars[j] - 1
+        assert _close(jacobian(env), probs[a] * ((1 if a == b else 0) - probs[b]), digits=40)
+    loss = -sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K))
+    gradient = compile_expr(sp.Derivative(loss, z[j]))
+    first, *_ = envs
+    cached_before = len(first.across_indices)
+    values = {(env.scalars[i], env.scalars[j]): gradient(env) for env in envs[:16]}
+    assert len(first.across_indices) == cached_before + 4  # one per z_j, not one per (i, j)
+    assert values[(1, 2)] == values[(3, 2)] and values[(1, 2)] != values[(1, 3)]
+
+
+def test_a_derived_array_cannot_read_an_index_it_did_not_declare():
+    """Derived arrays are computed without the shared indices, so one that reads i fails loudly
+    instead of giving every assignment the value of the first."""
+    reads_i = {"w": lambda env: [env.scalars[i]] * env.K}
+    env = Env(K=3, arrays={"z": [mpmath.mpf(0)] * 3}, scalars={i: 2}, derived=reads_i,
+              entry_indices=frozenset({i}), across_indices={})
+    with pytest.raises(KeyError):
+        env.array("w")
+
+
+def test_a_sum_without_a_free_index_is_computed_once_per_point_and_precision():
+    """sum_k e^{z_k} is kept in the point's memo: the same value at every index assignment, recomputed at
+    another precision or once an entry changes; a sum reading i (even only inside a derivative, which
+    SymPy's free_symbols leaves out) or a scalar is computed at each call."""
+    from derive.numeric.evaluate import _closed
+    k = sp.Symbol("k", integer=True, positive=True)
+    T = sp.Symbol("T", positive=True)
+    denominator = sp.Sum(sp.exp(z[k]), (k, 1, K))
+    logits, _targets, env = _point(5)
+    run = compile_expr(denominator)
+    with mpmath.workdps(50):
+        assert _close(run(env), mpmath.fsum(mpmath.exp(v) for v in logits))
+        assert run(env) is run(env)  # kept, not recomputed
+    with mpmath.workdps(100):
+        assert _close(run(env), mpmath.fsum(mpmath.exp(v) for v in logits), digits=95)
+    changed = env.with_entry("z", (0,), logits[0] + 1)
+    assert _close(run(changed), mpmath.fsum(mpmath.exp(v) for v in [logits[0] + 1, *logits[1:]]))
+    assert _closed(denominator) and _closed(sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K)))
+    for open_sum in (sp.Sum(sp.Derivative(sigma[k], z[i]), (k, 1, K)), sp.Sum(z[k] * z[i], (k, 1, K)),
+                     sp.Sum(z[k] / T, (k, 1, K))):
+        assert not _closed(open_sum)
+
+
+@pytest.mark.parametrize("number", [sp.Rational(1, 3), sp.Rational(-7, 10), sp.Float("0.1", 30), sp.Integer(3) ** 40])
+def test_a_number_compiled_at_low_precision_is_exact_at_the_precision_it_is_used_at(number):
+    """The verifier compiles some trees outside mpmath.workdps(50) (a derivation's defined loss) and
+    evaluates them inside: eps/3 baked at 53 bits was 1e-17 off and failed label smoothing at K = 3."""
+    with mpmath.workdps(15):
+        run = compile_expr(number)
+    with mpmath.workdps(50):
+        exact = mpmath.mpf(number.p) / number.q if number.is_Rational else mpmath.mpf(str(number.evalf(60)))
+        assert run(Env(K=2)) == exact

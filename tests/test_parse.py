@@ -202,3 +202,18 @@ def test_columns_count_in_the_students_own_text_after_unicode():
     with pytest.raises(ParseError) as info:
         parse("σ_i − σ_j )")
     assert info.value.column == 11
+
+
+def test_friendly_messages_parse_each_example_once_per_process():
+    """An unreadable answer is matched against lark's errors on the example slips; those errors never
+    change, so the examples are parsed once, and the second answer gets the same message."""
+    from derive.parse.parser import _EXAMPLES, _example_failure
+    messages = []
+    for _ in range(2):
+        with pytest.raises(ParseError) as caught:
+            parse(r"\sigma_i(1 - \sigma_j")
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "not closed" in messages[0]
+    assert _example_failure.cache_info().currsize <= sum(len(texts) for texts in _EXAMPLES.values())
+    with pytest.raises(ParseError, match="closes without opening"):
+        parse(r"\sigma_i)")

@@ -38,7 +38,7 @@ MEMO_ENTRIES = 4096  # decisions a batch keeps (a few kB each): a class's distin
 
 def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, seed: int | None = None,
                  lang: str = "en", hint: bool = False, declared: dict | None = None, macros: tuple = (),
-                 case: str | None = None, memo: dict | None = None) -> Verdict:
+                 case: str | None = None, memo: dict | None = None, printed: bool = True) -> Verdict:
     """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
 
     `seed` chooses the random points (default: a fresh one from the OS, recorded in the verdict);
@@ -48,13 +48,15 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it.
     `memo`: decisions already made in this batch (grade passes one per worker): texts that read the same
     (spacing, \\left(, \\cdot, the order of terms) are then decided once, with the verdict a fresh check gives.
+    `printed=False` leaves `interpretation` (the answer printed back as LaTeX) empty, for a caller that
+    does not show it (grade's report): printing is a sixth of a check's time, and no verdict reads it.
 
     Never raises for an answer: an unexpected exception (a bug of ours or SymPy's) becomes this
     answer's verdict with an internal-error note (`invalid` while reading, `undecided` after), so
     one answer can neither crash `check` nor lose a `grade` batch."""
     try:
         return _check(text, target=target, seconds=seconds, seed=seed, lang=lang, hint=hint, declared=declared,
-                      macros=macros, case=case, memo=memo)
+                      macros=macros, case=case, memo=memo, printed=printed)
     except UsageError:
         raise  # an unknown target or language: the caller's mistake, not the answer's
     except Exception as error:  # the edge: see the docstring
@@ -68,7 +70,7 @@ def _internal_error(verdict: str, stage: str, error: Exception, seed: int | None
 
 
 def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: str, hint: bool,
-           declared: dict | None, macros: tuple, case: str | None, memo: dict | None) -> Verdict:
+           declared: dict | None, macros: tuple, case: str | None, memo: dict | None, printed: bool) -> Verdict:
     """check_answer's work; see there."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     say(lang, "none")  # UsageError for an unknown language, before any work
@@ -95,14 +97,14 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.", seed=seed)
     except Exception as error:  # the edge (see check_answer): a bug while reading
         return _internal_error("invalid", "reading", error, seed)
-    aligned = align(chain, goal)
-    try:
+    try:  # aligning a named left side (d sigma_1 / d z_9) may find it cannot be read
+        aligned = align(chain, goal)
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     chain = _restrict(aligned, conditions, goal)
     echoed = echo(letters, aligned, text, aliases)
-    interpretation = " = ".join(to_latex(expr) for _line, expr in chain)
+    interpretation = " = ".join(to_latex(expr) for _line, expr in chain) if printed else ""
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
     key = (tuple(chain), goal, interpretation, reading, seconds, seed, lang, hint)  # all _decide reads
@@ -249,7 +251,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                 return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
                                mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,
                                seed=seed, lang=lang)
-    if time.process_time() > deadline:
+    if time.thread_time() > deadline:
         # Lines equal to the question skip `compare` and its deadline checks; the SIGPROF timer fires
         # only at the next scheduler tick. "correct" is given only within the allowance.
         raise CheckTimeout("the check ran out of time")

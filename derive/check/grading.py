@@ -130,7 +130,7 @@ def grade_one(job: tuple) -> Graded:
     target, row, seed, lang, declared, macros, case = job
     from .checker import check_answer
     verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros,
-                           case=case, memo=_DECISIONS)
+                           case=case, memo=_DECISIONS, printed=False)
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
                   verdict.evidence.level if verdict.evidence else None)
 

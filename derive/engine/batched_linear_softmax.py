@@ -5,6 +5,7 @@ The main result is the entry dL/dW_id (the K x D matrix for concrete sizes); res
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import mpmath
@@ -15,7 +16,7 @@ from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.softmax import stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import rewrites
-from . import cross_entropy
+from . import concrete, cross_entropy
 from .common import TARGETS_NONNEGATIVE, Chain, require
 from .roles import CLASSES, LOSS
 
@@ -23,9 +24,10 @@ NAME = "batched-linear-softmax-cross-entropy"
 TITLE = "Backpropagation through a linear softmax classifier over a batch (mean loss)"
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 8, "D": 4, "N": 4}
+# Proved entry by entry over each example's S_n (verify.concrete RowsProver) at every K up to 512
+# (27 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
+# are refused (SizeLimitError).
+FAST_SIZES = {"D": 4, "N": 4}
 
 SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D"),
            SymbolRole("batch-targets", "Y", "targets, one distribution per row: N x K"),
@@ -41,6 +43,7 @@ SHAPES = (("X", "N x D"), ("W", "K x D"), ("b", "K x 1"), ("Z = X W^T + 1 b^T", 
           ("Y", "N x K"), ("dL/dZ = (P - Y) / N", "N x K"), ("dL/dW", "K x D"), ("dL/db", "K x 1"))
 _r = sp.Symbol("r", integer=True, positive=True)  # feature dummy
 _s = sp.Symbol("s", integer=True, positive=True)  # class dummy inside the softmax
+ROW_DENOMINATOR = concrete.ROW_DENOMINATOR  # S_n, example n's softmax denominator (concrete sizes)
 
 
 def logit(row, column, features=D) -> sp.Expr:
@@ -75,6 +78,10 @@ def _logits_meaning(features):
     return substitute
 
 
+_LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure function of exact values
+_LOGITS_SIZE = 1 << 15
+
+
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
     def sizes(n):
         return {D: features or 2, N: batch or (3 if n == 2 else 2)}
@@ -92,10 +99,27 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
     def affine(env):
         weights, inputs, bias = env.array("W"), env.array("X"), env.array("b")
+        precision = tuple(mpmath.mp._prec_rounding)
+        # Each row read once (a matrix lookup costs more than the arithmetic), with its exact key.
+        examples = [[inputs[e, r] for r in range(inputs.cols)] for e in range(inputs.rows)]
+        rows = [[weights[c, r] for r in range(weights.cols)] for c in range(weights.rows)]
+        example_keys = [tuple(v._mpf_ for v in row) for row in examples]
+        row_keys = [(*(v._mpf_ for v in row), bias[c]._mpf_) for c, row in enumerate(rows)]
+
+        def entry(e, c):
+            # Memoised on the exact values it is computed from: a numeric dL/dW_cr moves one row
+            # of W, and the other entries recur from the evaluation before.
+            key = (precision, example_keys[e], row_keys[c])
+            value = _LOGITS.get(key)
+            if value is None:
+                if len(_LOGITS) >= _LOGITS_SIZE:
+                    _LOGITS.clear()
+                value = _LOGITS[key] = mpmath.fdot(examples[e], rows[c]) + bias[c]
+            return value
         out = mpmath.matrix(inputs.rows, len(bias))
         for e in range(inputs.rows):
             for c in range(len(bias)):
-                out[e, c] = mpmath.fsum(inputs[e, r] * weights[c, r] for r in range(inputs.cols)) + bias[c]
+                out[e, c] = entry(e, c)
         return out
 
     def probs(env):
@@ -180,14 +204,16 @@ def _chain(variable, summed, features, batch, ranges):
     return chain
 
 
-def _derivation(K_value, chains, forms, entries, feature_size, batch_size, semantics, definition):
+def _derivation(K_value, chains, forms, entries, feature_size, batch_size, semantics, definitions):
     notes = {"W": "entry (i, d) of (1/N) (P - Y)^T X: a K x D matrix, like W",
              "b": "entry i of (1/N) (P - Y)^T 1: the errors averaged over the batch"}
     facts = {"W": ("entry-batch-W",), "b": ("entry-batch-b",)} if K_value is None else \
         {"W": ("is-batch-W",), "b": ("is-batch-b",)}
     steps = []
     for name, chain in chains.items():
-        chain.add(Step(lhs=sp.Derivative(L, sp.MatrixSymbol(name, *forms[name].shape), evaluate=False),
+        # Concrete sizes: the written-out left side, so every entry of the form is checked against its own.
+        chain.add(Step(lhs=sp.Derivative(L, sp.MatrixSymbol(name, *forms[name].shape), evaluate=False)
+                       if K_value is None else chain.lhs,
                        rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
                        note=notes[name], uses=USES_SUM, facts=facts[name]))
         steps.extend(chain.steps)
@@ -195,7 +221,7 @@ def _derivation(K_value, chains, forms, entries, feature_size, batch_size, seman
                       assumptions=(RANGES, ROWS_SUM_TO_ONE, TARGETS_NONNEGATIVE) if K_value is None
                       else (ROWS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=tuple(steps), result=entries["W"], result_lhs=chains["W"].lhs,
-                      definitions=((L, definition),), semantics=semantics,
+                      definitions=definitions, semantics=semantics,
                       results=tuple((name, chains[name].lhs, entries[name]) for name in ("W", "b")),
                       shapes=SHAPES, sizes=(("D", feature_size), ("N", batch_size)))
 
@@ -212,33 +238,46 @@ def build_symbolic() -> Derivation:
         require(all(sp.expand(forms["b"][r, 0] - entries["b"].xreplace({**at, i: r + 1}).doit()) == 0
                     for r in range(nK)), "entry i of (1/N) (P - Y)^T 1")
     return _derivation(None, chains, _forms(K, D, N), entries, None, None, _semantics(None, None, None),
-                       loss_definition())
+                       ((L, loss_definition()),))
+
+
+def _row_denominator(row: int, classes: int) -> sp.Expr:
+    """S_n = e^{Z_n1} + ... + e^{Z_nK}: example n's softmax denominator."""
+    return sp.Add(*[sp.exp(Z[row, c]) for c in range(1, classes + 1)])
 
 
 def build_concrete(n: int, D: int, N: int) -> Derivation:
+    """Each entry's chain rule keeps only the logits that hold its variable (Z_er for W_rc and b_r,
+    one per example: N terms an entry), with example e's gradient (P_er - Y_er) / N and dZ_er/dW_rc
+    (SymPy's, term by term) in it; the
+    definitions name each example's denominator S_e, so the verifier proves every entry over them
+    through the layer Z = X W^T + 1 b^T (verify.concrete, RowsProver)."""
     classes, features, batch = n, D, N
-    def summed(body):
-        return sp.Add(*[body(e, c) for e in range(1, batch + 1) for c in range(1, classes + 1)])
+    logits = {(e, c): logit(e, c, features) for e in range(1, batch + 1) for c in range(1, classes + 1)}
+    holding: dict = {}  # variable -> the (e, c) whose Z_ec holds it, read off SymPy's atoms
+    for position, definition in logits.items():
+        for atom in definition.atoms(sp.Indexed):
+            holding.setdefault(atom, []).append(position)
     chains = {}
     for name, shape, variable_at in (("W", (classes, features), lambda r, c: W[r + 1, c + 1]),
                                      ("b", (classes, 1), lambda r, c: b[r + 1])):
-        lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        first = sp.Matrix(*shape, lambda r, c: summed(lambda e, cc: sp.Derivative(L, Z[e, cc], evaluate=False)
-                                                      * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)))
-        chain = Chain(lhs, first, "chain rule: L depends on the variable through every logit Z_nk",
-                      rule=Rule.CHAIN_RULE, facts=(f"chain-through-batch-logits-{name}",))
-        chain.then(lambda e: _replace_loss_gradients(e, batch), Rule.BATCH_MEAN,
-                   "dL/dZ_nk = (P_nk - Y_nk) / N: example n's cross-entropy gradient, divided by N", uses=USES_SUM,
-                   facts=("batch-mean-gradient",))
-        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
-                                       lambda t: sp.diff(logit(*t.expr.indices, features), *t.variables)),
-                   Rule.DIFFERENTIATE, "differentiate Z_nk = X_n1 W_k1 + ... + X_nD W_kD + b_k", uses=USES_SUM,
-                   facts=(f"d-batch-affine-{name}",))
+        lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
+        chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
+            _example_gradient(e, cc, batch) * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)
+            for e, cc in holding[variable_at(r, c)]]))
+        # Shown once with dZ_nr/dvariable taken (X_nc, or 1 for b_r): a second display would hold N
+        # unevaluated derivatives in every entry, each checked numerically.
+        differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
+                                         lambda t: concrete.derivative_by_terms(logits[tuple(t.expr.indices)], *t.variables))
+        chain = Chain(lhs, differentiated, "chain rule: only the logits Z_nr hold the variable; "
+                      "dL/dZ_nr = (P_nr - Y_nr) / N; differentiate Z_nr = X_n1 W_r1 + ... + X_nD W_rD + b_r",
+                      rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient",
+                                                   f"d-batch-affine-{name}"))
+        chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
         chains[name] = chain
     entries = {name: chain.current for name, chain in chains.items()}
     forms = _forms(classes, features, batch)
-    for name in ("W", "b"):
-        require(all(sp.expand(a - c) == 0 for a, c in zip(_explicit(forms[name]), entries[name])),
-                f"the {name} gradient equals its matrix form")
+    definitions = (*[(ROW_DENOMINATOR[e], _row_denominator(e, classes)) for e in range(1, batch + 1)],
+                   (L, loss_definition(classes, batch)))
     return _derivation(classes, chains, forms, entries, features, batch, _semantics(features, batch, classes),
-                       loss_definition(classes, batch))
+                       definitions)

@@ -20,6 +20,8 @@ from ..symbols import sigma, z
 from ..algebra.index_templates import PerTemplate, differentiate
 
 S = sp.Symbol("S", positive=True)  # stands for the denominator e^{z_1} + ... + e^{z_K}
+# A batch has one softmax per example: S_n stands for e^{Z_n1} + ... + e^{Z_nK} (verify.concrete RowsProver).
+ROW_DENOMINATOR = sp.IndexedBase("S", positive=True)
 
 
 def denominator(n: int, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:

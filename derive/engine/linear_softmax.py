@@ -2,14 +2,16 @@
 dL/dx = W^T (sigma - y). The main result is the entry dL/dW_id (the K x D matrix for concrete sizes)."""
 from __future__ import annotations
 
+import dataclasses
+
 import mpmath
 import sympy as sp
 
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.softmax import stable_softmax
-from ..symbols import D, K, L, W, b, d, explicit_softmax, i, k, x, y, z
+from ..numeric.softmax import stable_log_softmax, stable_softmax
+from ..symbols import D, K, L, W, b, d, i, k, sigma, x, y, z
 from ..algebra import rewrites
-from . import cross_entropy
+from . import concrete, cross_entropy
 from .common import (TARGETS_NONNEGATIVE, TARGETS_SUM_TO_ONE, Chain, matrix_entries_to_indexed,
                      probs_definitions_layer, require)
 from .roles import WITH_TARGETS
@@ -18,9 +20,10 @@ NAME = "linear-softmax-cross-entropy"
 TITLE = "Backpropagation through a linear layer, softmax and cross-entropy"
 DESCRIPTION = "z = W x + b: dL/dW = (sigma - y) x^T, dL/db = sigma - y, dL/dx = W^T (sigma - y)"
 SIZES = ("K", "D")
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 8, "D": 3}
+# Proved entry by entry over S (verify.concrete) at every K up to 512 (5.3 CPU s at K = 512, D = 3,
+# within 3x the Jacobian; bench/README.md). The work grows with K D (dL/dW has K D entries, dL/dx D
+# sums of K terms): K = 512, D = 8 takes 11 s, so larger D is refused (SizeLimitError).
+FAST_SIZES = {"D": 8}
 
 SYMBOLS = (*WITH_TARGETS,
            SymbolRole("weights", "W", "weights W[k, d], a K x D matrix"),
@@ -59,6 +62,39 @@ def _refold_logits(feature_count: int | None):
     return refold
 
 
+_ROWS: dict = {}  # (precision, x, W_r, b_r) -> z_r: a pure function of exact values, so memoised
+_ROWS_SIZE = 1 << 14
+
+
+class _RowsOnDemand(list):
+    """z = W x + b at a test point, each row computed when first read and then kept.
+
+    A numeric dz_k/dx_c moves x and reads z_k alone: K such derivatives in one entry of dL/dx
+    would otherwise recompute all K rows each (K^2 D work per entry). A list, so every reader of
+    a vector takes it; the readers go through __getitem__ and __iter__, which fill the rows in."""
+
+    def __init__(self, size: int, row):
+        super().__init__([None] * size)
+        self._row = row
+        self._complete = False  # every row filled in: iterate as a plain list
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self[r] for r in range(*position.indices(len(self)))]
+        value = super().__getitem__(position)
+        if value is None:
+            value = self._row(position % len(self))
+            super().__setitem__(position, value)
+        return value
+
+    def __iter__(self):
+        if not self._complete:
+            for r in range(len(self)):
+                self[r]
+            self._complete = True
+        return super().__iter__()
+
+
 def _semantics(feature_count: int | None) -> Semantics:
     def sizes(n):
         return {D: feature_count if feature_count is not None else (2 if n <= 3 else 3)}
@@ -73,10 +109,25 @@ def _semantics(feature_count: int | None) -> Semantics:
 
     def affine(env):
         weights, inputs, bias = env.array("W"), env.array("x"), env.array("b")
-        return [mpmath.fsum(weights[r, c] * inputs[c] for c in range(len(inputs))) + bias[r] for r in range(len(bias))]
+        features = range(len(inputs))
+        point = (*mpmath.mp._prec_rounding, *(v._mpf_ for v in inputs))
+
+        def row(r):
+            # A numeric dL/dW_rc moves one entry, so K - 1 rows recur from the evaluation before:
+            # keyed by the exact values it is computed from (and the precision), as _exp is.
+            key = (point, *(weights[r, c]._mpf_ for c in features), bias[r]._mpf_)
+            value = _ROWS.get(key)
+            if value is None:
+                if len(_ROWS) >= _ROWS_SIZE:
+                    _ROWS.clear()
+                value = _ROWS[key] = mpmath.fdot([weights[r, c] for c in features], inputs) + bias[r]
+            return value
+        return _RowsOnDemand(len(bias), row)
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
-                     derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z"))},
+                     # log sigma straight from z (one log, not K, for each value of the loss)
+                     derived={"z": affine, "sigma": lambda env: stable_softmax(env.array("z")),
+                              "log_sigma": lambda env: stable_log_softmax(env.array("z"))},
                      layers=(probs_definitions_layer(), (("z",), _logits_meaning(feature_count or D))),
                      refold=_refold_logits(feature_count))
 
@@ -168,27 +219,58 @@ def build_symbolic() -> Derivation:
                       shapes=SHAPES, sizes=(("D", None),))
 
 
+def _logits_holding(logits: dict) -> dict:
+    """{variable: [k, ...]}: the logits z_k whose definition holds the variable, read off SymPy's
+    atoms once (W_rc: z_r only; b_r: z_r only; x_c: every z_k), so the chain rule for concrete K
+    writes only the terms that are not zero."""
+    holding: dict = {}
+    for kk, definition in logits.items():
+        for atom in definition.atoms(sp.Indexed):
+            holding.setdefault(atom, []).append(kk)
+    return holding
+
+
+def _chain_on_the_simplex(lhs, rhs, note: str, facts: tuple) -> Chain:
+    """A chain whose first step is the chain rule with the cross-entropy gradient in it, which
+    holds where the targets sum to one."""
+    chain = Chain(lhs, rhs, note, rule=Rule.CHAIN_RULE, facts=facts)
+    chain.steps[0] = dataclasses.replace(chain.steps[0], uses=USES_SUM)
+    return chain
+
+
 def build_concrete(n: int, D: int) -> Derivation:
+    """Each entry's chain rule keeps only the logits that hold its variable (dz_k/dW_rc = 0 for
+    k != r): one term per entry of dL/dW and dL/db, K per entry of dL/dx, so O(K D) SymPy work
+    (the logits that hold each variable are read off SymPy's atoms, _logits_holding).
+    The cross-entropy gradient sigma_i - y_i is the derived one, instantiated per class; the
+    definitions name S, so the verifier proves every entry over S through the layer z = W x + b
+    (verify.concrete)."""
     features = D
-    ce = cross_entropy.build_concrete(n)
-    gradient = {z[r]: ce.result[r - 1, 0] for r in range(1, n + 1)}
+    entry = cross_entropy.build_symbolic().result  # sigma_i - y_i, derived for every K: instantiated per class
+    gradient = {z[r]: entry.xreplace({i: r}) for r in range(1, n + 1)}
+    logits = {kk: logit(kk, features) for kk in range(1, n + 1)}
+    holding = _logits_holding(logits)
 
     def matrix_chain(name, shape, variable_at):
-        lhs = sp.Matrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        first = sp.Matrix(*shape, lambda r, c: sp.Add(*[
-            sp.Derivative(L, z[kk], evaluate=False) * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
-            for kk in range(1, n + 1)]))
-        chain = Chain(lhs, first, "chain rule: L depends on the variable through every z_k", rule=Rule.CHAIN_RULE,
-                      facts=(f"chain-through-logits-{name}",))
-        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative) and t.expr == L,
-                                       lambda t: gradient[t.variables[0]]),
-                   Rule.SUBSTITUTE_RESULT, "the cross-entropy gradient dL/dz_k = sigma_k - y_k", uses=USES_SUM,
-                   facts=("ce-gradient-k",))
-        chain.then(lambda e: e.replace(lambda t: isinstance(t, sp.Derivative),
-                                       lambda t: sp.diff(logit(t.expr.indices[0], features), *t.variables)),
-                   Rule.DIFFERENTIATE, "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM,
-                   facts=(f"d-affine-{name}",))
-        return chain
+        lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
+        # The chain rule's terms come with the cross-entropy gradient dL/dz_k = sigma_k - y_k in
+        # them: no entry holds an unevaluated dL/dz_k, which the numbers would differentiate once
+        # per term.
+        chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
+            gradient[z[kk]] * sp.Derivative(z[kk], variable_at(r, c), evaluate=False)
+            for kk in holding[variable_at(r, c)]]))
+        differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
+                                         lambda t: concrete.derivative_by_terms(logits[t.expr.indices[0]], *t.variables))
+        if name == "x":
+            # dL/dx_c is a sum over every class: shown once, with dz_k/dx_c = W_kc already taken,
+            # not a second time with K unevaluated derivatives in each entry.
+            return _chain_on_the_simplex(lhs, differentiated,
+                                         "chain rule through every z_k, with dL/dz_k = sigma_k - y_k; dz_k/dx_c = W_kc",
+                                         ("chain-through-logits-x", "ce-gradient-k", "d-affine-x"))
+        chain = _chain_on_the_simplex(lhs, chained, "chain rule: only z_r holds the variable (dz_k/dvariable = 0 "
+                                      "for k != r); dL/dz_r = sigma_r - y_r", (f"chain-through-own-logit-{name}", "ce-gradient-k"))
+        return chain.then(lambda e: differentiated, Rule.DIFFERENTIATE,
+                          "differentiate z_k = W_k1 x_1 + ... + W_kD x_D + b_k", uses=USES_SUM, facts=(f"d-affine-{name}",))
 
     chains = {"W": matrix_chain("W", (n, features), lambda r, c: W[r + 1, c + 1]),
               "b": matrix_chain("b", (n, 1), lambda r, c: b[r + 1]),
@@ -196,18 +278,16 @@ def build_concrete(n: int, D: int) -> Derivation:
     forms, steps = _forms(n, features), []
     explicit_results = {name: chain.current for name, chain in chains.items()}
     for name, chain in chains.items():
-        explicit = explicit_results[name]
-        require(_matches(forms[name], lambda r, c: explicit[r - 1, c - 1], n, features), f"the {name} gradient form")
         chain.add(Step(lhs=chain.lhs, rhs=forms[name], rule=Rule.MATRIX_FORM if name == "W" else Rule.VECTOR_FORM,
                        note={"W": "recognise (sigma - y) x^T", "b": "recognise sigma - y",
                              "x": "recognise W^T (sigma - y)"}[name], uses=USES_SUM,
                        facts={"W": ("is-outer-error-x",), "b": ("is-sigma-minus-y",), "x": ("is-WT-error",)}[name]))
         steps.extend(chain.steps)
-    # The loss written out in z (for the verifier); not ce.definitions, which names S first.
-    explicit_loss = -sp.Add(*[y[r] * sp.log(explicit_softmax(n)[r - 1]) for r in range(1, n + 1)])
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS,
                       assumptions=(TARGETS_SUM_TO_ONE, TARGETS_NONNEGATIVE),
                       steps=tuple(steps), result=explicit_results["W"], result_lhs=chains["W"].lhs,
-                      definitions=((L, explicit_loss),), semantics=_semantics(features),
+                      # S named (proved over it, verify.concrete) and the loss by its definition
+                      definitions=(*concrete.definitions(n), (L, -sp.Add(*[y[r] * sp.log(sigma[r]) for r in range(1, n + 1)]))),
+                      semantics=_semantics(features),
                       results=tuple((name, chains[name].lhs, explicit_results[name]) for name in ("W", "b", "x")),
                       shapes=SHAPES, sizes=(("D", features),))

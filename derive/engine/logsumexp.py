@@ -5,17 +5,15 @@ import mpmath
 import sympy as sp
 
 from ..model import Derivation, Rule, Semantics, Step, SymbolRole
-from ..symbols import (M, c, explicit_softmax, i, logits_vector, sigma, softmax_denominator, softmax_entry, z)
+from ..symbols import M, c, i, sigma, softmax_denominator, softmax_entry, z
 from ..algebra import rewrites
-from .common import INDEX_RANGE_I, Chain, entrywise, probs_definitions_layer, require
+from . import concrete
+from .common import INDEX_RANGE_I, Chain, probs_definitions_layer, require
 from .roles import PROBS_AND_LOGITS
 
 NAME = "logsumexp-gradient"
 TITLE = "The gradient of log-sum-exp, shift invariance and stable evaluation"
 DESCRIPTION = "d/dz_i log sum_k e^{z_k} = sigma_i; sigma(z + c) = sigma(z); evaluate with z - max z"
-# Derived and verified entry by entry (generic verifier): seconds up to these sizes, minutes above
-# (bench/README.md); engine.build refuses larger ones (SizeLimitError).
-FAST_SIZES = {"K": 64}
 
 SHIFT = SymbolRole("shift", "c", "a constant added to every logit")
 MAXIMUM = SymbolRole("max-logit", "M", "the largest logit, M = max_k z_k")
@@ -90,27 +88,54 @@ def build_symbolic() -> Derivation:
                                ("stable-logsumexp", stable_lse.lhs, stable_lse.rhs)))
 
 
-def build_concrete(n: int) -> Derivation:
-    total = sp.Add(*[sp.exp(z[r]) for r in range(1, n + 1)])
-    lhs = sp.Matrix(n, 1, lambda r, _c: sp.Derivative(sp.log(total), z[r + 1], evaluate=False))
-    chain = Chain(lhs, sp.Matrix([sp.log(total)]).jacobian(logits_vector(n)).T,
-                  "differentiate log(e^{z_1} + ... + e^{z_K}) (SymPy's gradient)", facts=("sympy-gradient-lse",), rule=Rule.DIFFERENTIATE)
-    chain.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-               "this is sigma: the gradient of log-sum-exp is the softmax", facts=("lse-gradient-is-softmax",))
-    gradient = chain.current
-    require(gradient == sp.Matrix([sigma[r] for r in range(1, n + 1)]), "the gradient is sigma")
+def gradient_symbol(n: int) -> sp.Derivative:
+    return sp.Derivative(sp.log(concrete.S), sp.MatrixSymbol("z", n, 1), evaluate=False)
 
-    shifted = _shift(explicit_softmax(n), c)
-    probs_shift = Chain(shifted, _split_exponentials(shifted), "e^{z_r + c} = e^c e^{z_r}", facts=("exp-split-shift",), rule=Rule.EXPAND)
-    probs_shift.then(entrywise(sp.cancel), Rule.SHIFT_INVARIANCE, "e^c is a common factor: it cancels", facts=("e-c-factored-out", "e-c-cancels"))
-    probs_shift.then(entrywise(lambda e: rewrites.explicit_denominators_to_softmax(e, n)), Rule.SUBSTITUTE_SOFTMAX,
-                     "the softmax of the unshifted logits", facts=("softmax-unshifted",))
-    probs = sp.Matrix([sigma[r] for r in range(1, n + 1)])
-    require(probs_shift.current == probs, "sigma(z + c) = sigma")
-    stable = Step(lhs=probs, rhs=shifted.xreplace({c: -M}), rule=Rule.STABLE_EVALUATION,
-                  note="shift invariance read backwards, " + MAX_NOTE,
-                  facts=("stable-softmax-M", "no-overflow"))
+
+def _over_shared_sum(numerators: list, total: sp.Expr) -> sp.ImmutableMatrix:
+    """The column numerator_r / total with the K-term sum one shared subtree, not K copies."""
+    return sp.ImmutableMatrix([[numerator / total] for numerator in numerators])
+
+
+def build_concrete(n: int) -> Derivation:
+    """log S differentiated through S = e^{z_1} + ... + e^{z_K} (engine.concrete), O(1) per entry; the
+    shift steps rewrite each numerator and the one shared denominator, which SymPy factors once into
+    e^c S. The verifier proves every entry over S (verify.concrete)."""
+    lhs = gradient_symbol(n)
+    td = concrete.TotalDerivative([sp.log(concrete.S)], n)
+    exp_form = td.gradient()
+    gradient = td.rewritten(concrete.softmax_substitution(n)).gradient()
+    probs = sp.ImmutableMatrix([sigma[r] for r in range(1, n + 1)])
+    require(gradient == probs, "the gradient is sigma")
+
+    numerators = [_shift(sp.exp(z[r]), c) for r in range(1, n + 1)]
+    total = _shift(concrete.denominator(n), c)
+    split_numerators, split_total = [_split_exponentials(e) for e in numerators], _split_exponentials(total)
+    factored = sp.factor_terms(split_total).xreplace({concrete.denominator(n): concrete.S})  # e^c S
+    require(factored == sp.exp(c) * concrete.S, "the shifted sum is e^c S")
+    unshifted = [e / factored for e in split_numerators]  # SymPy cancels e^c
+    shifted = _over_shared_sum(numerators, total)
+    substitute = concrete.softmax_substitution(n)
+    unshifted_probs = sp.ImmutableMatrix([[substitute(e)] for e in unshifted])
+    require(unshifted_probs == probs, "sigma(z + c) = sigma")
+    stable = _over_shared_sum([e.xreplace({c: -M}) for e in numerators], total.xreplace({c: -M}))
+    steps = (
+        concrete.denominator_step(n),
+        Step(lhs=lhs, rhs=exp_form, rule=Rule.DIFFERENTIATE, note="differentiate: d log S / d z_c = (dS/dz_c) / S",
+             facts=("d-log-S-j", "dS-dz")),
+        Step(lhs=lhs, rhs=gradient, rule=Rule.SUBSTITUTE_SOFTMAX,
+             note="this is sigma: the gradient of log-sum-exp is the softmax", facts=("exp-is-sigma-S", "lse-gradient-is-softmax")),
+        Step(lhs=shifted, rhs=_over_shared_sum(split_numerators, split_total), rule=Rule.EXPAND,
+             note="e^{z_r + c} = e^c e^{z_r}", facts=("exp-split-shift",)),
+        Step(lhs=shifted, rhs=sp.ImmutableMatrix(unshifted), rule=Rule.SHIFT_INVARIANCE,
+             note="e^c is a common factor: the sum is e^c S, and e^c cancels",
+             facts=("e-c-factored-out", "shifted-sum-e-c-S", "e-c-cancels")),
+        Step(lhs=shifted, rhs=unshifted_probs, rule=Rule.SUBSTITUTE_SOFTMAX, note="the softmax of the unshifted logits",
+             facts=("softmax-unshifted",)),
+        Step(lhs=probs, rhs=stable, rule=Rule.STABLE_EVALUATION, note="shift invariance read backwards, " + MAX_NOTE,
+             facts=("stable-softmax-M", "no-overflow")),
+    )
     return Derivation(name=NAME, title=TITLE, K=n, symbols=SYMBOLS, assumptions=(),
-                      steps=(*chain.steps, *probs_shift.steps, stable), result=gradient, result_lhs=lhs,
-                      semantics=SEMANTICS,
-                      results=(("shift-invariance", shifted, probs_shift.current), ("stable-softmax", probs, stable.rhs)))
+                      steps=steps, result=gradient, result_lhs=lhs, semantics=SEMANTICS,
+                      definitions=concrete.definitions(n),
+                      results=(("shift-invariance", shifted, unshifted_probs), ("stable-softmax", probs, stable)))

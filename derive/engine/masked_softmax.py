@@ -97,7 +97,7 @@ def _random_position(rng, arrays):
 
 def _semantics(size) -> Semantics:
     return Semantics(arrays=_random_upstream, scalars=_random_position, derived={"M": _mask, "sigma": _masked_probs},
-                     sizes=lambda count: {K: count}, index_ranges={n: K},
+                     sizes=lambda count: {K: count}, index_ranges={n: K}, derived_reads=(n,),
                      layers=((("sigma",), _probs_meaning(size)),))
 
 

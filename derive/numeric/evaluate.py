@@ -13,6 +13,7 @@ import sympy as sp
 from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..symbols import K
 from .state import Env, EvaluationError, LazyMatrix, NotAnInput
 
 
@@ -21,10 +22,13 @@ Compiled = Callable[[Env], object]
 
 def compile_expr(expr: sp.Basic) -> Compiled:
     """Turn a tree into a closure env -> value; unknown node types fail loudly."""
-    for kind, builder in _DISPATCH:
-        if isinstance(expr, kind):
-            return builder(expr)
-    raise EvaluationError(f"cannot evaluate {type(expr).__name__}: {expr}")
+    builder = _BUILDER_OF.get(type(expr))
+    if builder is None:
+        builder = next((builder for kind, builder in _DISPATCH if isinstance(expr, kind)), None)
+        if builder is None:
+            raise EvaluationError(f"cannot evaluate {type(expr).__name__}: {expr}")
+        _BUILDER_OF[type(expr)] = builder
+    return builder(expr)
 
 
 def evaluate(expr: sp.Basic, env: Env):
@@ -34,8 +38,21 @@ def evaluate(expr: sp.Basic, env: Env):
 # --- node builders -----------------------------------------------------------------------------
 
 def _number(expr):
-    value = mpmath.mpf(sp.Rational(expr).p) / sp.Rational(expr).q if expr.is_Rational else mpmath.mpf(str(expr.evalf(60)))
-    return lambda env: value
+    """A number at the precision it is used at, not the one it was compiled at: 1/3 compiled
+    outside mpmath.workdps(50) and used inside would carry a 53-bit error (1e-17)."""
+    if expr.is_Integer and abs(expr.p) < 2 ** 53:
+        value = mpmath.mpf(expr.p)  # exact at every precision
+        return lambda env: value
+    text = None if expr.is_Rational else str(expr.evalf(80))
+    by_precision: dict = {}
+
+    def run(env):
+        precision = mpmath.mp.prec
+        value = by_precision.get(precision)
+        if value is None:
+            value = by_precision[precision] = (mpmath.mpf(expr.p) / expr.q if text is None else mpmath.mpf(text))
+        return value
+    return run
 
 
 def _constant(expr):
@@ -203,6 +220,30 @@ _ONE, _ZERO = mpmath.mpf(1), mpmath.mpf(0)  # exact at any precision, and mpf va
 
 
 def _sum(expr):
+    run = _sum_of_terms(expr)
+    if not _closed(expr):
+        return run
+    # No free index (sum_k e^{z_k}): one value per point, the same for every index assignment and every
+    # answer evaluated there, so it is kept in the point's memo (reset whenever an array or one of the
+    # point's scalars changes) by precision; the value is the one the sum computes.
+    key = ("closed sum", expr)
+    def once_per_point(env):
+        memo, at = env.memo, (key, mpmath.mp.prec)
+        if at not in memo:
+            memo[at] = run(env)
+        return memo[at]
+    return once_per_point
+
+
+def _closed(expr: sp.Sum) -> bool:
+    """No symbol but K, the arrays' names and the sum's own indices: the value depends on the point alone
+    (not on i, j, d or a scalar). Every symbol in the tree counts: SymPy's free_symbols leaves out the i
+    of d sigma_k / d z_i, and an inner sum's index makes the sum count as open (it is rare)."""
+    allowed = {K, *expr.variables, *(base.label for base in expr.atoms(sp.IndexedBase))}
+    return expr.atoms(sp.Symbol) <= allowed
+
+
+def _sum_of_terms(expr):
     general, function = _sum_in_general(expr), expr.function
     if len(expr.limits) != 1 or not isinstance(function, sp.Indexed) or function.indices != expr.limits[0][:1]:
         return general
@@ -284,15 +325,28 @@ def _derivative(expr):
         return _jacobian(expr, body, variable)
     if isinstance(variable, sp.Indexed):
         name, index = variable.base.name, [compile_expr(ix) for ix in variable.indices]
+        read = frozenset(expr.expr.atoms(sp.Symbol))  # what the differentiated body may read
+        node = object()  # this derivative's key in a point's cache
         def run(env):
             position = tuple(_index_value(ix, env) - 1 for ix in index)
+            cache = env.across_indices
+            if cache is not None:
+                # The value depends on the point, the position and the scalars the body reads, not
+                # on the entry indices it does not read: dL/dz_k is the same for every (i, j).
+                key = (node, position, tuple(item for item in env.scalars.items()
+                                             if item[0] in read or item[0] not in env.entry_indices))
+                if key in cache:
+                    return cache[key]
             values = env.array(name)
             try:
                 start = values[position if isinstance(values, mpmath.matrix) else position[0]]
             except IndexError:  # d/dz_9 at K = 4: there is no such input at this point
                 raise NotAnInput(f"the derivative is taken with respect to {variable}, beyond the "
                                       f"inputs at this point") from None
-            return mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
+            value = mpmath.diff(lambda t: body(env.with_entry(name, position, t)), start, order)
+            if cache is not None:
+                cache[key] = value
+            return value
         return run
     if isinstance(variable, sp.Symbol):
         def run(env):
@@ -423,6 +477,9 @@ def _ones(expr):
 def _identity(expr):
     return lambda env: mpmath.eye(_index_value(compile_expr(expr.rows), env))
 
+
+# The builder each node type gets from _DISPATCH (the first kind it is an instance of), found once per type.
+_BUILDER_OF: dict[type, Callable] = {}
 
 _DISPATCH: list[tuple[type, Callable]] = [
     (sp.MatrixBase, _explicit_matrix),

@@ -44,15 +44,26 @@ class Env:
     derived: dict = field(default_factory=dict)  # name -> fn(env) -> list, e.g. sigma from z
     # Derived values depend on the arrays only: computed once per point, dropped when an array changes.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # The free indices of a step checked at every assignment of them (i, j, d; not those a derived
+    # array reads, Semantics.derived_reads): the envs of one point share `across_indices` (numeric
+    # derivatives, evaluate._derivative), valid for every assignment because derived arrays are
+    # computed without these indices (they cannot read them).
+    entry_indices: frozenset = frozenset()
+    across_indices: dict | None = field(default=None, compare=False, repr=False)
 
     def array(self, name: str):
         if name in self.arrays:
             return self.arrays[name]
         if name in self.derived:
             if name not in self.memo:
-                self.memo[name] = self.derived[name](self)
+                self.memo[name] = self.derived[name](self._without_entry_indices())
             return self.memo[name]
         raise EvaluationError(f"no value for {name!r} at this point")
+
+    def _without_entry_indices(self) -> "Env":
+        if not self.entry_indices:
+            return self
+        return self._copy(scalars={s: v for s, v in self.scalars.items() if s not in self.entry_indices})
 
     def with_entry(self, name: str, position: tuple, value) -> "Env":
         """A copy with one array entry changed (0-based position), for numeric derivatives.
@@ -66,14 +77,17 @@ class Env:
         else:
             changed = list(current)
             changed[position[0]] = value
-        return self._copy(arrays={**self.arrays, name: changed}, memo={})
+        return self._copy(arrays={**self.arrays, name: changed}, memo={},
+                          across_indices=None if self.across_indices is None else {})
 
     def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
         """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
         it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
         which derived arrays do read, starts a fresh memo."""
-        memo = {} if symbol in self.scalars else self.memo
-        return self._copy(scalars={**self.scalars, symbol: value}, memo=memo)
+        if symbol not in self.scalars:
+            return self._copy(scalars={**self.scalars, symbol: value})
+        return self._copy(scalars={**self.scalars, symbol: value}, memo={},
+                          across_indices=None if self.across_indices is None else {})
 
     def with_index(self, symbol: sp.Symbol) -> tuple["Env", dict]:
         """A child point for a Sum over a dummy new to this point, and the child's own scalars,

@@ -10,6 +10,7 @@ perfect powers for a minute). All are counts, so the answer is the same on any m
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import sympy as sp
@@ -26,6 +27,17 @@ _LOG10_2 = math.log10(2)
 
 def log10_bound(expr: sp.Basic) -> float:
     """An upper estimate of log10 |value| at the points we evaluate (|z| < 10, K <= 8)."""
+    # Every node the parser builds is bounded, its subtrees again each time: remembered per subtree
+    # (a mutable matrix, which cannot be a key, is worked out each time).
+    return _remembered_log10_bound(expr) if isinstance(expr, sp.Basic) else _log10_bound(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_log10_bound(expr: sp.Basic) -> float:
+    return _log10_bound(expr)
+
+
+def _log10_bound(expr: sp.Basic) -> float:
     if expr.is_Number:
         return math.log10(max(abs(float(expr)), 1.0)) if abs(expr) < 10**300 else math.inf
     if isinstance(expr, sp.Indexed) and expr.base == symbols.z:
@@ -50,15 +62,24 @@ def log10_bound(expr: sp.Basic) -> float:
 def digits(expr: sp.Basic) -> float:
     """An upper estimate of the decimal digits of the exact numbers in `expr` (numerators and
     denominators together), from bit lengths: no number is ever converted to text."""
-    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) * _LOG10_2 for r in expr.atoms(sp.Rational))
+    return _digits(expr.atoms(sp.Rational))
+
+
+def _digits(numbers) -> float:
+    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) * _LOG10_2 for r in numbers if isinstance(r, sp.Rational))
+
+
+_NOT_FINITE = frozenset({sp.zoo, sp.nan, sp.oo, -sp.oo})
 
 
 def checked(expr: sp.Basic) -> sp.Basic:
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    # Every node the parser builds is checked: one walk finds both the infinities and the exact numbers.
+    numbers = expr.atoms(sp.Number, type(sp.zoo))
+    if numbers & _NOT_FINITE:
         raise ParseError("division by zero")
     if log10_bound(expr) > MAX_LOG10:
-        raise ParseError("a number in the answer is too large (estimated above 10^300)")
-    if digits(expr) > MAX_DIGITS:
+        raise ParseError("a number in the answer is out of range (its size is estimated beyond 10^300 or below 10^-300)")
+    if _digits(numbers) > MAX_DIGITS:
         raise ParseError(f"the numbers in the answer have too many digits (more than {MAX_DIGITS})")
     return expr
 

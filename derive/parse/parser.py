@@ -65,7 +65,7 @@ _EXAMPLES = {
 
 def _describe(error: UnexpectedInput, text: str) -> str:
     try:
-        label = error.match_examples(grammar().parse, _EXAMPLES, use_accepts=True)
+        label = error.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
     except (UnexpectedInput, ParseError, VisitError, AssertionError):
         label = None
     if label:
@@ -77,6 +77,23 @@ def _describe(error: UnexpectedInput, text: str) -> str:
     if isinstance(error, UnexpectedToken):
         return "the answer ends too early" if error.token.type == "$END" else f"unexpected {str(error.token)!r}"
     return "the answer cannot be read"
+
+
+def _parse_example(example: str) -> None:
+    """grammar().parse for match_examples: each of _EXAMPLES fails the same way every time, so lark
+    parses it once per process (every unreadable answer of a class tried all of them again)."""
+    failure = _example_failure(example)
+    if failure is not None:
+        raise failure.with_traceback(None)
+
+
+@functools.lru_cache(maxsize=None)
+def _example_failure(example: str) -> UnexpectedInput | None:
+    try:
+        grammar().parse(example)
+    except UnexpectedInput as error:
+        return error
+    return None
 
 
 def _column(error: UnexpectedInput, origin: tuple) -> int | None:

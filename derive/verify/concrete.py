@@ -28,9 +28,9 @@ from ..model import Derivation, Step
 from ..numeric.state import Env
 from ..numeric.softmax import log_softmax_derived
 from ..numeric.evaluate import compile_expr
-from ..numeric.points import logit_sets, semantic_inputs
+from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
-from ..symbols import K as _K, sigma, y, z
+from ..symbols import K as _K, Y, Z, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
 
 ALL_ENTRIES_UP_TO = 8
@@ -39,12 +39,19 @@ SHARED_SHAPE_INDICES = 4  # an entry of a Jacobian or gradient has one to three 
 
 
 def applies(derivation: Derivation) -> bool:
-    """This strategy is for a concrete K whose steps name the softmax denominator S."""
-    return derivation.K is not None and any(symbol == concrete.S for symbol, _ in derivation.definitions)
+    """This strategy is for a concrete K whose steps name the softmax denominator S (or, for a
+    batch, each example's S_n)."""
+    return derivation.K is not None and any(symbol == concrete.S or _is_row_denominator(symbol)
+                                            for symbol, _ in derivation.definitions)
+
+
+def _is_row_denominator(symbol) -> bool:
+    return isinstance(symbol, sp.Indexed) and symbol.base == concrete.ROW_DENOMINATOR
 
 
 def verify_derivation(derivation: Derivation) -> Derivation:
-    prover = Prover(derivation)
+    rows = any(_is_row_denominator(symbol) for symbol, _ in derivation.definitions)
+    prover = RowsProver(derivation) if rows else Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
     derived = _derived_values(prover.definitions, derivation.semantics)
     steps = tuple(_verify_step(step, derivation.K, prover, derived, values, derivation.semantics)
@@ -92,6 +99,9 @@ class Prover:
         # Names a derivation gives a meaning (H: d/dz (dL/dz)): its proof layers that rewrite no base first.
         layers = derivation.semantics.layers if derivation.semantics is not None else None
         self._meanings = tuple(meaning for bases, meaning in layers or () if not bases)
+        self.layer = LogitLayer.of(derivation.semantics, self.n)  # z = W x + b, or None: z is the input
+        self._held: dict = {}  # f -> the Indexed atoms of f over S
+        self._logit_entries: dict = {}  # (f, atom, k) -> df/dz_k over S
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -102,7 +112,7 @@ class Prover:
         if isinstance(lhs, sp.Symbol) and self.definitions.get(lhs) == rhs:
             return True  # the step states a definition (S = e^{z_1} + ... + e^{z_K}, L = ...)
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
-        if _is_square(lhs, self.n) or _is_square(rhs, self.n):
+        if _written_out(lhs, rhs) is None and (_is_square(lhs, self.n) or _is_square(rhs, self.n)):
             a, b = self.certificate(lhs, uses_sum), self.certificate(rhs, uses_sum)
             return structured_equal(a, b, normal=lambda e: self.normal(e, uses_sum),
                                             equal=lambda x, y, *scales: self.entry_equal(x, y, uses_sum, *scales))
@@ -181,24 +191,55 @@ class Prover:
     def _total_derivative(self, derivative: sp.Derivative, atom):
         (variable, _order), = derivative.variable_count
         f = derivative.expr
+        if self.layer is not None and getattr(variable, "base", z) != z:
+            return self._through_layer(derivative, atom)
+        return self._logit_gradient(f, atom).entry(0, int(variable.indices[0]) - 1)
+
+    def _logit_gradient(self, f, atom) -> concrete.TotalDerivative:
+        """The factors of df/dz_c over S, computed once per function and atom."""
         if f not in self._gradients:
             self._gradients[f] = concrete.TotalDerivative([self.over_S(f)], self.n, scale=self.scale)
         if (f, atom) not in self._gradients:
-            # factor_terms: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one term, which
-            # then becomes its atom once, here, instead of in every entry.
+            # gcd_terms, collect_targets: dL/dS = (y_1 + ... + y_K) / S with the targets' sum as one
+            # term, which then becomes its atom once, here, instead of in every entry. (gcd_terms, not
+            # factor_terms: the same here, without factoring each of the K terms inside, 0.5 s at K = 512.)
             td = self._gradients[f]
             outer = [self._outer_factor(o, atom) for o in td.outer]
             self._gradients[(f, atom)] = concrete.TotalDerivative(td.functions, self.n, dS=td.dS, outer=outer,
                                                                   direct=td.direct)
-        td = self._gradients[(f, atom)]
-        return td.entry(0, int(variable.indices[0]) - 1)
+        return self._gradients[(f, atom)]
+
+    def _through_layer(self, derivative: sp.Derivative, atom):
+        """d f / d v for v below the logits (W_rc, b_r, x_c): dz_k/dv by SymPy for a logit f = z_k;
+        for a function of the logits (the loss), the chain rule sum_k df/dz_k dz_k/dv over the
+        logits whose definition holds v (one for W_rc, K for x_c). Left as it is (so unproved) when
+        the order is not one or f itself holds v: the chain rule through z would miss that part."""
+        (variable, order), = derivative.variable_count
+        f = derivative.expr
+        if order != 1:
+            return derivative
+        if isinstance(f, sp.Indexed) and f.base == z:
+            return self.layer.derivative(int(f.indices[0]), variable)
+        if f not in self._held:  # the atoms of f over S, read once: f is the K-term loss
+            self._held[f] = self.over_S(f).atoms(sp.Indexed)
+        if variable in self._held[f]:
+            return derivative
+        return sp.Add(*[self._logit_entry(f, atom, kk) * self.layer.derivative(kk, variable)
+                        for kk in self.layer.holding(variable)])
+
+    def _logit_entry(self, f, atom, kk: int):
+        """df/dz_k over S, kept: the D entries W_k1 .. W_kD of a row all go through z_k."""
+        key = (f, atom, kk)
+        if key not in self._logit_entries:
+            self._logit_entries[key] = self._logit_gradient(f, atom).entry(0, kk - 1)
+        return self._logit_entries[key]
 
     def _outer_factor(self, outer, atom):
         """df/dS with the targets' sum as its atom, or else a sum over the classes as one symbol
         (d(sum_r g_r e^{z_r} / S)/dS = -A / S^2): either way every entry shares one shape."""
         if not outer.has(y) and isinstance(outer, sp.Add) and self.shared_sum(outer) is not None:
             return self.shared_sum(outer)
-        return self.total_as(sp.factor_terms(outer), atom)
+        return self.total_as(collect_targets(sp.gcd_terms(outer), self.n), atom)
 
     def entry_equal(self, a, b, uses_sum: bool, scale_a=sp.Integer(1), scale_b=sp.Integer(1)) -> bool:
         """a scale_a = b scale_b, proved once per shape of (a, b) (engine.index_templates).
@@ -262,13 +303,33 @@ class Prover:
         return node
 
     def shared_sum(self, add: sp.Add):
-        """c S^p A for a sum over more classes than one entry's shape has, when its terms over S
-        all carry S^p (sum_r g_r sigma_r = (sum_r g_r e^{z_r}) / S); else None."""
+        """m S for m e^{z_1} + ... + m e^{z_K} (`_multiple_of_S`); else c S^p A for a sum over more
+        classes than one entry's shape has, when its terms over S all carry S^p (sum_r g_r sigma_r =
+        (sum_r g_r e^{z_r}) / S); else None."""
         if add not in self._sums:
-            self._sums[add] = None
-            if len({ix for atom in add.atoms(sp.Indexed) for ix in atom.indices}) > SHARED_SHAPE_INDICES:
+            self._sums[add] = self._multiple_of_S(add)
+            if self._sums[add] is None and \
+                    len({ix for atom in add.atoms(sp.Indexed) for ix in atom.indices}) > SHARED_SHAPE_INDICES:
                 self._sums[add] = self._over_S_power(add)
         return self._sums[add]
+
+    def _multiple_of_S(self, add: sp.Add):
+        """m S when every term of the sum is m e^{z_r}, one term per class (the shifted denominator
+        e^{z_1 + c} + ... + e^{z_K + c} = e^c S), else None. Exact, not a free symbol: the shift
+        then cancels in a proof of O(1) size instead of one over the K-term sums."""
+        if len(add.args) != self.n:
+            return None
+        ratios, classes = set(), set()
+        for term in add.args:
+            logits = term.atoms(sp.Indexed)
+            if len(logits) != 1 or next(iter(logits)).base != z:
+                return None
+            logit = logits.pop()
+            classes.add(logit.indices[0])
+            ratios.add(_ratio_to_exp(term, sp.exp(self.scale * logit)))
+            if len(ratios) > 1 or next(iter(ratios)).has(sp.Indexed):
+                return None
+        return ratios.pop() * concrete.S if classes == set(range(1, self.n + 1)) else None
 
     def _over_S_power(self, add: sp.Add):
         parts = [t.as_coeff_exponent(concrete.S) for t in sp.Add.make_args(self.over_S(add))]
@@ -357,12 +418,11 @@ class Prover:
         difference = self.normal(a, uses_sum) - self.normal(b, uses_sum)
         # Scalars with the sums written out (the loss) need the atoms opened again; when the
         # targets' sum stands beside single targets, opening it is the only way, so it goes first.
-        opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
-        if uses_sum:
-            opened = explicit_targets_sum_to_one(opened, self.n)
+        # Opened only when needed: rewriting a K-term difference costs as much as testing it.
+        opened = functools.lru_cache(maxsize=1)(lambda: self._opened(difference, uses_sum))
         mixed = difference.has(_TARGETS_TOTAL) and len(difference.atoms(sp.Indexed)) > SHARED_SHAPE_INDICES
-        attempts = (opened, difference) if mixed else (difference, opened)
-        return any(is_zero(e) for e in attempts) or self._zero_with_S_written_out(opened)
+        attempts = (opened, lambda: difference) if mixed else (lambda: difference, opened)
+        return any(is_zero(e()) for e in attempts) or self._zero_with_S_written_out(opened())
 
     def _zero_with_S_written_out(self, expr) -> bool:
         """The last attempt, S = e^{z_1} + ... + e^{z_K} written out: by the ring test alone above
@@ -372,18 +432,206 @@ class Prover:
         written_out = expr.xreplace({concrete.S: self.total})
         return is_zero(written_out) if self.n <= ALL_ENTRIES_UP_TO else vanishes(written_out)
 
+    def _opened(self, difference, uses_sum: bool):
+        opened = difference.xreplace({_TARGETS_TOTAL: self.targets_total})
+        return explicit_targets_sum_to_one(opened, self.n) if uses_sum else opened
+
 
 _TARGETS_TOTAL = sp.Symbol("Y_total")
 _expand_per_shape = index_templates.PerTemplate(sp.expand)  # sigma_r (v_r - mu)^2 expanded once for every r
+_ratio_to_exp = index_templates.PerTemplate(lambda term, power: sp.powsimp(term / power))  # once per shape
+
+
+def collect_targets(expr, n: int):
+    """c y_1 + ... + c y_n -> c (y_1 + ... + y_n) in every sum: the targets' sum then becomes its
+    atom (label smoothing: dL/dS = (eps + (1 - eps) y_1 + ... + (1 - eps) y_K) / S)."""
+    return expr.replace(lambda e: isinstance(e, sp.Add) and len(e.args) >= n, lambda e: _collected(e, n))
+
+
+def _collected(add: sp.Add, n: int):
+    by_coefficient: dict = {}
+    for term in add.args:
+        targets = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Indexed) and f.base == y]
+        if len(targets) == 1 and targets[0].indices[0].is_Integer:
+            coefficient = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not targets[0]])
+            by_coefficient.setdefault(coefficient, []).append((term, int(targets[0].indices[0])))
+    full = {c: [t for t, _ in terms] for c, terms in by_coefficient.items()
+            if sorted(r for _, r in terms) == list(range(1, n + 1)) and not c.has(y)}
+    if not full:
+        return add
+    grouped = {t for terms in full.values() for t in terms}
+    total = sp.Add(*[y[r] for r in range(1, n + 1)])
+    return sp.Add(*[t for t in add.args if t not in grouped], *[c * total for c in full])
+
+
+class RowsProver:
+    """Exact proofs for a batch: row n of P is the softmax of row n of Z over its own denominator
+    S_n (the derivation's definitions), and Z = X W^T + 1 b^T is read from the proof layers.
+
+    Each entry of each side is brought to a normal form in Z, S_1..S_N and the other leaves:
+    dL/dv is the chain rule through the logits Z_ec whose definition holds v, dL/dZ_ec is SymPy's
+    derivative of L over the S_n (the terms of L that hold Z_ec directly, plus dL/dS_e dS_e/dZ_ec,
+    each computed once), P_ec is e^{Z_ec} / S_e; a row of targets that sums to one becomes 1 where
+    the step uses that. Then lhs - rhs must vanish (zero_test); treating the S_n as free makes the
+    claim stronger, so a proof holds at S_n = sum_k e^{Z_nk}."""
+
+    def __init__(self, derivation: Derivation):
+        self.definitions = definitions = dict(derivation.definitions)
+        self.denominators = {s: d for s, d in definitions.items() if _is_row_denominator(s)}
+        self.defined = {s: d for s, d in definitions.items() if s not in self.denominators}  # L
+        self.layer = _layer_of(derivation.semantics, "Z")
+        self.classes = derivation.K
+        self.probs = [name for bases, _ in derivation.semantics.layers for name in bases if name != "Z"]
+        self._held: dict = {}  # a defined function -> its terms over S, by the atom they hold
+        self._partials: dict = {}  # (f, atom) -> df/datom over S
+        self._normal: dict = {}
+        self._holding: dict = {}  # v -> the logits Z_ec that hold it
+        self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
+
+    def prove(self, step: Step) -> bool | None:
+        uses_sum = TARGETS_SUM_TO_ONE in step.uses
+        rows, cols = _written_out(step.lhs, step.rhs) or (None, None)
+        if rows is None:
+            return None
+        pairs = [(_entry(step.lhs, r, c), _entry(step.rhs, r, c)) for r in range(rows) for c in range(cols)]
+        return all(self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum)) for a, b in pairs) or None
+
+    def _equal(self, a, b) -> bool:
+        """a - b vanishes, proved once per shape (engine.index_templates): normal forms hold only
+        leaves (the S_n are free variables), so two entries of one shape are renamings of each
+        other, and one vanishes exactly when the other does."""
+        key, _values = index_templates.signature(a, b)
+        if key not in self._proved:
+            self._proved[key] = is_zero(a - b)
+        return self._proved[key]
+
+    def normal(self, expr, uses_sum: bool):
+        key = (expr, uses_sum)
+        if key not in self._normal:
+            expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._derivative(d, uses_sum))
+            if expr.has(sp.Sum):  # an entry of a form over the batch, when N = K shared SymPy's one size symbol
+                expr = expr.replace(lambda e: isinstance(e, sp.Sum) and all(
+                    limit.is_Integer for _dummy, *limits in e.limits for limit in limits), _sum_term_by_term)
+            self._normal[key] = self._over_S(expr.xreplace(self.defined), uses_sum)
+        return self._normal[key]
+
+    def _over_S(self, expr, uses_sum: bool):
+        probs = {e: sp.exp(Z[e.indices]) / concrete.ROW_DENOMINATOR[e.indices[0]]
+                 for e in expr.atoms(sp.Indexed) if e.base.name in self.probs}
+        expr = expr.xreplace(probs) if probs else expr
+        if expr.has(sp.log):
+            expr = expr.xreplace({g: _expand_log(g) for g in expr.atoms(sp.log)})
+        return expr
+
+    def _derivative(self, derivative: sp.Derivative, uses_sum: bool):
+        (variable, order), = derivative.variable_count
+        f = derivative.expr
+        if order != 1 or self.layer is None:
+            return derivative
+        if isinstance(f, sp.Indexed) and f.base == Z:
+            return concrete.derivative_by_terms(self.layer(f), variable)
+        if f not in self.defined:
+            return derivative
+        if self._terms(f).get(variable):
+            return derivative  # f holds v itself: the chain rule through Z alone would miss that part
+        return sp.Add(*[self._partial(f, logit, uses_sum) * concrete.derivative_by_terms(self.layer(logit), variable)
+                        for logit in self._logits_holding(variable)])
+
+    def _terms(self, f) -> dict:
+        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss."""
+        if f not in self._held:
+            by_atom: dict = {}
+            for term in sp.Add.make_args(self._over_S(self.defined[f], False)):
+                for atom in term.atoms(sp.Indexed):
+                    by_atom.setdefault(atom, []).append(term)
+            self._held[f] = by_atom
+        return self._held[f]
+
+    def _partial(self, f, logit, uses_sum: bool):
+        """df/dZ_ec = the terms holding Z_ec, differentiated, + df/dS_e dS_e/dZ_ec."""
+        key = (f, logit, uses_sum)
+        if key not in self._partials:
+            terms = self._terms(f)
+            denominator = concrete.ROW_DENOMINATOR[logit.indices[0]]
+            direct = concrete.derivative_by_terms(sp.Add(*terms.get(logit, ())), logit)
+            through = concrete.derivative_by_terms(self.denominators[denominator], logit)
+            self._partials[key] = direct + self._outer(f, denominator, uses_sum) * through
+        return self._partials[key]
+
+    def _outer(self, f, denominator, uses_sum: bool):
+        """df/dS_e, once per row, with the row's targets' sum one term (1 where the step uses it)."""
+        key = (f, denominator, uses_sum)
+        if key not in self._partials:
+            outer = sp.factor_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
+                                                                 denominator))
+            if uses_sum:
+                row = denominator.indices[0]
+                outer = outer.xreplace({sp.Add(*[Y[row, c] for c in range(1, self.classes + 1)]): sp.Integer(1)})
+            self._partials[key] = outer
+        return self._partials[key]
+
+    def _logits_holding(self, variable) -> list:
+        if not self._holding:
+            for e in range(1, len(self.denominators) + 1):
+                for c in range(1, self.classes + 1):
+                    for atom in self.layer(Z[e, c]).atoms(sp.Indexed):
+                        self._holding.setdefault(atom, []).append(Z[e, c])
+        return self._holding.get(variable, [])
+
+
+_expand_log = index_templates.PerTemplate(lambda g: sp.expand_log(g, force=True))  # force: logits are real
+
+
+def _layer_of(semantics, base: str):
+    """The definition of an entry of `base` one level down (Z_ec = X_e1 W_c1 + ... + b_c), from the
+    semantics' proof layers; None when it has none."""
+    for bases, substitute in (semantics.layers or ()) if semantics is not None else ():
+        if tuple(bases) == (base,):
+            return functools.lru_cache(maxsize=None)(lambda entry: substitute(entry, None))
+    return None
+
+
+class LogitLayer:
+    """The logits' own definition when they are not the input (z_k = W_k1 x_1 + ... + b_k): read from
+    the derivation's proof layers (Semantics.layers, the layer whose bases are z), so the proofs
+    use the meaning the generic verifier uses."""
+
+    def __init__(self, substitute, n: int):
+        self._definitions = {kk: substitute(z[kk], n) for kk in range(1, n + 1)}
+        self._holding: dict = {}  # variable -> the k whose z_k holds it, read once from the atoms
+        for kk, definition in self._definitions.items():
+            for atom in definition.atoms(sp.Indexed):
+                self._holding.setdefault(atom, []).append(kk)
+
+    @classmethod
+    def of(cls, semantics, n: int):
+        for bases, substitute in (semantics.layers or ()) if semantics is not None else ():
+            if tuple(bases) == (z.name,):
+                return cls(substitute, n)
+        return None
+
+    def definition(self, kk) -> sp.Expr:
+        return self._definitions[int(kk)]
+
+    def derivative(self, kk: int, variable) -> sp.Expr:
+        """dz_k/dv by SymPy, term by term (linearity: the terms of z_k without v contribute 0),
+        each term's derivative once per shape (W_kc x_c by x_c is W_kc for every k and c)."""
+        return concrete.derivative_by_terms(self._definitions[kk], variable)
+
+    def holding(self, variable) -> list:
+        return self._holding.get(variable, [])
 
 
 def _replace_sum(expr, base, n, atom, memo: dict) -> tuple:
     """(expr with base_1 + ... + base_n replaced by atom, whether it changed); memo keeps the
-    answer for long nodes (a sum shared by every entry is walked once)."""
+    answer for long nodes (a sum shared by every entry is walked once). Keyed by identity: an
+    equal sum built elsewhere (the targets' sum of another step) would be compared term by term on
+    every lookup, K comparisons of Indexed objects per entry."""
     if len(expr.args) > SHARED_SHAPE_INDICES:
-        if expr not in memo:
-            memo[expr] = _replace_in_sum(expr, base, n, atom, memo)
-        return memo[expr]
+        known = memo.get(id(expr))
+        if known is None or known[0] is not expr:  # the node itself is kept, so its id is not reused
+            known = memo[id(expr)] = (expr, _replace_in_sum(expr, base, n, atom, memo))
+        return known[1]
     return _replace_in_sum(expr, base, n, atom, memo)
 
 
@@ -413,6 +661,15 @@ def _is_scalar(side) -> bool:
         isinstance(side, sp.Derivative) and any(getattr(v, "is_Matrix", False) for v in side.variables))
 
 
+def _written_out(*sides):
+    """The shape of a side written out entry by entry (a K x D gradient, D x 1), or None: such a
+    step is proved and checked entry by entry, even when it is K x K (D = K)."""
+    for side in sides:
+        if isinstance(side, sp.MatrixBase):
+            return tuple(int(size) for size in side.shape)
+    return None
+
+
 def _is_square(side, n) -> bool:
     shape = getattr(side, "shape", None)
     if isinstance(side, sp.Derivative) and side.expr.atoms(sp.MatrixSymbol):
@@ -440,8 +697,14 @@ def in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
 
 
 def _probs_in_logits(expr: sp.Expr, scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
-    probs = {e: sp.exp(scale * z[e.indices[0]]) / concrete.S for e in expr.atoms(sp.Indexed) if e.base == sigma}
+    probs = {e: _prob_over_S(e.indices[0], scale) for e in expr.atoms(sp.Indexed) if e.base == sigma}
     return expr.xreplace(probs) if probs else expr  # xreplace: a third of replace's cost
+
+
+@functools.lru_cache(maxsize=4096)
+def _prob_over_S(index, scale) -> sp.Expr:
+    """e^{scale z_index} / S, built once: a K-term sum meets each sigma_m in every step."""
+    return sp.exp(scale * z[index]) / concrete.S
 
 
 _log_in_logits = index_templates.PerTemplate(lambda g: sp.expand_log(_probs_in_logits(g), force=True))  # force: logits are real
@@ -480,6 +743,7 @@ def _gradient_entry(side: sp.Derivative, r: int):
 
 
 _ROW = sp.Symbol("row", integer=True, nonnegative=True)
+_COL = sp.Symbol("col", integer=True, nonnegative=True)
 _SIZE = sp.Symbol("size", integer=True, positive=True)
 
 
@@ -487,13 +751,49 @@ _SIZE = sp.Symbol("size", integer=True, positive=True)
 def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
     """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
     product in it stays one Sum shared by every entry, not K terms in each."""
-    return matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]).xreplace({_SIZE: n})
+    return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]), n)
+
+
+@functools.lru_cache(maxsize=16)
+def _generic_matrix_entry(form: sp.MatrixExpr, rows: int) -> sp.Expr:
+    """Entry (_ROW, _COL) (0-based) of a K x D form such as (sigma - y) x^T, SymPy's own at a symbolic
+    position and number of rows: one lookup for all K D entries (each is then an xreplace)."""
+    return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(form, rows)[_ROW, _COL]), rows)
 
 
 def _of_symbolic_size(form: sp.MatrixExpr, n: int) -> sp.MatrixExpr:
-    """The same matrix expression with every dimension n a symbol (MatrixSymbol, OneMatrix, ...)."""
+    """The same matrix expression with every dimension n a symbol (MatrixSymbol, OneMatrix, ...), and
+    every other dimension above 1 a symbol of its own (the K rows of W in W^T (sigma - y), a column of D)."""
     return form.replace(lambda e: isinstance(e, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix)),
-                        lambda e: e.func(*(_SIZE if isinstance(a, sp.Integer) and a == n else a for a in e.args)))
+                        lambda e: e.func(*(_dimension(a, n) if isinstance(a, sp.Integer) else a for a in e.args)))
+
+
+def _dimension(size: sp.Integer, n: int):
+    if size == n:
+        return _SIZE
+    return _other_size(int(size)) if size > 1 else size
+
+
+@functools.lru_cache(maxsize=None)
+def _other_size(value: int) -> sp.Symbol:
+    return sp.Symbol(f"size_{value}", integer=True, positive=True)
+
+
+def _sized_back(entry: sp.Expr, n: int) -> sp.Expr:
+    """The entry with its dimensions given their values again. A Sum over another dimension (the
+    K terms of an entry of W^T (sigma - y) when n = D) is written out term by term: SymPy builds
+    the concrete product's entry with its summation machinery, a second or more at K = 512."""
+    others = {symbol: sp.Integer(symbol.name[len("size_"):]) for symbol in entry.free_symbols
+              if symbol.name.startswith("size_")}
+    if others:
+        entry = entry.replace(lambda e: isinstance(e, sp.Sum) and bool(e.free_symbols & set(others)),
+                              lambda e: _sum_term_by_term(e.xreplace(others)))
+    return entry.xreplace({_SIZE: n, **others})
+
+
+def _sum_term_by_term(total: sp.Sum) -> sp.Expr:
+    (dummy, low, high), = total.limits
+    return sp.Add(*[total.function.xreplace({dummy: sp.Integer(value)}) for value in range(int(low), int(high) + 1)])
 
 
 def _row_of(column, index: int):
@@ -535,6 +835,8 @@ def _entry(side, r: int, c: int):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
     if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
         return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
+    if isinstance(side, sp.MatrixExpr) and side.shape[0] != side.shape[1]:
+        return _generic_matrix_entry(side, int(side.shape[0])).xreplace({_ROW: r, _COL: c})
     return matrix_entries_to_indexed(side[r, c])
 
 
@@ -552,6 +854,9 @@ def _positions(side_shape, n) -> list:
 
 
 def _shape(step: Step, n: int):
+    written_out = _written_out(step.lhs, step.rhs)
+    if written_out is not None:
+        return written_out
     for side in (step.lhs, step.rhs):
         if _is_square(side, n):
             return (n, n)
@@ -579,6 +884,7 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict, semantic
     positions = _positions(shape, n)
     on_simplex = TARGETS_SUM_TO_ONE in step.uses
     rng = random.Random(VERIFY_SEED)
+    sizes, _uppers = semantic_sizes(semantics, n)  # the layer's other sizes (D, N)
     worst, count = mpmath.mpf(0), 0
     with mpmath.workdps(PRECISION_DIGITS):
         entries = [(_side_entry(step.lhs, r, c, shape, n), _side_entry(step.rhs, r, c, shape, n))
@@ -589,8 +895,8 @@ def _numeric_max_error(step: Step, n: int, derived: dict, values: dict, semantic
             if on_simplex:
                 total = mpmath.fsum(targets)
                 targets = [t / total for t in targets]
-            arrays, scalars = semantic_inputs(semantics, rng, n, {}, {"z": logits, "y": targets})
-            env = Env(K=n, arrays=arrays, scalars={_K: n, **scalars}, derived=derived)
+            arrays, scalars = semantic_inputs(semantics, rng, n, sizes, {"z": logits, "y": targets})
+            env = Env(K=n, arrays=arrays, scalars={_K: n, **sizes, **scalars}, derived=derived)
             def value(expr):
                 key = (expr, on_simplex, point)
                 if key not in values:

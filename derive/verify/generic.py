@@ -29,7 +29,7 @@ _FREE_INDEX_SYMBOLS = (i, j)
 
 def verify_derivation(derivation: Derivation) -> Derivation:
     """The derivation with evidence attached to every step (or raise VerificationError)."""
-    memo: dict = {}  # steps share their left side: its normal form is computed once per derivation
+    memo: dict = {}  # steps share their left side: its normal form and values are computed once per derivation
     steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
                               semantics=derivation.semantics, memo=memo)
                   for step in derivation.steps)
@@ -60,7 +60,7 @@ def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), sem
     checked = with_definitions(step, definitions)
     symbolic = prove_equal(checked, n=K_value, semantics=semantics, memo=memo)
     try:
-        error, points = numeric_max_error(checked, K_value=K_value, semantics=semantics)
+        error, points = numeric_max_error(checked, K_value=K_value, semantics=semantics, memo=memo)
     except EvaluationError as failure:  # e.g. x_i with i > D: the step is wrong, not the program
         raise VerificationError(f"step {step.rule.value} ({step.note}) cannot be evaluated: {failure}") from None
     return checked_step(step, symbolic, error, points)
@@ -68,8 +68,14 @@ def verify_step(step: Step, *, K_value: int | None, definitions: tuple = (), sem
 
 # --- numeric ----------------------------------------------------------------------------------
 
-def numeric_max_error(step: Step, *, K_value: int | None, semantics: Semantics | None = None) -> tuple:
-    """Max |lhs - rhs| over all test points, at PRECISION_DIGITS digits."""
+def numeric_max_error(step: Step, *, K_value: int | None, semantics: Semantics | None = None,
+                      memo: dict | None = None) -> tuple:
+    """Max |lhs - rhs| over all test points, at PRECISION_DIGITS digits.
+
+    With a `memo` (one derivation's steps: same K and semantics), the left side's values are kept
+    per (left side, points): the steps of a chain share their left side, often a derivative that
+    mpmath differentiates numerically, by far the dearest thing to evaluate. The points are seeded,
+    so the same spec gives the same points."""
     # atoms, not free_symbols: SymPy drops z[j]'s index j from a Derivative's free symbols.
     present = step.lhs.atoms(sp.Symbol) | step.rhs.atoms(sp.Symbol) | step.condition.atoms(sp.Symbol)
     candidates = _FREE_INDEX_SYMBOLS + tuple(semantics.index_ranges if semantics else ())
@@ -78,11 +84,20 @@ def numeric_max_error(step: Step, *, K_value: int | None, semantics: Semantics |
                      targets_on_simplex=TARGETS_SUM_TO_ONE in step.uses, semantics=semantics)
     Ks = (K_value,) if K_value is not None else (semantics.Ks if semantics is not None else None)
     with mpmath.workdps(PRECISION_DIGITS):
-        lhs, rhs = compile_expr(step.lhs), compile_expr(step.rhs)
         envs = environments(spec, **({"Ks": Ks} if Ks else {}))
+        side = step.lhs.as_immutable() if isinstance(step.lhs, sp.MatrixBase) else step.lhs  # hashable
+        key = ("lhs values", side, free, step.condition, spec.targets_on_simplex, Ks)
+        if memo is not None and key in memo:
+            lhs_values = memo[key]
+        else:
+            lhs = compile_expr(step.lhs)
+            lhs_values = [lhs(env) for env in envs]
+            if memo is not None:
+                memo[key] = lhs_values
+        rhs = compile_expr(step.rhs)
         worst = mpmath.mpf(0)
-        for env in envs:
-            worst = max(worst, _distance(lhs(env), rhs(env)))
+        for env, lhs_value in zip(envs, lhs_values):
+            worst = max(worst, _distance(lhs_value, rhs(env)))
     return worst, len(envs)
 
 
