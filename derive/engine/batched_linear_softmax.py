@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.softmax import stable_softmax
+from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import rewrites
 from . import concrete, cross_entropy
@@ -82,6 +82,19 @@ _LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure
 _LOGITS_SIZE = 1 << 15
 
 
+def _row_by_row(softmax):
+    """A derived N x K array: `softmax` (numeric.softmax) of each row of Z."""
+    def derived(env):
+        logits = env.array("Z")
+        out = mpmath.matrix(logits.rows, logits.cols)
+        for e in range(logits.rows):
+            row = softmax([logits[e, c] for c in range(logits.cols)])
+            for c in range(logits.cols):
+                out[e, c] = row[c]
+        return out
+    return derived
+
+
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
     def sizes(n):
         return {D: features or 2, N: batch or (3 if n == 2 else 2)}
@@ -122,16 +135,11 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
                 out[e, c] = entry(e, c)
         return out
 
-    def probs(env):
-        logits = env.array("Z")
-        out = mpmath.matrix(logits.rows, logits.cols)
-        for e in range(logits.rows):
-            row = stable_softmax([logits[e, c] for c in range(logits.cols)])
-            for c in range(logits.cols):
-                out[e, c] = row[c]
-        return out
-
-    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D}, derived={"Z": affine, "P": probs},
+    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
+                     derived={"Z": affine, "P": _row_by_row(stable_softmax),
+                              # log P_nk with one log per row: the loss holds N K logs of P, and a
+                              # numeric dL/dW_rc evaluates it at every step of mpmath.diff.
+                              "log_P": _row_by_row(stable_log_softmax)},
                      layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
                      # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
                      # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).

@@ -136,20 +136,25 @@ def _unary(fn):
 
 
 def _log(expr):
-    """log sigma_k read from the derived log_sigma array where the point provides one."""
+    """log of a derived entry (log sigma_k, log P_nk) read from the derived array log_<name> where
+    the point provides one: a loss of K logs then costs one log per softmax, not K."""
     generic = _unary(mpmath.log)(expr)
     inner = expr.args[0]
-    if not (isinstance(inner, sp.Indexed) and inner.base.name == "sigma" and len(inner.indices) == 1
-            and inner.indices[0].is_Integer and int(inner.indices[0]) >= 1):
+    if not (isinstance(inner, sp.Indexed) and len(inner.indices) in (1, 2)
+            and all(ix.is_Integer and int(ix) >= 1 for ix in inner.indices)):
         return generic
-    position = int(inner.indices[0]) - 1
+    name, logs = inner.base.name, f"log_{inner.base.name}"
+    position = tuple(int(ix) - 1 for ix in inner.indices)
     def run(env):
-        if "log_sigma" not in env.derived or "sigma" in env.arrays:
+        if logs not in env.derived or name in env.arrays:  # given values: their own log
             return generic(env)
-        values = env.array("log_sigma")
-        if position >= len(values):
+        values = env.array(logs)
+        if isinstance(values, mpmath.matrix) != (len(position) == 2):  # a matrix of logs for P_nk, a list for sigma_k
+            return generic(env)
+        try:
+            return values[position] if len(position) == 2 else values[position[0]]
+        except IndexError:
             return generic(env)  # its error message
-        return values[position]
     return run
 
 

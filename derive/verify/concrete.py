@@ -402,6 +402,7 @@ class RowsProver:
         self._normal: dict = {}
         self._holding: dict = {}  # v -> the logits Z_ec that hold it
         self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
+        self._term_over_S = index_templates.PerTemplate(self._shape_over_S)
 
     def prove(self, step: Step) -> bool | None:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
@@ -431,6 +432,13 @@ class RowsProver:
         return self._normal[key]
 
     def _over_S(self, expr, uses_sum: bool):
+        """Term by term, each term's shape once (index_templates): the loss alone has N K terms
+        -Y_nk log P_nk / N of a few shapes, and log(e^{Z_nk} / S_n) costs SymPy's assumptions."""
+        return sp.Add(*[self._term_over_S(term) for term in sp.Add.make_args(expr)])
+
+    def _shape_over_S(self, expr):
+        """P_ec -> e^{Z_ec} / S_e and the logs expanded: a rewrite of atoms, so it commutes with
+        renaming the indices."""
         probs = {e: sp.exp(Z[e.indices]) / concrete.ROW_DENOMINATOR[e.indices[0]]
                  for e in expr.atoms(sp.Indexed) if e.base.name in self.probs}
         expr = expr.xreplace(probs) if probs else expr
@@ -453,10 +461,11 @@ class RowsProver:
                         for logit in self._logits_holding(variable)])
 
     def _terms(self, f) -> dict:
-        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss."""
+        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss or
+        an S_n (K terms, of which one holds a given Z_nk)."""
         if f not in self._held:
             by_atom: dict = {}
-            for term in sp.Add.make_args(self._over_S(self.defined[f], False)):
+            for term in sp.Add.make_args(self._over_S(self.definitions[f], False)):
                 for atom in term.atoms(sp.Indexed):
                     by_atom.setdefault(atom, []).append(term)
             self._held[f] = by_atom
@@ -469,7 +478,7 @@ class RowsProver:
             terms = self._terms(f)
             denominator = concrete.ROW_DENOMINATOR[logit.indices[0]]
             direct = concrete.derivative_by_terms(sp.Add(*terms.get(logit, ())), logit)
-            through = concrete.derivative_by_terms(self.denominators[denominator], logit)
+            through = concrete.derivative_by_terms(sp.Add(*self._terms(denominator).get(logit, ())), logit)
             self._partials[key] = direct + self._outer(f, denominator, uses_sum) * through
         return self._partials[key]
 
