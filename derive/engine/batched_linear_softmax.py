@@ -266,17 +266,17 @@ def build_concrete(n: int, D: int, N: int) -> Derivation:
     for position, definition in logits.items():
         for atom in definition.atoms(sp.Indexed):
             holding.setdefault(atom, []).append(position)
+    # dL/dZ_ec, built once per logit: every variable in Z_ec's definition (D + 1 of them) uses it.
+    gradients = {position: _example_gradient(*position, batch) for position in logits}
     chains = {}
     for name, shape, variable_at in (("W", (classes, features), lambda r, c: W[r + 1, c + 1]),
                                      ("b", (classes, 1), lambda r, c: b[r + 1])):
         lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
-            _example_gradient(e, cc, batch) * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)
-            for e, cc in holding[variable_at(r, c)]]))
         # Shown once with dZ_nr/dvariable taken (X_nc, or 1 for b_r): a second display would hold N
         # unevaluated derivatives in every entry, each checked numerically.
-        differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
-                                         lambda t: concrete.derivative_by_terms(logits[tuple(t.expr.indices)], *t.variables))
+        differentiated = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
+            gradients[position] * concrete.derivative_by_terms(logits[position], variable_at(r, c))
+            for position in holding[variable_at(r, c)]]))
         chain = Chain(lhs, differentiated, "chain rule: only the logits Z_nr hold the variable; "
                       "dL/dZ_nr = (P_nr - Y_nr) / N; differentiate Z_nr = X_n1 W_r1 + ... + X_nD W_rD + b_r",
                       rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient",
