@@ -15,7 +15,7 @@ from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
 from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
-from ..algebra import rewrites
+from ..algebra import index_templates, rewrites
 from . import concrete, cross_entropy
 from .common import TARGETS_NONNEGATIVE, Chain, require
 from .roles import CLASSES, LOSS
@@ -55,9 +55,13 @@ def logit(row, column, features=D) -> sp.Expr:
 
 def loss_definition(classes=K, batch=N) -> sp.Expr:
     if isinstance(classes, int):
-        return -sp.Add(*[Y[e, c] * sp.log(P[e, c]) for e in range(1, batch + 1)
-                         for c in range(1, classes + 1)]) / batch
+        mean = sp.Integer(1) / batch
+        return sp.Add(*[_loss_term(Y[e, c], P[e, c], mean) for e in range(1, batch + 1) for c in range(1, classes + 1)])
     return -sp.Sum(sp.Sum(Y[example, k] * sp.log(P[example, k]), (k, 1, classes)), (example, 1, batch)) / batch
+
+
+# -Y_nk log P_nk / N built once per index shape: SymPy's log asks assumptions of each P_nk.
+_loss_term = index_templates.PerTemplate(lambda target, prob, mean: -mean * target * sp.log(prob))
 
 
 def _probs_meaning(classes):
@@ -150,8 +154,12 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
 def _example_gradient(row, column, batch=N) -> sp.Expr:
     """dL/dZ_{row, column}: the cross-entropy gradient sigma - y of that row, divided by N (mean)."""
-    entry = _cross_entropy_result()  # sigma_i - y_i, substituted, not retyped
-    return entry.xreplace({sigma[i]: P[row, column], y[i]: Y[row, column]}) / batch
+    return _mean_gradient(P[row, column], Y[row, column], sp.Integer(1) / batch)
+
+
+# Substituted once per index shape (index_templates): a concrete batch has N K logits.
+_mean_gradient = index_templates.PerTemplate(  # sigma_i - y_i, substituted, not retyped
+    lambda prob, target, mean: _cross_entropy_result().xreplace({sigma[i]: prob, y[i]: target}) * mean)
 
 
 @functools.lru_cache(maxsize=1)
