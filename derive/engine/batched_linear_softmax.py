@@ -49,8 +49,14 @@ ROW_DENOMINATOR = concrete.ROW_DENOMINATOR  # S_n, example n's softmax denominat
 def logit(row, column, features=D) -> sp.Expr:
     """Z_{row, column} = Sum_r X_{row, r} W_{column, r} + b_column."""
     if isinstance(features, int):
-        return sp.Add(*[X[row, c] * W[column, c] for c in range(1, features + 1)]) + b[column]
+        return _written_out_logit(Z[row, column], sp.Integer(features))
     return sp.Sum(X[row, _r] * W[column, _r], (_r, 1, features)) + b[column]
+
+
+# Z_ec = X_e1 W_c1 + ... + X_eD W_cD + b_c, built once per index shape: N K logits, in the engine
+# and again in the verifier's layer.
+_written_out_logit = index_templates.PerTemplate(lambda entry, features: sp.Add(
+    *[X[entry.indices[0], c] * W[entry.indices[1], c] for c in range(1, int(features) + 1)]) + b[entry.indices[1]])
 
 
 def loss_definition(classes=K, batch=N) -> sp.Expr:
@@ -110,8 +116,9 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         targets = mpmath.matrix(rows, n)
         for e in range(rows):
             raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
+            total = mpmath.fsum(raw)  # once per row, not once per entry (K^2 additions)
             for c in range(n):
-                targets[e, c] = raw[c] / mpmath.fsum(raw)
+                targets[e, c] = raw[c] / total
         return {"W": weights, "X": inputs, "b": list(logits), "Y": targets}  # b = this point's logits (extreme too)
 
     def affine(env):
