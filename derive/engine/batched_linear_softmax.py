@@ -13,6 +13,7 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
+from ..numeric.state import LazyMatrix
 from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import index_templates, rewrites
@@ -96,13 +97,22 @@ def _row_by_row(softmax):
     """A derived N x K array: `softmax` (numeric.softmax) of each row of Z."""
     def derived(env):
         logits = env.array("Z")
+        rows = [softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
         out = mpmath.matrix(logits.rows, logits.cols)
-        for e in range(logits.rows):
-            row = softmax([logits[e, c] for c in range(logits.cols)])
-            for c in range(logits.cols):
-                out[e, c] = row[c]
+        for e, row in enumerate(rows):
+            for c, value in enumerate(row):
+                out[e, c] = value
         return out
     return derived
+
+
+def _log_probs(env):
+    """log P_nk, one log per row (numeric.softmax): the loss holds N K logs of P, and a numeric
+    dL/dW_rc evaluates it at every step of mpmath.diff. Entries are read, never perturbed (no
+    derivative is taken by log P), so they are kept as rows and handed out by position."""
+    logits = env.array("Z")
+    rows = [stable_log_softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
+    return LazyMatrix(logits.rows, logits.cols, lambda e, c: rows[e][c])
 
 
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
@@ -148,9 +158,7 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
                      derived={"Z": affine, "P": _row_by_row(stable_softmax),
-                              # log P_nk with one log per row: the loss holds N K logs of P, and a
-                              # numeric dL/dW_rc evaluates it at every step of mpmath.diff.
-                              "log_P": _row_by_row(stable_log_softmax)},
+                              "log_P": _log_probs},
                      layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
                      # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
                      # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).

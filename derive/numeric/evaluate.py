@@ -149,7 +149,7 @@ def _log(expr):
         if logs not in env.derived or name in env.arrays:  # given values: their own log
             return generic(env)
         values = env.array(logs)
-        if isinstance(values, mpmath.matrix) != (len(position) == 2):  # a matrix of logs for P_nk, a list for sigma_k
+        if isinstance(values, (mpmath.matrix, LazyMatrix)) != (len(position) == 2):  # P_nk: a matrix; sigma_k: a list
             return generic(env)
         try:
             return values[position] if len(position) == 2 else values[position[0]]
