@@ -424,11 +424,15 @@ class RowsProver:
     def normal(self, expr, uses_sum: bool):
         key = (expr, uses_sum)
         if key not in self._normal:
-            expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._derivative(d, uses_sum))
             if expr.has(sp.Sum):  # an entry of a form over the batch, when N = K shared SymPy's one size symbol
                 expr = expr.replace(lambda e: isinstance(e, sp.Sum) and all(
                     limit.is_Integer for _dummy, *limits in e.limits for limit in limits), _sum_term_by_term)
-            self._normal[key] = self._over_S(expr.xreplace(self.defined), uses_sum)
+            # A derivative the chain rule takes comes out over S already (in Z, the S_n, Y and the
+            # layer's leaves): it stands aside as a mark while the rest of the entry is rewritten.
+            taken = {derivative: self._derivative(derivative, uses_sum) for derivative in expr.atoms(sp.Derivative)}
+            marks = {derivative: sp.Dummy() for derivative, value in taken.items() if value is not derivative}
+            rest = self._over_S(expr.xreplace(marks).xreplace(self.defined), uses_sum)
+            self._normal[key] = rest.xreplace({mark: taken[derivative] for derivative, mark in marks.items()})
         return self._normal[key]
 
     def _over_S(self, expr, uses_sum: bool):
