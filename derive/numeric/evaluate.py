@@ -205,6 +205,16 @@ def _entry_at(values, positions, expr):
 
 def _indexed_at(expr, name, positions):
     """x[3] and W[2, 1]: the 0-based position is fixed when compiled, not worked out at every call."""
+    if len(positions) == 2 and min(positions) >= 0:
+        def entry(env):  # W[2, 1], Y[n, k]: read N K times by a batch's loss at every evaluation
+            values = env.array(name)
+            if not isinstance(values, (mpmath.matrix, LazyMatrix)):
+                return _entry_at(values, positions, expr)
+            try:
+                return values[positions]
+            except IndexError:
+                raise EvaluationError(f"index out of range in {expr}") from None
+        return entry
     if len(positions) != 1 or positions[0] < 0:
         return lambda env: _entry_at(env.array(name), positions, expr)  # the general path, its errors
     position, = positions
