@@ -13,9 +13,10 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.softmax import stable_softmax
+from ..numeric.state import LazyMatrix
+from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
-from ..algebra import rewrites
+from ..algebra import index_templates, rewrites
 from . import concrete, cross_entropy
 from .common import TARGETS_NONNEGATIVE, Chain, require
 from .roles import CLASSES, LOSS
@@ -25,7 +26,7 @@ TITLE = "Backpropagation through a linear softmax classifier over a batch (mean 
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
 # Proved entry by entry over each example's S_n (verify.concrete RowsProver) at every K up to 512
-# (27 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
+# (11 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
 # are refused (SizeLimitError).
 FAST_SIZES = {"D": 4, "N": 4}
 
@@ -49,15 +50,25 @@ ROW_DENOMINATOR = concrete.ROW_DENOMINATOR  # S_n, example n's softmax denominat
 def logit(row, column, features=D) -> sp.Expr:
     """Z_{row, column} = Sum_r X_{row, r} W_{column, r} + b_column."""
     if isinstance(features, int):
-        return sp.Add(*[X[row, c] * W[column, c] for c in range(1, features + 1)]) + b[column]
+        return _written_out_logit(Z[row, column], sp.Integer(features))
     return sp.Sum(X[row, _r] * W[column, _r], (_r, 1, features)) + b[column]
+
+
+# Z_ec = X_e1 W_c1 + ... + X_eD W_cD + b_c, built once per index shape: N K logits, in the engine
+# and again in the verifier's layer.
+_written_out_logit = index_templates.PerTemplate(lambda entry, features: sp.Add(
+    *[X[entry.indices[0], c] * W[entry.indices[1], c] for c in range(1, int(features) + 1)]) + b[entry.indices[1]])
 
 
 def loss_definition(classes=K, batch=N) -> sp.Expr:
     if isinstance(classes, int):
-        return -sp.Add(*[Y[e, c] * sp.log(P[e, c]) for e in range(1, batch + 1)
-                         for c in range(1, classes + 1)]) / batch
+        mean = sp.Integer(1) / batch
+        return sp.Add(*[_loss_term(Y[e, c], P[e, c], mean) for e in range(1, batch + 1) for c in range(1, classes + 1)])
     return -sp.Sum(sp.Sum(Y[example, k] * sp.log(P[example, k]), (k, 1, classes)), (example, 1, batch)) / batch
+
+
+# -Y_nk log P_nk / N built once per index shape: SymPy's log asks assumptions of each P_nk.
+_loss_term = index_templates.PerTemplate(lambda target, prob, mean: -mean * target * sp.log(prob))
 
 
 def _probs_meaning(classes):
@@ -82,6 +93,28 @@ _LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure
 _LOGITS_SIZE = 1 << 15
 
 
+def _row_by_row(softmax):
+    """A derived N x K array: `softmax` (numeric.softmax) of each row of Z."""
+    def derived(env):
+        logits = env.array("Z")
+        rows = [softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
+        out = mpmath.matrix(logits.rows, logits.cols)
+        for e, row in enumerate(rows):
+            for c, value in enumerate(row):
+                out[e, c] = value
+        return out
+    return derived
+
+
+def _log_probs(env):
+    """log P_nk, one log per row (numeric.softmax): the loss holds N K logs of P, and a numeric
+    dL/dW_rc evaluates it at every step of mpmath.diff. Entries are read, never perturbed (no
+    derivative is taken by log P), so they are kept as rows and handed out by position."""
+    logits = env.array("Z")
+    rows = [stable_log_softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
+    return LazyMatrix(logits.rows, logits.cols, lambda e, c: rows[e][c])
+
+
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
     def sizes(n):
         return {D: features or 2, N: batch or (3 if n == 2 else 2)}
@@ -93,8 +126,9 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         targets = mpmath.matrix(rows, n)
         for e in range(rows):
             raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(n)]
+            total = mpmath.fsum(raw)  # once per row, not once per entry (K^2 additions)
             for c in range(n):
-                targets[e, c] = raw[c] / mpmath.fsum(raw)
+                targets[e, c] = raw[c] / total
         return {"W": weights, "X": inputs, "b": list(logits), "Y": targets}  # b = this point's logits (extreme too)
 
     def affine(env):
@@ -122,16 +156,9 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
                 out[e, c] = entry(e, c)
         return out
 
-    def probs(env):
-        logits = env.array("Z")
-        out = mpmath.matrix(logits.rows, logits.cols)
-        for e in range(logits.rows):
-            row = stable_softmax([logits[e, c] for c in range(logits.cols)])
-            for c in range(logits.cols):
-                out[e, c] = row[c]
-        return out
-
-    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D}, derived={"Z": affine, "P": probs},
+    return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
+                     derived={"Z": affine, "P": _row_by_row(stable_softmax),
+                              "log_P": _log_probs},
                      layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
                      # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
                      # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).
@@ -142,8 +169,12 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
 
 def _example_gradient(row, column, batch=N) -> sp.Expr:
     """dL/dZ_{row, column}: the cross-entropy gradient sigma - y of that row, divided by N (mean)."""
-    entry = _cross_entropy_result()  # sigma_i - y_i, substituted, not retyped
-    return entry.xreplace({sigma[i]: P[row, column], y[i]: Y[row, column]}) / batch
+    return _mean_gradient(P[row, column], Y[row, column], sp.Integer(1) / batch)
+
+
+# Substituted once per index shape (index_templates): a concrete batch has N K logits.
+_mean_gradient = index_templates.PerTemplate(  # sigma_i - y_i, substituted, not retyped
+    lambda prob, target, mean: _cross_entropy_result().xreplace({sigma[i]: prob, y[i]: target}) * mean)
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,17 +289,17 @@ def build_concrete(n: int, D: int, N: int) -> Derivation:
     for position, definition in logits.items():
         for atom in definition.atoms(sp.Indexed):
             holding.setdefault(atom, []).append(position)
+    # dL/dZ_ec, built once per logit: every variable in Z_ec's definition (D + 1 of them) uses it.
+    gradients = {position: _example_gradient(*position, batch) for position in logits}
     chains = {}
     for name, shape, variable_at in (("W", (classes, features), lambda r, c: W[r + 1, c + 1]),
                                      ("b", (classes, 1), lambda r, c: b[r + 1])):
         lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
-        chained = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
-            _example_gradient(e, cc, batch) * sp.Derivative(Z[e, cc], variable_at(r, c), evaluate=False)
-            for e, cc in holding[variable_at(r, c)]]))
         # Shown once with dZ_nr/dvariable taken (X_nc, or 1 for b_r): a second display would hold N
         # unevaluated derivatives in every entry, each checked numerically.
-        differentiated = chained.replace(lambda t: isinstance(t, sp.Derivative),
-                                         lambda t: concrete.derivative_by_terms(logits[tuple(t.expr.indices)], *t.variables))
+        differentiated = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
+            gradients[position] * concrete.derivative_by_terms(logits[position], variable_at(r, c))
+            for position in holding[variable_at(r, c)]]))
         chain = Chain(lhs, differentiated, "chain rule: only the logits Z_nr hold the variable; "
                       "dL/dZ_nr = (P_nr - Y_nr) / N; differentiate Z_nr = X_n1 W_r1 + ... + X_nD W_rD + b_r",
                       rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient",

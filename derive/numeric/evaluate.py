@@ -136,20 +136,25 @@ def _unary(fn):
 
 
 def _log(expr):
-    """log sigma_k read from the derived log_sigma array where the point provides one."""
+    """log of a derived entry (log sigma_k, log P_nk) read from the derived array log_<name> where
+    the point provides one: a loss of K logs then costs one log per softmax, not K."""
     generic = _unary(mpmath.log)(expr)
     inner = expr.args[0]
-    if not (isinstance(inner, sp.Indexed) and inner.base.name == "sigma" and len(inner.indices) == 1
-            and inner.indices[0].is_Integer and int(inner.indices[0]) >= 1):
+    if not (isinstance(inner, sp.Indexed) and len(inner.indices) in (1, 2)
+            and all(ix.is_Integer and int(ix) >= 1 for ix in inner.indices)):
         return generic
-    position = int(inner.indices[0]) - 1
+    name, logs = inner.base.name, f"log_{inner.base.name}"
+    position = tuple(int(ix) - 1 for ix in inner.indices)
     def run(env):
-        if "log_sigma" not in env.derived or "sigma" in env.arrays:
+        if logs not in env.derived or name in env.arrays:  # given values: their own log
             return generic(env)
-        values = env.array("log_sigma")
-        if position >= len(values):
+        values = env.array(logs)
+        if isinstance(values, (mpmath.matrix, LazyMatrix)) != (len(position) == 2):  # P_nk: a matrix; sigma_k: a list
+            return generic(env)
+        try:
+            return values[position] if len(position) == 2 else values[position[0]]
+        except IndexError:
             return generic(env)  # its error message
-        return values[position]
     return run
 
 
@@ -200,6 +205,16 @@ def _entry_at(values, positions, expr):
 
 def _indexed_at(expr, name, positions):
     """x[3] and W[2, 1]: the 0-based position is fixed when compiled, not worked out at every call."""
+    if len(positions) == 2 and min(positions) >= 0:
+        def entry(env):  # W[2, 1], Y[n, k]: read N K times by a batch's loss at every evaluation
+            values = env.array(name)
+            if not isinstance(values, (mpmath.matrix, LazyMatrix)):
+                return _entry_at(values, positions, expr)
+            try:
+                return values[positions]
+            except IndexError:
+                raise EvaluationError(f"index out of range in {expr}") from None
+        return entry
     if len(positions) != 1 or positions[0] < 0:
         return lambda env: _entry_at(env.array(name), positions, expr)  # the general path, its errors
     position, = positions

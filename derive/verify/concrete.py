@@ -487,6 +487,7 @@ class RowsProver:
         self._normal: dict = {}
         self._holding: dict = {}  # v -> the logits Z_ec that hold it
         self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
+        self._term_over_S = index_templates.PerTemplate(self._shape_over_S)
 
     def prove(self, step: Step) -> bool | None:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
@@ -508,14 +509,25 @@ class RowsProver:
     def normal(self, expr, uses_sum: bool):
         key = (expr, uses_sum)
         if key not in self._normal:
-            expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda d: self._derivative(d, uses_sum))
             if expr.has(sp.Sum):  # an entry of a form over the batch, when N = K shared SymPy's one size symbol
                 expr = expr.replace(lambda e: isinstance(e, sp.Sum) and all(
                     limit.is_Integer for _dummy, *limits in e.limits for limit in limits), _sum_term_by_term)
-            self._normal[key] = self._over_S(expr.xreplace(self.defined), uses_sum)
+            # A derivative the chain rule takes comes out over S already (in Z, the S_n, Y and the
+            # layer's leaves): it stands aside as a mark while the rest of the entry is rewritten.
+            taken = {derivative: self._derivative(derivative, uses_sum) for derivative in expr.atoms(sp.Derivative)}
+            marks = {derivative: sp.Dummy() for derivative, value in taken.items() if value is not derivative}
+            rest = self._over_S(expr.xreplace(marks).xreplace(self.defined), uses_sum)
+            self._normal[key] = rest.xreplace({mark: taken[derivative] for derivative, mark in marks.items()})
         return self._normal[key]
 
     def _over_S(self, expr, uses_sum: bool):
+        """Term by term, each term's shape once (index_templates): the loss alone has N K terms
+        -Y_nk log P_nk / N of a few shapes, and log(e^{Z_nk} / S_n) costs SymPy's assumptions."""
+        return sp.Add(*[self._term_over_S(term) for term in sp.Add.make_args(expr)])
+
+    def _shape_over_S(self, expr):
+        """P_ec -> e^{Z_ec} / S_e and the logs expanded: a rewrite of atoms, so it commutes with
+        renaming the indices."""
         probs = {e: sp.exp(Z[e.indices]) / concrete.ROW_DENOMINATOR[e.indices[0]]
                  for e in expr.atoms(sp.Indexed) if e.base.name in self.probs}
         expr = expr.xreplace(probs) if probs else expr
@@ -538,10 +550,11 @@ class RowsProver:
                         for logit in self._logits_holding(variable)])
 
     def _terms(self, f) -> dict:
-        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss."""
+        """{atom: the terms of f over the S_n that hold it}, read once: f is the N K-term loss or
+        an S_n (K terms, of which one holds a given Z_nk)."""
         if f not in self._held:
             by_atom: dict = {}
-            for term in sp.Add.make_args(self._over_S(self.defined[f], False)):
+            for term in sp.Add.make_args(self._over_S(self.definitions[f], False)):
                 for atom in term.atoms(sp.Indexed):
                     by_atom.setdefault(atom, []).append(term)
             self._held[f] = by_atom
@@ -554,7 +567,7 @@ class RowsProver:
             terms = self._terms(f)
             denominator = concrete.ROW_DENOMINATOR[logit.indices[0]]
             direct = concrete.derivative_by_terms(sp.Add(*terms.get(logit, ())), logit)
-            through = concrete.derivative_by_terms(self.denominators[denominator], logit)
+            through = concrete.derivative_by_terms(sp.Add(*self._terms(denominator).get(logit, ())), logit)
             self._partials[key] = direct + self._outer(f, denominator, uses_sum) * through
         return self._partials[key]
 
