@@ -1,6 +1,7 @@
 """Shared by the backpropagation tests: verified derivations (cached) and their JSON results."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 
@@ -36,3 +37,12 @@ def verify_one(derivation, step):
     from derive.verify import verify_step
     return verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
                        semantics=derivation.semantics)
+
+
+def with_entry(derivation, rule, position, entry):
+    """The derivation's step of this rule with one entry of its column replaced (a wrong entry to
+    show that a large-K proof does not carry it along)."""
+    step = next(s for s in derivation.steps if s.rule == rule)
+    entries = list(step.rhs)
+    entries[position] = entry
+    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)

@@ -14,7 +14,7 @@ from derive.errors import VerificationError
 from derive.model import Rule
 from derive.reference import label_smoothing_gradient as reference
 from derive.symbols import K as K_SYMBOL, epsilon, i, sigma, y
-from backprop_helpers import verify_one
+from backprop_helpers import verify_one, with_entry
 from derive.engine import build as _unverified
 from derive.verify import verify_derivation
 from derive.verify.concrete import Prover
@@ -76,14 +76,6 @@ def test_plain_cross_entropy_answer_is_rejected():
 LARGE_K = 64
 
 
-def _with_entry(derivation, rule, position, entry):
-    """The derivation's step of this rule with one entry of its column replaced."""
-    step = next(s for s in derivation.steps if s.rule == rule)
-    entries = list(step.rhs)
-    entries[position] = entry
-    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
-
-
 def test_every_step_is_proved_at_a_large_K():
     d = verified(NAME, LARGE_K)
     assert all(step.evidence.symbolic is True for step in d.steps), [s.rule for s in d.steps]
@@ -100,7 +92,7 @@ def test_every_step_is_proved_at_a_large_K():
 def test_an_off_by_one_entry_at_a_large_K_is_not_proved(wrong):
     n = LARGE_K
     d = _unverified(NAME, n)
-    broken = _with_entry(d, Rule.ASSUMPTION, n - 2, wrong(n))
+    broken = with_entry(d, Rule.ASSUMPTION, n - 2, wrong(n))
     assert Prover(d).prove(broken) is not True
 
 
@@ -112,7 +104,7 @@ def test_a_short_targets_sum_in_one_entry_is_not_proved():
     step = next(s for s in d.steps if s.rule == Rule.DIFFERENTIATE)
     total = sp.Add(*[y[r] for r in range(1, n + 1)])
     short = sp.Add(*[y[r] for r in range(1, n)])
-    broken = _with_entry(d, Rule.DIFFERENTIATE, 0, step.rhs[0].xreplace({total: short}))
+    broken = with_entry(d, Rule.DIFFERENTIATE, 0, step.rhs[0].xreplace({total: short}))
     assert broken.rhs[0] != step.rhs[0]
     assert Prover(d).prove(broken) is not True
 
@@ -120,7 +112,7 @@ def test_a_short_targets_sum_in_one_entry_is_not_proved():
 def test_a_wrong_entry_at_a_large_K_fails_verification():
     n = LARGE_K
     d = _unverified(NAME, n)
-    broken = _with_entry(d, Rule.ASSUMPTION, 0, sigma[1] - (1 - epsilon) * y[2] - epsilon / n)
+    broken = with_entry(d, Rule.ASSUMPTION, 0, sigma[1] - (1 - epsilon) * y[2] - epsilon / n)
     steps = tuple(broken if s.rule == Rule.ASSUMPTION else s for s in d.steps)
     with pytest.raises(VerificationError):
         verify_derivation(dataclasses.replace(d, steps=steps))

@@ -15,7 +15,7 @@ from derive.errors import VerificationError
 from derive.model import Rule
 from derive.reference import logsumexp_gradient as reference
 from derive.symbols import K as K_SYMBOL, M, c, i, sigma, z
-from backprop_helpers import verify_one
+from backprop_helpers import verify_one, with_entry
 from derive.engine import build as _unverified
 from derive.verify import verify_derivation
 from derive.verify.concrete import Prover
@@ -83,14 +83,6 @@ def test_a_wrong_stable_form_is_rejected():
 LARGE_K = 64
 
 
-def _with_entry(derivation, rule, position, entry):
-    """The derivation's step of this rule with one entry of its column replaced."""
-    step = next(s for s in derivation.steps if s.rule == rule)
-    entries = list(step.rhs)
-    entries[position] = entry
-    return dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
-
-
 def test_every_step_is_proved_at_a_large_K():
     d = verified(NAME, LARGE_K)
     assert all(step.evidence.symbolic is True for step in d.steps), [s.rule for s in d.steps]
@@ -100,7 +92,7 @@ def test_every_step_is_proved_at_a_large_K():
 def test_an_off_by_one_gradient_entry_at_a_large_K_is_not_proved():
     n = LARGE_K
     d = _unverified(NAME, n)
-    broken = _with_entry(d, Rule.DIFFERENTIATE, n - 2, sp.exp(z[n]) / concrete.S)
+    broken = with_entry(d, Rule.DIFFERENTIATE, n - 2, sp.exp(z[n]) / concrete.S)
     assert Prover(d).prove(broken) is not True
 
 
@@ -119,16 +111,16 @@ def test_a_wrong_shifted_sum_in_one_entry_is_not_proved(wrong_sum):
     SymPy's cancel on the written-out sums, seconds at K = 64."""
     n = 12
     d = _unverified(NAME, n)
-    stable = _with_entry(d, Rule.STABLE_EVALUATION, n - 1, sp.exp(z[n] - M) / wrong_sum(n, -M))
+    stable = with_entry(d, Rule.STABLE_EVALUATION, n - 1, sp.exp(z[n] - M) / wrong_sum(n, -M))
     assert Prover(d).prove(stable) is not True
-    shifted = _with_entry(d, Rule.EXPAND, 1, sp.exp(c) * sp.exp(z[2]) / wrong_sum(n, c))
+    shifted = with_entry(d, Rule.EXPAND, 1, sp.exp(c) * sp.exp(z[2]) / wrong_sum(n, c))
     assert Prover(d).prove(shifted) is not True
 
 
 def test_a_stable_form_shifted_in_the_numerator_only_fails_verification_at_a_large_K():
     n = LARGE_K
     d = _unverified(NAME, n)
-    broken = _with_entry(d, Rule.STABLE_EVALUATION, 0, sp.exp(z[1] - M) / _shifted_sum(n, 0))
+    broken = with_entry(d, Rule.STABLE_EVALUATION, 0, sp.exp(z[1] - M) / _shifted_sum(n, 0))
     steps = tuple(broken if s.rule == Rule.STABLE_EVALUATION else s for s in d.steps)
     with pytest.raises(VerificationError):
         verify_derivation(dataclasses.replace(d, steps=steps))
