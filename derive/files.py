@@ -19,6 +19,18 @@ from .errors import UsageError
 TEMP_PREFIX = ".softmax-derive-tmp."
 
 
+def cache_folder(*parts: str) -> Path | None:
+    """~/.cache/softmax-derive[/parts] (XDG_CACHE_HOME respected), created private (0700), where the
+    grammar, the check targets and the TeX format are kept; None when there is no usable one (no
+    home directory, read-only): every cache is then rebuilt when needed instead."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "softmax-derive", *parts)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (OSError, RuntimeError):
+        return None
+    return folder
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -19,6 +19,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import UsageError
+from ..files import cache_folder
 from ..model import Semantics
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..settings import TARGETS_SUM_TO_ONE
@@ -167,10 +168,8 @@ def derivation_names() -> tuple:
 
 def _cache_file() -> Path | None:
     """~/.cache/softmax-derive/targets-<hash>.pickle (XDG_CACHE_HOME respected); None: no usable directory."""
-    try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (OSError, RuntimeError):
+    folder = cache_folder()
+    if folder is None:
         return None
     digest = hashlib.sha256(f"{sys.version}\n{sp.__version__}\n".encode())
     package = Path(__file__).resolve().parent.parent

@@ -43,12 +43,9 @@ def _cache_file(text: str) -> str | bool:
     """Where lark keeps the analysed grammar (a check then starts 0.13 s sooner): the user's own cache
     directory, named by the grammar's hash; lark also checks the hash inside. False: no cache."""
     import hashlib
-    import os
-    from pathlib import Path
-    try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (OSError, RuntimeError):  # no home directory, or not writable: build the grammar each time
+    from ..files import cache_folder
+    folder = cache_folder()
+    if folder is None:  # no home directory, or not writable: build the grammar each time
         return False
     digest = hashlib.sha256(f"{lark.__version__}\n{text}".encode()).hexdigest()[:16]
     return str(folder / f"grammar-{digest}.lark")

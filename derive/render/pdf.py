@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import DeriveError, ToolMissingError
+from ..files import cache_folder
 
 INSTALL_HINT = ("install TeX Live and latexmk (Debian: apt-get install texlive-latex-recommended "
                 "texlive-latex-extra texlive-pictures texlive-xetex texlive-lang-chinese latexmk)")
@@ -120,7 +121,7 @@ def _compile_with_format(source: Path, fmt: Path, marked_source: str, timeout: f
 def _preamble_format(preamble: str, timeout: float) -> Path | None:
     """~/.cache/softmax-derive/tex/preamble-HASH.fmt for this preamble and this pdflatex, built on
     first use (written whole or not at all); None without a cache directory or mylatexformat."""
-    folder, engine = _format_folder(), _pdflatex_version()
+    folder, engine = cache_folder("tex"), _pdflatex_version()
     if folder is None or engine is None:
         return None
     digest = hashlib.sha256(f"{engine}\n{preamble}".encode()).hexdigest()[:16]
@@ -137,15 +138,6 @@ def _preamble_format(preamble: str, timeout: float) -> Path | None:
         except (subprocess.TimeoutExpired, OSError):
             return None
     return fmt
-
-
-def _format_folder() -> Path | None:
-    try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "softmax-derive" / "tex"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (OSError, RuntimeError):
-        return None
-    return folder
 
 
 @functools.lru_cache(maxsize=1)
