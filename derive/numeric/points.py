@@ -109,7 +109,7 @@ def environments(spec: PointSpec, *, Ks=SYMBOLIC_KS) -> list:
         for logits in logit_sets(n, rng):
             arrays = {"z": logits, "y": _targets(rng, n, on_simplex=spec.targets_on_simplex)}
             arrays, extra_scalars = semantic_inputs(semantics, rng, n, sizes, arrays)
-            across_indices: dict = {}  # numeric derivatives that do not read i, j: once per point
+            across_indices: dict = {}  # numeric derivatives that read no free index: once per point
             for assignment in index_assignments(spec.free_indices, n, spec.condition, uppers=uppers):
                 scalars = {_K: n, **sizes, **extra_scalars, **assignment}
                 envs.append(Env(K=n, arrays=arrays, scalars=scalars, derived=derived, entry_indices=entry_indices,

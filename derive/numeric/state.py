@@ -82,8 +82,8 @@ class Env:
 
     def with_scalar(self, symbol: sp.Symbol, value) -> "Env":
         """A copy with a scalar bound. A Sum's dummy is new to the point and no derived array reads
-        it, so the memo (sigma, S) is shared; changing one of the point's own scalars (T, epsilon),
-        which derived arrays do read, starts a fresh memo."""
+        it, so the memo (sigma, S) and the shared derivatives are kept; changing one of the point's
+        own scalars (T, epsilon), which derived arrays do read, starts both afresh."""
         if symbol not in self.scalars:
             return self._copy(scalars={**self.scalars, symbol: value})
         return self._copy(scalars={**self.scalars, symbol: value}, memo={},
