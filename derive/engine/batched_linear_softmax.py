@@ -93,16 +93,19 @@ _LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure
 _LOGITS_SIZE = 1 << 15
 
 
+def _logit_rows(env) -> list:
+    """Z as a list of rows: the layer's own (no mpmath matrix is built or read per evaluation),
+    unless Z itself is an array of the point (a numeric dL/dZ_nk fixes Z and perturbs it)."""
+    if "Z" in env.arrays:
+        logits = env.arrays["Z"]
+        return [[logits[e, c] for c in range(logits.cols)] for e in range(logits.rows)]
+    return env.array("Z_rows")
+
+
 def _row_by_row(softmax):
     """A derived N x K array: `softmax` (numeric.softmax) of each row of Z."""
     def derived(env):
-        logits = env.array("Z")
-        rows = [softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
-        out = mpmath.matrix(logits.rows, logits.cols)
-        for e, row in enumerate(rows):
-            for c, value in enumerate(row):
-                out[e, c] = value
-        return out
+        return mpmath.matrix([softmax(row) for row in _logit_rows(env)])
     return derived
 
 
@@ -110,9 +113,8 @@ def _log_probs(env):
     """log P_nk, one log per row (numeric.softmax): the loss holds N K logs of P, and a numeric
     dL/dW_rc evaluates it at every step of mpmath.diff. Entries are read, never perturbed (no
     derivative is taken by log P), so they are kept as rows and handed out by position."""
-    logits = env.array("Z")
-    rows = [stable_log_softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
-    return LazyMatrix(logits.rows, logits.cols, lambda e, c: rows[e][c])
+    rows = [stable_log_softmax(row) for row in _logit_rows(env)]
+    return LazyMatrix(len(rows), len(rows[0]), lambda e, c: rows[e][c])
 
 
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
@@ -132,6 +134,7 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         return {"W": weights, "X": inputs, "b": list(logits), "Y": targets}  # b = this point's logits (extreme too)
 
     def affine(env):
+        """Z = X W^T + 1 b^T as rows, one per example."""
         weights, inputs, bias = env.array("W"), env.array("X"), env.array("b")
         precision = tuple(mpmath.mp._prec_rounding)
         # Each row read once (a matrix lookup costs more than the arithmetic), with its exact key.
@@ -150,15 +153,11 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
                     _LOGITS.clear()
                 value = _LOGITS[key] = mpmath.fdot(examples[e], rows[c]) + bias[c]
             return value
-        out = mpmath.matrix(inputs.rows, len(bias))
-        for e in range(inputs.rows):
-            for c in range(len(bias)):
-                out[e, c] = entry(e, c)
-        return out
+        return [[entry(e, c) for c in range(len(bias))] for e in range(inputs.rows)]
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
-                     derived={"Z": affine, "P": _row_by_row(stable_softmax),
-                              "log_P": _log_probs},
+                     derived={"Z_rows": affine, "Z": lambda env: mpmath.matrix(env.array("Z_rows")),
+                              "P": _row_by_row(stable_softmax), "log_P": _log_probs},
                      layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
                      # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
                      # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).
