@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.state import LazyMatrix
+from ..numeric.state import RowsMatrix
 from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import index_templates, rewrites
@@ -89,8 +89,12 @@ def _logits_meaning(features):
     return substitute
 
 
-_LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure function of exact values
-_LOGITS_SIZE = 1 << 15
+# (precision, the rows of X) -> {(W_c, b_c): column c of Z}: a pure function of exact values. A
+# numeric dL/dW_cr moves one row of W, so the other K - 1 columns recur from the evaluation before;
+# the batch's key is hashed once per evaluation, each row of W's once.
+_LOGITS: dict = {}
+_LOGITS_BATCHES = 8  # test points (batches X) kept
+_LOGITS_COLUMNS = 1 << 13  # columns kept for one batch
 
 
 def _logit_rows(env) -> list:
@@ -112,9 +116,8 @@ def _row_by_row(softmax):
 def _log_probs(env):
     """log P_nk, one log per row (numeric.softmax): the loss holds N K logs of P, and a numeric
     dL/dW_rc evaluates it at every step of mpmath.diff. Entries are read, never perturbed (no
-    derivative is taken by log P), so they are kept as rows and handed out by position."""
-    rows = [stable_log_softmax(row) for row in _logit_rows(env)]
-    return LazyMatrix(len(rows), len(rows[0]), lambda e, c: rows[e][c])
+    derivative is taken by log P), so they are kept as rows and read by position."""
+    return RowsMatrix([stable_log_softmax(row) for row in _logit_rows(env)])
 
 
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
@@ -142,18 +145,19 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         rows = [[weights[c, r] for r in range(weights.cols)] for c in range(weights.rows)]
         example_keys = [tuple(v._mpf_ for v in row) for row in examples]
         row_keys = [(*(v._mpf_ for v in row), bias[c]._mpf_) for c, row in enumerate(rows)]
+        batch = (precision, *example_keys)
+        if batch not in _LOGITS and len(_LOGITS) >= _LOGITS_BATCHES:
+            _LOGITS.clear()
+        columns = _LOGITS.setdefault(batch, {})
+        if len(columns) >= _LOGITS_COLUMNS:
+            columns.clear()
 
-        def entry(e, c):
-            # Memoised on the exact values it is computed from: a numeric dL/dW_cr moves one row
-            # of W, and the other entries recur from the evaluation before.
-            key = (precision, example_keys[e], row_keys[c])
-            value = _LOGITS.get(key)
+        def column(c):
+            value = columns.get(row_keys[c])
             if value is None:
-                if len(_LOGITS) >= _LOGITS_SIZE:
-                    _LOGITS.clear()
-                value = _LOGITS[key] = mpmath.fdot(examples[e], rows[c]) + bias[c]
+                value = columns[row_keys[c]] = [mpmath.fdot(example, rows[c]) + bias[c] for example in examples]
             return value
-        return [[entry(e, c) for c in range(len(bias))] for e in range(inputs.rows)]
+        return [list(row) for row in zip(*[column(c) for c in range(len(bias))])]
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
                      derived={"Z_rows": affine, "Z": lambda env: mpmath.matrix(env.array("Z_rows")),
