@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..settings import TARGETS_SUM_TO_ONE
 from ..model import Assumption, Derivation, Rule, Semantics, Step, SymbolRole
-from ..numeric.state import LazyMatrix
+from ..numeric.state import RowsMatrix
 from ..numeric.softmax import stable_log_softmax, stable_softmax
 from ..symbols import D, K, L, N, P, W, X, Y, Z, b, d, i, k, n as example, sigma, y
 from ..algebra import index_templates, rewrites
@@ -26,7 +26,7 @@ TITLE = "Backpropagation through a linear softmax classifier over a batch (mean 
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
 # Proved entry by entry over each example's S_n (verify.concrete RowsProver) at every K up to 512
-# (11 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
+# (10 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
 # are refused (SizeLimitError).
 FAST_SIZES = {"D": 4, "N": 4}
 
@@ -89,30 +89,35 @@ def _logits_meaning(features):
     return substitute
 
 
-_LOGITS: dict = {}  # (precision, X_e, W_c, b_c) -> Z_ec at a test point: a pure function of exact values
-_LOGITS_SIZE = 1 << 15
+# (precision, the rows of X) -> {(W_c, b_c): column c of Z}: a pure function of exact values. A
+# numeric dL/dW_cr moves one row of W, so the other K - 1 columns recur from the evaluation before;
+# the batch's key is hashed once per evaluation, each row of W's once.
+_LOGITS: dict = {}
+_LOGITS_BATCHES = 8  # test points (batches X) kept
+_LOGITS_COLUMNS = 1 << 13  # columns kept for one batch
+
+
+def _logit_rows(env) -> list:
+    """Z as a list of rows: the layer's own (no mpmath matrix is built or read per evaluation),
+    unless Z itself is an array of the point (a numeric dL/dZ_nk fixes Z and perturbs it)."""
+    if "Z" in env.arrays:
+        logits = env.arrays["Z"]
+        return [[logits[e, c] for c in range(logits.cols)] for e in range(logits.rows)]
+    return env.array("Z_rows")
 
 
 def _row_by_row(softmax):
     """A derived N x K array: `softmax` (numeric.softmax) of each row of Z."""
     def derived(env):
-        logits = env.array("Z")
-        rows = [softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
-        out = mpmath.matrix(logits.rows, logits.cols)
-        for e, row in enumerate(rows):
-            for c, value in enumerate(row):
-                out[e, c] = value
-        return out
+        return mpmath.matrix([softmax(row) for row in _logit_rows(env)])
     return derived
 
 
 def _log_probs(env):
     """log P_nk, one log per row (numeric.softmax): the loss holds N K logs of P, and a numeric
     dL/dW_rc evaluates it at every step of mpmath.diff. Entries are read, never perturbed (no
-    derivative is taken by log P), so they are kept as rows and handed out by position."""
-    logits = env.array("Z")
-    rows = [stable_log_softmax([logits[e, c] for c in range(logits.cols)]) for e in range(logits.rows)]
-    return LazyMatrix(logits.rows, logits.cols, lambda e, c: rows[e][c])
+    derivative is taken by log P), so they are kept as rows and read by position."""
+    return RowsMatrix([stable_log_softmax(row) for row in _logit_rows(env)])
 
 
 def _semantics(features: int | None, batch: int | None, classes: int | None) -> Semantics:
@@ -132,6 +137,7 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         return {"W": weights, "X": inputs, "b": list(logits), "Y": targets}  # b = this point's logits (extreme too)
 
     def affine(env):
+        """Z = X W^T + 1 b^T as rows, one per example."""
         weights, inputs, bias = env.array("W"), env.array("X"), env.array("b")
         precision = tuple(mpmath.mp._prec_rounding)
         # Each row read once (a matrix lookup costs more than the arithmetic), with its exact key.
@@ -139,26 +145,23 @@ def _semantics(features: int | None, batch: int | None, classes: int | None) -> 
         rows = [[weights[c, r] for r in range(weights.cols)] for c in range(weights.rows)]
         example_keys = [tuple(v._mpf_ for v in row) for row in examples]
         row_keys = [(*(v._mpf_ for v in row), bias[c]._mpf_) for c, row in enumerate(rows)]
+        batch = (precision, *example_keys)
+        if batch not in _LOGITS and len(_LOGITS) >= _LOGITS_BATCHES:
+            _LOGITS.clear()
+        columns = _LOGITS.setdefault(batch, {})
+        if len(columns) >= _LOGITS_COLUMNS:
+            columns.clear()
 
-        def entry(e, c):
-            # Memoised on the exact values it is computed from: a numeric dL/dW_cr moves one row
-            # of W, and the other entries recur from the evaluation before.
-            key = (precision, example_keys[e], row_keys[c])
-            value = _LOGITS.get(key)
+        def column(c):
+            value = columns.get(row_keys[c])
             if value is None:
-                if len(_LOGITS) >= _LOGITS_SIZE:
-                    _LOGITS.clear()
-                value = _LOGITS[key] = mpmath.fdot(examples[e], rows[c]) + bias[c]
+                value = columns[row_keys[c]] = [mpmath.fdot(example, rows[c]) + bias[c] for example in examples]
             return value
-        out = mpmath.matrix(inputs.rows, len(bias))
-        for e in range(inputs.rows):
-            for c in range(len(bias)):
-                out[e, c] = entry(e, c)
-        return out
+        return [list(row) for row in zip(*[column(c) for c in range(len(bias))])]
 
     return Semantics(arrays=arrays, sizes=sizes, index_ranges={d: D},
-                     derived={"Z": affine, "P": _row_by_row(stable_softmax),
-                              "log_P": _log_probs},
+                     derived={"Z_rows": affine, "Z": lambda env: mpmath.matrix(env.array("Z_rows")),
+                              "P": _row_by_row(stable_softmax), "log_P": _log_probs},
                      layers=((("P",), _probs_meaning(classes or K)), (("Z",), _logits_meaning(features or D))),
                      # SymPy needs ~30 s per step to differentiate the batched log-softmax and still ends
                      # undecided: every step here rests on the 50-digit numbers (and `require` for the forms).

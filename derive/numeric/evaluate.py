@@ -111,6 +111,9 @@ def _mul(expr):
     if len(parts) == 2:
         first, second = parts
         return lambda env: first(env) * second(env)
+    if len(parts) == 3:  # -y_k log sigma_k / N: each of a loss's N K terms, without the loop
+        first, second, third = parts
+        return lambda env: first(env) * second(env) * third(env)
     def run(env):
         product = parts[0](env)
         for part in parts[1:]:

@@ -34,6 +34,19 @@ class LazyMatrix:
         return mpmath.matrix([[self[r, c] for c in range(self.cols)] for r in range(self.rows)])
 
 
+class RowsMatrix(LazyMatrix):
+    """A derived matrix computed whole as a list of rows (log P, one log-softmax per row): read by
+    position, with nothing left to compute or keep per entry (a loss reads each entry once)."""
+
+    def __init__(self, rows: list):
+        super().__init__(len(rows), len(rows[0]), lambda r, c: rows[r][c])
+        self._rows = rows
+
+    def __getitem__(self, position):
+        r, c = position
+        return self._rows[r][c]
+
+
 @dataclass(frozen=True)
 class Env:
     """A point: array values (1-based in the trees), scalar symbols, and derived arrays."""

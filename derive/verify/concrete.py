@@ -575,8 +575,10 @@ class RowsProver:
         """df/dS_e, once per row, with the row's targets' sum one term (1 where the step uses it)."""
         key = (f, denominator, uses_sum)
         if key not in self._partials:
-            outer = sp.factor_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
-                                                                 denominator))
+            # gcd_terms, not factor_terms: the same (Y_e1 + ... + Y_eK) / (N S_e) here, without
+            # factoring each of the K terms inside (a third less).
+            outer = sp.gcd_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
+                                                              denominator))
             if uses_sum:
                 row = denominator.indices[0]
                 outer = outer.xreplace({sp.Add(*[Y[row, c] for c in range(1, self.classes + 1)]): sp.Integer(1)})
@@ -849,8 +851,27 @@ def _entry(side, r: int, c: int):
     if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
         return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
     if isinstance(side, sp.MatrixExpr) and side.shape[0] != side.shape[1]:
-        return _generic_matrix_entry(side, int(side.shape[0])).xreplace({_ROW: r, _COL: c})
+        return _matrix_entry(side, r, c)
     return matrix_entries_to_indexed(side[r, c])
+
+
+def _matrix_entry(form: sp.MatrixExpr, r: int, c: int) -> sp.Expr:
+    """Entry (r, c) of a K x D form: its generic entry instantiated (index_templates), which costs
+    a fraction of an xreplace (a K x D form has K D entries, each proved and checked). Where the
+    index map would merge two atoms (X_{1, p1} and X_{1, 2} at c = 1), the plain xreplace."""
+    generic, atoms = _matrix_entry_template(form, int(form.shape[0]))
+    back = {index_templates.placeholder(0): sp.Integer(r + 1), index_templates.placeholder(1): sp.Integer(c + 1)}
+    if len({(atom.base, *(back.get(ix, ix) for ix in atom.indices)) for atom in atoms}) == len(atoms):
+        return index_templates.instantiate(generic, back)
+    return generic.xreplace(back)
+
+
+@functools.lru_cache(maxsize=16)
+def _matrix_entry_template(form: sp.MatrixExpr, rows: int) -> tuple:
+    """(the generic entry with row + 1 and col + 1 as the placeholders p_0 and p_1, its Indexed atoms)."""
+    generic = _generic_matrix_entry(form, rows).xreplace(
+        {_ROW: index_templates.placeholder(0) - 1, _COL: index_templates.placeholder(1) - 1})
+    return generic, tuple(generic.atoms(sp.Indexed))
 
 
 # --- numeric ----------------------------------------------------------------------------------
