@@ -177,3 +177,25 @@ def test_a_check_without_printing_differs_only_by_the_empty_interpretation():
         bare = check_answer(text, target="cross-entropy-gradient", seed=7, printed=False)
         assert bare.interpretation == ""
         assert bare == replace(printed, interpretation=""), text
+
+
+@pytest.mark.parametrize("text", [r"\sigma_i - y_i + 3 y_i", r"\sigma_i \sigma_j - y_i", r"\sigma_i - y_j",
+                                  r"\sum_j \sigma_j y_i - y_i + \sigma_i"])
+def test_naming_shares_an_answers_values_across_index_sets_only_where_it_cannot_tell(text):
+    """The answer's values at the naming points, computed once per entry for all index sets, are the
+    values each index set gives on its own: an answer without j shares its (i) values with (i, j),
+    one with j (free or summed) does not."""
+    import sympy as sp
+    from derive import symbols
+    from derive.check import target as targets
+    from derive.check.mistakes import _AnswerValues, _naming_values
+    from derive.parse.parser import parse_line
+    goal = targets.get("cross-entropy-gradient")
+    answer = parse_line(text).parts[0]
+    shared = _AnswerValues(answer, goal)
+    i, j = sp.Symbol("i", integer=True, positive=True), sp.Symbol("j", integer=True, positive=True)
+    assert goal.free == (i,)
+    for free in [(i,), (i, j), (i, j, symbols.n), (i,)]:
+        alone = _naming_values(answer, goal, free)
+        assert alone is not None and shared.at(free) == alone
+        assert shared.get(free) == alone

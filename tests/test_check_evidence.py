@@ -256,7 +256,7 @@ def test_naming_fingerprints_agree_with_compare_on_every_candidate(target, answe
     from derive.check.target import get
     goal = get(target)
     expr = _read(answer)[0][0][1]
-    answer_values: dict = {}
+    answer_values = mistakes._AnswerValues(expr, goal)
     decisions = [(mistakes._matches(expr, replace(goal, result=candidate), answer_values),
                   compare(expr, replace(goal, result=candidate), sample=2).agree)
                  for _id, candidate, _note in mistakes.candidates(goal)]

@@ -160,7 +160,7 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     if stray:
         names = ", ".join(sorted(map(str, stray)))
         return mistake("index-slip", ("note_index", {"names": names}), lang)
-    answer_values: dict = {}  # the answer evaluated once at the naming points, for every test below
+    answer_values = _AnswerValues(answer, target)  # evaluated once at the naming points, for every test below
     if _matches(answer, target, answer_values):
         # Equal at the naming points, wrong elsewhere (a term vanishing at some K): every candidate
         # that equals the target would match too, so name only what is certain.
@@ -179,15 +179,56 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     return None
 
 
-def _matches(answer: sp.Basic, probe: CheckTarget, answer_values: dict) -> bool:
+class _AnswerValues:
+    """One answer's values at the naming points within one identify, by index set, as _naming_values
+    gives them. The answer is compiled once, and an entry that differs only in an index the answer
+    does not hold (j, in an answer without j: the candidates with j enumerate i and j) is computed
+    once: its environment differs only in a scalar the answer never reads."""
+
+    def __init__(self, answer: sp.Basic, target: CheckTarget):
+        self._answer, self._target = answer, target  # a probe differs from target only in its result
+        self._run, self._letters = None, frozenset()
+        self._by_set: dict = {}
+        self._by_entry: dict = {}  # (point, ((index, value), ...) of the indices it reads) -> value
+
+    def get(self, free: tuple) -> tuple | None:
+        """The values already computed for `free`; None if not yet (or not computable)."""
+        return self._by_set.get(free)
+
+    def at(self, free: tuple) -> tuple | None:
+        if free not in self._by_set:
+            self._by_set[free] = self._values(free)
+        return self._by_set[free]
+
+    def _values(self, free: tuple) -> tuple | None:
+        target = self._target
+        try:
+            with mpmath.workdps(PRECISION_DIGITS):
+                if self._run is None:
+                    self._run = evaluator(self._answer, target)
+                    # Every letter the evaluator may read: the answer's and its substituted definitions'.
+                    self._letters = frozenset(target.substitute(self._answer).atoms(sp.Symbol))
+                read = tuple(ix for ix in free if ix in self._letters or ix in target.free)
+                chosen = points(simplex=target.simplex, semantics=target.semantics)
+                out = []
+                for point in sample_points(chosen):
+                    for assignment, env in environments(point, free, target.arrays, target.semantics):
+                        key = (id(point), tuple((ix, assignment[ix]) for ix in read))
+                        if key not in self._by_entry:
+                            self._by_entry[key] = safe(self._run, env, assignment)
+                        out.append(self._by_entry[key])
+                return tuple(out)
+        except (DeriveError, TypeError, ValueError, ArithmeticError):
+            return None
+
+
+def _matches(answer: sp.Basic, probe: CheckTarget, answer_values: _AnswerValues) -> bool:
     """compare(answer, probe, sample=2).agree, from values at the naming points: the candidate's are
     computed once per process (a class names many answers against the same catalogue), the answer's
-    once per identify (`answer_values`, by index set). Where either cannot be computed in full (a
-    point it cannot be evaluated at, a shape), compare itself decides, as it did alone."""
+    once per identify (`answer_values`). Where either cannot be computed in full (a point it cannot
+    be evaluated at, a shape), compare itself decides, as it did alone."""
     free = enumerated_indices(answer, probe)
-    if free not in answer_values:
-        answer_values[free] = _naming_values(answer, probe, free)
-    got, expected = answer_values[free], _candidate_values(probe, free)
+    got, expected = answer_values.at(free), _candidate_values(probe, free)
     if got is None or expected is None:
         return compare(answer, probe, sample=2).agree
     derivative = answer.has(sp.Derivative) or probe.result.has(sp.Derivative)
@@ -214,7 +255,7 @@ def _naming_values(expr: sp.Basic, target: CheckTarget, free: tuple) -> tuple | 
         return None
 
 
-def _known_pairs(target: CheckTarget, answer_values: dict) -> list | None:
+def _known_pairs(target: CheckTarget, answer_values: _AnswerValues) -> list | None:
     """_values(answer, target) from the values _matches already computed (the same points, indices
     and evaluation); None where they are missing, and _values computes them itself."""
     free = tuple(target.free)

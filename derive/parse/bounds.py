@@ -74,7 +74,7 @@ _NOT_FINITE = frozenset({sp.zoo, sp.nan, sp.oo, -sp.oo})
 
 def checked(expr: sp.Basic) -> sp.Basic:
     # Every node the parser builds is checked: one walk finds both the infinities and the exact numbers.
-    numbers = expr.atoms(sp.Number, type(sp.zoo))
+    numbers = _numbers(expr) if isinstance(expr, sp.Basic) else expr.atoms(sp.Number, type(sp.zoo))
     if numbers & _NOT_FINITE:
         raise ParseError("division by zero")
     if log10_bound(expr) > MAX_LOG10:
@@ -82,6 +82,21 @@ def checked(expr: sp.Basic) -> sp.Basic:
     if _digits(numbers) > MAX_DIGITS:
         raise ParseError(f"the numbers in the answer have too many digits (more than {MAX_DIGITS})")
     return expr
+
+
+def _numbers(expr: sp.Basic) -> frozenset:
+    """expr.atoms(sp.Number, zoo), from its subtrees' sets: every node the parser builds is checked,
+    so a walk of the whole tree at each node would visit the deep subtrees again at every level
+    (a mutable matrix, which cannot be a key, is walked by `checked` itself)."""
+    if isinstance(expr, (sp.Number, type(sp.zoo))):
+        return frozenset((expr,))
+    return _remembered_numbers(expr) if expr.args else frozenset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_numbers(expr: sp.Basic) -> frozenset:
+    return frozenset().union(*(_numbers(arg) if isinstance(arg, sp.Basic) else arg.atoms(sp.Number, type(sp.zoo))
+                               for arg in expr.args))
 
 
 def power(base: sp.Basic, exponent: sp.Basic) -> sp.Basic:
