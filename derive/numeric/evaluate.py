@@ -349,10 +349,11 @@ def _derivative(expr):
             position = tuple(_index_value(ix, env) - 1 for ix in index)
             cache = env.across_indices
             if cache is not None:
-                # The value depends on the point, the position and the scalars the body reads, not
-                # on the entry indices it does not read: dL/dz_k is the same for every (i, j).
-                key = (node, position, tuple(item for item in env.scalars.items()
-                                             if item[0] in read or item[0] not in env.entry_indices))
+                # The value depends on the point, the position, the precision (as a closed sum's)
+                # and the scalars the body reads, not on the entry indices it does not read:
+                # dL/dz_k is the same for every (i, j).
+                key = (node, position, mpmath.mp.prec, tuple(item for item in env.scalars.items()
+                                                             if item[0] in read or item[0] not in env.entry_indices))
                 if key in cache:
                     return cache[key]
             values = env.array(name)
