@@ -85,6 +85,26 @@ def test_a_check_imports_only_what_it_needs(tmp_path):
     assert none_near[0] == "1" and len(none_near) == 2 + every and "cross-entropy-gradient" in none_near
 
 
+def test_a_check_process_freezes_what_it_imported_and_collects_nothing_at_exit():
+    """The modules a check imports are frozen once imported (later collections skip them), and whatever
+    is left when the process ends is frozen before the interpreter's last collections."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import atexit, gc, sys; from derive.cli_app import main\n"
+            "atexit.register(lambda: print('exit', gc.get_freeze_count()))  # runs after the freeze main registers\n"
+            "try:\n    main(['check', '--target', 'softmax-jacobian', sys.argv[1]])\n"
+            "except SystemExit as end:\n    print('code', end.code, 'sympy' in sys.modules, gc.isenabled(), gc.get_freeze_count())\n")
+    root = Path(__file__).resolve().parent.parent
+    words = subprocess.run([sys.executable, "-c", code, r"\sigma_i(1-\sigma_j)"], cwd=root, capture_output=True,
+                           text=True, check=True).stdout.split()
+    words = words[words.index("code"):]  # after the verdict's own text
+    assert words[:4] == ["code", "1", "True", "True"]  # checked, with SymPy imported, the collector on again
+    after_check, at_exit = int(words[4]), int(words[6])
+    assert after_check > 10_000  # SymPy's and the checker's objects
+    assert at_exit > after_check  # the verdict's own objects too, frozen at exit
+
+
 def test_the_catalogue_reads_every_constant_the_engine_modules_define():
     """catalog.py parses only each engine module's header: a constant it missed would differ from the module's."""
     import importlib
