@@ -102,9 +102,9 @@ def stored() -> Mapping:
     once and kept in the user's cache directory: building them all costs about a second of CPU. Each
     target is pickled on its own and read when first asked for (SymPy rebuilds every expression it
     reads: all of them cost 15 ms, one about 1 ms), so a check reads its own target and the others only
-    when naming a mistake needs them. The file is named by a hash of this package's source and SymPy's
-    version, so any change to the engine makes a new one; a missing, stale or unreadable file is
-    rebuilt and rewritten. {} when there is no usable cache directory."""
+    when naming a mistake needs them. The file is named by a hash of this package's files (path, size,
+    modification time) and SymPy's version, so any change to the engine makes a new one; a missing,
+    stale or unreadable file is rebuilt and rewritten. {} when there is no usable cache directory."""
     cache = _cache_file()
     if cache is None:
         return {}
@@ -172,10 +172,23 @@ def _cache_file() -> Path | None:
     if folder is None:
         return None
     digest = hashlib.sha256(f"{sys.version}\n{sp.__version__}\n".encode())
-    package = Path(__file__).resolve().parent.parent
-    for source in sorted(package.rglob("*.py")):
-        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    digest.update(_sources_stamp(Path(__file__).resolve().parent.parent).encode())
     return folder / f"targets-{digest.hexdigest()[:16]}.pickle"
+
+
+def _sources_stamp(package: Path) -> str:
+    """Every .py file under `package`: its path, size and modification time, one line each, in order.
+    Not the bytes: any edit or reinstall changes the stamp, and a stat per file costs well under a
+    millisecond where reading and hashing every source cost 5 ms at every start."""
+    lines = []
+    for folder, subfolders, files in os.walk(package):
+        subfolders.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                status = os.stat(path)
+                lines.append(f"{os.path.relpath(path, package)}\0{status.st_size}\0{status.st_mtime_ns}")
+    return "\n".join(lines)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
