@@ -5,13 +5,11 @@ here; everything is read from the Derivation (result, result_lhs, definitions, a
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import UsageError
-from ..files import cache_folder
+from ..files import cache_folder, write_cache
 from ..model import Semantics
 from ..algebra.indices import free_indices, rename_sum_indices
 from ..settings import TARGETS_SUM_TO_ONE
@@ -121,7 +119,7 @@ def stored() -> Mapping:
         target = built(name)
         entries[name] = (pickle.dumps(replace(target, semantics=None), protocol=pickle.HIGHEST_PROTOCOL),
                          target.semantics is not None)
-    _write_atomically(cache, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+    write_cache(cache, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
     return _StoredTargets(entries)
 
 
@@ -189,20 +187,6 @@ def _sources_stamp(package: Path) -> str:
                 status = os.stat(path)
                 lines.append(f"{os.path.relpath(path, package)}\0{status.st_size}\0{status.st_mtime_ns}")
     return "\n".join(lines)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the whole new one; a failed write leaves no cache (rebuilt next time)."""
-    temporary = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-            temporary = handle.name
-            handle.write(data)
-        os.replace(temporary, path)
-    except OSError:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def names() -> tuple:
