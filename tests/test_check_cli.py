@@ -85,6 +85,27 @@ def test_a_check_imports_only_what_it_needs(tmp_path):
     assert none_near[0] == "1" and len(none_near) == 2 + every and "cross-entropy-gradient" in none_near
 
 
+def test_only_a_wrong_answer_imports_the_mistake_catalogue_and_the_step_diagnosis(tmp_path):
+    """Naming a mistake and diagnosing a step are a wrong answer's work: a right answer's process never
+    imports them (the first process of an installation builds the stored targets, the next reads them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys; from click.testing import CliRunner; from derive.cli_app import main; "
+            "r = CliRunner().invoke(main, ['check', '--target', 'softmax-jacobian', sys.argv[1]]); "
+            "print(r.exit_code, *sorted(m for m in sys.modules if m in ('derive.check.mistakes', 'derive.check.steps')))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+
+    def imported(answer: str) -> list:
+        return subprocess.run([sys.executable, "-c", code, answer], cwd=root, env=env, capture_output=True,
+                              text=True, check=True).stdout.split()
+    assert imported(r"\sigma_i(1-\sigma_j)") == ["1", "derive.check.mistakes", "derive.check.steps"]
+    assert imported(r"\sigma_i(\delta_{ij}-\sigma_j)") == ["0"]
+    assert imported(r"\sigma_j(\delta_{ij}-\sigma_i)") == ["0"]  # proved by the verifier's rewriting
+
+
 def test_a_check_process_freezes_what_it_imported_and_collects_nothing_at_exit():
     """The modules a check imports are frozen once imported (later collections skip them), and whatever
     is left when the process ends is frozen before the interpreter's last collections."""
