@@ -3,27 +3,31 @@
 Importing SymPy and the checker makes some 60,000 containers the collector tracks, all of them alive
 until the process ends. The collector walks them again at every full collection while they are made
 (a tenth of a `check`'s CPU time) and again at exit, when the process is about to give its memory back
-anyway (a sixth). None of that frees anything. A library caller (a notebook, `grade` in one process) is untouched:
-only the command line calls these.
+anyway (a sixth). None of that frees anything. Only the command line calls these: a program or a
+notebook calling check_answer keeps Python's collector as it is.
 """
 from __future__ import annotations
 
 import atexit
 import contextlib
 import gc
+import sys
 
 
 @contextlib.contextmanager
 def imports_frozen():
-    """Import modules inside this with the collector paused, then freeze every object there is into the
-    permanent generation, which later collections skip. Modules are never garbage; the few cycles
-    that may be garbage at this moment stay in memory until exit instead of being freed."""
-    enabled = gc.isenabled()
+    """Import modules inside this with the collector paused, then, if that imported anything, freeze
+    every object there is into the permanent generation, which later collections skip. Modules are
+    never garbage; the few cycles that may be garbage at this moment stay in memory until exit
+    instead of being freed. A process that had them imported already (a test session invoking many
+    commands) freezes nothing more."""
+    enabled, imported = gc.isenabled(), len(sys.modules)
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if len(sys.modules) > imported:
+            gc.freeze()
         if enabled:
             gc.enable()
 

@@ -114,16 +114,19 @@ def test_a_check_process_freezes_what_it_imported_and_collects_nothing_at_exit()
     from pathlib import Path
     code = ("import atexit, gc, sys; from derive.cli_app import main\n"
             "atexit.register(lambda: print('exit', gc.get_freeze_count()))  # runs after the freeze main registers\n"
-            "try:\n    main(['check', '--target', 'softmax-jacobian', sys.argv[1]])\n"
-            "except SystemExit as end:\n    print('code', end.code, 'sympy' in sys.modules, gc.isenabled(), gc.get_freeze_count())\n")
+            "for _ in range(2):\n"
+            "    try:\n        main(['check', '--target', 'softmax-jacobian', sys.argv[1]])\n"
+            "    except SystemExit as end:\n"
+            "        print('code', end.code, 'sympy' in sys.modules, gc.isenabled(), gc.get_freeze_count())\n")
     root = Path(__file__).resolve().parent.parent
     words = subprocess.run([sys.executable, "-c", code, r"\sigma_i(1-\sigma_j)"], cwd=root, capture_output=True,
                            text=True, check=True).stdout.split()
-    words = words[words.index("code"):]  # after the verdict's own text
-    assert words[:4] == ["code", "1", "True", "True"]  # checked, with SymPy imported, the collector on again
-    after_check, at_exit = int(words[4]), int(words[6])
+    first, second = (words[at:at + 5] for at in [i for i, word in enumerate(words) if word == "code"])
+    assert first[:4] == second[:4] == ["code", "1", "True", "True"]  # checked, SymPy imported, the collector on
+    after_check, again, at_exit = int(first[4]), int(second[4]), int(words[-1])
     assert after_check > 10_000  # SymPy's and the checker's objects
-    assert at_exit > after_check  # the verdict's own objects too, frozen at exit
+    assert again <= after_check  # nothing new imported the second time: nothing more frozen
+    assert at_exit > after_check  # the verdicts' own objects too, frozen at exit
 
 
 def test_the_catalogue_reads_every_constant_the_engine_modules_define():
