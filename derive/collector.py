@@ -34,6 +34,8 @@ def imports_frozen():
 
 def no_collection_at_exit() -> None:
     """Freeze everything when the interpreter starts to finalise: its last collections then walk
-    nothing. Files are still closed and flushed, atexit functions registered later still run first."""
+    nothing. Atexit functions registered later still run first, and stdout and stderr are still
+    flushed; only objects kept alive by reference cycles are not finalised, and no command leaves
+    output to such an object (files are written in `with` blocks and renamed into place)."""
     atexit.unregister(gc.freeze)  # once per process, however many commands a test invokes
     atexit.register(gc.freeze)
