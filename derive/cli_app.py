@@ -32,6 +32,11 @@ class _Group(click.Group):
     A command's module is imported when that command runs (or --help lists it): `check` does not
     pay for importing generate's."""
 
+    def main(self, *args, **kwargs):
+        from .collector import no_collection_at_exit
+        no_collection_at_exit()  # a command's process ends soon after: see collector.py
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -31,6 +31,21 @@ def cache_folder(*parts: str) -> Path | None:
     return folder
 
 
+def write_cache(path: Path, data: bytes) -> None:
+    """Keep `data` in the cache file `path`: readers see the old file or the whole new one, and a failed
+    write (a full disk) leaves no file and no error, since whatever is cached is rebuilt when missing."""
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+            temporary = handle.name
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

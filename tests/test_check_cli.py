@@ -85,6 +85,50 @@ def test_a_check_imports_only_what_it_needs(tmp_path):
     assert none_near[0] == "1" and len(none_near) == 2 + every and "cross-entropy-gradient" in none_near
 
 
+def test_only_a_wrong_answer_imports_the_mistake_catalogue_and_the_step_diagnosis(tmp_path):
+    """Naming a mistake and diagnosing a step are a wrong answer's work: a right answer's process never
+    imports them (the first process of an installation builds the stored targets, the next reads them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys; from click.testing import CliRunner; from derive.cli_app import main; "
+            "r = CliRunner().invoke(main, ['check', '--target', 'softmax-jacobian', sys.argv[1]]); "
+            "print(r.exit_code, *sorted(m for m in sys.modules if m in ('derive.check.mistakes', 'derive.check.steps')))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+
+    def imported(answer: str) -> list:
+        return subprocess.run([sys.executable, "-c", code, answer], cwd=root, env=env, capture_output=True,
+                              text=True, check=True).stdout.split()
+    assert imported(r"\sigma_i(1-\sigma_j)") == ["1", "derive.check.mistakes", "derive.check.steps"]
+    assert imported(r"\sigma_i(\delta_{ij}-\sigma_j)") == ["0"]
+    assert imported(r"\sigma_j(\delta_{ij}-\sigma_i)") == ["0"]  # proved by the verifier's rewriting
+
+
+def test_a_check_process_freezes_what_it_imported_and_collects_nothing_at_exit():
+    """The modules a check imports are frozen once imported (later collections skip them), and whatever
+    is left when the process ends is frozen before the interpreter's last collections."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import atexit, gc, sys; from derive.cli_app import main\n"
+            "atexit.register(lambda: print('exit', gc.get_freeze_count()))  # runs after the freeze main registers\n"
+            "for _ in range(2):\n"
+            "    try:\n        main(['check', '--target', 'softmax-jacobian', sys.argv[1]])\n"
+            "    except SystemExit as end:\n"
+            "        print('code', end.code, 'sympy' in sys.modules, gc.isenabled(), gc.get_freeze_count())\n")
+    root = Path(__file__).resolve().parent.parent
+    words = subprocess.run([sys.executable, "-c", code, r"\sigma_i(1-\sigma_j)"], cwd=root, capture_output=True,
+                           text=True, check=True).stdout.split()
+    first, second = (words[at:at + 5] for at in [i for i, word in enumerate(words) if word == "code"])
+    assert first[:4] == second[:4] == ["code", "1", "True", "True"]  # checked, SymPy imported, the collector on
+    after_check, again, at_exit = int(first[4]), int(second[4]), int(words[-1])
+    assert after_check > 10_000  # SymPy's and the checker's objects
+    assert again <= after_check  # nothing new imported the second time: nothing more frozen
+    assert at_exit > after_check  # the verdicts' own objects too, frozen at exit
+
+
 def test_the_catalogue_reads_every_constant_the_engine_modules_define():
     """catalog.py parses only each engine module's header: a constant it missed would differ from the module's."""
     import importlib

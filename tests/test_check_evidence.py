@@ -222,6 +222,30 @@ def test_targets_are_stored_once_and_read_back_equal(tmp_path, monkeypatch):
         _forget_targets(targets)
 
 
+def test_the_stored_targets_are_renamed_by_any_edit_to_the_package(tmp_path):
+    """The targets file is named by each source's path, size and modification time: an edit that keeps
+    the size still moves the time, a new module or a renamed one changes the list; other files do not count."""
+    import os
+    from derive.check.target import _sources_stamp
+    (tmp_path / "engine").mkdir()
+    module = tmp_path / "engine" / "softmax.py"
+    module.write_text("RESULT = 1\n")
+    (tmp_path / "model.py").write_text("")
+    stamps = [_sources_stamp(tmp_path)]
+    (tmp_path / "notes.txt").write_text("not a source")
+    stamps.append(_sources_stamp(tmp_path))
+    assert stamps[1] == stamps[0]
+    module.write_text("RESULT = 2\n")  # the same size
+    os.utime(module, ns=(1, 1))  # a time of its own, whatever the clock's resolution
+    stamps.append(_sources_stamp(tmp_path))
+    (tmp_path / "engine" / "extra.py").write_text("")
+    stamps.append(_sources_stamp(tmp_path))
+    module.rename(tmp_path / "engine" / "renamed.py")
+    stamps.append(_sources_stamp(tmp_path))
+    assert len(set(stamps[1:])) == 4
+    assert _sources_stamp(tmp_path) == stamps[-1]  # and the same files give the same name
+
+
 def test_a_bug_in_the_proof_surfaces_and_the_undecidable_is_a_missed_proof(monkeypatch):
     """Only what SymPy raises on the undecidable lowers the evidence; a programming error (here an
     AttributeError) is reported as internal, never hidden behind a weaker "correct"."""

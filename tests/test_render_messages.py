@@ -29,6 +29,28 @@ def test_a_missing_rule_text_is_an_error_not_english(monkeypatch):
         messages.rule_label("zh", Rule.FACTOR)
 
 
+def test_the_cached_copy_of_a_catalogue_is_its_toml_and_a_damaged_copy_is_never_believed(tmp_path, monkeypatch):
+    """The first read parses the TOML and keeps a JSON copy named by its hash; the next reads the copy,
+    which equals tomllib's parse; a changed catalogue gets a copy of its own; a damaged copy is replaced."""
+    import tomllib
+    from importlib import resources
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = resources.files("derive.render").joinpath("messages", "zh.toml").read_bytes()
+    expected = tomllib.loads(source.decode("utf-8"))
+    assert messages._parsed(source) == expected
+    copy, = (tmp_path / "softmax-derive").glob("messages-*.json")
+    with monkeypatch.context() as patched:
+        patched.setattr(tomllib, "loads", lambda text: pytest.fail("parsed the TOML although a copy is kept"))
+        assert messages._parsed(source) == expected
+    changed = source + "\n[words_added_by_the_test]\nnew = \"x\"\n".encode()
+    assert messages._parsed(changed)["words_added_by_the_test"] == {"new": "x"}
+    assert len(list((tmp_path / "softmax-derive").glob("messages-*.json"))) == 2
+    for damage in (b'{"words": {"trunc', b'["not", "a table"]'):
+        copy.write_bytes(damage)
+        assert messages._parsed(source) == expected
+        assert copy.read_bytes() != damage
+
+
 @pytest.mark.parametrize("name", engine.names())
 @pytest.mark.parametrize("fmt", ["latex", "markdown", "fragment"])
 def test_chinese_documents_use_chinese_words(name, fmt):

@@ -22,14 +22,12 @@ from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided,
                           UnknownSize, compare, cpu_deadline, time_limit)
-from .mistakes import identify, mistake
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
 from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
                         set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove, tiny_difference
-from .steps import diagnose, step_message
 from .verdict import LineVerdict, Verdict
 from .words import reading_error, say
 
@@ -236,6 +234,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         return Verdict("undecided", interpretation, f"{reading} {say(lang, 'unfinished')}", None, None,
                        _line_verdicts(chain, per_line), None, seed=seed)
     if last.has(sp.Derivative):
+        from .mistakes import mistake  # see identify
         per_line[last_line] = "incorrect"
         return Verdict("incorrect", interpretation, f"{reading} {say(lang, 'restates')}",
                        mistake("not-differentiated", lang=lang), None, _line_verdicts(chain, per_line), last_line,
@@ -245,6 +244,7 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
         for line, expr in chain:
             found = None if _is_the_question(expr, goal) else tiny_difference(expr, goal, seed)
             if found is not None:
+                from .mistakes import mistake  # see identify
                 per_line[line] = "incorrect"
                 where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
                 reason = say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0])
@@ -310,7 +310,9 @@ def evidence_line(evidence: Evidence, largest: int, lang: str = "en") -> str:
 
 def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Verdict:
     """The verdict is fixed; name the mistake (and the broken step) within its own CPU allowance.
-    A named mistake never changes the verdict, and the fixed points of naming make it reproducible."""
+    A named mistake never changes the verdict, and the fixed points of naming make it reproducible.
+    The step diagnosis is imported here, not with the checker (see identify)."""
+    from .steps import diagnose, step_message
     line = verdict.first_wrong_line
     wrong = [expr for ln, expr in chain if ln == line]
     expr = wrong[0] if wrong else chain[-1][1]
@@ -337,8 +339,17 @@ def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Ve
     return replace(verdict, message=message, mistake=found, step=step, hint=hint_text, lang=lang)
 
 
+def identify(expr, goal, lang: str):
+    """mistakes.identify, imported at a wrong answer's first naming, not with the checker: a right
+    answer never needs the catalogue of mistakes (nor the step diagnosis), and a check's start-up
+    need not pay for them."""
+    from .mistakes import identify as named
+    return named(expr, goal, lang)
+
+
 def _first_step(expr, goal) -> str:
     """For a one-line answer: the transformation the question itself calls for first."""
+    from .steps import diagnose  # see identify
     try:
         return diagnose(goal.lhs, expr, goal).transformation
     except (ShapeMismatch, EvaluationError, TypeError, ValueError, ArithmeticError):
@@ -349,6 +360,7 @@ def _left_side_mistake(expr, goal, lang: str = "en"):
     """A wrong left side asks another question: name the derivation it belongs to, if we know it."""
     if not isinstance(expr, sp.Derivative):  # only a derivative can be another question's left side
         return None
+    from .mistakes import mistake  # see identify
     for name, (lhs, _result) in targets.questions().items():
         if lhs != goal.lhs and expr == lhs:
             return mistake("other-target", ("left_side", {"lhs": to_latex(expr), "name": name,

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .equivalence import Counterexample
-from .mistakes import Mistake
 from .proof import Evidence
-from .steps import StepFeedback
+
+if TYPE_CHECKING:  # annotations only: a right answer's check imports neither (see checker._explained)
+    from .mistakes import Mistake
+    from .steps import StepFeedback
 
 EXIT_CODES = {"correct": 0, "incorrect": 1, "invalid": 2, "undecided": 3}
 

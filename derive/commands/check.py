@@ -60,8 +60,10 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @click.argument("answer", required=False)
 def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros, case) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
-    from ..check import check_answer
-    from ..check.target import get as lookup
+    from ..collector import imports_frozen
+    with imports_frozen():  # SymPy and the checker, made once and kept until exit: see derive/collector.py
+        from ..check import check_answer
+        from ..check.target import get as lookup
 
     lookup(target)
     roles = declared(notation_file, symbols, macros)

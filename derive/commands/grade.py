@@ -24,14 +24,16 @@ from .check import case_option, declared, read_case_option, reading_options
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
 def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros, case) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
+    from ..collector import imports_frozen
     from .progress import plural, progress
 
-    from ..check.grading import grade_all, read_rows, report_format, summary, write_report
-    from ..check.target import get as lookup
-    from ..errors import UsageError
-    from ..files import check_output_file
+    with imports_frozen():  # SymPy and the checker, kept until exit (and shared by forked workers): see there
+        from ..check.grading import grade_all, read_rows, report_format, summary, write_report
+        from ..check.target import get as lookup
+        from ..errors import UsageError
+        from ..files import check_output_file
 
-    from ..check.points import fresh_seed
+        from ..check.points import fresh_seed
     lookup(target)
     roles = declared(notation_file, symbols, macros)
     read_case_option(case)
