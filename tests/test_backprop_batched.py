@@ -109,3 +109,34 @@ def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, swap):
     assert wrong.rhs != step.rhs
     assert RowsProver(derivation).prove(step) is True
     assert RowsProver(derivation).prove(wrong) is not True
+
+
+def test_one_proof_per_entry_shape_and_a_misplaced_or_foreign_entry_is_not_proved():
+    """Entries that rename each other (examples, classes, features permuted: verify.symmetry) share
+    one proof, so at K = 64 only a few normal forms are built for 4 x 64 x 4 entries; an entry
+    moved to another position, or one reading example 5 of a batch of 4, is still not proved."""
+    import sympy as sp
+    from derive.verify.concrete import RowsProver
+    derivation = _unverified(NAME, 64, 3, 4)
+    prover = RowsProver(derivation)
+    assert all(prover.prove(step) is True for step in derivation.steps)
+    assert len(prover._normal) <= 8
+    step = next(s for s in derivation.steps if s.rule.value == "chain-rule")
+    example_5 = {P[4, 41]: P[5, 41], Y[4, 41]: Y[5, 41], X[4, 2]: X[5, 2]}  # the same shape, renamed out of the batch
+    for change in (lambda entries: entries[40, 2],                # dL/dW_{41,3}'s entry at (41, 2)
+                   lambda entries: entries[40, 1].xreplace(example_5)):  # example 5 of 4 in place of example 4
+        entries = step.rhs.as_mutable()
+        entries[40, 1] = change(entries)
+        wrong = dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+        assert wrong.rhs != step.rhs
+        assert prover.prove(wrong) is not True
+
+
+def test_the_shared_proof_needs_a_symmetric_meaning():
+    """Without one term of the loss the meaning is no longer the same under renaming, so no entry
+    shape stands for another; with every term it is."""
+    from derive.verify.concrete import RowsProver
+    from derive.verify.symmetry import BatchSymmetry
+    meaning = RowsProver(_unverified(NAME, 8, 3, 4))._meaning()
+    assert BatchSymmetry.of(meaning) is not None
+    assert BatchSymmetry.of([pair for pair in meaning if not pair[1].has(Y[2, 5])]) is None

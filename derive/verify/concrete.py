@@ -32,6 +32,7 @@ from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import K as _K, Y, Z, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
+from .symmetry import BatchSymmetry
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
@@ -488,6 +489,16 @@ class RowsProver:
         self._holding: dict = {}  # v -> the logits Z_ec that hold it
         self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
         self._term_over_S = index_templates.PerTemplate(self._shape_over_S)
+        self._symmetry = BatchSymmetry.of(self._meaning()) if self.layer is not None else None
+        self._by_shape: dict = {}  # the symmetry's key of (lhs, rhs, uses_sum) -> proved
+
+    def _meaning(self) -> list:
+        """(L or S_n, one term of its definition) and (Z_ec, one term of its layer): what the
+        entries mean, whose symmetry lets one proof stand for an entry shape (verify.symmetry)."""
+        logits = [Z[e, c] for e in range(1, len(self.denominators) + 1) for c in range(1, self.classes + 1)]
+        return [(symbol, term) for symbol, definition in self.definitions.items()
+                for term in sp.Add.make_args(definition)] + \
+               [(logit, term) for logit in logits for term in sp.Add.make_args(self.layer(logit))]
 
     def prove(self, step: Step) -> bool | None:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
@@ -495,7 +506,19 @@ class RowsProver:
         if rows is None:
             return None
         pairs = [(_entry(step.lhs, r, c), _entry(step.rhs, r, c)) for r in range(rows) for c in range(cols)]
-        return all(self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum)) for a, b in pairs) or None
+        return all(self._entry_equal(a, b, uses_sum) for a, b in pairs) or None
+
+    def _entry_equal(self, a, b, uses_sum: bool) -> bool:
+        """a = b, proved once per shape of the pair itself: an entry that renames a proved one
+        (examples, classes and features each permuted, verify.symmetry) is proved with it, before
+        its normal form is built (the chain rule through L is most of a proof's work)."""
+        key = None if self._symmetry is None else self._symmetry.key(a, b)
+        if key is not None and (key, uses_sum) in self._by_shape:
+            return self._by_shape[(key, uses_sum)]
+        proved = self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum))
+        if key is not None:
+            self._by_shape[(key, uses_sum)] = proved
+        return proved
 
     def _equal(self, a, b) -> bool:
         """a - b vanishes, proved once per shape (engine.index_templates): normal forms hold only

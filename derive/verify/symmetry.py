@@ -1,0 +1,114 @@
+"""A batch's meaning is unchanged by renaming its examples, classes or features: one proof per entry shape.
+
+The claim. Write every integer index by its kind (the example n of X_nd, Y_nk, P_nk, Z_nk, S_n;
+the class k of W_kd, b_k, Y_nk, P_nk, Z_nk; the feature d of X_nd, W_kd). Let Pi rename the values
+of each kind by a permutation of that kind's values, all atoms at once. If Pi maps the meaning to
+itself (the set of pairs (defined symbol, one term of its definition) for L, the S_n and the
+layer's Z_ec, and the rule P_nk = e^{Z_nk} / S_n, whose kinds match), then L(Pi v) = L(v), so
+(dL/dv_a)(Pi v) = (dL/dv_{Pi a})(v): an identity dL/dv_a = R proved for all values implies
+dL/dv_{Pi a} = Pi R. The row sums of Y (the assumption a step may use) are permuted among
+themselves, so the domain is the same.
+
+What is checked, not assumed:
+* the meaning is Pi-invariant for every Pi: for each shape of pair and each pattern of equal
+  indices within a kind, the number of pairs equals the number of ways to fill that pattern with
+  distinct values of each kind (`_full_orbits`), so every renaming of a pair is again a pair;
+* two entries share a key only when one is the other with each kind's values mapped one to one
+  (the same tree, the same pattern of equal indices within each kind), every atom is an atom of
+  the meaning (so the map extends to a permutation of each kind's values: an example 5 at N = 4 is
+  no renaming of the batch), and the tree holds no index outside an Indexed (no Sum, delta or
+  condition whose integers would not be renamed).
+A key a proof has settled therefore settles every entry with that key.
+"""
+from __future__ import annotations
+
+import collections
+import math
+
+import sympy as sp
+
+# The kind of each index position, by the name of its base. The rule P_nk = e^{Z_nk} / S_n
+# (RowsProver._shape_over_S) is equivariant exactly because P, Z and S_n share these kinds.
+AXES = {"X": ("example", "feature"), "W": ("class", "feature"), "b": ("class",), "Y": ("example", "class"),
+        "P": ("example", "class"), "Z": ("example", "class"), "S": ("example",)}
+# Nodes an entry may hold for its key: integers elsewhere in these are constants, not indices.
+_PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.Derivative, sp.Tuple, sp.Symbol, sp.Number,
+          sp.IndexedBase, sp.Indexed)
+
+
+class _Outside(Exception):
+    """The tree holds something a renaming of the batch does not cover."""
+
+
+class BatchSymmetry:
+    """Keys for entries (lhs, rhs) under which one proof holds for all; None where it does not apply."""
+
+    def __init__(self, atoms: frozenset):
+        self._atoms = atoms
+
+    @classmethod
+    def of(cls, meaning: list) -> "BatchSymmetry | None":
+        """meaning: the pairs (defined symbol or Indexed, one term of its definition). None unless
+        every renaming of every kind maps the set of pairs to itself."""
+        pairs = set(meaning)
+        try:
+            cut = [_cut(pair, None) for pair in pairs]
+        except _Outside:
+            return None
+        if not _full_orbits(cut):
+            return None
+        return cls(frozenset(atom for pair in pairs for side in pair for atom in side.atoms(sp.Indexed)))
+
+    def key(self, *exprs):
+        """Equal for two tuples of entries exactly when one is the other renamed kind by kind;
+        None when the entries hold an atom or a node the renaming does not cover."""
+        try:
+            shape, slots = _cut(exprs, self._atoms)
+        except _Outside:
+            return None
+        return shape, _pattern(slots)
+
+
+def _cut(node, atoms) -> tuple:
+    """(the tree with every index cut out, [(kind, value)] in walk order)."""
+    slots: list = []
+    return _walk(node, slots, atoms), slots
+
+
+def _walk(node, slots: list, atoms):
+    if isinstance(node, tuple):  # the pairs and tuples of entries themselves
+        return tuple(_walk(part, slots, atoms) for part in node)
+    if isinstance(node, sp.Indexed):
+        kinds = AXES.get(node.base.name)
+        if kinds is None or len(kinds) != len(node.indices) or not all(ix.is_Integer for ix in node.indices) \
+                or (atoms is not None and node not in atoms):
+            raise _Outside(node)
+        slots.extend(zip(kinds, (int(ix) for ix in node.indices)))
+        return node.base
+    if not isinstance(node, _PLAIN):
+        raise _Outside(node)
+    if not node.args:
+        return node
+    return (node.func, *(_walk(arg, slots, atoms) for arg in node.args))
+
+
+def _pattern(slots: list) -> tuple:
+    """Each slot as (kind, the number of the first value of its kind equal to it): values are
+    forgotten, only which indices of one kind are equal stays."""
+    numbered: dict = {}
+    return tuple((kind, numbered.setdefault((kind, value), len(numbered))) for kind, value in slots)
+
+
+def _full_orbits(cut: list) -> bool:
+    """Every renaming of each pair is a pair: for each (shape, pattern) the pairs number
+    prod over kinds of m! / (m - j)!, m the kind's values and j the distinct ones the pattern has."""
+    values = collections.defaultdict(set)
+    for _shape, slots in cut:
+        for kind, value in slots:
+            values[kind].add(value)
+    counts = collections.Counter((shape, _pattern(slots)) for shape, slots in cut)
+    for (_shape, pattern), count in counts.items():
+        distinct = collections.Counter(kind for kind, _number in set(pattern))
+        if count != math.prod(math.perm(len(values[kind]), j) for kind, j in distinct.items()):
+            return False
+    return True
