@@ -140,3 +140,18 @@ def test_the_shared_proof_needs_a_symmetric_meaning():
     meaning = RowsProver(_unverified(NAME, 8, 3, 4))._meaning()
     assert BatchSymmetry.of(meaning) is not None
     assert BatchSymmetry.of([pair for pair in meaning if not pair[1].has(Y[2, 5])]) is None
+
+
+def test_df_dS_is_gathered_as_gcd_terms_gathers_it():
+    """(Y_e1 + ... + Y_eK) / (N S_e) by distributivity is gcd_terms' own form (the step's row sum
+    is then one subexpression); terms with different coefficients are left to gcd_terms."""
+    import sympy as sp
+    from derive.engine.concrete import ROW_DENOMINATOR, derivative_by_terms
+    from derive.verify.concrete import RowsProver, _gathered
+    prover = RowsProver(_unverified(NAME, 8, 3, 4))
+    loss, = prover.defined
+    row = derivative_by_terms(sp.Add(*prover._terms(loss)[ROW_DENOMINATOR[2]]), ROW_DENOMINATOR[2])
+    assert sp.srepr(_gathered(row)) == sp.srepr(sp.gcd_terms(row))
+    assert _gathered(row).has(sp.Add(*[Y[2, c] for c in range(1, 9)]))
+    uneven = row + Y[2, 1] / ROW_DENOMINATOR[2]
+    assert sp.srepr(_gathered(uneven)) == sp.srepr(sp.gcd_terms(uneven))

@@ -598,10 +598,7 @@ class RowsProver:
         """df/dS_e, once per row, with the row's targets' sum one term (1 where the step uses it)."""
         key = (f, denominator, uses_sum)
         if key not in self._partials:
-            # gcd_terms, not factor_terms: the same (Y_e1 + ... + Y_eK) / (N S_e) here, without
-            # factoring each of the K terms inside (a third less).
-            outer = sp.gcd_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
-                                                              denominator))
+            outer = _gathered(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())), denominator))
             if uses_sum:
                 row = denominator.indices[0]
                 outer = outer.xreplace({sp.Add(*[Y[row, c] for c in range(1, self.classes + 1)]): sp.Integer(1)})
@@ -618,6 +615,23 @@ class RowsProver:
 
 
 _expand_log = index_templates.PerTemplate(lambda g: sp.expand_log(g, force=True))  # force: logits are real
+
+
+def _gathered(total):
+    """c (Y_e1 + ... + Y_eK) for the K terms c Y_ek of df/dS_e, when every term is one target
+    times the same c (distributivity: SymPy's Mul and Add, one pass); else gcd_terms, which gives
+    the same form with a walk over the factors of every term (most of the work of a proof)."""
+    common, targets = set(), []
+    for term in sp.Add.make_args(total):
+        factors = sp.Mul.make_args(term)
+        held = [f for f in factors if isinstance(f, sp.Indexed) and f.base == Y]
+        if len(held) != 1:
+            return sp.gcd_terms(total)
+        common.add(sp.Mul(*[f for f in factors if f is not held[0]]))
+        targets.append(held[0])
+    if len(common) != 1 or len(targets) < 2:
+        return sp.gcd_terms(total)
+    return common.pop() * sp.Add(*targets)
 
 
 def _layer_of(semantics, base: str):
