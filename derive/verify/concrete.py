@@ -800,9 +800,11 @@ _SIZE = sp.Symbol("size", integer=True, positive=True)
 
 
 @functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=16)
 def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
     """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
-    product in it stays one Sum shared by every entry, not K terms in each."""
+    product in it stays one Sum shared by every entry, not K terms in each. Made once per form:
+    every entry of a K-entry column (dL/db_r of a batch) is an xreplace of it."""
     return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]), n)
 
 
@@ -886,29 +888,33 @@ def _entry(side, r: int, c: int):
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
     if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
-        return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
+        return _form_entry(side, r, 0)
     if isinstance(side, sp.MatrixExpr) and side.shape[0] != side.shape[1]:
-        return _matrix_entry(side, r, c)
+        return _form_entry(side, r, c)
     return matrix_entries_to_indexed(side[r, c])
 
 
-def _matrix_entry(form: sp.MatrixExpr, r: int, c: int) -> sp.Expr:
-    """Entry (r, c) of a K x D form: its generic entry instantiated (index_templates), which costs
-    a fraction of an xreplace (a K x D form has K D entries, each proved and checked). Where the
-    index map would merge two atoms (X_{1, p1} and X_{1, 2} at c = 1), the plain xreplace."""
-    generic, atoms = _matrix_entry_template(form, int(form.shape[0]))
+def _form_entry(form: sp.MatrixExpr, r: int, c: int) -> sp.Expr:
+    """Entry (r, c) of a K x D form or a column: its generic entry instantiated (index_templates),
+    which costs a fraction of an xreplace (a K x D form has K D entries, a column K, each proved
+    and checked). Where the index map would merge two atoms (X_{1, p1} and X_{1, 2} at c = 1), or
+    a position stands other than as a whole index (a Sum's X_{n, p0}, p0 - 1), the plain xreplace."""
+    generic, atoms, by_index = _form_entry_template(form, int(form.shape[0]))
     back = {index_templates.placeholder(0): sp.Integer(r + 1), index_templates.placeholder(1): sp.Integer(c + 1)}
-    if len({(atom.base, *(back.get(ix, ix) for ix in atom.indices)) for atom in atoms}) == len(atoms):
+    if by_index and len({(atom.base, *(back.get(ix, ix) for ix in atom.indices)) for atom in atoms}) == len(atoms):
         return index_templates.instantiate(generic, back)
     return generic.xreplace(back)
 
 
 @functools.lru_cache(maxsize=16)
-def _matrix_entry_template(form: sp.MatrixExpr, rows: int) -> tuple:
-    """(the generic entry with row + 1 and col + 1 as the placeholders p_0 and p_1, its Indexed atoms)."""
-    generic = _generic_matrix_entry(form, rows).xreplace(
-        {_ROW: index_templates.placeholder(0) - 1, _COL: index_templates.placeholder(1) - 1})
-    return generic, tuple(generic.atoms(sp.Indexed))
+def _form_entry_template(form: sp.MatrixExpr, rows: int) -> tuple:
+    """(the generic entry with row + 1 and col + 1 as the placeholders p_0 and p_1, its Indexed
+    atoms, whether every index of them is a number or a placeholder)."""
+    entry = _generic_entry(form, rows) if tuple(form.shape)[1] == 1 else _generic_matrix_entry(form, rows)
+    positions = (index_templates.placeholder(0), index_templates.placeholder(1))
+    generic = entry.xreplace({_ROW: positions[0] - 1, _COL: positions[1] - 1})
+    atoms = tuple(generic.atoms(sp.Indexed))
+    return generic, atoms, all(ix.is_Integer or ix in positions for atom in atoms for ix in atom.indices)
 
 
 # --- numeric ----------------------------------------------------------------------------------
