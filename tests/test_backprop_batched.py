@@ -155,3 +155,36 @@ def test_df_dS_is_gathered_as_gcd_terms_gathers_it():
     assert _gathered(row).has(sp.Add(*[Y[2, c] for c in range(1, 9)]))
     uneven = row + Y[2, 1] / ROW_DENOMINATOR[2]
     assert sp.srepr(_gathered(uneven)) == sp.srepr(sp.gcd_terms(uneven))
+
+
+def test_a_form_step_is_proved_once_for_all_its_entries_only_when_they_rename_one_another():
+    """(1/N)(P - Y)^T X against dL/dW_rc: every entry is entry (1, 1) renamed, so one proof stands
+    for the K D entries; a wrong form is not proved, and a left side with one entry of another
+    variable is proved entry by entry and fails there."""
+    import sympy as sp
+    from derive.algebra.index_templates import placeholder
+    from derive.symbols import L
+    from derive.verify.concrete import RowsProver
+    derivation = _unverified(NAME, 64, 3, 4)
+    prover = RowsProver(derivation)
+    forms = [s for s in derivation.steps if s.rule.value in ("matrix-form", "vector-form")]
+    assert len(forms) == 2
+    for step in forms:
+        rows, cols = (int(n) for n in step.lhs.shape)
+        assert prover._one_shape(step.lhs, step.rhs, rows, cols) is not None
+        assert prover.prove(step) is True
+    step = forms[0]
+    probs, inputs = sp.MatrixSymbol("P", 4, 64), sp.MatrixSymbol("X", 4, 3)
+    assert prover.prove(dataclasses.replace(step, rhs=probs.T * inputs / 4, evidence=None)) is not True
+    entries = step.lhs.as_mutable()
+    entries[40, 1] = sp.Derivative(L, W[41, 3], evaluate=False)
+    moved = dataclasses.replace(step, lhs=sp.ImmutableMatrix(entries), evidence=None)
+    assert prover._one_shape(moved.lhs, moved.rhs, 64, 3) is None
+    assert prover.prove(moved) is not True
+    p0, p1 = placeholder(0), placeholder(1)
+    symmetry = prover._symmetry
+    lhs = sp.Derivative(L, W[p0, p1], evaluate=False)
+    assert symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1]), {p0: 64, p1: 3})
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1] + P[1, 2]), {p0: 64, p1: 3})  # class 2 written
+    assert not symmetry.renames(sp.Tuple(lhs, P[p0, p0] * X[1, p1]), {p0: 64, p1: 3})  # p0 an example too
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1]), {p0: 65, p1: 3})  # class 65 of 64

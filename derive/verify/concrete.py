@@ -505,8 +505,38 @@ class RowsProver:
         rows, cols = _written_out(step.lhs, step.rhs) or (None, None)
         if rows is None:
             return None
+        shared = self._one_shape(step.lhs, step.rhs, rows, cols)
+        if shared is not None:
+            return self._entry_equal(*shared, uses_sum) or None
         pairs = [(_entry(step.lhs, r, c), _entry(step.rhs, r, c)) for r in range(rows) for c in range(cols)]
         return all(self._entry_equal(a, b, uses_sum) for a, b in pairs) or None
+
+    def _one_shape(self, lhs, rhs, rows: int, cols: int):
+        """Entry (1, 1) when every entry of the step is it renamed, else None: dL/dv_rc written out
+        against a form's generic entry ((1/N)(P - Y)^T X at row p_0, column p_1) whose positions
+        are whole indices of kinds of their own (verify.symmetry BatchSymmetry.renames). Then the
+        one proof is every entry's, and the K D entries are neither made nor walked."""
+        if self._symmetry is None or not isinstance(lhs, sp.MatrixBase) or not isinstance(rhs, sp.MatrixExpr) \
+                or isinstance(rhs, (sp.MatrixBase, concrete.StructuredMatrix)):
+            return None
+        first = lhs[0, 0]
+        if not isinstance(first, sp.Derivative) or len(first.variable_count) != 1 or first.variable_count[0][1] != 1 \
+                or not isinstance(first.variables[0], sp.Indexed):
+            return None
+        f, base = first.expr, first.variables[0].base
+        placeholders = (index_templates.placeholder(0), index_templates.placeholder(1))[:len(first.variables[0].indices)]
+        for r in range(rows):
+            for c in range(cols):
+                entry = lhs[r, c]
+                if not isinstance(entry, sp.Derivative) or entry.expr != f or entry.variable_count != \
+                        ((base[(r + 1, c + 1)[:len(placeholders)]], 1),):
+                    return None
+        generic, _atoms, by_index = _form_entry_template(rhs, rows)
+        template = (sp.Derivative(f, base[placeholders], evaluate=False), generic)
+        if not by_index or not self._symmetry.renames(sp.Tuple(*template), dict(zip(placeholders, (rows, cols)))):
+            return None
+        shared = (first, _form_entry(rhs, 0, 0))
+        return shared if self._symmetry.key(*shared) is not None else None
 
     def _entry_equal(self, a, b, uses_sum: bool) -> bool:
         """a = b, proved once per shape of the pair itself: an entry that renames a proved one

@@ -43,21 +43,23 @@ class _Outside(Exception):
 class BatchSymmetry:
     """Keys for entries (lhs, rhs) under which one proof holds for all; None where it does not apply."""
 
-    def __init__(self, atoms: frozenset):
+    def __init__(self, atoms: frozenset, values: dict):
         self._atoms = atoms
+        self._values = values  # kind -> the index values the meaning gives it
 
     @classmethod
     def of(cls, meaning: list) -> "BatchSymmetry | None":
         """meaning: the pairs (defined symbol or Indexed, one term of its definition). None unless
         every renaming of every kind maps the set of pairs to itself."""
-        pairs = set(meaning)
+        pairs, atoms = set(meaning), set()
         try:
-            cut = [_cut(pair, None) for pair in pairs]
+            cut = [_cut(pair, None, atoms) for pair in pairs]
         except _Outside:
             return None
-        if not _full_orbits(cut):
+        values = _values(cut)
+        if not _full_orbits(cut, values):
             return None
-        return cls(frozenset(atom for pair in pairs for side in pair for atom in side.atoms(sp.Indexed)))
+        return cls(frozenset(atoms), values)
 
     def key(self, *exprs):
         """Equal for two tuples of entries exactly when one is the other renamed kind by kind;
@@ -68,28 +70,52 @@ class BatchSymmetry:
             return None
         return shape, _pattern(slots)
 
+    def renames(self, template, sizes: dict) -> bool:
+        """Every instance of `template` (each placeholder p a whole index, p = 1..sizes[p]) is its
+        instance at every p = 1 renamed kind by kind (p = 1 <-> p = v in p's kind): each
+        placeholder stands at positions of one kind, its own; no index of that kind is written as
+        a number; the kind has the values 1..sizes[p]. The instance at 1 must still have a key."""
+        kinds: dict = {}  # placeholder -> its kind
+        written = set()  # the kinds of the indices written as numbers
+        for atom in template.atoms(sp.Indexed):
+            axes = AXES.get(atom.base.name)
+            if axes is None or len(axes) != len(atom.indices):
+                return False
+            for kind, ix in zip(axes, atom.indices):
+                if ix in sizes:
+                    if kinds.setdefault(ix, kind) != kind:
+                        return False
+                elif ix.is_Integer:
+                    written.add(kind)
+                else:
+                    return False
+        return set(kinds) == set(sizes) and len(set(kinds.values())) == len(kinds) and not written & set(kinds.values()) \
+            and all(set(range(1, sizes[p] + 1)) <= self._values[kind] for p, kind in kinds.items())
 
-def _cut(node, atoms) -> tuple:
-    """(the tree with every index cut out, [(kind, value)] in walk order)."""
+
+def _cut(node, atoms, found: set | None = None) -> tuple:
+    """(the tree with every index cut out, [(kind, value)] in walk order); the Indexed met go to `found`."""
     slots: list = []
-    return _walk(node, slots, atoms), slots
+    return _walk(node, slots, atoms, found), slots
 
 
-def _walk(node, slots: list, atoms):
+def _walk(node, slots: list, atoms, found):
     if isinstance(node, tuple):  # the pairs and tuples of entries themselves
-        return tuple(_walk(part, slots, atoms) for part in node)
+        return tuple(_walk(part, slots, atoms, found) for part in node)
     if isinstance(node, sp.Indexed):
         kinds = AXES.get(node.base.name)
         if kinds is None or len(kinds) != len(node.indices) or not all(ix.is_Integer for ix in node.indices) \
                 or (atoms is not None and node not in atoms):
             raise _Outside(node)
         slots.extend(zip(kinds, (int(ix) for ix in node.indices)))
+        if found is not None:
+            found.add(node)
         return node.base
     if not isinstance(node, _PLAIN):
         raise _Outside(node)
     if not node.args:
         return node
-    return (node.func, *(_walk(arg, slots, atoms) for arg in node.args))
+    return (node.func, *(_walk(arg, slots, atoms, found) for arg in node.args))
 
 
 def _pattern(slots: list) -> tuple:
@@ -99,13 +125,17 @@ def _pattern(slots: list) -> tuple:
     return tuple((kind, numbered.setdefault((kind, value), len(numbered))) for kind, value in slots)
 
 
-def _full_orbits(cut: list) -> bool:
-    """Every renaming of each pair is a pair: for each (shape, pattern) the pairs number
-    prod over kinds of m! / (m - j)!, m the kind's values and j the distinct ones the pattern has."""
+def _values(cut: list) -> dict:
     values = collections.defaultdict(set)
     for _shape, slots in cut:
         for kind, value in slots:
             values[kind].add(value)
+    return values
+
+
+def _full_orbits(cut: list, values: dict) -> bool:
+    """Every renaming of each pair is a pair: for each (shape, pattern) the pairs number
+    prod over kinds of m! / (m - j)!, m the kind's values and j the distinct ones the pattern has."""
     counts = collections.Counter((shape, _pattern(slots)) for shape, slots in cut)
     for (_shape, pattern), count in counts.items():
         distinct = collections.Counter(kind for kind, _number in set(pattern))
