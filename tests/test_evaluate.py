@@ -330,3 +330,18 @@ def test_a_long_sum_of_entries_falls_back_to_its_terms_where_the_tables_do_not_s
     beyond = loss + Y[5, 1] * sp.log(P[5, 1])
     with pytest.raises(EvaluationError, match="out of range"):
         evaluate(beyond, env)
+
+
+@pytest.mark.parametrize("digits, spread", [(15, 3.0), (50, 3.0), (50, 1000.0), (112, 5.0)])
+def test_log_softmax_gives_the_numbers_of_its_plain_operations(digits, spread):
+    """stable_log_softmax by libmp is bit for bit max, fsum of the memoised shifted exps, one log
+    and K subtractions, ties included; values that are not mpf's take those operations."""
+    from derive.numeric.softmax import _exp, stable_log_softmax
+    rng = random.Random(digits)
+    with mpmath.workdps(digits):
+        logits = [mpmath.mpf(rng.uniform(-spread, spread)) for _ in range(40)]
+        for values in (logits, logits + logits[:5], [logits[0]]):
+            top = max(values)
+            shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in values))
+            assert [v._mpf_ for v in stable_log_softmax(values)] == [(v - shift)._mpf_ for v in values]
+        assert stable_log_softmax([1, 2])[1] == 2 - (2 + mpmath.log(mpmath.exp(-1) + 1))
