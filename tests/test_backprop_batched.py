@@ -137,7 +137,7 @@ def test_the_shared_proof_needs_a_symmetric_meaning():
     shape stands for another; with every term it is."""
     from derive.verify.concrete import RowsProver
     from derive.verify.symmetry import BatchSymmetry
-    meaning = RowsProver(_unverified(NAME, 8, 3, 4))._meaning()
+    meaning = RowsProver(_unverified(NAME, 8, 3, 4))._meaning_pairs()
     assert BatchSymmetry.of(meaning) is not None
     assert BatchSymmetry.of([pair for pair in meaning if not pair[1].has(Y[2, 5])]) is None
 

@@ -101,8 +101,13 @@ class Prover:
         layers = derivation.semantics.layers if derivation.semantics is not None else None
         self._meanings = tuple(meaning for bases, meaning in layers or () if not bases)
         self.layer = LogitLayer.of(derivation.semantics, self.n)  # z = W x + b, or None: z is the input
+        self._symmetry = BatchSymmetry.of(self._meaning_pairs()) if self.layer is not None and not self._meanings else None
+        self._by_shape: dict = {}  # the symmetry's key of (a, b), uses_sum -> proved
         self._held: dict = {}  # f -> the Indexed atoms of f over S
         self._logit_entries: dict = {}  # (f, atom, k) -> df/dz_k over S
+
+    def _meaning_pairs(self) -> list:
+        return _meaning_of(self.definitions, {z[kk]: self.layer.definition(kk) for kk in range(1, self.n + 1)})
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -243,6 +248,20 @@ class Prover:
         return self.total_as(collect_targets(sp.gcd_terms(outer), self.n), atom)
 
     def entry_equal(self, a, b, uses_sum: bool, scale_a=sp.Integer(1), scale_b=sp.Integer(1)) -> bool:
+        """a scale_a = b scale_b. Through a layer z = W x + b, an entry that renames a proved one
+        (classes and features each permuted, verify.symmetry) is proved with it, before its
+        normal form is built (the chain rule through L is most of a proof's work)."""
+        key = None
+        if self._symmetry is not None and scale_a == 1 and scale_b == 1:
+            key = self._symmetry.key(a, b)
+            if key is not None and (key, uses_sum) in self._by_shape:
+                return self._by_shape[(key, uses_sum)]
+        proved = self._entry_equal(a, b, uses_sum, scale_a, scale_b)
+        if key is not None:
+            self._by_shape[(key, uses_sum)] = proved
+        return proved
+
+    def _entry_equal(self, a, b, uses_sum: bool, scale_a, scale_b) -> bool:
         """a scale_a = b scale_b, proved once per shape of (a, b) (engine.index_templates).
 
         The scales are fixed factors shared by many entries (a rank-one column's v_c0), so only a
@@ -489,16 +508,12 @@ class RowsProver:
         self._holding: dict = {}  # v -> the logits Z_ec that hold it
         self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
         self._term_over_S = index_templates.PerTemplate(self._shape_over_S)
-        self._symmetry = BatchSymmetry.of(self._meaning()) if self.layer is not None else None
+        self._symmetry = BatchSymmetry.of(self._meaning_pairs()) if self.layer is not None else None
         self._by_shape: dict = {}  # the symmetry's key of (lhs, rhs, uses_sum) -> proved
 
-    def _meaning(self) -> list:
-        """(L or S_n, one term of its definition) and (Z_ec, one term of its layer): what the
-        entries mean, whose symmetry lets one proof stand for an entry shape (verify.symmetry)."""
+    def _meaning_pairs(self) -> list:
         logits = [Z[e, c] for e in range(1, len(self.denominators) + 1) for c in range(1, self.classes + 1)]
-        return [(symbol, term) for symbol, definition in self.definitions.items()
-                for term in sp.Add.make_args(definition)] + \
-               [(logit, term) for logit in logits for term in sp.Add.make_args(self.layer(logit))]
+        return _meaning_of(self.definitions, {logit: self.layer(logit) for logit in logits})
 
     def prove(self, step: Step) -> bool | None:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
@@ -662,6 +677,14 @@ def _gathered(total):
     if len(common) != 1 or len(targets) < 2:
         return sp.gcd_terms(total)
     return common.pop() * sp.Add(*targets)
+
+
+def _meaning_of(definitions: dict, layer: dict) -> list:
+    """(a defined symbol, one term of its definition), for the definitions (L, S or the S_n) and the
+    logits' layer {logit: Z_ec = X_e1 W_c1 + ... + b_c}: what the entries mean, whose symmetry lets
+    one proof stand for an entry shape (verify.symmetry)."""
+    return [(symbol, term) for symbol, definition in (*definitions.items(), *layer.items())
+            for term in sp.Add.make_args(definition)]
 
 
 def _layer_of(semantics, base: str):

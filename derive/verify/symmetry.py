@@ -30,7 +30,9 @@ import sympy as sp
 # The kind of each index position, by the name of its base. The rule P_nk = e^{Z_nk} / S_n
 # (RowsProver._shape_over_S) is equivariant exactly because P, Z and S_n share these kinds.
 AXES = {"X": ("example", "feature"), "W": ("class", "feature"), "b": ("class",), "Y": ("example", "class"),
-        "P": ("example", "class"), "Z": ("example", "class"), "S": ("example",)}
+        "P": ("example", "class"), "Z": ("example", "class"), "S": ("example",),
+        # one example (linear-softmax-cross-entropy): sigma_k = e^{z_k} / S, S one symbol
+        "x": ("feature",), "z": ("class",), "y": ("class",), "sigma": ("class",)}
 # Nodes an entry may hold for its key: integers elsewhere in these are constants, not indices.
 _PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.Derivative, sp.Tuple, sp.Symbol, sp.Number,
           sp.IndexedBase, sp.Indexed)
