@@ -623,7 +623,7 @@ class RowsProver:
         if f not in self._held:
             by_atom: dict = {}
             for term in sp.Add.make_args(self._over_S(self.definitions[f], False)):
-                for atom in term.atoms(sp.Indexed):
+                for atom in _indexed_atoms(term):
                     by_atom.setdefault(atom, []).append(term)
             self._held[f] = by_atom
         return self._held[f]
@@ -652,10 +652,9 @@ class RowsProver:
 
     def _logits_holding(self, variable) -> list:
         if not self._holding:
-            for e in range(1, len(self.denominators) + 1):
-                for c in range(1, self.classes + 1):
-                    for atom in self.layer(Z[e, c]).atoms(sp.Indexed):
-                        self._holding.setdefault(atom, []).append(Z[e, c])
+            for logit in (Z[e, c] for e in range(1, len(self.denominators) + 1) for c in range(1, self.classes + 1)):
+                for atom in _indexed_atoms(self.layer(logit)):
+                    self._holding.setdefault(atom, []).append(logit)
         return self._holding.get(variable, [])
 
 
@@ -677,6 +676,14 @@ def _gathered(total):
     if len(common) != 1 or len(targets) < 2:
         return sp.gcd_terms(total)
     return common.pop() * sp.Add(*targets)
+
+
+def _indexed_atoms(expr) -> set:
+    """expr.atoms(sp.Indexed), without walking into each Indexed's base and indices (a third of
+    the nodes of a logit's definition or a loss term)."""
+    if isinstance(expr, sp.Indexed):
+        return {expr}
+    return set().union(*(_indexed_atoms(arg) for arg in expr.args))
 
 
 def _meaning_of(definitions: dict, layer: dict) -> list:
