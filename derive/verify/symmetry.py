@@ -1,13 +1,15 @@
-"""A batch's meaning is unchanged by renaming its examples, classes or features: one proof per entry shape.
+"""A layer's meaning is unchanged by renaming its examples, classes or features: one proof per entry shape.
 
 The claim. Write every integer index by its kind (the example n of X_nd, Y_nk, P_nk, Z_nk, S_n;
-the class k of W_kd, b_k, Y_nk, P_nk, Z_nk; the feature d of X_nd, W_kd). Let Pi rename the values
-of each kind by a permutation of that kind's values, all atoms at once. If Pi maps the meaning to
-itself (the set of pairs (defined symbol, one term of its definition) for L, the S_n and the
-layer's Z_ec, and the rule P_nk = e^{Z_nk} / S_n, whose kinds match), then L(Pi v) = L(v), so
-(dL/dv_a)(Pi v) = (dL/dv_{Pi a})(v): an identity dL/dv_a = R proved for all values implies
-dL/dv_{Pi a} = Pi R. The row sums of Y (the assumption a step may use) are permuted among
-themselves, so the domain is the same.
+the class k of W_kd, b_k, Y_nk, P_nk, Z_nk; the feature d of X_nd, W_kd; for one example, the
+class k of z_k, sigma_k, y_k and the feature d of x_d). Let Pi rename the values of each kind by a
+permutation of that kind's values, all atoms at once. If Pi maps the meaning to itself (the set
+of pairs (defined symbol, one term of its definition) for L, S or the S_n and the layer's logits,
+and the rule P_nk = e^{Z_nk} / S_n or sigma_k = e^{z_k} / S, whose kinds match), then every
+expression in the leaves, the defined symbols and their derivatives means, renamed by Pi, what it
+meant with its leaves renamed: L(Pi v) = L(v), so (dL/dv_a)(Pi v) = (dL/dv_{Pi a})(v). An identity
+dL/dv_a = R proved for all values of the leaves therefore gives dL/dv_{Pi a} = Pi R. The targets'
+sums (the assumption a step may use) are permuted among themselves, so the domain is the same.
 
 What is checked, not assumed:
 * the meaning is Pi-invariant for every Pi: for each shape of pair and each pattern of equal
