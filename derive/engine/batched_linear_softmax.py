@@ -26,8 +26,8 @@ TITLE = "Backpropagation through a linear softmax classifier over a batch (mean 
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
 # Proved entry by entry over each example's S_n (verify.concrete RowsProver) at every K up to 512
-# (10 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
-# are refused (SizeLimitError).
+# (4.5 CPU s at K = 512, D = 3, N = 4, 5.3 at D = N = 4; bench/README.md). The work grows with K D N,
+# so larger D and N are refused (SizeLimitError).
 FAST_SIZES = {"D": 4, "N": 4}
 
 SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D"),
