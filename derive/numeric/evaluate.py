@@ -172,7 +172,7 @@ def _products_of_entries(expr):
         except (IndexError, KeyError, TypeError):
             kept.clear()
             return None
-        return mpmath.mpf(mpf_sum(values, prec, rounding))
+        return mpmath.mp.make_mpf(mpf_sum(values, prec, rounding))  # as fsum makes it: no second rounding
     return run
 
 
