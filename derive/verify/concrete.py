@@ -860,11 +860,9 @@ _SIZE = sp.Symbol("size", integer=True, positive=True)
 
 
 @functools.lru_cache(maxsize=16)
-@functools.lru_cache(maxsize=16)
 def _generic_entry(column: sp.MatrixExpr, n: int) -> sp.Expr:
     """Entry _ROW (0-based) of a column form, SymPy's own at a symbolic row and size: an inner
-    product in it stays one Sum shared by every entry, not K terms in each. Made once per form:
-    every entry of a K-entry column (dL/db_r of a batch) is an xreplace of it."""
+    product in it stays one Sum shared by every entry, not K terms in each."""
     return _sized_back(matrix_entries_to_indexed(_of_symbolic_size(column, n)[_ROW, 0]), n)
 
 
