@@ -188,3 +188,4 @@ def test_a_form_step_is_proved_once_for_all_its_entries_only_when_they_rename_on
     assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1] + P[1, 2]), {p0: 64, p1: 3})  # class 2 written
     assert not symmetry.renames(sp.Tuple(lhs, P[p0, p0] * X[1, p1]), {p0: 64, p1: 3})  # p0 an example too
     assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1]), {p0: 65, p1: 3})  # class 65 of 64
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1] * 2 ** p0), {p0: 64, p1: 3})  # p0 a power

@@ -40,6 +40,9 @@ _PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.Derivative, sp.Tuple, sp.Sy
           sp.IndexedBase, sp.Indexed)
 
 
+_INDEXED = sp.Symbol("indexed")  # an Indexed set aside, to see what stands outside them
+
+
 class _Outside(Exception):
     """The tree holds something a renaming of the batch does not cover."""
 
@@ -77,11 +80,15 @@ class BatchSymmetry:
     def renames(self, template, sizes: dict) -> bool:
         """Every instance of `template` (each placeholder p a whole index, p = 1..sizes[p]) is its
         instance at every p = 1 renamed kind by kind (p = 1 <-> p = v in p's kind): each
-        placeholder stands at positions of one kind, its own; no index of that kind is written as
-        a number; the kind has the values 1..sizes[p]. The instance at 1 must still have a key."""
+        placeholder stands at positions of one kind, its own, and nowhere else (not in a power or
+        a coefficient); no index of that kind is written as a number; the kind has the values
+        1..sizes[p]. The instance at 1 must still have a key."""
         kinds: dict = {}  # placeholder -> its kind
         written = set()  # the kinds of the indices written as numbers
-        for atom in template.atoms(sp.Indexed):
+        atoms = template.atoms(sp.Indexed)
+        if template.xreplace({atom: _INDEXED for atom in atoms}).has(*sizes):
+            return False
+        for atom in atoms:
             axes = AXES.get(atom.base.name)
             if axes is None or len(axes) != len(atom.indices):
                 return False
