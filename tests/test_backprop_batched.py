@@ -109,3 +109,83 @@ def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, swap):
     assert wrong.rhs != step.rhs
     assert RowsProver(derivation).prove(step) is True
     assert RowsProver(derivation).prove(wrong) is not True
+
+
+def test_one_proof_per_entry_shape_and_a_misplaced_or_foreign_entry_is_not_proved():
+    """Entries that rename each other (examples, classes, features permuted: verify.symmetry) share
+    one proof, so at K = 64 only a few normal forms are built for 4 x 64 x 4 entries; an entry
+    moved to another position, or one reading example 5 of a batch of 4, is still not proved."""
+    import sympy as sp
+    from derive.verify.concrete import RowsProver
+    derivation = _unverified(NAME, 64, 3, 4)
+    prover = RowsProver(derivation)
+    assert all(prover.prove(step) is True for step in derivation.steps)
+    assert len(prover._normal) <= 8
+    step = next(s for s in derivation.steps if s.rule.value == "chain-rule")
+    example_5 = {P[4, 41]: P[5, 41], Y[4, 41]: Y[5, 41], X[4, 2]: X[5, 2]}  # the same shape, renamed out of the batch
+    for change in (lambda entries: entries[40, 2],                # dL/dW_{41,3}'s entry at (41, 2)
+                   lambda entries: entries[40, 1].xreplace(example_5)):  # example 5 of 4 in place of example 4
+        entries = step.rhs.as_mutable()
+        entries[40, 1] = change(entries)
+        wrong = dataclasses.replace(step, rhs=sp.ImmutableMatrix(entries), evidence=None)
+        assert wrong.rhs != step.rhs
+        assert prover.prove(wrong) is not True
+
+
+def test_the_shared_proof_needs_a_symmetric_meaning():
+    """Without one term of the loss the meaning is no longer the same under renaming, so no entry
+    shape stands for another; with every term it is."""
+    from derive.verify.concrete import RowsProver
+    from derive.verify.symmetry import BatchSymmetry
+    meaning = RowsProver(_unverified(NAME, 8, 3, 4))._meaning_pairs()
+    assert BatchSymmetry.of(meaning) is not None
+    assert BatchSymmetry.of([pair for pair in meaning if not pair[1].has(Y[2, 5])]) is None
+
+
+def test_df_dS_is_gathered_as_gcd_terms_gathers_it():
+    """(Y_e1 + ... + Y_eK) / (N S_e) by distributivity is gcd_terms' own form (the step's row sum
+    is then one subexpression); terms with different coefficients are left to gcd_terms."""
+    import sympy as sp
+    from derive.engine.concrete import ROW_DENOMINATOR, derivative_by_terms
+    from derive.verify.concrete import RowsProver, _gathered
+    prover = RowsProver(_unverified(NAME, 8, 3, 4))
+    loss, = prover.defined
+    row = derivative_by_terms(sp.Add(*prover._terms(loss)[ROW_DENOMINATOR[2]]), ROW_DENOMINATOR[2])
+    assert sp.srepr(_gathered(row)) == sp.srepr(sp.gcd_terms(row))
+    assert _gathered(row).has(sp.Add(*[Y[2, c] for c in range(1, 9)]))
+    uneven = row + Y[2, 1] / ROW_DENOMINATOR[2]
+    assert sp.srepr(_gathered(uneven)) == sp.srepr(sp.gcd_terms(uneven))
+
+
+def test_a_form_step_is_proved_once_for_all_its_entries_only_when_they_rename_one_another():
+    """(1/N)(P - Y)^T X against dL/dW_rc: every entry is entry (1, 1) renamed, so one proof stands
+    for the K D entries; a wrong form is not proved, and a left side with one entry of another
+    variable is proved entry by entry and fails there."""
+    import sympy as sp
+    from derive.algebra.index_templates import placeholder
+    from derive.symbols import L
+    from derive.verify.concrete import RowsProver
+    derivation = _unverified(NAME, 64, 3, 4)
+    prover = RowsProver(derivation)
+    forms = [s for s in derivation.steps if s.rule.value in ("matrix-form", "vector-form")]
+    assert len(forms) == 2
+    for step in forms:
+        rows, cols = (int(n) for n in step.lhs.shape)
+        assert prover._one_shape(step.lhs, step.rhs, rows, cols) is not None
+        assert prover.prove(step) is True
+    step = forms[0]
+    probs, inputs = sp.MatrixSymbol("P", 4, 64), sp.MatrixSymbol("X", 4, 3)
+    assert prover.prove(dataclasses.replace(step, rhs=probs.T * inputs / 4, evidence=None)) is not True
+    entries = step.lhs.as_mutable()
+    entries[40, 1] = sp.Derivative(L, W[41, 3], evaluate=False)
+    moved = dataclasses.replace(step, lhs=sp.ImmutableMatrix(entries), evidence=None)
+    assert prover._one_shape(moved.lhs, moved.rhs, 64, 3) is None
+    assert prover.prove(moved) is not True
+    p0, p1 = placeholder(0), placeholder(1)
+    symmetry = prover._symmetry
+    lhs = sp.Derivative(L, W[p0, p1], evaluate=False)
+    assert symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1]), {p0: 64, p1: 3})
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1] + P[1, 2]), {p0: 64, p1: 3})  # class 2 written
+    assert not symmetry.renames(sp.Tuple(lhs, P[p0, p0] * X[1, p1]), {p0: 64, p1: 3})  # p0 an example too
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1]), {p0: 65, p1: 3})  # class 65 of 64
+    assert not symmetry.renames(sp.Tuple(lhs, P[1, p0] * X[1, p1] * 2 ** p0), {p0: 64, p1: 3})  # p0 a power

@@ -163,3 +163,21 @@ def test_one_wrong_entry_at_K_64_is_not_proved(rule, block, position, rewrite):
     assert wrong.rhs != step.rhs
     assert Prover(derivation).prove(step) is True
     assert Prover(derivation).prove(wrong) is not True
+
+
+def test_one_proof_per_entry_shape_through_the_layer_and_a_misplaced_or_foreign_entry_is_not_proved():
+    """Through z = W x + b, entries that rename each other (classes and features permuted,
+    verify.symmetry) share one proof: at K = 64 a handful of shapes for 64 x 3 + 64 + 3 entries. An
+    entry moved to another position, or renamed to class 65 of 64, is still not proved."""
+    from derive.verify.concrete import Prover
+    derivation = _unverified(NAME, 64, 3)
+    prover = Prover(derivation)
+    assert prover._symmetry is not None
+    assert all(prover.prove(step) is True for step in derivation.steps)
+    assert len(prover._by_shape) <= 8
+    step = next(s for s in derivation.steps if s.rule.value == "differentiate")
+    misplaced = _with_entry(step, (40, 1), lambda e: step.rhs[40, 2])                  # dL/dW_{41,3}'s entry
+    foreign = _with_entry(step, (63, 1), lambda e: e.xreplace({sigma[64]: sigma[65], y[64]: y[65]}))
+    for wrong in (misplaced, foreign):
+        assert wrong.rhs != step.rhs
+        assert prover.prove(wrong) is not True

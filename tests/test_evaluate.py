@@ -287,3 +287,61 @@ def test_a_number_compiled_at_low_precision_is_exact_at_the_precision_it_is_used
     with mpmath.workdps(50):
         exact = mpmath.mpf(number.p) / number.q if number.is_Rational else mpmath.mpf(str(number.evalf(60)))
         assert run(Env(K=2)) == exact
+
+
+def _batch_point(seed, rows=4, classes=8):
+    """Y and Z as matrices, log P derived row by row (a batch's loss reads N K of them)."""
+    from derive.numeric.softmax import stable_log_softmax
+    from derive.numeric.state import RowsMatrix
+    rng = random.Random(seed)
+    targets = mpmath.matrix([[mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(classes)] for _ in range(rows)])
+    logits = mpmath.matrix([[mpmath.mpf(rng.uniform(-3, 3)) for _ in range(classes)] for _ in range(rows)])
+    def log_probs(env):
+        values = env.array("Z")
+        return RowsMatrix([stable_log_softmax([values[e, c] for c in range(classes)]) for e in range(rows)])
+    return Env(K=classes, arrays={"Y": targets, "Z": logits}, derived={"log_P": log_probs})
+
+
+def test_a_long_sum_of_products_of_entries_is_the_sum_of_its_terms_bit_for_bit():
+    """A loss of N K terms -Y_nk log P_nk / N read table by table (its leading -Y_nk / N kept between
+    evaluations) is exactly fsum of its terms evaluated one by one: at two precisions, with Z moved,
+    and with other targets (the kept products are made again)."""
+    P, Y = sp.IndexedBase("P"), sp.IndexedBase("Y")
+    loss = sp.Add(*[-Y[e, c] * sp.log(P[e, c]) / 4 for e in range(1, 5) for c in range(1, 9)])
+    compiled = compile_expr(loss)
+    one_by_one = lambda env: mpmath.fsum([evaluate(term, env) for term in loss.args])
+    env = _batch_point(0)
+    others = Env(K=8, arrays={**env.arrays, "Y": _batch_point(1).arrays["Y"]}, derived=env.derived)
+    for digits in (50, 112):
+        with mpmath.workdps(digits):
+            for point in (env, env.with_entry("Z", (2, 5), mpmath.mpf("0.25")), others, env):
+                assert compiled(point) == one_by_one(point)
+    assert compiled(env) != compiled(others)
+
+
+def test_a_long_sum_of_entries_falls_back_to_its_terms_where_the_tables_do_not_serve():
+    """P given as an array (its own logs, term by term), and an index beyond the arrays (its error)."""
+    P, Y = sp.IndexedBase("P"), sp.IndexedBase("Y")
+    env = _batch_point(2)
+    given = Env(K=8, arrays={**env.arrays, "P": mpmath.matrix(4, 8) + mpmath.mpf("0.125")}, derived=env.derived)
+    loss = sp.Add(*[-Y[e, c] * sp.log(P[e, c]) / 4 for e in range(1, 5) for c in range(1, 9)])
+    assert evaluate(loss, given) == mpmath.fsum([evaluate(term, given) for term in loss.args])
+    assert evaluate(loss, given) != evaluate(loss, env)
+    beyond = loss + Y[5, 1] * sp.log(P[5, 1])
+    with pytest.raises(EvaluationError, match="out of range"):
+        evaluate(beyond, env)
+
+
+@pytest.mark.parametrize("digits, spread", [(15, 3.0), (50, 3.0), (50, 1000.0), (112, 5.0)])
+def test_log_softmax_gives_the_numbers_of_its_plain_operations(digits, spread):
+    """stable_log_softmax by libmp is bit for bit max, fsum of the memoised shifted exps, one log
+    and K subtractions, ties included; values that are not mpf's take those operations."""
+    from derive.numeric.softmax import _exp, stable_log_softmax
+    rng = random.Random(digits)
+    with mpmath.workdps(digits):
+        logits = [mpmath.mpf(rng.uniform(-spread, spread)) for _ in range(40)]
+        for values in (logits, logits + logits[:5], [logits[0]]):
+            top = max(values)
+            shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in values))
+            assert [v._mpf_ for v in stable_log_softmax(values)] == [(v - shift)._mpf_ for v in values]
+        assert stable_log_softmax([1, 2])[1] == 2 - (2 + mpmath.log(mpmath.exp(-1) + 1))

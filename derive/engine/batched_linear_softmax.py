@@ -26,8 +26,8 @@ TITLE = "Backpropagation through a linear softmax classifier over a batch (mean 
 DESCRIPTION = "N examples, rows of X: dL/dW = (1/N) (P - Y)^T X, dL/db = (1/N) (P - Y)^T 1"
 SIZES = ("K", "D", "N")
 # Proved entry by entry over each example's S_n (verify.concrete RowsProver) at every K up to 512
-# (10 CPU s at K = 512, D = 3, N = 4; bench/README.md). The work grows with K D N, so larger D and N
-# are refused (SizeLimitError).
+# (4.5 CPU s at K = 512, D = 3, N = 4, 5.3 at D = N = 4; bench/README.md). The work grows with K D N,
+# so larger D and N are refused (SizeLimitError).
 FAST_SIZES = {"D": 4, "N": 4}
 
 SYMBOLS = (SymbolRole("batch-inputs", "X", "inputs, one example per row: N x D"),
@@ -280,6 +280,14 @@ def _row_denominator(row: int, classes: int) -> sp.Expr:
     return sp.Add(*[sp.exp(Z[row, c]) for c in range(1, classes + 1)])
 
 
+# dL/dv = sum of dL/dZ_nr dZ_nr/dv over the logits that hold v (dZ_nr/dv by SymPy, term by term),
+# built once per index shape: K D + K entries of a few shapes. Sound by index_templates' rule: it is
+# made from its arguments' atoms alone (the logits come written out, so their feature indices are
+# renamed with the rest), and a term-by-term derivative treats distinct atoms as independent.
+_chain_entry = index_templates.PerTemplate(lambda variable, *parts: sp.Add(*[
+    gradient * concrete.derivative_by_terms(logit, variable) for gradient, logit in zip(parts[::2], parts[1::2])]))
+
+
 def build_concrete(n: int, D: int, N: int) -> Derivation:
     """Each entry's chain rule keeps only the logits that hold its variable (Z_er for W_rc and b_r,
     one per example: N terms an entry), with example e's gradient (P_er - Y_er) / N and dZ_er/dW_rc
@@ -300,9 +308,8 @@ def build_concrete(n: int, D: int, N: int) -> Derivation:
         lhs = sp.ImmutableMatrix(*shape, lambda r, c: sp.Derivative(L, variable_at(r, c), evaluate=False))
         # Shown once with dZ_nr/dvariable taken (X_nc, or 1 for b_r): a second display would hold N
         # unevaluated derivatives in every entry, each checked numerically.
-        differentiated = sp.ImmutableMatrix(*shape, lambda r, c: sp.Add(*[
-            gradients[position] * concrete.derivative_by_terms(logits[position], variable_at(r, c))
-            for position in holding[variable_at(r, c)]]))
+        differentiated = sp.ImmutableMatrix(*shape, lambda r, c: _chain_entry(variable_at(r, c), *[
+            part for position in holding[variable_at(r, c)] for part in (gradients[position], logits[position])]))
         chain = Chain(lhs, differentiated, "chain rule: only the logits Z_nr hold the variable; "
                       "dL/dZ_nr = (P_nr - Y_nr) / N; differentiate Z_nr = X_n1 W_r1 + ... + X_nD W_rD + b_r",
                       rule=Rule.CHAIN_RULE, facts=(f"chain-through-own-batch-logits-{name}", "batch-mean-gradient",

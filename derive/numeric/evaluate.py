@@ -10,6 +10,7 @@ from typing import Callable
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import mpf_mul, mpf_sum
 from sympy.matrices.expressions import (DiagMatrix, HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -93,7 +94,106 @@ def _add(expr):
                 return _add_in_order(values + [value], parts[index + 1:], env)
             values.append(value)
         return mpmath.fsum(values)  # a sum of K numbers: rounded once (not K - 1 times), and faster
+    products = _products_of_entries(expr) if len(parts) >= _MANY_TERMS else None
+    if products is None:
+        return run
+    def by_tables(env):
+        total = products(env)
+        return run(env) if total is None else total
+    return by_tables
+
+
+_MANY_TERMS = 16  # below this, reading each term's arrays anew costs little
+
+
+def _products_of_entries(expr):
+    """A sum of products of numbers, fixed entries and logs of fixed entries, each ending in an
+    entry (a loss: N K terms -Y_nk log P_nk / N), as a function env -> the sum, or None where the
+    per-term closures are needed (an array missing or of another kind, an index out of range, a
+    value not a real mpf: they then give the value or the error).
+
+    The same numbers as the closures: each term the same product, left to right, at the working
+    precision and rounding (libmp.mpf_mul, which mpf's * calls), and the terms added by
+    libmp.mpf_sum, which fsum calls. What is saved: each array is looked up once per evaluation,
+    not once per term, and each term's leading product (-Y_nk / N) is kept while the arrays it
+    reads are the same objects at the same precision (a point's arrays are never changed in place,
+    Env.with_entry copies): a numeric dL/dW_rc evaluates the loss with only W, hence log P, moved."""
+    readers: dict = {}  # (kind, base name, rank) -> its index in `tables`
+    plans = []
+    for term in expr.args:
+        plan = []
+        for factor in sp.Mul.make_args(term):
+            if factor.is_Number:
+                plan.append((None, compile_expr(factor)))
+            elif _fixed_entry(factor) or isinstance(factor, sp.log) and _fixed_entry(factor.args[0]):
+                entry = factor if isinstance(factor, sp.Indexed) else factor.args[0]
+                source = ("log" if entry is not factor else "array", entry.base.name, len(entry.indices))
+                position = tuple(int(ix) - 1 for ix in entry.indices)
+                plan.append((readers.setdefault(source, len(readers)), position if len(position) == 2 else position[0]))
+            else:
+                return None
+        if plan[-1][0] is None:
+            return None
+        plans.append((tuple(plan[:-1]), plan[-1]))
+    reads = [_table_reader(*source) for source in readers]
+    leading = sorted({table for lead, _last in plans for table, _key in lead if table is not None})
+    kept: dict = {}  # the leading products, with the precision and the tables they were made from
+
+    def leading_products(env, tables, prec, rounding):
+        products = []
+        for lead, _last in plans:
+            product = None
+            for table, key in lead:
+                value = key(env) if table is None else tables[table][key]
+                if type(value) is not mpmath.mpf:
+                    return None
+                product = value._mpf_ if product is None else mpf_mul(product, value._mpf_, prec, rounding)
+            products.append(product)
+        return products
+
+    def run(env):
+        tables = [read(env) for read in reads]
+        if any(table is None for table in tables):
+            return None
+        prec, rounding = mpmath.mp._prec_rounding
+        sources = (prec, rounding, *(tables[table] for table in leading))
+        try:
+            if len(kept.get("sources", ())) != len(sources) or any(a is not b for a, b in zip(kept["sources"], sources)):
+                kept.update(sources=sources, products=leading_products(env, tables, prec, rounding))
+            products = kept["products"]
+            if products is None:
+                return None
+            values = []
+            for product, (_lead, (table, key)) in zip(products, plans):
+                value = tables[table][key]
+                if type(value) is not mpmath.mpf:
+                    return None
+                values.append(value._mpf_ if product is None else mpf_mul(product, value._mpf_, prec, rounding))
+        except (IndexError, KeyError, TypeError):
+            kept.clear()
+            return None
+        return mpmath.mp.make_mpf(mpf_sum(values, prec, rounding))  # as fsum makes it: no second rounding
     return run
+
+
+def _table_reader(kind, name, rank):
+    """env -> the array a factor reads from (log_<name> for a log, where the point derives one),
+    as its own closure reads it, or None."""
+    wanted = (mpmath.matrix, LazyMatrix) if rank == 2 else list
+    def read(env):
+        if kind == "log" and (f"log_{name}" not in env.derived or name in env.arrays):
+            return None  # given values: their own log, per term
+        try:
+            values = env.array(f"log_{name}" if kind == "log" else name)
+        except EvaluationError:
+            return None
+        return values if isinstance(values, wanted) else None
+    return read
+
+
+def _fixed_entry(expr) -> bool:
+    return isinstance(expr, sp.Indexed) and len(expr.indices) in (1, 2) and \
+        all(ix.is_Integer and int(ix) >= 1 for ix in expr.indices)
 
 
 def _add_in_order(values, rest, env):

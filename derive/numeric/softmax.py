@@ -6,6 +6,7 @@ plus the max shift keeps every value exact to the working precision.
 from __future__ import annotations
 
 import mpmath
+from mpmath.libmp import mpf_gt, mpf_sub, mpf_sum
 
 
 def stable_softmax(logits: list) -> list:
@@ -41,9 +42,25 @@ def _exp(value, shift=None):
 
 def stable_log_softmax(logits: list) -> list:
     """log sigma_k = (z_k - max z) - log sum_j e^{z_j - max z}: one log for all K entries."""
-    top = max(logits)
-    shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))  # log sum_j e^{z_j}, stably
-    return [v - shift for v in logits]
+    if not logits or any(type(v) is not mpmath.mpf for v in logits):
+        top = max(logits)
+        shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in logits))  # log sum_j e^{z_j}, stably
+        return [v - shift for v in logits]
+    # The same numbers by the operations max, mpf's -, fsum and _exp call (libmp at the working
+    # precision and rounding, the memo's own keys), without their dispatch: a batch's loss reads
+    # N K of these at every evaluation.
+    top = logits[0]
+    for v in logits:
+        if mpf_gt(v._mpf_, top._mpf_):  # what max's v > top calls: the first largest, as max gives
+            top = v
+    precision, rounding = mpmath.mp._prec_rounding
+    top_key, make = top._mpf_, mpmath.mp.make_mpf
+    exps = []
+    for v in logits:
+        value = _EXP_CACHE.get((v._mpf_, top_key, precision, rounding))
+        exps.append((value if value is not None else _exp(v, top))._mpf_)
+    shift = (top + mpmath.log(make(mpf_sum(exps, precision, rounding))))._mpf_
+    return [make(mpf_sub(v._mpf_, shift, precision, rounding)) for v in logits]
 
 
 def log_softmax_derived() -> dict:

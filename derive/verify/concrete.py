@@ -32,6 +32,7 @@ from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import K as _K, Y, Z, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
+from .symmetry import BatchSymmetry
 
 ALL_ENTRIES_UP_TO = 8
 SAMPLED_ENTRIES = 12
@@ -100,8 +101,13 @@ class Prover:
         layers = derivation.semantics.layers if derivation.semantics is not None else None
         self._meanings = tuple(meaning for bases, meaning in layers or () if not bases)
         self.layer = LogitLayer.of(derivation.semantics, self.n)  # z = W x + b, or None: z is the input
+        self._symmetry = BatchSymmetry.of(self._meaning_pairs()) if self.layer is not None and not self._meanings else None
+        self._by_shape: dict = {}  # the symmetry's key of (a, b), uses_sum -> proved
         self._held: dict = {}  # f -> the Indexed atoms of f over S
         self._logit_entries: dict = {}  # (f, atom, k) -> df/dz_k over S
+
+    def _meaning_pairs(self) -> list:
+        return _meaning_of(self.definitions, {z[kk]: self.layer.definition(kk) for kk in range(1, self.n + 1)})
 
     def prove(self, step: Step) -> bool | None:
         """True when every entry is proved equal; None when SymPy cannot show it (numbers decide)."""
@@ -242,6 +248,20 @@ class Prover:
         return self.total_as(collect_targets(sp.gcd_terms(outer), self.n), atom)
 
     def entry_equal(self, a, b, uses_sum: bool, scale_a=sp.Integer(1), scale_b=sp.Integer(1)) -> bool:
+        """a scale_a = b scale_b. Through a layer z = W x + b, an entry that renames a proved one
+        (classes and features each permuted, verify.symmetry) is proved with it, before its
+        normal form is built (the chain rule through L is most of a proof's work)."""
+        key = None
+        if self._symmetry is not None and scale_a == 1 and scale_b == 1:
+            key = self._symmetry.key(a, b)
+            if key is not None and (key, uses_sum) in self._by_shape:
+                return self._by_shape[(key, uses_sum)]
+        proved = self._entry_equal(a, b, uses_sum, scale_a, scale_b)
+        if key is not None:
+            self._by_shape[(key, uses_sum)] = proved
+        return proved
+
+    def _entry_equal(self, a, b, uses_sum: bool, scale_a, scale_b) -> bool:
         """a scale_a = b scale_b, proved once per shape of (a, b) (engine.index_templates).
 
         The scales are fixed factors shared by many entries (a rank-one column's v_c0), so only a
@@ -488,14 +508,62 @@ class RowsProver:
         self._holding: dict = {}  # v -> the logits Z_ec that hold it
         self._proved: dict = {}  # signature of (lhs, rhs) in normal form -> proved
         self._term_over_S = index_templates.PerTemplate(self._shape_over_S)
+        self._symmetry = BatchSymmetry.of(self._meaning_pairs()) if self.layer is not None else None
+        self._by_shape: dict = {}  # the symmetry's key of (lhs, rhs, uses_sum) -> proved
+
+    def _meaning_pairs(self) -> list:
+        logits = [Z[e, c] for e in range(1, len(self.denominators) + 1) for c in range(1, self.classes + 1)]
+        return _meaning_of(self.definitions, {logit: self.layer(logit) for logit in logits})
 
     def prove(self, step: Step) -> bool | None:
         uses_sum = TARGETS_SUM_TO_ONE in step.uses
         rows, cols = _written_out(step.lhs, step.rhs) or (None, None)
         if rows is None:
             return None
+        shared = self._one_shape(step.lhs, step.rhs, rows, cols)
+        if shared is not None:
+            return self._entry_equal(*shared, uses_sum) or None
         pairs = [(_entry(step.lhs, r, c), _entry(step.rhs, r, c)) for r in range(rows) for c in range(cols)]
-        return all(self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum)) for a, b in pairs) or None
+        return all(self._entry_equal(a, b, uses_sum) for a, b in pairs) or None
+
+    def _one_shape(self, lhs, rhs, rows: int, cols: int):
+        """Entry (1, 1) when every entry of the step is it renamed, else None: dL/dv_rc written out
+        against a form's generic entry ((1/N)(P - Y)^T X at row p_0, column p_1) whose positions
+        are whole indices of kinds of their own (verify.symmetry BatchSymmetry.renames). Then the
+        one proof is every entry's, and the K D entries are neither made nor walked."""
+        if self._symmetry is None or not isinstance(lhs, sp.MatrixBase) or not isinstance(rhs, sp.MatrixExpr) \
+                or isinstance(rhs, (sp.MatrixBase, concrete.StructuredMatrix)):
+            return None
+        first = lhs[0, 0]
+        if not isinstance(first, sp.Derivative) or len(first.variable_count) != 1 or first.variable_count[0][1] != 1 \
+                or not isinstance(first.variables[0], sp.Indexed):
+            return None
+        f, base = first.expr, first.variables[0].base
+        placeholders = (index_templates.placeholder(0), index_templates.placeholder(1))[:len(first.variables[0].indices)]
+        for r in range(rows):
+            for c in range(cols):
+                entry = lhs[r, c]
+                if not isinstance(entry, sp.Derivative) or entry.expr != f or entry.variable_count != \
+                        ((base[(r + 1, c + 1)[:len(placeholders)]], 1),):
+                    return None
+        generic, _atoms, by_index = _form_entry_template(rhs, rows)
+        template = (sp.Derivative(f, base[placeholders], evaluate=False), generic)
+        if not by_index or not self._symmetry.renames(sp.Tuple(*template), dict(zip(placeholders, (rows, cols)))):
+            return None
+        shared = (first, _form_entry(rhs, 0, 0))
+        return shared if self._symmetry.key(*shared) is not None else None
+
+    def _entry_equal(self, a, b, uses_sum: bool) -> bool:
+        """a = b, proved once per shape of the pair itself: an entry that renames a proved one
+        (examples, classes and features each permuted, verify.symmetry) is proved with it, before
+        its normal form is built (the chain rule through L is most of a proof's work)."""
+        key = None if self._symmetry is None else self._symmetry.key(a, b)
+        if key is not None and (key, uses_sum) in self._by_shape:
+            return self._by_shape[(key, uses_sum)]
+        proved = self._equal(self.normal(a, uses_sum), self.normal(b, uses_sum))
+        if key is not None:
+            self._by_shape[(key, uses_sum)] = proved
+        return proved
 
     def _equal(self, a, b) -> bool:
         """a - b vanishes, proved once per shape (engine.index_templates): normal forms hold only
@@ -555,7 +623,7 @@ class RowsProver:
         if f not in self._held:
             by_atom: dict = {}
             for term in sp.Add.make_args(self._over_S(self.definitions[f], False)):
-                for atom in term.atoms(sp.Indexed):
+                for atom in _indexed_atoms(term):
                     by_atom.setdefault(atom, []).append(term)
             self._held[f] = by_atom
         return self._held[f]
@@ -575,10 +643,7 @@ class RowsProver:
         """df/dS_e, once per row, with the row's targets' sum one term (1 where the step uses it)."""
         key = (f, denominator, uses_sum)
         if key not in self._partials:
-            # gcd_terms, not factor_terms: the same (Y_e1 + ... + Y_eK) / (N S_e) here, without
-            # factoring each of the K terms inside (a third less).
-            outer = sp.gcd_terms(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())),
-                                                              denominator))
+            outer = _gathered(concrete.derivative_by_terms(sp.Add(*self._terms(f).get(denominator, ())), denominator))
             if uses_sum:
                 row = denominator.indices[0]
                 outer = outer.xreplace({sp.Add(*[Y[row, c] for c in range(1, self.classes + 1)]): sp.Integer(1)})
@@ -587,14 +652,46 @@ class RowsProver:
 
     def _logits_holding(self, variable) -> list:
         if not self._holding:
-            for e in range(1, len(self.denominators) + 1):
-                for c in range(1, self.classes + 1):
-                    for atom in self.layer(Z[e, c]).atoms(sp.Indexed):
-                        self._holding.setdefault(atom, []).append(Z[e, c])
+            for logit in (Z[e, c] for e in range(1, len(self.denominators) + 1) for c in range(1, self.classes + 1)):
+                for atom in _indexed_atoms(self.layer(logit)):
+                    self._holding.setdefault(atom, []).append(logit)
         return self._holding.get(variable, [])
 
 
 _expand_log = index_templates.PerTemplate(lambda g: sp.expand_log(g, force=True))  # force: logits are real
+
+
+def _gathered(total):
+    """c (Y_e1 + ... + Y_eK) for the K terms c Y_ek of df/dS_e, when every term is one target
+    times the same c (distributivity: SymPy's Mul and Add, one pass); else gcd_terms, which gives
+    the same form with a walk over the factors of every term (most of the work of a proof)."""
+    common, targets = set(), []
+    for term in sp.Add.make_args(total):
+        factors = sp.Mul.make_args(term)
+        held = [f for f in factors if isinstance(f, sp.Indexed) and f.base == Y]
+        if len(held) != 1:
+            return sp.gcd_terms(total)
+        common.add(sp.Mul(*[f for f in factors if f is not held[0]]))
+        targets.append(held[0])
+    if len(common) != 1 or len(targets) < 2:
+        return sp.gcd_terms(total)
+    return common.pop() * sp.Add(*targets)
+
+
+def _indexed_atoms(expr) -> set:
+    """expr.atoms(sp.Indexed), without walking into each Indexed's base and indices (a third of
+    the nodes of a logit's definition or a loss term)."""
+    if isinstance(expr, sp.Indexed):
+        return {expr}
+    return set().union(*(_indexed_atoms(arg) for arg in expr.args))
+
+
+def _meaning_of(definitions: dict, layer: dict) -> list:
+    """(a defined symbol, one term of its definition), for the definitions (L, S or the S_n) and the
+    logits' layer {logit: Z_ec = X_e1 W_c1 + ... + b_c}: what the entries mean, whose symmetry lets
+    one proof stand for an entry shape (verify.symmetry)."""
+    return [(symbol, term) for symbol, definition in (*definitions.items(), *layer.items())
+            for term in sp.Add.make_args(definition)]
 
 
 def _layer_of(semantics, base: str):
@@ -849,29 +946,33 @@ def _entry(side, r: int, c: int):
     if side.atoms(sp.MatrixSymbol) and not isinstance(side, sp.MatrixExpr):
         return row(side, r + 1)  # log(sigma) and other elementwise forms
     if tuple(side.shape)[1] == 1 and not isinstance(side, concrete.StructuredMatrix):
-        return _generic_entry(side, int(side.shape[0])).xreplace({_ROW: r})
+        return _form_entry(side, r, 0)
     if isinstance(side, sp.MatrixExpr) and side.shape[0] != side.shape[1]:
-        return _matrix_entry(side, r, c)
+        return _form_entry(side, r, c)
     return matrix_entries_to_indexed(side[r, c])
 
 
-def _matrix_entry(form: sp.MatrixExpr, r: int, c: int) -> sp.Expr:
-    """Entry (r, c) of a K x D form: its generic entry instantiated (index_templates), which costs
-    a fraction of an xreplace (a K x D form has K D entries, each proved and checked). Where the
-    index map would merge two atoms (X_{1, p1} and X_{1, 2} at c = 1), the plain xreplace."""
-    generic, atoms = _matrix_entry_template(form, int(form.shape[0]))
+def _form_entry(form: sp.MatrixExpr, r: int, c: int) -> sp.Expr:
+    """Entry (r, c) of a K x D form or a column: its generic entry instantiated (index_templates),
+    which costs a fraction of an xreplace (a K x D form has K D entries, a column K, each proved
+    and checked). Where the index map would merge two atoms (X_{1, p1} and X_{1, 2} at c = 1), or
+    a position stands other than as a whole index (a Sum's X_{n, p0}, p0 - 1), the plain xreplace."""
+    generic, atoms, by_index = _form_entry_template(form, int(form.shape[0]))
     back = {index_templates.placeholder(0): sp.Integer(r + 1), index_templates.placeholder(1): sp.Integer(c + 1)}
-    if len({(atom.base, *(back.get(ix, ix) for ix in atom.indices)) for atom in atoms}) == len(atoms):
+    if by_index and len({(atom.base, *(back.get(ix, ix) for ix in atom.indices)) for atom in atoms}) == len(atoms):
         return index_templates.instantiate(generic, back)
     return generic.xreplace(back)
 
 
 @functools.lru_cache(maxsize=16)
-def _matrix_entry_template(form: sp.MatrixExpr, rows: int) -> tuple:
-    """(the generic entry with row + 1 and col + 1 as the placeholders p_0 and p_1, its Indexed atoms)."""
-    generic = _generic_matrix_entry(form, rows).xreplace(
-        {_ROW: index_templates.placeholder(0) - 1, _COL: index_templates.placeholder(1) - 1})
-    return generic, tuple(generic.atoms(sp.Indexed))
+def _form_entry_template(form: sp.MatrixExpr, rows: int) -> tuple:
+    """(the generic entry with row + 1 and col + 1 as the placeholders p_0 and p_1, its Indexed
+    atoms, whether every index of them is a number or a placeholder)."""
+    entry = _generic_entry(form, rows) if tuple(form.shape)[1] == 1 else _generic_matrix_entry(form, rows)
+    positions = (index_templates.placeholder(0), index_templates.placeholder(1))
+    generic = entry.xreplace({_ROW: positions[0] - 1, _COL: positions[1] - 1})
+    atoms = tuple(generic.atoms(sp.Indexed))
+    return generic, atoms, all(ix.is_Integer or ix in positions for atom in atoms for ix in atom.indices)
 
 
 # --- numeric ----------------------------------------------------------------------------------
