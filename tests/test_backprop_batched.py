@@ -142,6 +142,20 @@ def test_the_shared_proof_needs_a_symmetric_meaning():
     assert BatchSymmetry.of([pair for pair in meaning if not pair[1].has(Y[2, 5])]) is None
 
 
+def test_an_entry_holding_a_symbol_the_meaning_does_not_has_no_shared_proof():
+    """A renaming fixes symbols, which is right for the meaning's own (L) but not for one from
+    elsewhere: an entry holding sigma_1 as a symbol gets no key, so it is proved on its own."""
+    import sympy as sp
+    from derive.verify.concrete import RowsProver
+    from derive.verify.symmetry import BatchSymmetry
+    prover = RowsProver(_unverified(NAME, 8, 3, 4))
+    symmetry = BatchSymmetry.of(prover._meaning_pairs())
+    loss, = prover.defined
+    entry = (sp.Derivative(loss, W[2, 1]), (P[1, 2] - Y[1, 2]) * X[1, 1] / 4)
+    assert symmetry.key(*entry) is not None
+    assert symmetry.key(entry[0], entry[1] * sp.Symbol("sigma_1")) is None
+
+
 def test_df_dS_is_gathered_as_gcd_terms_gathers_it():
     """(Y_e1 + ... + Y_eK) / (N S_e) by distributivity is gcd_terms' own form (the step's row sum
     is then one subexpression); terms with different coefficients are left to gcd_terms."""

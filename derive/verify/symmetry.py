@@ -18,8 +18,9 @@ What is checked, not assumed:
 * two entries share a key only when one is the other with each kind's values mapped one to one
   (the same tree, the same pattern of equal indices within each kind), every atom is an atom of
   the meaning (so the map extends to a permutation of each kind's values: an example 5 at N = 4 is
-  no renaming of the batch), and the tree holds no index outside an Indexed (no Sum, delta or
-  condition whose integers would not be renamed).
+  no renaming of the batch), every symbol is one of the meaning's (which a renaming fixes:
+  a symbol from elsewhere, sigma_1 say, would not be renamed with the entry), and the tree holds
+  no index outside an Indexed (no Sum, delta or condition whose integers would not be renamed).
 A key a proof has settled therefore settles every entry with that key.
 """
 from __future__ import annotations
@@ -105,7 +106,7 @@ class BatchSymmetry:
 
 
 def _cut(node, atoms, found: set | None = None) -> tuple:
-    """(the tree with every index cut out, [(kind, value)] in walk order); the Indexed met go to `found`."""
+    """(the tree with every index cut out, [(kind, value)] in walk order); the Indexed and symbols met go to `found`."""
     slots: list = []
     return _walk(node, slots, atoms, found), slots
 
@@ -124,6 +125,13 @@ def _walk(node, slots: list, atoms, found):
         return node.base
     if not isinstance(node, _PLAIN):
         raise _Outside(node)
+    if isinstance(node, sp.Symbol):
+        # A renaming fixes a symbol, which is right only for one the meaning holds (L, S, a constant):
+        # a symbol from elsewhere (an abbreviation of an entry, sigma_1) could stand for anything.
+        if found is not None:
+            found.add(node)
+        elif atoms is not None and node not in atoms:
+            raise _Outside(node)
     if not node.args:
         return node
     return (node.func, *(_walk(arg, slots, atoms, found) for arg in node.args))
