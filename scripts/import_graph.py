@@ -23,7 +23,7 @@ STAGES = {
     "verify": 4,
     "render": 5,
     "check": 6, "code": 6,
-    "": 7, "api": 7, "commands": 7, "cli_app": 7,
+    "": 7, "api": 7, "commands": 7, "cli_app": 7, "collector": 7,
 }
 ROOT = "derive"
 # Mapped into the package at install time (pyproject.toml), holding data, not code of ours.
