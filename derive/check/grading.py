@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import gc
 import io
 import json
 import os
@@ -163,7 +164,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
         # Forked workers inherit what this process has loaded: read the target, the grammar and the
         # naming catalogue once here (with an answer of our own) instead of once per worker.
         grade_one((target, Row("", "0"), seed, lang, declared, macros, case))
-        checked = _on_all_cores(jobs, workers)
+        checked = _forked_after_freezing(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []
     for row in rows:
@@ -171,6 +172,18 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
         if progress:
             progress(1)
     return tuple(results)
+
+
+def _forked_after_freezing(jobs: list, workers: int) -> list:
+    """_on_all_cores with what this process holds so far (SymPy, the target, the grammar: most of a
+    worker's objects) out of the garbage collector's reach: a worker's full collection would otherwise
+    walk them all, and write to every page that holds one, which the fork then copies (Python's
+    gc.freeze documentation). Unfrozen afterwards, so this process collects them again."""
+    gc.freeze()
+    try:
+        return _on_all_cores(jobs, workers)
+    finally:
+        gc.unfreeze()
 
 
 def _on_all_cores(jobs: list, workers: int) -> list:
