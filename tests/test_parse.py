@@ -217,3 +217,11 @@ def test_friendly_messages_parse_each_example_once_per_process():
     assert _example_failure.cache_info().currsize <= sum(len(texts) for texts in _EXAMPLES.values())
     with pytest.raises(ParseError, match="closes without opening"):
         parse(r"\sigma_i)")
+
+
+def test_no_builder_method_is_named_after_a_token():
+    """The builder skips lark's per-token callbacks (visit_tokens=False): right only while no method
+    of it is named after one of the grammar's tokens, which lark would otherwise call."""
+    from derive.parse.build import Build
+    from derive.parse.parser import grammar
+    assert [t.name for t in grammar().terminals if hasattr(Build, t.name)] == []

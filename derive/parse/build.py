@@ -117,11 +117,17 @@ def _broadcast_rowsums(terms: list) -> list:
     return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
 
 
+def _has_index_zero(parts: tuple) -> bool:
+    """An entry with index 0 outside the matrix that counts from 0 (a walk of every part: asked only when
+    some index 0 was read at all)."""
+    return any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
+
+
 class Build(SumRules, DerivativeRules, Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
     def __init__(self, *, binary: bool = False, roles: dict | None = None):
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no method is named after a token: lark then skips a lookup per token
         self.binary = binary
         # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
         self.roles = roles or {}
@@ -134,8 +140,7 @@ class Build(SumRules, DerivativeRules, Transformer):
     # --- structure -------------------------------------------------------------------------
     def start(self, children):
         parts = tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
-        left = any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
-        if self.zero_index_columns and (left or not self.counts_from_zero):
+        if self.zero_index_columns and (not self.counts_from_zero or _has_index_zero(parts)):
             raise ParseError("index 0 is not a class number 1, 2, ...", column=self.zero_index_columns[0])
         return parts
 
