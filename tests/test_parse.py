@@ -225,3 +225,12 @@ def test_no_builder_method_is_named_after_a_token():
     from derive.parse.build import Build
     from derive.parse.parser import grammar
     assert [t.name for t in grammar().terminals if hasattr(Build, t.name)] == []
+
+
+def test_sums_and_entries_are_made_once_per_process_and_are_sympys_own():
+    """A class's answers repeat the same sums and entries: each is built once, and is what SymPy builds."""
+    first, again = parse(r"\sum_k e^{z_k}"), parse(r"\sum_{k=1}^{K} e^{z_k}")
+    assert first is again
+    assert first == sp.Sum(sp.exp(z[k]), (k, 1, K))
+    assert parse("y_j") is parse("y_{j}") and parse("y_j") == y[j]
+    assert parse("W_{id}") == S.W[i, S.d]

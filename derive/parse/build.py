@@ -6,6 +6,8 @@ not a function S_i; i is an index, not the imaginary unit), and every constructi
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from lark import Token, Transformer
 from sympy.matrices.expressions import DiagMatrix
@@ -48,6 +50,13 @@ BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
 def index_symbol(letter: str) -> sp.Symbol:
     """The canonical index symbol for a letter (a single ASCII letter from the grammar)."""
     return CANONICAL_INDEX.get(letter) or sp.Symbol(letter, integer=True, positive=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def entry(base: sp.IndexedBase, indices: tuple) -> sp.Indexed:
+    """base[indices], made once per process: SymPy does not cache an Indexed (it works out its
+    assumptions each time), and a class's answers name the same few entries again and again."""
+    return base[indices] if len(indices) > 1 else base[indices[0]]
 
 
 def vector(name: str) -> sp.MatrixSymbol:
@@ -257,7 +266,7 @@ class Build(SumRules, DerivativeRules, Transformer):
             if len(indices) != count:
                 raise ParseError(f"{name.key} takes {'one index' if count == 1 else 'two indices'}, "
                                  f"not {len(indices)}", column=name.column)
-            return BASES[kind][tuple(indices)] if count == 2 else BASES[kind][indices[0]]
+            return entry(BASES[kind], tuple(indices))
         if kind.startswith(MATRIX_ROLE):
             return _matrix_named(kind[len(MATRIX_ROLE):], indices, name)
         if kind == "delta":

@@ -6,6 +6,8 @@ here. A mixin of build.Build, which supplies `_index`, `role` and `class_count`.
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .. import symbols
@@ -50,6 +52,13 @@ def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
     return rename_sum_indices(expr, away), tuple(str(letter) for letter in reused)
 
 
+@functools.lru_cache(maxsize=1024)
+def summation(body: sp.Basic, dummy: sp.Symbol, upper: sp.Basic) -> sp.Sum:
+    """Sum_{dummy=1}^{upper} body, made once per process: SymPy does not cache a Sum (it checks its
+    limits each time), and a class's answers write the same sums (\\sum_k e^{z_k}) again and again."""
+    return sp.Sum(body, (dummy, 1, upper))
+
+
 class SumRules:
     """Transformer methods for the grammar's sum rules (bigsum, sumlimits, sumdummy, sumexclude, sumupper)."""
 
@@ -68,7 +77,7 @@ class SumRules:
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
         upper = self._upper(limits, dummy, children[0].column)
-        total = sp.Sum(body, (dummy, 1, upper))
+        total = summation(body, dummy, upper)
         if limits.get("exclude") is not None:
             total = total - body.xreplace({dummy: limits["exclude"]})
         return checked(total)
