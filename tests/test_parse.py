@@ -234,3 +234,14 @@ def test_sums_and_entries_are_made_once_per_process_and_are_sympys_own():
     assert first == sp.Sum(sp.exp(z[k]), (k, 1, K))
     assert parse("y_j") is parse("y_{j}") and parse("y_j") == y[j]
     assert parse("W_{id}") == S.W[i, S.d]
+
+
+def test_the_magnitude_of_an_exact_number_is_bounded_at_ten_to_the_300_exactly():
+    """log10_bound compares a rational with 10^300 in integers: the same answer as SymPy's comparison,
+    right at the edge too."""
+    import math
+
+    from derive.parse.bounds import log10_bound
+    assert log10_bound(sp.Integer(10**300 - 1)) == 300.0 and log10_bound(sp.Integer(-10**300)) == math.inf
+    assert log10_bound(sp.Rational(10**301 - 1, 10)) == 300.0 and log10_bound(sp.Rational(10**301 + 1, 10)) == math.inf
+    assert log10_bound(sp.Rational(1, 3)) == 0.0 and log10_bound(sp.Rational(-2000, 2)) == 3.0
