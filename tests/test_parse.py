@@ -245,3 +245,13 @@ def test_the_magnitude_of_an_exact_number_is_bounded_at_ten_to_the_300_exactly()
     assert log10_bound(sp.Integer(10**300 - 1)) == 300.0 and log10_bound(sp.Integer(-10**300)) == math.inf
     assert log10_bound(sp.Rational(10**301 - 1, 10)) == 300.0 and log10_bound(sp.Rational(10**301 + 1, 10)) == math.inf
     assert log10_bound(sp.Rational(1, 3)) == 0.0 and log10_bound(sp.Rational(-2000, 2)) == 3.0
+
+
+def test_the_screen_keeps_each_characters_column_in_the_students_own_line():
+    """Columns count from the start of each line, and a mapped character (σ -> \\sigma) keeps its own
+    column for every character it became; the same whether the text needs mapping or not."""
+    from derive.parse.text import UNICODE_TO_LATEX, screen_with_origin, where
+    for text in ("a + b", "a\n  + b", "σ_i\n  − y_i", "x\r\ny \\cdot z", "\n\n\\sigma_j"):
+        _screened, origin = screen_with_origin(text)
+        assert origin == tuple(where(text, index)[1] for index, ch in enumerate(text)
+                               for _ in UNICODE_TO_LATEX.get(ch, ch))
