@@ -15,6 +15,7 @@ import sympy as sp
 from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
+from ..parse.build import role as default_role
 from .spellings import EXPONENTIATED
 from .words import say
 
@@ -256,7 +257,7 @@ def echo(reading: Reading, aligned, text: str, aliases: dict | None = None) -> d
     roles = {}
     two_letter = re.findall(r"(?<![A-Za-z\\])d[A-Z](?![A-Za-z])", text)  # dO, dS: attention's names
     for key in letters_in(text) + [k for k in dict.fromkeys(two_letter) if k in assigned]:
-        role = assigned.get(key) or ("sigma" if key.startswith("hat-") else Build().role(key))
+        role = assigned.get(key) or ("sigma" if key.startswith("hat-") else default_role(key))
         if role in ROLE_NAMES:
             roles[aliases.get(key) or _display(key)] = ROLE_NAMES[role]
     return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]

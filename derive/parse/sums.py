@@ -31,10 +31,11 @@ def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
     """(expr, letters): a sum whose index is also a free index elsewhere (e^{z_j} / \\sum_j e^{z_j}) read
     with normal scoping, as real notes mean it: the sum's j is its own bound variable, renamed to a
     fresh letter so that no later renaming of the free j can reach it; `letters` are the reused ones."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+    sums = expr.atoms(sp.Sum) if isinstance(expr, sp.Basic) else ()
+    if not sums:
         return expr, ()
     free = free_indices(expr)
-    reused = sorted({limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits} & free, key=str)
+    reused = sorted({limit[0] for s in sums for limit in s.limits} & free, key=str)
     if not reused:
         return expr, ()
     taken = {symbol.name for symbol in expr.atoms(sp.Symbol)}

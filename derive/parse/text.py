@@ -150,6 +150,8 @@ def _check_commands(text: str) -> None:
 
 
 def _check_depth(text: str) -> None:
+    if sum(text.count(bracket) for bracket in "([{") <= MAX_DEPTH:  # too few to nest too deeply
+        return
     depth = 0
     for index, ch in enumerate(text):
         if ch in "([{":
