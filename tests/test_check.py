@@ -199,3 +199,22 @@ def test_naming_shares_an_answers_values_across_index_sets_only_where_it_cannot_
         alone = _naming_values(answer, goal, free)
         assert alone is not None and shared.at(free) == alone
         assert shared.get(free) == alone
+
+
+def test_close_is_the_relative_test_at_the_working_precision_right_at_its_edge():
+    """close on raw mpf values decides exactly as |a - b| <= tolerance * max(1, |a|, |b|) on the numbers,
+    at and around the tolerance, for tiny, large and non-finite values, and for other number types."""
+    import mpmath
+
+    from derive.check.equivalence import RELATIVE_TOLERANCE, close
+    def formula(a, b):
+        return mpmath.isfinite(a) and mpmath.isfinite(b) and abs(a - b) <= RELATIVE_TOLERANCE * max(1, abs(a), abs(b))
+    with mpmath.workdps(50):
+        values = [mpmath.mpf(0), mpmath.mpf(1) / 3, mpmath.mpf(-7) / 3, mpmath.mpf("1e-40"), mpmath.mpf("3e25")]
+        pairs = [(a, a + RELATIVE_TOLERANCE * max(1, abs(a)) * step) for a in values
+                 for step in (0, mpmath.mpf("0.5"), 1, mpmath.mpf("1.0000001"), 2, -1, -3)]
+        pairs += [(mpmath.nan, mpmath.nan), (mpmath.inf, mpmath.inf), (mpmath.mpf(1), -mpmath.inf), (2, mpmath.mpf(2)),
+                  (mpmath.mpc(1, 0), mpmath.mpf(1))]
+        decided = [close(a, b, RELATIVE_TOLERANCE) for a, b in pairs]
+        assert decided == [bool(formula(a, b)) for a, b in pairs]
+        assert True in decided and False in decided

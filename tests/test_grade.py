@@ -76,3 +76,21 @@ def test_grade_and_check_agree_on_every_answer_of_a_class():
         assert record.id == row.id and (record.verdict, record.message) == (alone.verdict, alone.message)
         assert record.mistake == (alone.mistake.id if alone.mistake else None), row.answer
         assert record.evidence == (alone.evidence.level if alone.evidence else None), row.answer
+
+
+def test_the_workers_fork_from_a_frozen_heap_and_grade_unfreezes_it(monkeypatch):
+    """The pool starts with the parent's objects frozen (a worker's collections skip them), and grade_all
+    leaves nothing frozen behind."""
+    import gc
+
+    from derive.check import grading
+    frozen_at_fork = []
+    def in_process(jobs, workers):
+        frozen_at_fork.append(gc.get_freeze_count())
+        return [grading.grade_one(job) for job in jobs]
+    monkeypatch.setattr(grading, "_on_all_cores", in_process)
+    rows = [Row(str(n), f"(( {n}") for n in range(64)]  # 64 distinct texts: enough for the pool
+    results = grade_all(rows, target="cross-entropy-gradient", workers=2, seed=7)
+    assert [r.verdict for r in results] == ["invalid"] * 64
+    assert frozen_at_fork and frozen_at_fork[0] > 1000
+    assert gc.get_freeze_count() == 0

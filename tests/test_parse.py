@@ -217,3 +217,41 @@ def test_friendly_messages_parse_each_example_once_per_process():
     assert _example_failure.cache_info().currsize <= sum(len(texts) for texts in _EXAMPLES.values())
     with pytest.raises(ParseError, match="closes without opening"):
         parse(r"\sigma_i)")
+
+
+def test_no_builder_method_is_named_after_a_token():
+    """The builder skips lark's per-token callbacks (visit_tokens=False): right only while no method
+    of it is named after one of the grammar's tokens, which lark would otherwise call."""
+    from derive.parse.build import Build
+    from derive.parse.parser import grammar
+    assert [t.name for t in grammar().terminals if hasattr(Build, t.name)] == []
+
+
+def test_sums_and_entries_are_made_once_per_process_and_are_sympys_own():
+    """A class's answers repeat the same sums and entries: each is built once, and is what SymPy builds."""
+    first, again = parse(r"\sum_k e^{z_k}"), parse(r"\sum_{k=1}^{K} e^{z_k}")
+    assert first is again
+    assert first == sp.Sum(sp.exp(z[k]), (k, 1, K))
+    assert parse("y_j") is parse("y_{j}") and parse("y_j") == y[j]
+    assert parse("W_{id}") == S.W[i, S.d]
+
+
+def test_the_magnitude_of_an_exact_number_is_bounded_at_ten_to_the_300_exactly():
+    """log10_bound compares a rational with 10^300 in integers: the same answer as SymPy's comparison,
+    right at the edge too."""
+    import math
+
+    from derive.parse.bounds import log10_bound
+    assert log10_bound(sp.Integer(10**300 - 1)) == 300.0 and log10_bound(sp.Integer(-10**300)) == math.inf
+    assert log10_bound(sp.Rational(10**301 - 1, 10)) == 300.0 and log10_bound(sp.Rational(10**301 + 1, 10)) == math.inf
+    assert log10_bound(sp.Rational(1, 3)) == 0.0 and log10_bound(sp.Rational(-2000, 2)) == 3.0
+
+
+def test_the_screen_keeps_each_characters_column_in_the_students_own_line():
+    """Columns count from the start of each line, and a mapped character (σ -> \\sigma) keeps its own
+    column for every character it became; the same whether the text needs mapping or not."""
+    from derive.parse.text import UNICODE_TO_LATEX, screen_with_origin, where
+    for text in ("a + b", "a\n  + b", "σ_i\n  − y_i", "x\r\ny \\cdot z", "\n\n\\sigma_j"):
+        _screened, origin = screen_with_origin(text)
+        assert origin == tuple(where(text, index)[1] for index, ch in enumerate(text)
+                               for _ in UNICODE_TO_LATEX.get(ch, ch))

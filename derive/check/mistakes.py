@@ -60,12 +60,16 @@ def candidates(target: CheckTarget):
     """(id, candidate expression, note) in priority order, lazily: other targets are read only if
     no nearer mistake matched first."""
     yield from _near_mistakes(target)
-    results = questions()  # every registry result, read from the cache (see target.stored)
-    for other in derivation_names():
-        result = results[other][1]
-        if other != target.name and result != target.result:
-            yield ("other-target", result, ("note_other", {"name": other}))
+    yield from _other_targets(target)
     yield from _term_mistakes(target)
+
+
+@functools.lru_cache(maxsize=None)
+def _other_targets(target: CheckTarget) -> tuple:
+    """Every other derivation's result as a candidate, once per process (the registry does not change)."""
+    results = questions()  # every registry result, read from the cache (see target.stored)
+    return tuple(("other-target", results[other][1], ("note_other", {"name": other}))
+                 for other in derivation_names() if other != target.name and results[other][1] != target.result)
 
 
 def _collector(result):
@@ -276,12 +280,16 @@ def _values(answer, target, sample=2):
     return pairs
 
 
+with mpmath.workdps(PRECISION_DIGITS):  # made at the precision it is compared at, as it was inside the loop
+    _NEGLIGIBLE = mpmath.mpf("1e-20")  # a target value this small gives no ratio
+
+
 def _constant_ratio(answer, target, known: list | None = None):
     from .equivalence import ShapeMismatch
     try:
         with mpmath.workdps(PRECISION_DIGITS):
             pairs = [(e, g) for e, g in (known if known is not None else _values(answer, target))
-                     if abs(e) > mpmath.mpf("1e-20")]
+                     if abs(e) > _NEGLIGIBLE]
             if not pairs or any(not mpmath.isfinite(g) for _e, g in pairs):
                 return None
             ratios = [g / e for e, g in pairs]

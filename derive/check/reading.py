@@ -15,6 +15,7 @@ import sympy as sp
 from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
+from ..parse.build import role as default_role
 from .spellings import EXPONENTIATED
 from .words import say
 
@@ -214,15 +215,23 @@ def refuse_foreign_letters(exprs: list, goal) -> None:
             if expr.has(symbols.L):  # 1 - e^{LS(z)_i}: an author's two-letter name, not our loss
                 raise ParseError(f"L (the loss) has no meaning in {goal.name}; if it is part of a longer name, "
                                  f"declare it with --macro")
-    if "g" in goal.arrays:
+    if _FOREIGN in goal.arrays:
         return
     for expr in exprs:
-        names = {ix.base.name for ix in expr.atoms(sp.Indexed)} | {m.name for m in expr.atoms(sp.MatrixSymbol)}
         # Only g: other foreign letters (y in a Jacobian, x_d in dL/db) are an answer to another
         # question, which the mistake catalogue names; g there is always the author's own name.
-        for name in sorted(names & {"g"}):
-            raise ParseError(f"the letter {name} has no meaning in {goal.name}; declare what it stands for "
-                             f"with --symbol (e.g. --symbol probs={name})")
+        if any(_named(node, _FOREIGN) for node in sp.preorder_traversal(expr)):
+            raise ParseError(f"the letter {_FOREIGN} has no meaning in {goal.name}; declare what it stands for "
+                             f"with --symbol (e.g. --symbol probs={_FOREIGN})")
+
+
+_FOREIGN = "g"  # the upstream gradient's letter, refused where the target has no upstream gradient
+
+
+def _named(node: sp.Basic, name: str) -> bool:
+    """An entry of the array `name` (g_i) or the whole array (g): one walk finds both."""
+    return (isinstance(node, sp.Indexed) and node.base.name == name
+            or isinstance(node, sp.MatrixSymbol) and node.name == name)
 
 
 # A letter standing alone, or right after a one-letter subscript (\partial_iS_i).
@@ -248,7 +257,7 @@ def echo(reading: Reading, aligned, text: str, aliases: dict | None = None) -> d
     roles = {}
     two_letter = re.findall(r"(?<![A-Za-z\\])d[A-Z](?![A-Za-z])", text)  # dO, dS: attention's names
     for key in letters_in(text) + [k for k in dict.fromkeys(two_letter) if k in assigned]:
-        role = assigned.get(key) or ("sigma" if key.startswith("hat-") else Build().role(key))
+        role = assigned.get(key) or ("sigma" if key.startswith("hat-") else default_role(key))
         if role in ROLE_NAMES:
             roles[aliases.get(key) or _display(key)] = ROLE_NAMES[role]
     return {"roles": roles, "indices": dict(aligned.indices), "guessed": [_display(g) for g in reading.guessed]

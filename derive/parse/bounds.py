@@ -23,6 +23,7 @@ MAX_EXPONENT = 1000
 MAX_DIGITS = 1000  # digits of any exact number SymPy would build (numerator or denominator)
 MAX_ROOT = 100  # a number to the power p/q: q at most this (the root SymPy tries to take exactly)
 _LOG10_2 = math.log10(2)
+_TOO_LARGE = 10**300  # a number at least this large is out of range for log10_bound
 
 
 def log10_bound(expr: sp.Basic) -> float:
@@ -38,6 +39,8 @@ def _remembered_log10_bound(expr: sp.Basic) -> float:
 
 
 def _log10_bound(expr: sp.Basic) -> float:
+    if isinstance(expr, sp.Rational):  # the same test in integers: SymPy's own comparison builds 10^300 each time
+        return math.log10(max(abs(expr.p / expr.q), 1.0)) if abs(expr.p) < _TOO_LARGE * expr.q else math.inf
     if expr.is_Number:
         return math.log10(max(abs(float(expr)), 1.0)) if abs(expr) < 10**300 else math.inf
     if isinstance(expr, sp.Indexed) and expr.base == symbols.z:

@@ -6,6 +6,8 @@ not a function S_i; i is an index, not the imaginary unit), and every constructi
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from lark import Token, Transformer
 from sympy.matrices.expressions import DiagMatrix
@@ -48,6 +50,13 @@ BASES = {name: base for name, (base, _count, _shape) in ARRAYS.items()}
 def index_symbol(letter: str) -> sp.Symbol:
     """The canonical index symbol for a letter (a single ASCII letter from the grammar)."""
     return CANONICAL_INDEX.get(letter) or sp.Symbol(letter, integer=True, positive=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def entry(base: sp.IndexedBase, indices: tuple) -> sp.Indexed:
+    """base[indices], made once per process: SymPy does not cache an Indexed (it works out its
+    assumptions each time), and a class's answers name the same few entries again and again."""
+    return base[indices] if len(indices) > 1 else base[indices[0]]
 
 
 def vector(name: str) -> sp.MatrixSymbol:
@@ -117,11 +126,17 @@ def _broadcast_rowsums(terms: list) -> list:
     return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
 
 
+def _has_index_zero(parts: tuple) -> bool:
+    """An entry with index 0 outside the matrix that counts from 0 (a walk of every part: asked only when
+    some index 0 was read at all)."""
+    return any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
+
+
 class Build(SumRules, DerivativeRules, Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
     def __init__(self, *, binary: bool = False, roles: dict | None = None):
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no method is named after a token: lark then skips a lookup per token
         self.binary = binary
         # The answer's own letters (p -> sigma, o -> z, E -> L), read from its left side or declared.
         self.roles = roles or {}
@@ -134,8 +149,7 @@ class Build(SumRules, DerivativeRules, Transformer):
     # --- structure -------------------------------------------------------------------------
     def start(self, children):
         parts = tuple(value(c) if c is not None else None for c in children if not isinstance(c, Token))
-        left = any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
-        if self.zero_index_columns and (left or not self.counts_from_zero):
+        if self.zero_index_columns and (not self.counts_from_zero or _has_index_zero(parts)):
             raise ParseError("index 0 is not a class number 1, 2, ...", column=self.zero_index_columns[0])
         return parts
 
@@ -252,7 +266,7 @@ class Build(SumRules, DerivativeRules, Transformer):
             if len(indices) != count:
                 raise ParseError(f"{name.key} takes {'one index' if count == 1 else 'two indices'}, "
                                  f"not {len(indices)}", column=name.column)
-            return BASES[kind][tuple(indices)] if count == 2 else BASES[kind][indices[0]]
+            return entry(BASES[kind], tuple(indices))
         if kind.startswith(MATRIX_ROLE):
             return _matrix_named(kind[len(MATRIX_ROLE):], indices, name)
         if kind == "delta":

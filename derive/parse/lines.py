@@ -36,10 +36,11 @@ def split(text: str) -> tuple:
     segments, start, depth, position = [], 0, 0, 0
     chars = list(text)
     while position < len(text):
-        if _CASES_OPEN.match(text, position):
-            depth += 1
-        elif _CASES_CLOSE.match(text, position):
-            depth = max(0, depth - 1)
+        if text[position] == "\\":  # where \begin and \end can start (no regex tried at other characters)
+            if _CASES_OPEN.match(text, position):
+                depth += 1
+            elif _CASES_CLOSE.match(text, position):
+                depth = max(0, depth - 1)
         if depth == 0 and text.startswith("\\\\", position):
             segments.append((start, position))
             start = position = position + 2

@@ -6,6 +6,8 @@ here. A mixin of build.Build, which supplies `_index`, `role` and `class_count`.
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .. import symbols
@@ -29,10 +31,11 @@ def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
     """(expr, letters): a sum whose index is also a free index elsewhere (e^{z_j} / \\sum_j e^{z_j}) read
     with normal scoping, as real notes mean it: the sum's j is its own bound variable, renamed to a
     fresh letter so that no later renaming of the free j can reach it; `letters` are the reused ones."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+    sums = expr.atoms(sp.Sum) if isinstance(expr, sp.Basic) else ()
+    if not sums:
         return expr, ()
     free = free_indices(expr)
-    reused = sorted({limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits} & free, key=str)
+    reused = sorted({limit[0] for s in sums for limit in s.limits} & free, key=str)
     if not reused:
         return expr, ()
     taken = {symbol.name for symbol in expr.atoms(sp.Symbol)}
@@ -48,6 +51,13 @@ def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
                 mapping[limit[0]] = replacement
         return mapping
     return rename_sum_indices(expr, away), tuple(str(letter) for letter in reused)
+
+
+@functools.lru_cache(maxsize=1024)
+def summation(body: sp.Basic, dummy: sp.Symbol, upper: sp.Basic) -> sp.Sum:
+    """Sum_{dummy=1}^{upper} body, made once per process: SymPy does not cache a Sum (it checks its
+    limits each time), and a class's answers write the same sums (\\sum_k e^{z_k}) again and again."""
+    return sp.Sum(body, (dummy, 1, upper))
 
 
 class SumRules:
@@ -68,7 +78,7 @@ class SumRules:
         if 1 + max((len(s.limits) for s in inner), default=0) > MAX_NESTED_SUMS or len(inner) > MAX_SUMS:
             raise ParseError(f"too many sums (at most {MAX_NESTED_SUMS} nested)", column=children[0].column)
         upper = self._upper(limits, dummy, children[0].column)
-        total = sp.Sum(body, (dummy, 1, upper))
+        total = summation(body, dummy, upper)
         if limits.get("exclude") is not None:
             total = total - body.xreplace({dummy: limits["exclude"]})
         return checked(total)

@@ -49,6 +49,7 @@ _LAYOUT = re.compile(r"\\tag\s*\{[^{}]{0,12}\}|\\color\s*\{[A-Za-z]{1,20}\}|\\(?
                      + r")(?![A-Za-z])|(?<!\\)\\[,;:! ]")
 _EXPONENT_NOTATION = re.compile(r"[0-9]\.?[0-9]*[eE][+-]?[0-9]")
 _LONG_NUMBER = re.compile(r"[0-9]{7,}|\.[0-9]{7,}")
+_PLAIN = re.compile(r"[ -~\n\t\r]*")  # printable ASCII and the three whitespace controls: always allowed
 _TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]|[0-9]+|\S")
 
 
@@ -81,13 +82,29 @@ def screen_with_origin(raw: str) -> tuple:
     _check_depth(text)
     if len(_TOKEN.findall(text)) > MAX_TOKENS:
         raise ParseError(f"the answer has too many symbols (at most {MAX_TOKENS})")
-    pieces = [" " if _CJK.match(ch) else UNICODE_TO_LATEX.get(ch, ch) for ch in text]
-    origin = tuple(where(text, index)[1] for index, piece in enumerate(pieces) for _ in piece)
-    mapped = "".join(pieces)
+    if text.isascii():  # nothing to map: every character UNICODE_TO_LATEX or _CJK rewrites is beyond ASCII
+        mapped, origin = text, tuple(_columns(text))
+    else:
+        pieces = [" " if _CJK.match(ch) else UNICODE_TO_LATEX.get(ch, ch) for ch in text]
+        origin = tuple(column for column, piece in zip(_columns(text), pieces) for _ in piece)
+        mapped = "".join(pieces)
     return _LAYOUT.sub(lambda m: " " * len(m.group(0)), mapped), origin
 
 
+def _columns(text: str) -> list:
+    """where(text, index)[1] for every index, in one pass (where counts the lines before each one)."""
+    columns, column = [], 0
+    for ch in text:
+        column += 1
+        columns.append(column)
+        if ch == "\n":
+            column = 0
+    return columns
+
+
 def _check_characters(text: str) -> None:
+    if _PLAIN.fullmatch(text):  # the usual answer: nothing to look at one character at a time
+        return
     for index, ch in enumerate(text):
         if ch in "\n\t\r" or (" " <= ch <= "~") or ch in UNICODE_TO_LATEX or _CJK.match(ch):
             continue
@@ -133,6 +150,8 @@ def _check_commands(text: str) -> None:
 
 
 def _check_depth(text: str) -> None:
+    if sum(text.count(bracket) for bracket in "([{") <= MAX_DEPTH:  # too few to nest too deeply
+        return
     depth = 0
     for index, ch in enumerate(text):
         if ch in "([{":
