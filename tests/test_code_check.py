@@ -166,6 +166,8 @@ def test_grade_code_writes_csv_json_and_gradescope(tmp_path):
     result = invoke("grade-code", "--target", "softmax-vjp", "--report", str(report), "--gradescope", str(gradescope),
                     str(submissions))
     assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["checking 1/3", "checking 2/3", "checking 3/3"]  # progress: stderr only
+    assert result.stdout.startswith("3 submissions checked against softmax-vjp")
     rows = {row["student"]: row for row in json.loads(report.read_text())}
     assert rows["alice"]["verdict"] == "correct" and rows["bob"]["mistake"] == "term-sign"
     assert rows["carol"]["verdict"] == "unreadable"

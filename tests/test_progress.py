@@ -72,3 +72,33 @@ def test_generate_one_derivation_prints_no_progress():
     result = CliRunner().invoke(main, ["generate", "cross-entropy-gradient", "-o", "-"])
     assert result.exit_code == 0, result.output
     assert result.stderr == "" and result.stdout.startswith("{")
+
+
+def test_each_verified_step_is_reported_to_the_listener_of_its_context():
+    """Both strategies (generic for symbolic K, concrete over S) tell the listener after each step."""
+    from derive import engine
+    from derive.verify import verify_derivation
+    from derive.verify.reporting import steps_reported
+    for K in (None, 5):
+        derivation = engine.build("cross-entropy-gradient", K)
+        heard = []
+        with steps_reported(lambda done, total: heard.append((done, total))):
+            verify_derivation(derivation)
+        steps = len(derivation.steps)
+        assert heard == [(done, steps) for done in range(1, steps + 1)]
+    heard.clear()
+    verify_derivation(engine.build("cross-entropy-gradient", 5))  # outside the block: nobody is told
+    assert heard == []
+
+
+def test_one_derivation_shows_its_steps_on_a_terminal_and_nothing_in_a_log():
+    from derive.commands.progress import steps_of_one
+    terminal = _Terminal()
+    with steps_of_one("deriving softmax-jacobian", stream=terminal) as listener:
+        listener(1, 6)
+        listener(6, 6)
+    assert "deriving softmax-jacobian" in terminal.getvalue() and "6/6" in terminal.getvalue()
+    log = io.StringIO()
+    with steps_of_one("deriving softmax-jacobian", stream=log) as listener:
+        listener(1, 6)
+    assert log.getvalue() == ""

@@ -72,8 +72,9 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
     Every name is checked first (one clear line for a size it does not take); the derivations are
     then derived, verified and rendered in worker processes (commands.parallel), collected in order."""
     from ..verify import build_verified
+    from ..verify.reporting import steps_reported
     from .parallel import in_order
-    from .progress import progress
+    from .progress import progress, steps_of_one
 
     jobs = [job for job in (_job(name, all_, K_value, sizes) for name in chosen) if job is not None]
 
@@ -84,8 +85,10 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
                            label_prefix=prefix, stage=stage, teaching=teaching)
 
     documents = []
-    # One derivation's progress would only interleave with its own output: shown for several.
-    with in_order(work, len(jobs)) as rendered, progress("deriving", total=len(jobs), quiet=len(chosen) == 1) as bar:
+    if len(jobs) == 1:  # one derivation: its own steps on a terminal (verify.reporting), in this process
+        with steps_of_one(f"deriving {jobs[0][0]}") as listener, steps_reported(listener):
+            return work(0)
+    with in_order(work, len(jobs)) as rendered, progress("deriving", total=len(jobs)) as bar:
         for (name, _given), files in zip(jobs, rendered):
             documents += files
             bar.advance(name)

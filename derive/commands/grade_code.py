@@ -20,24 +20,26 @@ import click
 def grade_code(target, name, report, gradescope, run, signature, directory) -> None:
     """Check every DIR/STUDENT.py (or DIR/STUDENT/<one .py>) against TARGET; print a summary."""
     from ..check.target import get as lookup
-    from ..code.grading import grade_directory, summary, write_gradescope, write_report
+    from ..code.grading import grade_directory, submissions, summary, write_gradescope, write_report
     from ..code.signature import parse_signature
     from ..check.grading import report_format
     from ..files import check_output_file
+    from .progress import plural, progress
 
     lookup(target)
     source = Path(directory)
     destination = Path(report) if report else source / "code-report.csv"
     report_format(destination)  # a bad report path is refused before any file is checked
     check_output_file(destination)
-    results = grade_directory(source, target=target, name=name, run=run,
-                              signature=parse_signature(signature) if signature else {})
+    with progress("checking", total=len(submissions(source))) as bar:
+        results = grade_directory(source, target=target, name=name, run=run,
+                                  signature=parse_signature(signature) if signature else {},
+                                  progress=lambda count: bar.advance(count=count))
     write_report(results, destination)
     if gradescope:
         write_gradescope(results, Path(gradescope), target)
     counts = summary(results)
-    plural = "" if counts["submissions"] == 1 else "s"
-    click.echo(f"{counts['submissions']} submission{plural} checked against {target}; report: {destination}")
+    click.echo(f"{plural(counts['submissions'], 'submission')} checked against {target}; report: {destination}")
     for verdict, count in counts["verdicts"].items():
         click.echo(f"  {verdict:<10} {count}")
     if counts["mistakes"]:

@@ -81,6 +81,25 @@ def progress(label: str, *, total: int, stream=None, quiet: bool = False) -> Ite
         yield _RichBar(bar, bar.add_task(label, total=total, item=""))
 
 
+@contextlib.contextmanager
+def steps_of_one(label: str, *, stream=None) -> Iterator:
+    """The steps of one long job on a terminal: a transient rich bar, `LABEL` and then `checked 3/35`
+    as each step is verified; yields the listener to hand to verify.reporting.steps_reported.
+    Nothing when stderr is not a terminal: one job's log has its output, and a line per step would
+    only lengthen it."""
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    console = Console(file=stream, highlight=False)
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("steps checked"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)  # a pulsing bar while it derives, before the steps are known
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """'1 answer', '2 answers', '0 answers': the count with its noun in the right number."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"

@@ -32,6 +32,7 @@ from ..numeric.points import logit_sets, semantic_inputs, semantic_sizes
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE, VERIFY_SEED
 from ..symbols import K as _K, Y, Z, sigma, y, z
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
+from .reporting import reported
 from .symmetry import BatchSymmetry
 
 ALL_ENTRIES_UP_TO = 8
@@ -55,8 +56,8 @@ def verify_derivation(derivation: Derivation) -> Derivation:
     prover = RowsProver(derivation) if rows else Prover(derivation)
     values: dict = {}  # (entry, targets on simplex, point) -> value: steps share their left side
     derived = _derived_values(prover.definitions, derivation.semantics)
-    steps = tuple(_verify_step(step, derivation.K, prover, derived, values, derivation.semantics)
-                  for step in derivation.steps)
+    steps = tuple(reported((_verify_step(step, derivation.K, prover, derived, values, derivation.semantics)
+                            for step in derivation.steps), len(derivation.steps)))
     return dataclasses.replace(derivation, steps=steps)
 
 

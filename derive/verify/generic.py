@@ -23,6 +23,7 @@ from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..errors import VerificationError
 from ..symbols import K, i, j, k, softmax_definitions, y
 from .outcome import checked_step, explicit_targets_sum_to_one, relative_error, row
+from .reporting import reported
 
 _FREE_INDEX_SYMBOLS = (i, j)
 
@@ -30,9 +31,9 @@ _FREE_INDEX_SYMBOLS = (i, j)
 def verify_derivation(derivation: Derivation) -> Derivation:
     """The derivation with evidence attached to every step (or raise VerificationError)."""
     memo: dict = {}  # steps share their left side: its normal form and values are computed once per derivation
-    steps = tuple(verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
-                              semantics=derivation.semantics, memo=memo)
-                  for step in derivation.steps)
+    steps = tuple(reported((verify_step(step, K_value=derivation.K, definitions=derivation.definitions,
+                                        semantics=derivation.semantics, memo=memo)
+                            for step in derivation.steps), len(derivation.steps)))
     return dataclasses.replace(derivation, steps=steps)
 
 
