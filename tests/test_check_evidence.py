@@ -34,6 +34,12 @@ FALSE_POSITIVES = [
     (CE, r"\sigma_i \sum_k y_k - y_i + (K-64)\sigma_i"),
     (CE, r"\sigma_i - y_i + y_i(y_i - 1)"),  # zero for one-hot y only
     ("log-softmax-jacobian", r"\delta_{ij} - \sigma_j + (K-2)(K-3)\sigma_j"),
+    # Below what 50 and 100 digits tell from rounding (found by a red-team round): the exact test at K = 2.
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j + 10^{-60})"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j + 10^{-120})"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j + e^{-300})"),
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j)(1 + 10^{-200})"),
+    (CE, r"\sigma_i - y_i(1 + 10^{-90})"),
 ]
 
 
@@ -327,6 +333,35 @@ def test_a_tiny_difference_is_told_from_rounding(target, answer, tiny):
     from derive.check.target import get
     expr = _read(answer)[0][0][1]
     assert (tiny_difference(expr, get(target), seed=4) is not None) == tiny
+
+
+@pytest.mark.parametrize("target, answer, K", [
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j + 10^{-120})", 2),
+    (CE, r"\sigma_i - y_i + 10^{-300} y_i", 2),
+    (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", None),
+    (CE, r"\sigma_i - y_i + (\sum_k y_k - 1)", None),  # zero on the simplex: y_K eliminated first
+    (CE, r"\sigma_i \sum_k y_k - y_i", None),
+    (CE, r"\sigma_i - y_i + \log(\sum_k e^{z_k}) - \log(\sum_m e^{z_m})", None),
+])
+def test_an_exact_difference_is_found_only_where_there_is_one(target, answer, K):
+    from derive.check.checker import _read
+    from derive.check.proof import exact_difference
+    from derive.check.target import get
+    assert exact_difference(_read(answer)[0][0][1], get(target)) == K
+
+
+def test_a_nonzero_numerator_proves_nothing_unless_the_generators_are_independent():
+    """sigma_1 beside e^{z_1} are related: their polynomial may vanish on the whole domain, so only
+    entries of independent inputs make a non-zero numerator a difference."""
+    import sympy as sp
+    from derive.algebra.zero_test import nonzero
+    from derive.symbols import sigma, z
+    def inputs(generators):
+        return all(isinstance(node, sp.Indexed) and node.base == z for _kind, node in generators)
+    assert nonzero(sp.exp(z[1]) - sp.exp(z[2]), inputs)
+    assert not nonzero(sigma[1] - sp.exp(z[1]) / (sp.exp(z[1]) + sp.exp(z[2])), inputs)
+    assert not nonzero(sp.exp(z[1]) - sp.exp(z[1]), inputs)
+    assert not nonzero(sp.exp(2 * z[1]) * sp.exp(-z[1]) - sp.exp(z[1]), inputs)  # e^{2z} e^{-z} = e^z is seen
 
 
 # One answer per reading error of [check.parse]: (key, target, answer).

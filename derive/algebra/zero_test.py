@@ -14,6 +14,8 @@ caller then tries SymPy's own simplification). Floats and other inexact numbers 
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyRing
@@ -38,16 +40,38 @@ def vanishes(expr: sp.Expr) -> bool:
     """True when `expr` is identically zero as a rational function of its leaves (see module doc)."""
     if expr == 0:
         return True
+    converted = _numerator(expr)
+    return converted is not None and not converted[1]
+
+
+def nonzero(expr: sp.Expr, independent: Callable[[tuple], bool]) -> bool:
+    """True when `expr` is proved NOT identically zero: its numerator is a non-zero polynomial and its
+    generators are algebraically independent, as `independent(generators)` says of the pairs (kind,
+    node), kind "exp" (node the term t of e^{c t}) or "leaf". A non-zero polynomial in independent
+    variables vanishes on no open set, so the expression differs from zero somewhere it is defined.
+    False: not proved either way (generators that may depend on each other, sigma_1 beside e^{z_1},
+    prove nothing)."""
+    if expr.is_Rational:
+        return expr != 0
+    converted = _numerator(expr)
+    if converted is None:
+        return False
+    generators, numerator = converted
+    return independent(generators) and bool(numerator)
+
+
+def _numerator(expr: sp.Expr) -> tuple | None:
+    """(the generators in order, the numerator as a polynomial in them), or None: not representable."""
     try:
         generators = _Generators()
         generators.collect(expr)
         if not generators.index:
-            return False  # a non-zero number, or nothing this test can say
+            return None  # a non-zero number, or nothing this test can say
         ring = PolyRing([sp.Dummy() for _ in generators.index], QQ)
         numerator, _denominator = _Converter(ring, generators.index).convert(expr)
     except (_Unsupported, RecursionError):
-        return False
-    return not numerator
+        return None
+    return tuple(generators.index), numerator
 
 
 class _Generators:

@@ -27,7 +27,7 @@ from .reading import echo, echo_text, infer, refuse_foreign_letters, target_role
 from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
                         set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
-from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, prove, tiny_difference
+from .proof import EXACT, NUMERIC, SYMBOLIC, Evidence, exact_difference, prove, tiny_difference
 from .verdict import LineVerdict, Verdict
 from .words import reading_error, say
 
@@ -242,12 +242,17 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
     evidence = _evidence(chain, goal, points, seed)
     if evidence.level == NUMERIC:  # not proved: a difference below the tolerance is still a difference
         for line, expr in chain:
-            found = None if _is_the_question(expr, goal) else tiny_difference(expr, goal, seed)
-            if found is not None:
+            if _is_the_question(expr, goal):
+                continue
+            found = tiny_difference(expr, goal, seed)
+            # Below what even 100 digits can tell from rounding, the exact test at K = 2..8 still can.
+            exact = exact_difference(expr, goal) if found is None else None
+            if found is not None or exact is not None:
                 from .mistakes import mistake  # see identify
                 per_line[line] = "incorrect"
                 where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
-                reason = say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0])
+                reason = (say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0])
+                          if found is not None else say(lang, "exact_difference", lhs=to_latex(goal.lhs), K=exact))
                 return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
                                mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,
                                seed=seed, lang=lang)

@@ -16,7 +16,8 @@ derive/algebra/zero_test.py) and only ever misses a zero, never invents one:
 
 An answer left at "numeric" may still differ by a term below the comparison's tolerance (+10^{-40}):
 `tiny_difference` evaluates answer - target itself at 50 and at 100 digits; rounding changes with the
-precision, a real difference keeps its value, and that answer is incorrect.
+precision, a real difference keeps its value, and that answer is incorrect. Below what 100 digits can
+tell, `exact_difference` looks for it exactly at K = 2..8 (a non-zero numerator in independent inputs).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from sympy.tensor.indexed import IndexException
 import mpmath
 
 from ..algebra.indices import free_indices
+from ..algebra.zero_test import nonzero
 from ..model import Rule, Step
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from ..symbols import K, i, j, y
@@ -181,18 +183,59 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
 
 def _exact(step: Step, n: int, target: CheckTarget) -> bool:
     """answer - target is zero at K = n for i = j = 1 and for i = 1, j = 2 (sums written out)."""
+    try:
+        return all(_verifier().is_zero(difference) for difference in _written_differences(step, n, target))
+    except UNDECIDABLE:
+        return False
+
+
+def _written_differences(step: Step, n: int, target: CheckTarget):
+    """answer - target at K = n in logits, sums written out, for i = j = 1 and for i = 1, j = 2 (one
+    at a time: a caller may stop at the first); raises what SymPy raises on the undecidable."""
     pairs = ({i: 1, j: 1}, {i: 1, j: 2}) if j in target.free else ({i: 1},)
     generic = _verifier()
     for values in pairs:
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
+        lhs = generic.normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
+        rhs = generic.normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
+        yield lhs - rhs
+
+
+def exact_difference(answer: sp.Basic, target: CheckTarget) -> int | None:
+    """The K in 2..8 at which answer - target is exactly not zero, or None (not shown either way).
+
+    For an answer agreed at every point and not proved: a term far below the comparison's tolerance
+    (sigma_i (delta_ij - sigma_j + 10^{-120})) that the 50- and 100-digit values cannot tell from
+    rounding. At K = n with the indices set and the sums written out, the difference in logits is a
+    rational function; when every generator is an independent input (e^{z_r} for a logit z_r, an entry
+    of an input array such as y_r, whose last entry the simplex has eliminated) a non-zero numerator
+    vanishes on no open set of inputs, so the answer is wrong there. Only for targets without
+    semantics (sigma = softmax(z) and arrays drawn independently) and answers whose indices are
+    subscripts only (the same guard as the exact proof)."""
+    if target.semantics is not None or answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
+        return None
+    answer = target.substitute(answer)
+    if not _interchangeable(answer, target):
+        return None
+    inputs = {"z", *target.arrays}
+
+    def independent(generators: tuple) -> bool:
+        # Entries of the inputs, as leaves or as e^{z_r}, and at most one e^q for a rational q (e^q is
+        # transcendental; two of them, e^{1/2} and e, are not independent of each other).
+        constants = [node for kind, node in generators if kind == "exp" and node.is_Rational]
+        return len(constants) <= 1 and all(
+            (kind == "exp" and node.is_Rational and node != 0) or (
+                isinstance(node, sp.Indexed) and node.base.name in inputs and all(ix.is_Integer for ix in node.indices))
+            for kind, node in generators)
+
+    step = Step(lhs=answer, rhs=target.result, rule=Rule.DEFINITION, uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())
+    for n in EXACT_KS:
         try:
-            lhs = generic.normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
-            rhs = generic.normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
-            if not generic.is_zero(lhs - rhs):
-                return False
+            if any(nonzero(difference, independent) for difference in _written_differences(step, n, target)):
+                return n
         except UNDECIDABLE:
-            return False
-    return True
+            return None
+    return None
 
 
 def _written_out(expr: sp.Basic) -> sp.Basic:
