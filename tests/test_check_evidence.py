@@ -52,6 +52,29 @@ def test_no_wrong_answer_is_called_correct(target, answer):
         assert result.verdict == "incorrect", result.message
 
 
+# Found by a red-team round (2026-12-03): each was called correct. Now incorrect, undecided or invalid.
+NEVER_CORRECT = [
+    (SJ, r"\sigma_i + 5, \quad i \neq i", None, "invalid"),  # a case no index is in
+    (SJ, r"\frac{\partial \sigma_i}{\partial z_i} = \sigma_i + 5 \quad (i \neq j)", None, "invalid"),
+    (SJ, r"\sigma_i + 5", "j!=j", "invalid"),
+    (CE, r"\sigma_i - y_i + \delta_{i,99}", None, "undecided"),  # a class the points never reach
+    (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + \delta_{i6}\delta_{j7}", None, "undecided"),
+    (CE, r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2\end{bmatrix}", None, "incorrect"),  # K = 2 at one point only
+    (CE, r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 + y_2\end{bmatrix}", None, "incorrect"),
+]
+
+
+@pytest.mark.parametrize("target, answer, case, verdict", NEVER_CORRECT)
+def test_red_team_answers_are_never_correct(target, answer, case, verdict):
+    assert check_answer(answer, target=target, seed=1, case=case).verdict == verdict
+
+
+def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
+    assert check_answer(r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", target=CE, seed=1).verdict == "correct"
+    assert check_answer(r"\sigma_i(1-\sigma_i), \quad i = j", target=SJ, seed=1).verdict == "correct"
+    assert check_answer(r"-\sigma_i\sigma_j", target=SJ, seed=1, case="i!=j").verdict == "correct"
+
+
 @pytest.mark.parametrize("target, answer, level", [
     (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", "proved-symbolic-K"),
     (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", "proved-symbolic-K"),
@@ -372,6 +395,7 @@ READING_ERRORS = [
     ("operator_missing", CE, r"\sigma_i -"), ("unknown_command", CE, r"\sigma_i + \foo"), ("division_by_zero", CE, "1/0"),
     ("unknown_indexed_symbol", CE, r"\sigma_i + q_i"), ("unknown_symbol", CE, r"\sigma_i + Q"),
     ("which_index", CE, r"\sum \sigma_k"), ("log_zero", CE, r"\log 0"), ("too_many_digits", CE, r"\sigma_i^{1000000}"),
+    ("case_impossible", SJ, r"\sigma_i + 5, \quad i \neq i"),
     ("lone_index", CE, r"\sigma_i + i"), ("delta_indices", SJ, r"\delta_i"), ("sum_range", CE, r"\sum_{k=2}^K y_k"),
     ("exponent_too_large", CE, "9^{9^{9^9}}"), ("exp_too_large", CE, "e^{1000}"), ("not_a_class", CE, r"\sigma_0"),
     ("nested_same_index", CE, r"\sum_k \sum_k y_k"), ("look_alike", CE, "р_i - y_i"),

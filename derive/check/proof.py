@@ -69,7 +69,7 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     result = target.result
     if answer - result == 0:  # the target itself, up to SymPy's canonical order: no rewriting needed
         return SYMBOLIC, ()
-    written = _written_sizes(answer)
+    written = written_sizes(answer)
     if written:  # explicit entries: the rest of the Piecewise is the target itself, so only these K are proved
         return (EXACT, written) if _entries_proved(answer, result) else (NUMERIC, ())
     if _by_cases((_on_the_simplex(answer) if target.simplex else answer) - result):
@@ -84,7 +84,7 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     return NUMERIC, ()
 
 
-def _written_sizes(answer: sp.Basic) -> tuple:
+def written_sizes(answer: sp.Basic) -> tuple:
     """The K of explicit matrices and vectors in the answer (their entries stand under K = n conditions)."""
     sizes = {eq.rhs for piece in answer.atoms(sp.Piecewise) for _expr, condition in piece.args
              for eq in condition.atoms(sp.Eq) if eq.lhs == K and eq.rhs.is_Integer}
@@ -176,9 +176,25 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
             if any((lo, hi) != (1, K) for _v, lo, hi in summation.limits):
                 return False
         bare = expr.replace(lambda e: isinstance(e, (sp.Indexed, sp.KroneckerDelta)), lambda e: sp.Integer(1))
-        if bare.free_symbols & {i, j}:
-            return False
+        if bare.free_symbols & {i, j} or class_numbers(expr):
+            return False  # a class named by its number (delta_{i,99}) is not interchangeable with the others
     return True
+
+
+def class_numbers(expr: sp.Basic) -> set:
+    """The classes an expression names by number (integer subscripts, Kronecker delta arguments), but
+    for those a piece of a Piecewise is stated at (sigma_1 - y_1 for i = 1: an entry written out)."""
+    if isinstance(expr, sp.Piecewise):
+        return {n for entry, condition in expr.args for n in class_numbers(entry) - _pinned(condition)}
+    numbers = {int(ix) for node in expr.atoms(sp.Indexed) for ix in node.indices if ix.is_Integer}
+    return numbers | {int(arg) for delta in expr.atoms(sp.KroneckerDelta) for arg in delta.args if arg.is_Integer}
+
+
+def _pinned(condition: sp.Basic) -> set:
+    """The numbers a piece's condition sets an index or K to (i = 1, K = 4)."""
+    if condition is sp.true:
+        return set()
+    return {int(side) for eq in condition.atoms(sp.Eq) for side in eq.args if side.is_Integer}
 
 
 def _exact(step: Step, n: int, target: CheckTarget) -> bool:
@@ -215,26 +231,57 @@ def exact_difference(answer: sp.Basic, target: CheckTarget) -> int | None:
     if target.semantics is not None or answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
         return None
     answer = target.substitute(answer)
+    uses = (TARGETS_SUM_TO_ONE,) if target.simplex else ()
+    independent = _independent_inputs(target)
+    if written_sizes(answer):
+        return _written_entry_difference(answer, target, uses, independent)
     if not _interchangeable(answer, target):
         return None
-    inputs = {"z", *target.arrays}
-
-    def independent(generators: tuple) -> bool:
-        # Entries of the inputs, as leaves or as e^{z_r}, and at most one e^q for a rational q (e^q is
-        # transcendental; two of them, e^{1/2} and e, are not independent of each other).
-        constants = [node for kind, node in generators if kind == "exp" and node.is_Rational]
-        return len(constants) <= 1 and all(
-            (kind == "exp" and node.is_Rational and node != 0) or (
-                isinstance(node, sp.Indexed) and node.base.name in inputs and all(ix.is_Integer for ix in node.indices))
-            for kind, node in generators)
-
-    step = Step(lhs=answer, rhs=target.result, rule=Rule.DEFINITION, uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())
+    step = Step(lhs=answer, rhs=target.result, rule=Rule.DEFINITION, uses=uses)
     for n in EXACT_KS:
         try:
             if any(nonzero(difference, independent) for difference in _written_differences(step, n, target)):
                 return n
         except UNDECIDABLE:
             return None
+    return None
+
+
+def _independent_inputs(target: CheckTarget):
+    """Whether generators of the zero test are algebraically independent: entries of the inputs, as
+    leaves or as e^{z_r}, and at most one e^q for a rational q (e^q is transcendental; two of them,
+    e^{1/2} and e, are not independent of each other)."""
+    inputs = {"z", *target.arrays}
+
+    def independent(generators: tuple) -> bool:
+        constants = [node for kind, node in generators if kind == "exp" and node.is_Rational]
+        return len(constants) <= 1 and all(
+            (kind == "exp" and node.is_Rational and node != 0) or (
+                isinstance(node, sp.Indexed) and node.base.name in inputs and all(ix.is_Integer for ix in node.indices))
+            for kind, node in generators)
+    return independent
+
+
+def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple, independent) -> int | None:
+    """The K of a written-out entry (a Piecewise piece under K = n, i = r, ...) exactly not equal to the
+    target's entry there, in logits: the points reach a written K only at a few points (K = 2 and 4
+    at the readable one alone), where a zero target entry hides an error."""
+    if not isinstance(answer, sp.Piecewise):
+        return None
+    generic = _verifier()
+    for entry, condition in answer.args:
+        at = {eq.lhs: eq.rhs for eq in condition.atoms(sp.Eq)} if condition is not sp.true else {}
+        if not isinstance(at.get(K), sp.Integer):
+            continue
+        n = int(at[K])
+        step = Step(lhs=entry, rhs=target.result.xreplace(at).doit(), rule=Rule.DEFINITION, uses=uses)
+        try:
+            lhs = generic.normal_form(_written_out(step.lhs), step, n, None)
+            rhs = generic.normal_form(_written_out(step.rhs), step, n, None)
+            if nonzero(lhs - rhs, independent):
+                return n
+        except UNDECIDABLE:
+            continue
     return None
 
 
