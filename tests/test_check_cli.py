@@ -137,3 +137,14 @@ def test_the_catalogue_reads_every_constant_the_engine_modules_define():
     assert catalog.descriptions() == tuple((m.NAME, m.DESCRIPTION) for m in modules)
     assert catalog.size_limits() == {m.NAME: getattr(m, "FAST_SIZES", {}) for m in modules}
     assert any(catalog.size_limits().values())  # some derivation has limits, so the comparison can fail
+
+
+def test_json_output_is_strict_json_when_the_answer_is_nan_at_the_counterexample():
+    """y_a (y_l - y_m) is not a number at the counterexample: "got" is the string "nan", never a bare
+    NaN, which JSON.parse and other strict readers refuse."""
+    result = CliRunner().invoke(main, ["check", "--target", "cross-entropy-gradient", "--format", "json", "--seed", "1",
+                                       "--", r"\sigma_i - y_i + y_a (y_l - y_m)"])
+    def refuse(constant):
+        raise ValueError(constant)
+    data = json.loads(result.stdout, parse_constant=refuse)
+    assert data["verdict"] == "incorrect" and data["counterexample"]["got"] == "nan"

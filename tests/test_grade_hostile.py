@@ -143,3 +143,25 @@ def test_a_bug_in_one_check_is_that_answers_verdict(monkeypatch):
     monkeypatch.setattr(checker, "_judge", broken)
     results = grade_all([Row("a", RIGHT), Row("b", "((")], target="cross-entropy-gradient", workers=1)
     assert [r.verdict for r in results] == ["undecided", "invalid"]
+
+
+@pytest.mark.parametrize("report", ["report.csv", "report.json"])
+def test_an_id_with_a_lone_surrogate_does_not_cost_the_class_its_report(tmp_path, report):
+    """JSON may escape a lone surrogate ("\\ud800"), which UTF-8 cannot encode: the report keeps it
+    as that escape and every other row, instead of failing after all the checking."""
+    source = tmp_path / "odd.jsonl"
+    source.write_text('{"id": "2\\ud800", "answer": "\\\\sigma_i - y_i"}\n'
+                      '{"id": "bob", "answer": "\\\\sigma_i + y_i"}\n', encoding="utf-8")
+    result = _grade(source, "--report", str(tmp_path / report))
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / report).read_text(encoding="utf-8")
+    assert "2\\ud800" in written and "bob" in written
+
+
+def test_macros_that_feed_each_other_stop_at_the_length_limit():
+    """--macro pairs apply in turn, so each may multiply the last one's text: the length is checked
+    after every one, before the text can grow to gigabytes."""
+    from derive.check import check_answer
+    macros = tuple(f"\\{a}=" + f"\\{b}" * 20 for a, b in zip("abcdefg", "bcdefgh")) + ("\\h=\\sigma_i",)
+    verdict = check_answer("\\a", target="cross-entropy-gradient", macros=macros, seed=1)
+    assert verdict.verdict == "invalid" and "too long" in verdict.message

@@ -241,7 +241,9 @@ def write_records(records: list, fields, path: Path) -> None:
             writer.writerow({key: neutralised("" if record[key] is None else str(record[key])) for key in fields})
         text = buffer.getvalue()
     from ..files import write_atomic
-    write_atomic(path, text)
+    # An id read from JSON may hold a lone surrogate ("\ud800"), which UTF-8 cannot encode: it is
+    # written as that escape, so one odd id never costs the class its report.
+    write_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def summary(results: tuple) -> dict:

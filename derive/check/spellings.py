@@ -10,6 +10,7 @@ import re
 import urllib.parse
 
 from ..errors import ParseError
+from ..parse.text import MAX_CHARS
 
 MAX_MACROS = 20
 MAX_MACRO_LENGTH = 40
@@ -26,6 +27,8 @@ def expand_macros(text: str, macros: tuple) -> str:
             raise ParseError(f"--macro expects \\NAME=TEX (at most {MAX_MACRO_LENGTH} characters), not {spec!r}")
         # A replacement followed by a letter must stay separated from it (\probs_i -> \sigma _i is fine).
         text = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m: body + " ", text)
+        if len(text) > MAX_CHARS:  # macros feeding each other grow the text geometrically: stop at once
+            raise ParseError(f"the answer is too long ({len(text)} characters; at most {MAX_CHARS})")
     return text
 
 

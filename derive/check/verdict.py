@@ -1,6 +1,7 @@
 """The result of checking an answer: a frozen record, and its JSON form (the CLI contract)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,14 @@ class Verdict:
 
 def _counterexample(c: Counterexample) -> dict:
     return {"K": c.K, "i": c.index("i"), "j": c.index("j"), "z": list(c.z),
-            "y": None if c.y is None else list(c.y), "expected": c.expected, "got": c.got,
+            "y": None if c.y is None else list(c.y), "expected": _json_number(c.expected), "got": _json_number(c.got),
             **({"d": c.index("d")} if c.index("d") is not None else {}),
             **({"inputs": dict(c.inputs)} if c.inputs else {})}
+
+
+def _json_number(value):
+    """A value as JSON can carry it: NaN and infinities (an answer that overflows or divides by zero
+    at a point) as the strings "nan", "inf", "-inf", which every JSON parser reads; bare NaN is not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
