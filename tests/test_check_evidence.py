@@ -61,6 +61,9 @@ NEVER_CORRECT = [
     (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + \delta_{i6}\delta_{j7}", None, "undecided"),
     (CE, r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2\end{bmatrix}", None, "incorrect"),  # K = 2 at one point only
     (CE, r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 + y_2\end{bmatrix}", None, "incorrect"),
+    (CE, r"\sigma_i - y_i + " + "".join(f"(K-{m})" for m in range(2, 65)) + r"\sigma_i", None, "undecided"),
+    ("linear-softmax-cross-entropy", r"(\sigma_i - y_i) x_d + (D-2)(D-3)", None, "undecided"),
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) + (N-2)(N-3)", None, "undecided"),
 ]
 
 
@@ -73,6 +76,8 @@ def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
     assert check_answer(r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", target=CE, seed=1).verdict == "correct"
     assert check_answer(r"\sigma_i(1-\sigma_i), \quad i = j", target=SJ, seed=1).verdict == "correct"
     assert check_answer(r"-\sigma_i\sigma_j", target=SJ, seed=1, case="i!=j").verdict == "correct"
+    assert check_answer(r"\frac{1}{N}(P - Y)^T X", target="batched-linear-softmax-cross-entropy", seed=1).verdict == "correct"
+    assert check_answer(r"(\sigma - y)x^T", target="linear-softmax-cross-entropy", seed=1).verdict == "correct"
 
 
 @pytest.mark.parametrize("target, answer, level", [

@@ -28,7 +28,7 @@ from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normal
                         set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import (EXACT, NUMERIC, SYMBOLIC, Evidence, class_numbers, exact_difference, prove, tiny_difference,
-                    written_sizes)
+                    undetermined_size, written_sizes)
 from .verdict import LineVerdict, Verdict
 from .words import reading_error, say
 
@@ -267,6 +267,14 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                        mistake("not-differentiated", lang=lang), None, _line_verdicts(chain, per_line), last_line,
                        seed=seed)
     evidence = _evidence(chain, goal, points, seed)
+    if evidence.level != SYMBOLIC:  # agreement at the sizes tested says nothing of a high-degree size polynomial
+        found = next(filter(None, (undetermined_size(expr, goal) for _line, expr in chain)), None)
+        if found is not None:
+            size, degree, count = found
+            degree = "unbounded" if degree == float("inf") else int(degree)
+            return Verdict("undecided", interpretation,
+                           f"{reading} {say(lang, 'size_degree', size=size, degree=degree, count=count)}",
+                           None, None, _line_verdicts(chain, per_line), None, seed=seed)
     if evidence.level == NUMERIC:  # not proved: a difference below the tolerance is still a difference
         for line, expr in chain:
             if _is_the_question(expr, goal):

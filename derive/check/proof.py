@@ -285,6 +285,61 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
     return None
 
 
+def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
+    """An upper bound on the degree of the numerator of `expr` as a function of the size (K, D, N): a
+    factor K - 2 adds one; a sum over 1..K adds one (K terms) and its terms' degree in the summation
+    index (sum_k of a degree-64 polynomial in k is one of degree 65 in K); a function counts as its
+    arguments, a size in an exponent is unbounded (inf). A denominator does not count: where it vanishes at a tested size, the
+    points meet a division by zero. Indices naming class K (sigma_K) are positions, not factors."""
+    if expr == size:
+        return 1
+    if not expr.has(size) or isinstance(expr, (sp.Indexed, sp.KroneckerDelta)):
+        return 0
+    if isinstance(expr, sp.MatrixBase):  # entries written out: the largest of theirs
+        return max((size_degree(entry, size) for entry in expr), default=0)
+    if isinstance(expr, sp.MatrixExpr):  # a shape (K x D) is structure, not a factor; a scalar in it is one
+        if isinstance(expr, (sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix)):
+            return 0
+        degrees = [size_degree(arg, size) for arg in expr.args if not arg.is_Integer and arg != size]
+        return max(degrees, default=0) if isinstance(expr, sp.MatAdd) else sum(degrees)
+    if isinstance(expr, sp.Sum):
+        return size_degree(expr.function, size) + sum(
+            size_degree(expr.function, limit[0]) + 1 for limit in expr.limits if sp.Tuple(*limit[1:]).has(size))
+    if isinstance(expr, sp.Piecewise):
+        return max(size_degree(piece, size) for piece, _condition in expr.args)
+    if expr.is_Add:
+        return max(size_degree(arg, size) for arg in expr.args)
+    if expr.is_Mul:
+        return sum(size_degree(arg, size) for arg in expr.args)
+    if expr.is_Pow and expr.exp.is_Rational:
+        return size_degree(expr.base, size) * max(expr.exp, 0)
+    if expr.is_Pow:  # 2^K, K^K: no polynomial bound
+        return float("inf")
+    # A function of the size (log(1 + (K - 2)...(K - 64)) vanishes where its argument is 1) and any
+    # other node (a derivative d L / d z of shape K): as its arguments.
+    return max((size_degree(arg, size) for arg in expr.args), default=0)
+
+
+def undetermined_size(answer: sp.Basic, target: CheckTarget) -> tuple | None:
+    """(size, degree bound, values tested) when the answer's dependence on a size is of higher degree
+    than the sizes the check tests can pin down, or None. (K - 2)(K - 3)...(K - 64) sigma_i vanishes
+    at every K a check reaches; a rational function of K of degree below the 7 K of the exact proof
+    that vanishes there vanishes for every K, one of higher degree need not. D and N take the values
+    the target's semantics gives them (2 and 3)."""
+    tested = {K: len(EXACT_KS)}
+    if target.semantics is not None and target.semantics.sizes:
+        values: dict = {}
+        for n in range(2, 65):
+            for symbol, value in target.semantics.sizes(n).items():
+                values.setdefault(symbol, set()).add(value)
+        tested.update({symbol: len(seen) for symbol, seen in values.items()})
+    for size, count in tested.items():
+        degree = size_degree(answer, size)
+        if degree >= count:
+            return size, degree, count
+    return None
+
+
 def _written_out(expr: sp.Basic) -> sp.Basic:
     """Every sum over a concrete range as its terms (innermost first), derivatives left as they are."""
     return expr.replace(lambda e: isinstance(e, sp.Sum), lambda s: s.doit(deep=False))
