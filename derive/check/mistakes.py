@@ -15,13 +15,12 @@ import sympy as sp
 from .. import symbols
 from ..errors import DeriveError
 from .equivalence import (DERIVATIVE_TOLERANCE, RELATIVE_TOLERANCE, close, compare, enumerated_indices, evaluator,
-                          safe)
+                          free_indices_once, safe)
 from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
 from .target import CheckTarget, derivation_names, questions
 from .words import say
 from ..render.messages import derivation_text
-from ..algebra.indices import free_indices
 
 # Stable ids for graders; the explanations are in the catalogues ([check.mistakes] of en.toml, zh.toml).
 EXPLANATIONS = ("sign", "term-sign", "missing-delta", "diagonal-only", "off-diagonal-only", "scale", "index-slip",
@@ -160,7 +159,7 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     the fixed points of CHECK_SEED: the same answer always gets the same id, whatever the check's seed."""
     if answer.has(sp.Derivative):
         return mistake("not-differentiated", lang=lang)
-    stray = free_indices(answer) - set(target.free)
+    stray = free_indices_once(answer) - set(target.free)
     if stray:
         names = ", ".join(sorted(map(str, stray)))
         return mistake("index-slip", ("note_index", {"names": names}), lang)
