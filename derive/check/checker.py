@@ -284,6 +284,12 @@ def _result_latex(name: str) -> str:
     return to_latex(targets.get(name).result)
 
 
+@functools.lru_cache(maxsize=64)
+def _question_latex(lhs: sp.Basic) -> str:
+    """The question's left side as LaTeX, printed once per process: every wrong answer's message shows it."""
+    return to_latex(lhs)
+
+
 def _evidence(chain: list, goal, points: int, seed: int) -> Evidence:
     """The weakest proof over the lines: a derivation is as sure as its least sure line."""
     order = (SYMBOLIC, EXACT, NUMERIC)
@@ -389,4 +395,4 @@ def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: st
         targets_text = targets_text.removeprefix(", ")
     at = f"{indices + ', ' if indices else ''}{point}{targets_text}"
     return f"{reading} {where}" + say(lang, "incorrect_at", K=c.K, where=at, got=f"{c.got:.12g}",
-                                      lhs=to_latex(goal.lhs), expected=f"{c.expected:.12g}")
+                                      lhs=_question_latex(goal.lhs), expected=f"{c.expected:.12g}")
