@@ -175,7 +175,7 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
             return mistake("sign", lang=lang)
         return mistake("scale", ("note_scale", {"factor": mpmath.nstr(ratio, 6)}), lang)
     for mistake_id, candidate, note in candidates(target):
-        if _matches(answer, replace(target, result=candidate), answer_values):
+        if _matches(answer, _probe(target, candidate), answer_values):
             return mistake(mistake_id, note, lang)
     if _constant_difference(answer, target, pairs):
         return mistake("spurious-term", ("note_constant", {}), lang)
@@ -238,6 +238,13 @@ def _matches(answer: sp.Basic, probe: CheckTarget, answer_values: _AnswerValues)
     tolerance = DERIVATIVE_TOLERANCE if derivative else RELATIVE_TOLERANCE
     with mpmath.workdps(PRECISION_DIGITS):
         return len(got) == len(expected) and all(close(e, g, tolerance) for e, g in zip(expected, got))
+
+
+@functools.lru_cache(maxsize=4096)
+def _probe(target: CheckTarget, candidate: sp.Basic) -> CheckTarget:
+    """The target with a candidate as its result, made once per process: every wrong answer of a class
+    is matched against the same catalogue, and the one object is then also _candidate_values' key."""
+    return replace(target, result=candidate)
 
 
 @functools.lru_cache(maxsize=4096)
