@@ -123,7 +123,7 @@ def _sums_the_targets(summation: sp.Sum) -> bool:
     return (low, high) == (1, K) and summation.function == y[index]
 
 
-def _verifier():
+def verifier():
     """The verifier's rewriting (derive.verify.generic), imported when an answer is first proved:
     importing it loads the engine registry too, which a wrong answer does not need."""
     from ..verify import generic
@@ -131,7 +131,7 @@ def _verifier():
 
 
 def _by_cases(difference: sp.Expr) -> bool:
-    generic = _verifier()
+    generic = verifier()
     try:
         return generic.is_zero_by_cases(difference)
     except UNDECIDABLE:
@@ -144,7 +144,7 @@ def _rewritten_equal(step: Step, target: CheckTarget) -> bool:
     generic.prove_equal, called here so that only the undecidable is caught (see UNDECIDABLE)."""
     if target.semantics is not None and not target.semantics.prove:
         return False
-    generic = _verifier()
+    generic = verifier()
     try:
         lhs = generic.normal_form(step.lhs, step, None, target.semantics)
         if target.semantics is None:
@@ -162,7 +162,7 @@ def _plain_normal_form(result: sp.Expr, uses: tuple) -> sp.Expr:
     process (a fifth of proving a correct answer). Only for targets without semantics (sigma =
     softmax(z)): a step with no condition, symbolic K, so the result and `uses` are all it depends on."""
     step = Step(lhs=result, rhs=result, rule=Rule.DEFINITION, uses=uses)
-    return _verifier().normal_form(result, step, None, None)
+    return verifier().normal_form(result, step, None, None)
 
 
 def _nested_sums(expr: sp.Basic) -> bool:
@@ -191,7 +191,7 @@ def _interchangeable(answer: sp.Basic, target: CheckTarget) -> bool:
 def _exact(step: Step, n: int, target: CheckTarget) -> bool:
     """answer - target is zero at K = n for i = j = 1 and for i = 1, j = 2 (sums written out)."""
     pairs = ({i: 1, j: 1}, {i: 1, j: 2}) if j in target.free else ({i: 1},)
-    generic = _verifier()
+    generic = verifier()
     for values in pairs:
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
         try:
