@@ -654,3 +654,20 @@ def test_every_echo_term_is_said_in_both_languages_and_zh_echo_is_chinese():
                            seed=1, lang="zh")
     assert "p（softmax 输出）" in verdict.message and "t（目标）" in verdict.message
     assert "Read as" not in verdict.message and "targets" not in verdict.message
+
+
+_CODE_PIECES = ["np.", "return", "self.", "delta(", "one_hot(", "onehot(", "dot(", "//", "probs", "logits", ".T",
+                "x[i]", ")[j]", "grad_out", "_probs", "\\probs", *"abnpdotTsrelfhyz_[]()./ \\\t\n=+-*1230"]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_CODE_PIECES), max_size=12).map("".join))
+def test_an_answer_looks_like_code_exactly_when_one_of_the_hints_matches_it(text):
+    """The substring tests before each hint only skip patterns that cannot match: the same decision as
+    one search of all the hints as an alternation."""
+    import re
+
+    from derive.check import spellings
+    alternation = re.compile("|".join(pattern.pattern for _needle, pattern in spellings._CODE_HINTS))
+    assert spellings._looks_like_code(text) == (alternation.search(text) is not None)
+    assert all(needle in pattern.pattern.replace("\\", "") or not needle for needle, pattern in spellings._CODE_HINTS)

@@ -88,8 +88,18 @@ CODE_NAMES = {
 _CODE_NAME = re.compile(r"(?<![A-Za-z0-9_\\.])(" + "|".join(sorted((n for names in CODE_NAMES.values() for n in names),
                                                                     key=len, reverse=True)) + r")(?![A-Za-z0-9_])")
 _LETTER_OF = {name: letter for letter, names in CODE_NAMES.items() for name in names}
-_CODE_HINT = re.compile(r"\bnp\.|\breturn\b|\.T\b|\bself\.|\bdelta\(|\bone_?hot\(|\)\s*\[[a-z]\]|\b[A-Za-z]\[[a-z]\]"
-                        r"|\bdot\(|\s//\s?\S|" + _CODE_NAME.pattern)
+# What shows an answer is code, each hint with a text it cannot match without: the substring test skips
+# the pattern, which \b keeps from scanning fast (one search of them all as an alternation: 7.6 us).
+_CODE_HINTS = tuple((needle, re.compile(pattern)) for needle, pattern in (
+    ("np.", r"\bnp\."), ("return", r"\breturn\b"), (".T", r"\.T\b"), ("self.", r"\bself\."), ("delta(", r"\bdelta\("),
+    ("hot(", r"\bone_?hot\("), ("[", r"\)\s*\[[a-z]\]"), ("[", r"\b[A-Za-z]\[[a-z]\]"), ("dot(", r"\bdot\("),
+    ("//", r"\s//\s?\S"), ("", _CODE_NAME.pattern)))
+
+
+def _looks_like_code(text: str) -> bool:
+    return any(needle in text and pattern.search(text) is not None for needle, pattern in _CODE_HINTS)
+
+
 _CODE_REWRITES = (
     (re.compile(r"\bdelta\(\s*([a-z])\s*==\s*([a-z])\s*\)"), r"\\delta_{\1\2}"),  # delta(i == j)
     (re.compile(r"\b(?:one_?hot)\(\s*y\s*\)"), "y"),  # the one-hot labels as a vector
@@ -261,7 +271,7 @@ def spell_out_normaliser(text: str) -> str:
 
 def code_aliases(text: str) -> dict:
     """The letters code's names were read as, by the name typed first ({"s": "probs", "g": "grad_out"})."""
-    if not _CODE_HINT.search(text):
+    if not _looks_like_code(text):
         return {}
     out: dict = {}
     for match in _CODE_NAME.finditer(text):
@@ -271,7 +281,7 @@ def code_aliases(text: str) -> dict:
 
 def normalise_code(text: str) -> str:
     """NumPy-style answers (`np.diag(s) - np.outer(s, s)`, `return s - y`) in the grammar's notation."""
-    if not _CODE_HINT.search(text):
+    if not _looks_like_code(text):
         return text
     text = _CODE_NAME.sub(lambda m: _LETTER_OF[m.group(1)], text)
     for pattern, replacement in _CODE_REWRITES:
