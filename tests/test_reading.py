@@ -671,3 +671,25 @@ def test_an_answer_looks_like_code_exactly_when_one_of_the_hints_matches_it(text
     alternation = re.compile("|".join(pattern.pattern for _needle, pattern in spellings._CODE_HINTS))
     assert spellings._looks_like_code(text) == (alternation.search(text) is not None)
     assert all(needle in pattern.pattern.replace("\\", "") or not needle for needle, pattern in spellings._CODE_HINTS)
+
+
+_SPELLING_PIECES = ["\\delta", "δ", "\\hat", "\\sum", "\\frac", "=", "\\mathbb", "\\mathop", "\\diag", "{", "}", "\\bbox",
+                    "\\boxed", "/", "∂", "\\partial", "\\\\", "\\end", "\\text", "当", "若", "其他", "否则", "\\mathbf", "[", "]",
+                    "\\otimes", "\\sigma", "(", ")", "_", "^", " ", ".", ",", ";", "i", "j", "y", "d", "L", "CE", "loss", "1",
+                    "I", "if", "cases", "textrm", "diag", "时", "k", "\\hat{y}", "\\sum{i", "1_{i", "\\mathbb{1}", "\\mathbb 1",
+                    "\\frac{\\delta", "\\frac{d", "dL", "/dz", "\\text{if", "[\\sigma(z)]", "s \\otimes s", "\\delta_{i=j}",
+                    "δ_ij", "\\partial CE", ". \\\\", "当 i=j", "S_i(\\mathbf z)", "{}", "\\boxed{", "\\diag(", "1_{i=j}"]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_SPELLING_PIECES), max_size=12).map("".join))
+def test_a_spelling_is_skipped_only_where_its_pattern_cannot_match(text):
+    """Each spelling's pattern is tried only where one of its texts stands: the same result as trying
+    every pattern in turn."""
+    from derive.check import spellings
+    every, skipping = text, text
+    for needles, pattern, replacement in spellings._SPELLINGS:
+        every = pattern.sub(replacement, every)
+        if any(needle in skipping for needle in needles):
+            skipping = pattern.sub(replacement, skipping)
+        assert every == skipping
