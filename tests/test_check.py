@@ -218,3 +218,22 @@ def test_close_is_the_relative_test_at_the_working_precision_right_at_its_edge()
         decided = [close(a, b, RELATIVE_TOLERANCE) for a, b in pairs]
         assert decided == [bool(formula(a, b)) for a, b in pairs]
         assert True in decided and False in decided
+
+
+
+def test_a_check_works_out_the_free_indices_of_its_answer_once(monkeypatch):
+    """Aligning, describing the reading, comparing and naming all ask which indices stand free in the
+    answer: the walk is made once per expression (equivalence.free_indices_once), not by each of them."""
+    from derive.algebra.indices import free_indices
+    from derive.check import alignment, checker, equivalence, mistakes
+    from derive.symbols import i, sigma, y
+    walked = []
+    def counted(expr):
+        walked.append(expr)
+        return free_indices(expr)
+    for module in (alignment, checker, equivalence, mistakes):
+        monkeypatch.setattr(module, "free_indices", counted, raising=False)
+    equivalence._free_indices_of.cache_clear()
+    verdict = check_answer(r"y_i - \sigma_i", target="cross-entropy-gradient", seed=5)
+    assert verdict.verdict == "incorrect" and verdict.mistake.id == "sign"
+    assert walked.count(y[i] - sigma[i]) == 1

@@ -517,3 +517,26 @@ def test_the_targets_sum_to_one_only_over_all_classes_in_the_leaf_proof():
     for kept in (sp.Sum(y[k], (k, 1, 3)), sp.Sum(y[k], (k, 0, K - 1)), sp.Sum(sigma[k], (k, 1, K)),
                  sp.Sum(y[k] * sigma[k], (k, 1, K))):
         assert _on_the_simplex(kept) == kept
+
+
+def test_both_symbolic_proofs_are_tried_the_rewriting_first_where_an_exponential_or_a_sum_is_left(monkeypatch):
+    """The order follows the difference, never the level: e^{z_i} / sum_k e^{z_k} is proved by the
+    rewriting without the leaf proof failing first; sigma_i - y_i by the leaves without the rewriting;
+    and where the rewriting fails, the leaves still get their turn (an exponential that cancels)."""
+    from derive.check import proof
+    from derive.check.target import get
+    from derive.check.checker import _read
+    calls = []
+    leaves, rewriting = proof._by_cases, proof._rewritten_equal
+    monkeypatch.setattr(proof, "_by_cases", lambda difference: calls.append("leaves") or leaves(difference))
+    monkeypatch.setattr(proof, "_rewritten_equal", lambda step, target: calls.append("rewriting") or rewriting(step, target))
+
+    def proved(answer):
+        calls.clear()
+        return proof.prove(_read(answer)[0][0][1], get(CE))
+
+    assert proved(r"\frac{e^{z_i}}{\sum_k e^{z_k}} - y_i") == (proof.SYMBOLIC, ()) and calls == ["rewriting"]
+    assert proved(r"\sigma_i (1 + y_i) - y_i - \sigma_i y_i") == (proof.SYMBOLIC, ()) and calls == ["leaves"]
+    monkeypatch.setattr(proof, "_rewritten_equal", lambda step, target: calls.append("rewriting") or False)
+    assert proved(r"\sigma_i - y_i + (e^{z_1} + 1)^2 - e^{2 z_1} - 2 e^{z_1} - 1") == (proof.SYMBOLIC, ())
+    assert calls == ["rewriting", "leaves"]

@@ -278,6 +278,20 @@ def test_a_sum_without_a_free_index_is_computed_once_per_point_and_precision():
         assert not _closed(open_sum)
 
 
+def test_a_sum_is_compiled_once_per_process_and_each_compilation_gives_its_own_values():
+    """Answers repeat their sums: an equal sum, built anew, gets the closure already compiled, and that
+    closure still computes from each point it is given (nothing of the first point is kept in it)."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    first = compile_expr(sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K)))
+    again = compile_expr(sp.Sum(y[k] * sp.log(sigma[k]), (k, 1, K)))
+    assert again is first
+    for seed in (1, 2):
+        logits, targets, env = _point(seed)
+        with mpmath.workdps(50):
+            probs = softmax_mp(logits)
+            assert _close(again(env), mpmath.fsum(t * mpmath.log(p) for t, p in zip(targets, probs)))
+
+
 @pytest.mark.parametrize("number", [sp.Rational(1, 3), sp.Rational(-7, 10), sp.Float("0.1", 30), sp.Integer(3) ** 40])
 def test_a_number_compiled_at_low_precision_is_exact_at_the_precision_it_is_used_at(number):
     """The verifier compiles some trees outside mpmath.workdps(50) (a derivation's defined loss) and

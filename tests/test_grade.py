@@ -78,6 +78,20 @@ def test_grade_and_check_agree_on_every_answer_of_a_class():
         assert record.evidence == (alone.evidence.level if alone.evidence else None), row.answer
 
 
+def test_the_workers_fork_with_the_verifiers_rewriting_imported(monkeypatch):
+    """Each worker would import the rewriting that proves right answers at its first such answer: the
+    parent imports it once, before the pool starts."""
+    from derive.check import grading, proof
+    events = []
+    imported = proof.verifier
+    monkeypatch.setattr(proof, "verifier", lambda: events.append("verifier") or imported())
+    monkeypatch.setattr(grading, "_on_all_cores",
+                        lambda jobs, workers: events.append("pool") or [grading.grade_one(job) for job in jobs])
+    rows = [Row(str(n), f"(( {n}") for n in range(64)]  # 64 distinct texts: enough for the pool
+    assert [r.verdict for r in grade_all(rows, target="cross-entropy-gradient", workers=2, seed=7)] == ["invalid"] * 64
+    assert events == ["verifier", "pool"]
+
+
 def test_the_workers_fork_from_a_frozen_heap_and_grade_unfreezes_it(monkeypatch):
     """The pool starts with the parent's objects frozen (a worker's collections skip them), and grade_all
     leaves nothing frozen behind."""

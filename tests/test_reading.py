@@ -654,3 +654,42 @@ def test_every_echo_term_is_said_in_both_languages_and_zh_echo_is_chinese():
                            seed=1, lang="zh")
     assert "p（softmax 输出）" in verdict.message and "t（目标）" in verdict.message
     assert "Read as" not in verdict.message and "targets" not in verdict.message
+
+
+_CODE_PIECES = ["np.", "return", "self.", "delta(", "one_hot(", "onehot(", "dot(", "//", "probs", "logits", ".T",
+                "x[i]", ")[j]", "grad_out", "_probs", "\\probs", *"abnpdotTsrelfhyz_[]()./ \\\t\n=+-*1230"]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_CODE_PIECES), max_size=12).map("".join))
+def test_an_answer_looks_like_code_exactly_when_one_of_the_hints_matches_it(text):
+    """The substring tests before each hint only skip patterns that cannot match: the same decision as
+    one search of all the hints as an alternation."""
+    import re
+
+    from derive.check import spellings
+    alternation = re.compile("|".join(pattern.pattern for _needle, pattern in spellings._CODE_HINTS))
+    assert spellings._looks_like_code(text) == (alternation.search(text) is not None)
+    assert all(needle in pattern.pattern.replace("\\", "") or not needle for needle, pattern in spellings._CODE_HINTS)
+
+
+_SPELLING_PIECES = ["\\delta", "δ", "\\hat", "\\sum", "\\frac", "=", "\\mathbb", "\\mathop", "\\diag", "{", "}", "\\bbox",
+                    "\\boxed", "/", "∂", "\\partial", "\\\\", "\\end", "\\text", "当", "若", "其他", "否则", "\\mathbf", "[", "]",
+                    "\\otimes", "\\sigma", "(", ")", "_", "^", " ", ".", ",", ";", "i", "j", "y", "d", "L", "CE", "loss", "1",
+                    "I", "if", "cases", "textrm", "diag", "时", "k", "\\hat{y}", "\\sum{i", "1_{i", "\\mathbb{1}", "\\mathbb 1",
+                    "\\frac{\\delta", "\\frac{d", "dL", "/dz", "\\text{if", "[\\sigma(z)]", "s \\otimes s", "\\delta_{i=j}",
+                    "δ_ij", "\\partial CE", ". \\\\", "当 i=j", "S_i(\\mathbf z)", "{}", "\\boxed{", "\\diag(", "1_{i=j}"]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_SPELLING_PIECES), max_size=12).map("".join))
+def test_a_spelling_is_skipped_only_where_its_pattern_cannot_match(text):
+    """Each spelling's pattern is tried only where one of its texts stands: the same result as trying
+    every pattern in turn."""
+    from derive.check import spellings
+    every, skipping = text, text
+    for needles, pattern, replacement in spellings._SPELLINGS:
+        every = pattern.sub(replacement, every)
+        if any(needle in skipping for needle in needles):
+            skipping = pattern.sub(replacement, skipping)
+        assert every == skipping

@@ -16,7 +16,7 @@ from ..errors import ParseError
 from ..parse.build import index_symbol
 from ..parse.matrices import GeneralMatrix
 from .spellings import TRUE_CLASS
-from .equivalence import entry_order
+from .equivalence import entry_order, free_indices_once
 from .points import RANDOM_KS, READABLE, semantic_sizes
 
 # The K at which every answer is compared: a written-out answer (z_1 .. z_3) is judged at its own K.
@@ -38,7 +38,7 @@ def align(chain: list, goal) -> Aligned:
     """Map the answer's free indices onto the target's (a bijection) and rename them throughout."""
     chain = [(line, sums_over_classes(expr, goal)) for line, expr in chain]
     exprs = [expr for _line, expr in chain]
-    used = set().union(*(free_indices(e) for e in exprs)) if exprs else set()
+    used = set().union(*(free_indices_once(e) for e in exprs)) if exprs else set()
     mapping, guessed, case = _index_mapping(exprs, used, goal)
     meaning = index_meanings(goal)
     indices = {str(a): meaning.get(b, "index") for a, b in mapping.items()}
@@ -55,7 +55,7 @@ def sums_over_classes(expr: sp.Basic, goal) -> sp.Basic:
     elsewhere n is just the author's summation letter, and the sum runs over the K classes."""
     sizes, _uppers = semantic_sizes(goal.semantics, min(CHECKED_KS))
     missing = {size: symbols.K for size in (symbols.D, symbols.N) if size not in sizes}
-    if not missing or not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+    if not missing or not isinstance(expr, sp.Basic) or not expr.has(*missing):  # a sum to N holds N
         return expr
     return expr.replace(lambda e: isinstance(e, sp.Sum) and any(limit[2] in missing for limit in e.limits),
                         lambda s: sp.Sum(s.function, *((x, low, high.xreplace(missing)) for x, low, high in s.limits)))

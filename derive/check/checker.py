@@ -16,12 +16,12 @@ import sympy as sp
 from ..errors import ParseError, UsageError
 from ..numeric.state import EvaluationError
 from ..parse.lines import split
-from ..algebra.indices import free_indices, summed_indices
+from ..algebra.indices import summed_indices
 from ..parse.parser import parse_line
 from ..render.printer import to_latex
 from . import target as targets
 from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comparison, ShapeMismatch, Undecided,
-                          UnknownSize, compare, cpu_deadline, time_limit)
+                          UnknownSize, compare, cpu_deadline, free_indices_once, time_limit)
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
 from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
@@ -227,7 +227,7 @@ def is_binary(goal) -> bool:
 
 def _reading(chain: list, notes: list, lang: str = "en") -> str:
     exprs = [expr for _line, expr in chain]
-    free = sorted(set().union(*(free_indices(e) for e in exprs)), key=str)
+    free = sorted(set().union(*(free_indices_once(e) for e in exprs)), key=str)
     summed = sorted(set().union(*(summed_indices(e) for e in exprs)), key=str)
     none = say(lang, "none")
     roles = say(lang, "reading", free=", ".join(map(str, free)) or none, summed=", ".join(map(str, summed)) or none)
@@ -330,6 +330,12 @@ def _claim(expr):
 @functools.lru_cache(maxsize=None)
 def _result_latex(name: str) -> str:
     return to_latex(targets.get(name).result)
+
+
+@functools.lru_cache(maxsize=64)
+def _question_latex(lhs: sp.Basic) -> str:
+    """The question's left side as LaTeX, printed once per process: every wrong answer's message shows it."""
+    return to_latex(lhs)
 
 
 def _evidence(chain: list, goal, points: int, seed: int) -> Evidence:
@@ -437,4 +443,4 @@ def _wrong_message(line: int, chain: list, result: Comparison, goal, reading: st
         targets_text = targets_text.removeprefix(", ")
     at = f"{indices + ', ' if indices else ''}{point}{targets_text}"
     return f"{reading} {where}" + say(lang, "incorrect_at", K=c.K, where=at, got=f"{c.got:.12g}",
-                                      lhs=to_latex(goal.lhs), expected=f"{c.expected:.12g}")
+                                      lhs=_question_latex(goal.lhs), expected=f"{c.expected:.12g}")

@@ -165,9 +165,10 @@ class ShapeMismatch(DeriveError):
     exit_code = 1
 
 
-def _free_indices(expr) -> frozenset:
-    """free_indices, once per expression (naming asks it of the same answer and target for every
-    candidate); a mutable matrix, which cannot be a cache key, each time."""
+def free_indices_once(expr) -> frozenset:
+    """free_indices, once per expression: a check asks it of the same answer while aligning it,
+    describing its reading, comparing it and naming its mistake (of the answer and the target for
+    every candidate); a mutable matrix, which cannot be a cache key, each time."""
     return _free_indices_of(expr) if isinstance(expr, sp.Basic) else frozenset(free_indices(expr))
 
 
@@ -178,7 +179,7 @@ def _free_indices_of(expr: sp.Basic) -> frozenset:
 
 def enumerated_indices(expr: sp.Basic, target: CheckTarget) -> tuple:
     """The target's free indices plus any other free index the answer uses (an index slip)."""
-    extra = sorted((_free_indices(expr) | _free_indices(target.result)) - set(target.free), key=str)
+    extra = sorted((free_indices_once(expr) | free_indices_once(target.result)) - set(target.free), key=str)
     return tuple(target.free) + tuple(extra[:2])
 
 

@@ -163,8 +163,11 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
         checked = [grade_one(job) for job in jobs]
     else:
         # Forked workers inherit what this process has loaded: read the target, the grammar and the
-        # naming catalogue once here (with an answer of our own) instead of once per worker.
+        # naming catalogue once here (with an answer of our own), and import the verifier's rewriting
+        # that proves right answers, instead of once per worker.
         grade_one((target, Row("", "0"), seed, lang, declared, macros, case))
+        from .proof import verifier
+        verifier()
         checked = _forked_after_freezing(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []

@@ -15,13 +15,12 @@ import sympy as sp
 from .. import symbols
 from ..errors import DeriveError
 from .equivalence import (DERIVATIVE_TOLERANCE, RELATIVE_TOLERANCE, close, compare, enumerated_indices, evaluator,
-                          safe)
+                          free_indices_once, safe)
 from ..settings import PRECISION_DIGITS
 from .points import environments, points, sample as sample_points
 from .target import CheckTarget, derivation_names, questions
 from .words import say
 from ..render.messages import derivation_text
-from ..algebra.indices import free_indices
 
 # Stable ids for graders; the explanations are in the catalogues ([check.mistakes] of en.toml, zh.toml).
 EXPLANATIONS = ("sign", "term-sign", "missing-delta", "diagonal-only", "off-diagonal-only", "scale", "index-slip",
@@ -160,7 +159,7 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
     the fixed points of CHECK_SEED: the same answer always gets the same id, whatever the check's seed."""
     if answer.has(sp.Derivative):
         return mistake("not-differentiated", lang=lang)
-    stray = free_indices(answer) - set(target.free)
+    stray = free_indices_once(answer) - set(target.free)
     if stray:
         names = ", ".join(sorted(map(str, stray)))
         return mistake("index-slip", ("note_index", {"names": names}), lang)
@@ -176,7 +175,7 @@ def identify(answer: sp.Basic, target: CheckTarget, lang: str = "en") -> Mistake
             return mistake("sign", lang=lang)
         return mistake("scale", ("note_scale", {"factor": mpmath.nstr(ratio, 6)}), lang)
     for mistake_id, candidate, note in candidates(target):
-        if _matches(answer, replace(target, result=candidate), answer_values):
+        if _matches(answer, _probe(target, candidate), answer_values):
             return mistake(mistake_id, note, lang)
     if _constant_difference(answer, target, pairs):
         return mistake("spurious-term", ("note_constant", {}), lang)
@@ -239,6 +238,13 @@ def _matches(answer: sp.Basic, probe: CheckTarget, answer_values: _AnswerValues)
     tolerance = DERIVATIVE_TOLERANCE if derivative else RELATIVE_TOLERANCE
     with mpmath.workdps(PRECISION_DIGITS):
         return len(got) == len(expected) and all(close(e, g, tolerance) for e, g in zip(expected, got))
+
+
+@functools.lru_cache(maxsize=4096)
+def _probe(target: CheckTarget, candidate: sp.Basic) -> CheckTarget:
+    """The target with a candidate as its result, made once per process: every wrong answer of a class
+    is matched against the same catalogue, and the one object is then also _candidate_values' key."""
+    return replace(target, result=candidate)
 
 
 @functools.lru_cache(maxsize=4096)

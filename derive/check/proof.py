@@ -3,11 +3,12 @@
 Three levels, tried in order; each proof is exact (a zero test on polynomials, see
 derive/algebra/zero_test.py) and only ever misses a zero, never invents one:
 
-* proved-symbolic-K: answer - target is zero for a symbolic K. First with sigma_i, sigma_j, y_i,
+* proved-symbolic-K: answer - target is zero for a symbolic K. With sigma_i, sigma_j, y_i,
   sums ... as independent leaves (an identity in free variables holds for every value they take,
-  with delta_ij split into i = j and i != j, and Sum_{k=1}^{K} y_k = 1 where the target assumes it);
-  then with the verifier's own rewriting (sigma by its definition, derivatives done, delta sums
-  collapsed, sum_k y_k = 1 where the target assumes it).
+  with delta_ij split into i = j and i != j, and Sum_{k=1}^{K} y_k = 1 where the target assumes it),
+  or with the verifier's own rewriting (sigma by its definition, derivatives done, delta sums
+  collapsed, sum_k y_k = 1 where the target assumes it). The leaves first, unless an exponential or
+  a sum is left in the difference, which only the rewriting can match.
 * proved-exact-K: zero at each K = 2..8 with the sums written out, as a rational function of
   e^{z_1}, ..., e^{z_K} and the other inputs. The free indices are set to i = j = 1 and to i = 1,
   j = 2: the classes are interchangeable, so these stand for every pair, provided the answer uses
@@ -72,11 +73,19 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     written = written_sizes(answer)
     if written:  # explicit entries: the rest of the Piecewise is the target itself, so only these K are proved
         return (EXACT, written) if _entries_proved(answer, result) else (NUMERIC, ())
-    if _by_cases((_on_the_simplex(answer) if target.simplex else answer) - result):
-        return SYMBOLIC, ()
+    difference = (_on_the_simplex(answer) if target.simplex else answer) - result
     step = Step(lhs=answer, rhs=result, rule=Rule.DEFINITION,
                 uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())
-    if not _nested_sums(answer) and _rewritten_equal(step, target):
+    rewriting = not _nested_sums(answer)
+    # Both proofs are tried, as before; only their order follows the difference. An exponential or a
+    # sum left in it (e^{z_i} / sum_k e^{z_k}, sum_k sigma_k) is what the leaves cannot match to sigma:
+    # the leaf proof would spend a millisecond failing before the rewriting proves it.
+    rewriting_first = rewriting and difference.has(sp.exp, sp.Sum)
+    if rewriting_first and _rewritten_equal(step, target):
+        return SYMBOLIC, ()
+    if _by_cases(difference):
+        return SYMBOLIC, ()
+    if rewriting and not rewriting_first and _rewritten_equal(step, target):
         return SYMBOLIC, ()
     Ks = tuple(target.semantics.Ks) if target.semantics is not None and target.semantics.Ks else EXACT_KS
     if _interchangeable(answer, target) and all(_exact(step, n, target) for n in Ks):
@@ -116,7 +125,7 @@ def _sums_the_targets(summation: sp.Sum) -> bool:
     return (low, high) == (1, K) and summation.function == y[index]
 
 
-def _verifier():
+def verifier():
     """The verifier's rewriting (derive.verify.generic), imported when an answer is first proved:
     importing it loads the engine registry too, which a wrong answer does not need."""
     from ..verify import generic
@@ -124,7 +133,7 @@ def _verifier():
 
 
 def _by_cases(difference: sp.Expr) -> bool:
-    generic = _verifier()
+    generic = verifier()
     try:
         return generic.is_zero_by_cases(difference)
     except UNDECIDABLE:
@@ -137,7 +146,7 @@ def _rewritten_equal(step: Step, target: CheckTarget) -> bool:
     generic.prove_equal, called here so that only the undecidable is caught (see UNDECIDABLE)."""
     if target.semantics is not None and not target.semantics.prove:
         return False
-    generic = _verifier()
+    generic = verifier()
     try:
         lhs = generic.normal_form(step.lhs, step, None, target.semantics)
         if target.semantics is None:
@@ -155,7 +164,7 @@ def _plain_normal_form(result: sp.Expr, uses: tuple) -> sp.Expr:
     process (a fifth of proving a correct answer). Only for targets without semantics (sigma =
     softmax(z)): a step with no condition, symbolic K, so the result and `uses` are all it depends on."""
     step = Step(lhs=result, rhs=result, rule=Rule.DEFINITION, uses=uses)
-    return _verifier().normal_form(result, step, None, None)
+    return verifier().normal_form(result, step, None, None)
 
 
 def _nested_sums(expr: sp.Basic) -> bool:
@@ -209,7 +218,7 @@ def _written_differences(step: Step, n: int, target: CheckTarget):
     """answer - target at K = n in logits, sums written out, for i = j = 1 and for i = 1, j = 2 (one
     at a time: a caller may stop at the first); raises what SymPy raises on the undecidable."""
     pairs = ({i: 1, j: 1}, {i: 1, j: 2}) if j in target.free else ({i: 1},)
-    generic = _verifier()
+    generic = verifier()
     for values in pairs:
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
         lhs = generic.normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)

@@ -6,6 +6,7 @@ and never execute text. Trees are compiled once into closures, then run at many 
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import mpmath
@@ -337,7 +338,14 @@ def _kronecker(expr):
 _ONE, _ZERO = mpmath.mpf(1), mpmath.mpf(0)  # exact at any precision, and mpf values never change
 
 
+SUMS_KEPT = 1024  # compiled sums a process keeps; a class's answers repeat a few (sum_k e^{z_k}, sum_k y_k)
+
+
+@functools.lru_cache(maxsize=SUMS_KEPT)
 def _sum(expr):
+    """A sum's closure, compiled once per process: answers repeat the same sums (and the reader builds
+    each once, see parse.sums), and compiling one walks it twice (_closed). The closure keeps nothing
+    of the expression it was first met in; what it computes depends on the sum and the point alone."""
     run = _sum_of_terms(expr)
     if not _closed(expr):
         return run
