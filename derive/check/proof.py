@@ -209,7 +209,7 @@ def _pinned(condition: sp.Basic) -> set:
 def _exact(step: Step, n: int, target: CheckTarget) -> bool:
     """answer - target is zero at K = n for i = j = 1 and for i = 1, j = 2 (sums written out)."""
     try:
-        return all(_verifier().is_zero(difference) for difference in _written_differences(step, n, target))
+        return all(verifier().is_zero(difference) for difference in _written_differences(step, n, target))
     except UNDECIDABLE:
         return False
 
@@ -277,7 +277,7 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
     at the readable one alone), where a zero target entry hides an error."""
     if not isinstance(answer, sp.Piecewise):
         return None
-    generic = _verifier()
+    generic = verifier()
     for entry, condition in answer.args:
         at = {eq.lhs: eq.rhs for eq in condition.atoms(sp.Eq)} if condition is not sp.true else {}
         if not isinstance(at.get(K), sp.Integer):
