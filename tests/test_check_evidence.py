@@ -401,6 +401,7 @@ READING_ERRORS = [
     ("unknown_indexed_symbol", CE, r"\sigma_i + q_i"), ("unknown_symbol", CE, r"\sigma_i + Q"),
     ("which_index", CE, r"\sum \sigma_k"), ("log_zero", CE, r"\log 0"), ("too_many_digits", CE, r"\sigma_i^{1000000}"),
     ("case_impossible", SJ, r"\sigma_i + 5, \quad i \neq i"),
+    ("entry_derivative_times_matrix", CE, r"\sigma - y + \frac{\partial \sigma_i}{\partial z_j}\sigma"),
     ("lone_index", CE, r"\sigma_i + i"), ("delta_indices", SJ, r"\delta_i"), ("sum_range", CE, r"\sum_{k=2}^K y_k"),
     ("exponent_too_large", CE, "9^{9^{9^9}}"), ("exp_too_large", CE, "e^{1000}"), ("not_a_class", CE, r"\sigma_0"),
     ("nested_same_index", CE, r"\sum_k \sum_k y_k"), ("look_alike", CE, "р_i - y_i"),

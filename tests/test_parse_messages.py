@@ -135,6 +135,7 @@ EXPECTED = {
     "the left side names dX; check it with --target attention-backward:X (this target is dX)":
         "other_attention_part",
     "a case is written i=j, i!=j or y_i=1 (i is the true class), not X": "case_form",
+    "a derivative of one entry cannot multiply a vector or matrix: write the product entry by entry": "entry_derivative_times_matrix",
     "line X is stated for a case no index is in (X), so it claims nothing that could be checked": "case_impossible",
 }
 

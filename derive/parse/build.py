@@ -132,6 +132,12 @@ def _has_index_zero(parts: tuple) -> bool:
     return any(0 in ix.indices for p in parts if p is not None for ix in p.atoms(sp.Indexed))
 
 
+
+def _entry_derivative(factor) -> bool:
+    """A scalar factor holding a derivative with respect to an entry (d sigma_i / d z_j)."""
+    return not getattr(factor, "is_Matrix", False) and any(
+        isinstance(variable, sp.Indexed) for d in factor.atoms(sp.Derivative) for variable in d.variables)
+
 class Build(SumRules, DerivativeRules, Transformer):
     """Parse tree -> SymPy. Method names are the grammar's rule names and aliases."""
 
@@ -204,6 +210,9 @@ class Build(SumRules, DerivativeRules, Transformer):
         if any(isinstance(f, matrices.GeneralMatrix) for f in factors):
             return matrices.scaled(factors)
         if any(getattr(f, "is_Matrix", False) for f in factors):
+            if any(_entry_derivative(f) for f in factors):
+                # SymPy would take d sigma_i / d z_j times a vector as 0 (sigma and z are different bases).
+                raise ParseError("a derivative of one entry cannot multiply a vector or matrix: write the product entry by entry")
             product = factors[0]
             for factor in factors[1:]:
                 product = combine("*", product, factor)
