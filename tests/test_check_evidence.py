@@ -72,6 +72,16 @@ def test_red_team_answers_are_never_correct(target, answer, case, verdict):
     assert check_answer(answer, target=target, seed=1, case=case).verdict == verdict
 
 
+@pytest.mark.parametrize("middle", [r"+ 10^{-22}", r"(1 + 10^{-22})"])
+def test_a_tiny_term_on_a_line_still_holding_a_derivative_is_found(middle):
+    """Lines with a derivative are compared at a looser tolerance (numeric differentiation): the exact
+    test differentiates symbolically instead, so a middle line off by 10^{-22} is the first wrong one."""
+    derivation = (r"\frac{\partial \sigma_i}{\partial z_j} = \frac{\partial}{\partial z_j}\frac{e^{z_i}}{\sum_k e^{z_k}}"
+                  + middle + "\n" + r"= \sigma_i(\delta_{ij}-\sigma_j)")
+    result = check_answer(derivation, target=SJ, seed=1)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 1
+
+
 def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
     assert check_answer(r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", target=CE, seed=1).verdict == "correct"
     assert check_answer(r"\sigma_i(1-\sigma_i), \quad i = j", target=SJ, seed=1).verdict == "correct"
