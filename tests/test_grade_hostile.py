@@ -165,3 +165,15 @@ def test_macros_that_feed_each_other_stop_at_the_length_limit():
     macros = tuple(f"\\{a}=" + f"\\{b}" * 20 for a, b in zip("abcdefg", "bcdefgh")) + ("\\h=\\sigma_i",)
     verdict = check_answer("\\a", target="cross-entropy-gradient", macros=macros, seed=1)
     assert verdict.verdict == "invalid" and "too long" in verdict.message
+
+
+def test_a_missing_answer_or_a_byte_that_is_not_utf8_costs_only_its_own_row(tmp_path):
+    jsonl = tmp_path / "null.jsonl"
+    jsonl.write_text('{"id": "ann", "answer": null}\n{"id": "bob", "answer": "\\\\sigma_i - y_i"}\n', encoding="utf-8")
+    assert read_rows(jsonl) == (Row("ann", ""), Row("bob", RIGHT))
+    csv_file = tmp_path / "latin1.csv"
+    csv_file.write_bytes(b"id,answer\ncat,\\sigma_i - y_i \xe9\ndan,\\sigma_i - y_i\n")
+    result = _grade(csv_file, "--report", str(tmp_path / "report.json"))
+    assert result.exit_code == 0, result.output
+    verdicts = {row["id"]: row["verdict"] for row in json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))}
+    assert verdicts == {"cat": "invalid", "dan": "correct"}

@@ -61,7 +61,9 @@ def read_rows(path: Path) -> tuple:
     if suffix not in (".csv", ".jsonl"):
         raise UsageError(f"{path}: give a .csv or .jsonl file")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        # A byte that is not UTF-8 becomes U+FFFD: that row's answer is then invalid (an unexpected
+        # character), and the rest of the class is still graded.
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
             lines = _bounded_lines(handle, path)
             rows = tuple(_counted(_csv_rows(lines, path) if suffix == ".csv" else _jsonl_rows(lines, path), path))
     except (OSError, UnicodeDecodeError) as error:
@@ -118,6 +120,8 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
             raise UsageError(f"{path}: line {number} is not JSON: {error.msg}") from None
         except RecursionError:
             raise UsageError(f"{path}: line {number} is nested too deeply") from None
+        if isinstance(record, dict) and record.get("answer", "") is None:
+            record["answer"] = ""  # no answer given: that row is invalid (empty), not the whole file
         if not isinstance(record, dict) or not all(isinstance(record.get(k, ""), str) for k in ("id", "answer")):
             raise UsageError(f"{path}: line {number} must be an object with id and answer (text or numbers)")
         yield Row(record.get("id", ""), record.get("answer", ""))
