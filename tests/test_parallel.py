@@ -36,3 +36,21 @@ def test_a_workers_derive_error_keeps_its_message_and_exit_code(monkeypatch):
         with parallel.in_order(work, 3) as results:
             list(results)
     assert str(caught.value) == "step 3 fails numerically" and caught.value.exit_code == 4
+
+
+def test_weighted_jobs_start_heaviest_first_and_come_back_in_index_order(monkeypatch):
+    """The heaviest job is submitted first (a long job started last runs alone on one core), and the
+    caller still reads the results in index order."""
+    from concurrent.futures import ProcessPoolExecutor
+    from derive.commands import parallel
+    submitted = []
+    real_submit = ProcessPoolExecutor.submit
+
+    def recorded(self, fn, index):
+        submitted.append(index)
+        return real_submit(self, fn, index)
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", recorded)
+    monkeypatch.setattr(parallel, "worker_count", lambda jobs: 2)
+    with parallel.in_order(lambda index: index * index, 4, weight=lambda index: [1, 3, 1, 2][index]) as results:
+        assert list(results) == [0, 1, 4, 9]
+    assert submitted == [1, 3, 0, 2]

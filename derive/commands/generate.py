@@ -71,6 +71,7 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
 
     Every name is checked first (one clear line for a size it does not take); the derivations are
     then derived, verified and rendered in worker processes (commands.parallel), collected in order."""
+    from .. import engine
     from ..verify import build_verified
     from ..verify.reporting import steps_reported
     from .parallel import in_order
@@ -88,7 +89,9 @@ def _documents(chosen, all_, K_value, sizes, formats, *, notation, lang, label_p
     if len(jobs) == 1:  # one derivation: its own steps on a terminal (verify.reporting), in this process
         with steps_of_one(f"deriving {jobs[0][0]}") as listener, steps_reported(listener):
             return work(0)
-    with in_order(work, len(jobs)) as rendered, progress("deriving", total=len(jobs)) as bar:
+    # A derivation's work grows with its sizes (K; K and D; K, D and N): those with more start first.
+    weight = lambda index: len(engine.lookup(jobs[index][0]).sizes)
+    with in_order(work, len(jobs), weight) as rendered, progress("deriving", total=len(jobs)) as bar:
         for (name, _given), files in zip(jobs, rendered):
             documents += files
             bar.advance(name)

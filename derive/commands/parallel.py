@@ -41,11 +41,14 @@ def worker_count(jobs: int) -> int:
 
 
 @contextlib.contextmanager
-def in_order(work: Callable[[int], object], count: int) -> Iterator[Iterator]:
+def in_order(work: Callable[[int], object], count: int,
+             weight: Callable[[int], float] | None = None) -> Iterator[Iterator]:
     """An iterator over work(0), ..., work(count - 1), in that order.
 
     With more than one worker the processes are forked on entry, before the caller starts a
-    progress bar (whose refresh thread a fork must not copy mid-write)."""
+    progress bar (whose refresh thread a fork must not copy mid-write). `weight(index)` estimates a
+    job's cost: the heaviest are started first, so a long job does not start last and run alone
+    while the other core idles (the results still come in index order)."""
     global _WORK
     workers = worker_count(count)
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -54,8 +57,11 @@ def in_order(work: Callable[[int], object], count: int) -> Iterator[Iterator]:
     _WORK = work
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        outcomes = pool.map(_run, range(count))  # submits everything now: the workers fork here
-        yield (_unwrap(outcome) for outcome in outcomes)
+        # Everything is submitted now (the workers fork here), heaviest first; a stable sort keeps
+        # the index order among equals.
+        started = sorted(range(count), key=lambda index: -weight(index)) if weight else range(count)
+        futures = {index: pool.submit(_run, index) for index in started}
+        yield (_unwrap(futures[index].result()) for index in range(count))
     except BaseException:
         pool.shutdown(cancel_futures=True)  # a failure stops the work not yet started
         raise
