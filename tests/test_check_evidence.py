@@ -64,6 +64,10 @@ NEVER_CORRECT = [
     (CE, r"\sigma_i - y_i + " + "".join(f"(K-{m})" for m in range(2, 65)) + r"\sigma_i", None, "undecided"),
     ("linear-softmax-cross-entropy", r"(\sigma_i - y_i) x_d + (D-2)(D-3)", None, "undecided"),
     ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) + (N-2)(N-3)", None, "undecided"),
+    # Second round: |K - 64| + K - 64 is zero at every K up to 64; a line's case against the question's.
+    (CE, r"\sigma_i - y_i + \sqrt{(K-64)^{2}} - 64 + K", None, "undecided"),
+    (SJ, r"-\sigma_i\sigma_j, \quad i \neq j", "i=j", "invalid"),
+    (SJ, r"\sigma_i(1-\sigma_i), \quad i = j", "i!=j", "invalid"),
 ]
 
 
@@ -80,6 +84,21 @@ def test_a_tiny_term_on_a_line_still_holding_a_derivative_is_found(middle):
                   + middle + "\n" + r"= \sigma_i(\delta_{ij}-\sigma_j)")
     result = check_answer(derivation, target=SJ, seed=1)
     assert result.verdict == "incorrect" and result.first_wrong_line == 1
+
+
+def test_a_written_out_jacobian_whose_equal_entries_sympy_merges_is_correct_under_any_hash_seed():
+    """SymPy merges the two equal off-diagonal entries into one piece under (i = 1, j = 2) | (i = 2,
+    j = 1): each alternative is a place of its own, whatever order the set of equalities comes in."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    cli = Path(__file__).resolve().parent.parent / "cli.py"
+    answer = r"\begin{bmatrix}\sigma_1(1-\sigma_1) & -\sigma_1\sigma_2 \\ -\sigma_2\sigma_1 & \sigma_2(1-\sigma_2)\end{bmatrix}"
+    for hash_seed in ("0", "1", "3"):
+        out = subprocess.run([sys.executable, str(cli), "check", "--target", SJ, "--seed", "1", "--", answer],
+                             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert out.stdout.splitlines()[0] == "CORRECT", (hash_seed, out.stdout, out.stderr)
 
 
 def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():

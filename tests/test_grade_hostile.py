@@ -56,9 +56,9 @@ def test_a_field_over_the_csv_default_limit_is_one_invalid_answer(tmp_path):
 
 @pytest.mark.parametrize("line, words", [
     ("[" * 100_000 + "]" * 100_000, ["line 2", "nested too deeply"]),
-    ('{"id": "x", "answer": ["a"]}', ["line 2", "object with id and answer"]),
+    ('["a"]', ["line 2", "object with id and answer"]),
     ("{oops", ["line 2", "not JSON"]),
-], ids=["deep", "answer-not-text", "not-json"])
+], ids=["deep", "not-an-object", "not-json"])
 def test_a_malformed_jsonl_line_is_refused_with_its_number(tmp_path, line, words):
     source = tmp_path / "bad.jsonl"
     source.write_text(json.dumps({"id": "a", "answer": RIGHT}) + "\n" + line + "\n", encoding="utf-8")
@@ -169,8 +169,13 @@ def test_macros_that_feed_each_other_stop_at_the_length_limit():
 
 def test_a_missing_answer_or_a_byte_that_is_not_utf8_costs_only_its_own_row(tmp_path):
     jsonl = tmp_path / "null.jsonl"
-    jsonl.write_text('{"id": "ann", "answer": null}\n{"id": "bob", "answer": "\\\\sigma_i - y_i"}\n', encoding="utf-8")
-    assert read_rows(jsonl) == (Row("ann", ""), Row("bob", RIGHT))
+    jsonl.write_text('{"id": "ann", "answer": null}\n{"id": "bob", "answer": "\\\\sigma_i - y_i"}\n'
+                     '{"id": "eve", "answer": ["a"]}\n{"id": "fay", "answer": true}\n', encoding="utf-8")
+    assert read_rows(jsonl) == (Row("ann", ""), Row("bob", RIGHT), Row("eve", '["a"]'), Row("fay", "true"))
+    result = _grade(jsonl, "--report", str(tmp_path / "null.json"))
+    assert result.exit_code == 0, result.output
+    verdicts = {row["id"]: row["verdict"] for row in json.loads((tmp_path / "null.json").read_text(encoding="utf-8"))}
+    assert verdicts == {"ann": "invalid", "bob": "correct", "eve": "invalid", "fay": "invalid"}
     csv_file = tmp_path / "latin1.csv"
     csv_file.write_bytes(b"id,answer\ncat,\\sigma_i - y_i \xe9\ndan,\\sigma_i - y_i\n")
     result = _grade(csv_file, "--report", str(tmp_path / "report.json"))

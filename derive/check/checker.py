@@ -88,8 +88,9 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
             chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
         refuse_foreign_letters([expr for _line, expr in chain], goal)
-        if case is not None:
-            conditions = {**{line: read_case(case) for line, _expr in chain}, **conditions}
+        question_case = read_case(case) if case is not None else None
+        if question_case is not None:
+            conditions = {**{line: question_case for line, _expr in chain}, **conditions}
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     except CheckTimeout as error:
@@ -102,7 +103,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     try:
-        chain = _restrict(aligned, conditions, goal)
+        chain = _restrict(aligned, conditions, goal, question_case)
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     echoed = echo(letters, aligned, text, aliases)
@@ -122,12 +123,15 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     return replace(verdict, reading=echoed)
 
 
-def _restrict(aligned, conditions: dict, goal) -> list:
-    """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only."""
+def _restrict(aligned, conditions: dict, goal, question_case: tuple | None = None) -> list:
+    """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only;
+    a line's own case and the question's (--case) must have an index in common."""
     out = []
     for line, expr in aligned.chain:
         said = ([(aligned.case, _said(aligned.case))] if aligned.case is not None else []) + (
             [(condition_expr(conditions[line], aligned.mapping), _said(conditions[line]))] if line in conditions else [])
+        if question_case is not None and conditions.get(line) != question_case:
+            said.append((condition_expr(question_case, aligned.mapping), _said(question_case)))
         stated = [condition for condition, _words in said]
         if _no_index_in(stated):  # i != i, or d s_i / d z_i for i != j: elsewhere is the target itself
             raise ParseError(f"line {line} is stated for a case no index is in "

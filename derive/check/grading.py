@@ -122,6 +122,8 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
             raise UsageError(f"{path}: line {number} is nested too deeply") from None
         if isinstance(record, dict) and record.get("answer", "") is None:
             record["answer"] = ""  # no answer given: that row is invalid (empty), not the whole file
+        elif isinstance(record, dict) and not isinstance(record.get("answer", ""), str):
+            record["answer"] = json.dumps(record["answer"])  # a list or true: read as written, that row invalid
         if not isinstance(record, dict) or not all(isinstance(record.get(k, ""), str) for k in ("id", "answer")):
             raise UsageError(f"{path}: line {number} must be an object with id and answer (text or numbers)")
         yield Row(record.get("id", ""), record.get("answer", ""))

@@ -107,8 +107,8 @@ def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
     for entry, condition in answer.args:
         if condition is sp.true:
             continue
-        at = {eq.lhs: eq.rhs for eq in condition.atoms(sp.Eq)}
-        if not _by_cases(entry - result.xreplace(at).doit()):
+        places = _places(condition)
+        if not places or not all(_by_cases(entry - result.xreplace(at).doit()) for at in places):
             return False
     return True
 
@@ -279,26 +279,42 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
         return None
     generic = verifier()
     for entry, condition in answer.args:
-        at = {eq.lhs: eq.rhs for eq in condition.atoms(sp.Eq)} if condition is not sp.true else {}
-        if not isinstance(at.get(K), sp.Integer):
-            continue
-        n = int(at[K])
-        step = Step(lhs=entry, rhs=target.result.xreplace(at).doit(), rule=Rule.DEFINITION, uses=uses)
-        try:
-            lhs = generic.normal_form(_written_out(step.lhs), step, n, None)
-            rhs = generic.normal_form(_written_out(step.rhs), step, n, None)
-            if nonzero(lhs - rhs, independent):
-                return n
-        except UNDECIDABLE:
-            continue
+        for at in _places(condition):
+            if not isinstance(at.get(K), sp.Integer):
+                continue
+            n = int(at[K])
+            step = Step(lhs=entry, rhs=target.result.xreplace(at).doit(), rule=Rule.DEFINITION, uses=uses)
+            try:
+                lhs = generic.normal_form(_written_out(step.lhs), step, n, None)
+                rhs = generic.normal_form(_written_out(step.rhs), step, n, None)
+                if nonzero(lhs - rhs, independent):
+                    return n
+            except UNDECIDABLE:
+                continue
     return None
+
+
+def _places(condition: sp.Basic) -> list:
+    """Each place a piece is stated at, as {K: n, i: r, j: c}: SymPy merges equal entries into one piece
+    under (K = 2 & i = 1 & j = 2) | (K = 2 & i = 2 & j = 1), each alternative a place of its own; a
+    condition that is not equalities (K >= 2) gives none."""
+    if condition is sp.true:
+        return []
+    places = []
+    for alternative in (condition.args if isinstance(condition, sp.Or) else (condition,)):
+        parts = alternative.args if isinstance(alternative, sp.And) else (alternative,)
+        if not all(isinstance(part, sp.Eq) for part in parts):
+            continue
+        places.append({part.lhs: part.rhs for part in parts})
+    return places
 
 
 def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
     """An upper bound on the degree of the numerator of `expr` as a function of the size (K, D, N): a
     factor K - 2 adds one; a sum over 1..K adds one (K terms) and its terms' degree in the summation
     index (sum_k of a degree-64 polynomial in k is one of degree 65 in K); a function counts as its
-    arguments, a size in an exponent is unbounded (inf). A denominator does not count: where it vanishes at a tested size, the
+    arguments, a size in an exponent or under a root is unbounded (inf: sqrt((K - 64)^2) + K - 64 is
+    zero for every K up to 64). A denominator does not count: where it vanishes at a tested size, the
     points meet a division by zero. Indices naming class K (sigma_K) are positions, not factors."""
     if expr == size:
         return 1
@@ -320,10 +336,16 @@ def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
         return max(size_degree(arg, size) for arg in expr.args)
     if expr.is_Mul:
         return sum(size_degree(arg, size) for arg in expr.args)
-    if expr.is_Pow and expr.exp.is_Rational:
+    if expr.is_Pow and expr.exp.is_Integer:
         return size_degree(expr.base, size) * max(expr.exp, 0)
+    if expr.is_Pow and expr.exp.is_Rational and expr.exp < 0 and expr.base == size:
+        return 0  # 1 / sqrt(D): a denominator
+    if expr.is_Pow and expr.exp.is_Rational and not expr.base.has(size):
+        return 0
     if expr.is_Pow:  # 2^K, K^K: no polynomial bound
         return float("inf")
+    if isinstance(expr, sp.Function) and not isinstance(expr, (sp.exp, sp.log)):
+        return float("inf")  # |K - 64| (SymPy's sqrt((K - 64)^2)), max, floor: pieces, not one polynomial
     # A function of the size (log(1 + (K - 2)...(K - 64)) vanishes where its argument is 1) and any
     # other node (a derivative d L / d z of shape K): as its arguments.
     return max((size_degree(arg, size) for arg in expr.args), default=0)
