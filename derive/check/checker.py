@@ -290,7 +290,8 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                 from .mistakes import mistake  # see identify
                 per_line[line] = "incorrect"
                 where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
-                reason = (say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0])
+                reason = (say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0],
+                              digits=found[2])
                           if found is not None else say(lang, "exact_difference", lhs=to_latex(goal.lhs), K=exact))
                 return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
                                mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,

@@ -380,11 +380,14 @@ def _written_out(expr: sp.Basic) -> sp.Basic:
 # 50 and 100 digits must agree to be a difference rather than rounding (rounding changes by ~10^{-50}
 # relative between the two; two coincidences at 10^{-6} are out of reach).
 DIFFERENCE_POINTS, DIFFERENCE_ASSIGNMENTS, STABLE_TO, STABLE_PAIRS = 4, 4, mpmath.mpf("1e-6"), 2
+# Each precision against the one before: a term 10^{-120} times a value is lost at 50 and 100 digits
+# (sqrt(1 + 10^{-120}) rounds to 1) and seen at 200 and 400; doubling up to 1600 digits.
+DIFFERENCE_DIGITS = tuple(PRECISION_DIGITS * 2 ** n for n in range(6))
 
 
 def tiny_difference(answer: sp.Basic, target: CheckTarget, seed: int) -> tuple | None:
-    """(K, |answer - target|) at a point where the difference is real though below the comparison's
-    tolerance, or None. Only for answers agreed numerically and not proved; matrix forms and answers
+    """(K, |answer - target|, the digits it was seen at) at a point where the difference is real though
+    below the comparison's tolerance, or None. Only for answers agreed numerically and not proved; matrix forms and answers
     holding derivatives (taken numerically, so their noise is not rounding) are left alone."""
     if answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
         return None
@@ -392,15 +395,17 @@ def tiny_difference(answer: sp.Basic, target: CheckTarget, seed: int) -> tuple |
     if difference == 0 or difference.has(sp.Derivative):
         return None
     free = enumerated_indices(difference, target)
-    values = []
-    for digits in (PRECISION_DIGITS, 2 * PRECISION_DIGITS):
+    coarse = None
+    for digits in DIFFERENCE_DIGITS:
         with mpmath.workdps(digits):
             run = evaluator(difference, target)
             chosen = points(simplex=target.simplex, semantics=target.semantics, seed=seed)[:DIFFERENCE_POINTS]
-            values.append([(point.K, safe(run, env, assignment)) for point in chosen for assignment, env in
-                           environments(point, free, target.arrays, target.semantics, seed=seed)[:DIFFERENCE_ASSIGNMENTS]])
-    with mpmath.workdps(2 * PRECISION_DIGITS):
-        stable = [(K, abs(fine)) for (K, coarse), (_K, fine) in zip(*values)
-                  if mpmath.isfinite(fine) and mpmath.isfinite(coarse) and fine != 0
-                  and abs(coarse - fine) <= STABLE_TO * abs(fine)]
-    return stable[0] if len(stable) >= STABLE_PAIRS else None
+            fine = [(point.K, safe(run, env, assignment)) for point in chosen for assignment, env in
+                    environments(point, free, target.arrays, target.semantics, seed=seed)[:DIFFERENCE_ASSIGNMENTS]]
+            if coarse is not None:
+                stable = [(K, abs(b), digits) for (K, a), (_K, b) in zip(coarse, fine)
+                          if mpmath.isfinite(b) and mpmath.isfinite(a) and b != 0 and abs(a - b) <= STABLE_TO * abs(b)]
+                if len(stable) >= STABLE_PAIRS:
+                    return stable[0]
+        coarse = fine
+    return None
