@@ -338,11 +338,9 @@ def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
         return sum(size_degree(arg, size) for arg in expr.args)
     if expr.is_Pow and expr.exp.is_Integer:
         return size_degree(expr.base, size) * max(expr.exp, 0)
-    if expr.is_Pow and expr.exp.is_Rational and expr.exp < 0 and expr.base == size:
+    if expr.is_Pow and expr.exp.is_Rational and expr.exp < 0:
         return 0  # 1 / sqrt(D): a denominator
-    if expr.is_Pow and expr.exp.is_Rational and not expr.base.has(size):
-        return 0
-    if expr.is_Pow:  # 2^K, K^K: no polynomial bound
+    if expr.is_Pow:  # a root of the size, 2^K, K^K: no polynomial bound
         return float("inf")
     if isinstance(expr, sp.Function) and not isinstance(expr, (sp.exp, sp.log)):
         return float("inf")  # |K - 64| (SymPy's sqrt((K - 64)^2)), max, floor: pieces, not one polynomial
@@ -357,14 +355,7 @@ def undetermined_size(answer: sp.Basic, target: CheckTarget) -> tuple | None:
     at every K a check reaches; a rational function of K of degree below the 7 K of the exact proof
     that vanishes there vanishes for every K, one of higher degree need not. D and N take the values
     the target's semantics gives them (2 and 3)."""
-    tested = {K: len(EXACT_KS)}
-    if target.semantics is not None and target.semantics.sizes:
-        values: dict = {}
-        for n in range(2, 65):
-            for symbol, value in target.semantics.sizes(n).items():
-                values.setdefault(symbol, set()).add(value)
-        tested.update({symbol: len(seen) for symbol, seen in values.items()})
-    for size, count in tested.items():
+    for size, count in _tested_sizes(target).items():
         degree = size_degree(answer, size)
         if degree >= count:
             return size, degree, count
@@ -380,6 +371,20 @@ def _written_out(expr: sp.Basic) -> sp.Basic:
 # 50 and 100 digits must agree to be a difference rather than rounding (rounding changes by ~10^{-50}
 # relative between the two; two coincidences at 10^{-6} are out of reach).
 DIFFERENCE_POINTS, DIFFERENCE_ASSIGNMENTS, STABLE_TO, STABLE_PAIRS = 4, 4, mpmath.mpf("1e-6"), 2
+@functools.lru_cache(maxsize=None)
+def _tested_sizes(target: CheckTarget) -> dict:
+    """How many values of each size the check tests exactly: the 7 K of the exact proof, and the D and
+    N the target's semantics gives the points' K (2 and 3)."""
+    tested = {K: len(EXACT_KS)}
+    if target.semantics is not None and target.semantics.sizes:
+        values: dict = {}
+        for n in range(2, 65):
+            for symbol, value in target.semantics.sizes(n).items():
+                values.setdefault(symbol, set()).add(value)
+        tested.update({symbol: len(seen) for symbol, seen in values.items()})
+    return tested
+
+
 # Each precision against the one before: a term 10^{-120} times a value is lost at 50 and 100 digits
 # (sqrt(1 + 10^{-120}) rounds to 1) and seen at 200 and 400; doubling up to 1600 digits.
 DIFFERENCE_DIGITS = tuple(PRECISION_DIGITS * 2 ** n for n in range(6))
