@@ -284,15 +284,15 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
             if _is_the_question(expr, goal):
                 continue
             found = tiny_difference(expr, goal, seed)
-            # Below what even 100 digits can tell from rounding, the exact test at K = 2..8 still can.
+            # A difference that no precision up to 1,600 digits tells from rounding: the exact test at K = 2..8.
             exact = exact_difference(expr, goal) if found is None else None
             if found is not None or exact is not None:
                 from .mistakes import mistake  # see identify
                 per_line[line] = "incorrect"
                 where = say(lang, "line_wrong", line=line) + " " if len({ln for ln, _e in chain}) > 1 else ""
-                reason = (say(lang, "tiny_difference", lhs=to_latex(goal.lhs), size=mpmath.nstr(found[1], 3), K=found[0],
-                              digits=found[2])
-                          if found is not None else say(lang, "exact_difference", lhs=to_latex(goal.lhs), K=exact))
+                reason = (say(lang, "tiny_difference", lhs=_question_latex(goal.lhs), size=mpmath.nstr(found[1], 3),
+                              K=found[0], digits=found[2])
+                          if found is not None else say(lang, "exact_difference", lhs=_question_latex(goal.lhs), K=exact))
                 return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
                                mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,
                                seed=seed, lang=lang)
