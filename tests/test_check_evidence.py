@@ -72,6 +72,10 @@ NEVER_CORRECT = [
     (CE, r"\sigma_i - y_i + \sqrt{(K-64)^{2}} - 64 + K", None, "undecided"),
     (SJ, r"-\sigma_i\sigma_j, \quad i \neq j", "i=j", "invalid"),
     (SJ, r"\sigma_i(1-\sigma_i), \quad i = j", "i!=j", "invalid"),
+    # Sides that share no free index: both letters were mapped onto the target's i.
+    (CE, r"\frac{\partial L}{\partial z_k} = \sigma_i - y_i", None, "incorrect"),
+    ("log-softmax-jacobian", r"\frac{\partial \log\sigma_l}{\partial z_k} = \delta_{ij} - \sigma_j", None, "incorrect"),
+    ("softmax-vjp", r"\frac{\partial L}{\partial z_j} = \sigma_i(g_i - \sum_k g_k\sigma_k)", None, "incorrect"),
 ]
 
 
@@ -111,6 +115,8 @@ def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
     assert check_answer(r"-\sigma_i\sigma_j", target=SJ, seed=1, case="i!=j").verdict == "correct"
     assert check_answer(r"\frac{1}{N}(P - Y)^T X", target="batched-linear-softmax-cross-entropy", seed=1).verdict == "correct"
     assert check_answer(r"(\sigma - y)x^T", target="linear-softmax-cross-entropy", seed=1).verdict == "correct"
+    assert check_answer(r"\frac{\partial L}{\partial z_k} = \sigma_k - y_k", target=CE, seed=1).verdict == "correct"
+    assert check_answer(r"\frac{\partial L}{\partial z} = \sigma_i - y_i", target=CE, seed=1).verdict == "correct"
 
 
 @pytest.mark.parametrize("target, answer, level", [

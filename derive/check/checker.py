@@ -97,6 +97,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         return Verdict("undecided", "", f"Undecided: reading the answer stopped: {error}.", seed=seed)
     except Exception as error:  # the edge (see check_answer): a bug while reading
         return _internal_error("invalid", "reading", error, seed)
+    written = chain  # in the answer's own letters, before they are mapped onto the target's
     try:  # aligning a named left side (d sigma_1 / d z_9) may find it cannot be read
         aligned = align(chain, goal)
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
@@ -110,6 +111,12 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain) if printed else ""
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
+    apart = None if aligned.case is not None else _sides_apart(written, conditions)
+    if apart is not None:
+        line, left, right = apart
+        message = f"{reading} " + say(lang, "sides_apart", line=line, left=", ".join(left), right=", ".join(right))
+        return Verdict("incorrect", interpretation, message, None, None, (LineVerdict(line, "incorrect"),), line,
+                       reading=echoed, seed=seed, lang=lang)
     key = (tuple(chain), goal, interpretation, reading, seconds, seed, lang, hint)  # all _decide reads
     verdict = memo.get(key) if memo is not None else None
     if verdict is None:
@@ -140,6 +147,18 @@ def _restrict(aligned, conditions: dict, goal, question_case: tuple | None = Non
             expr = restricted(expr, condition, goal)
         out.append((line, expr))
     return out
+
+
+def _sides_apart(chain: list, conditions: dict) -> tuple | None:
+    """(line, left's free indices, right's) for the first equation whose sides share no free index,
+    as dL/dz_k = sigma_i - y_i: the right side does not depend on k, so it is not the derivative for
+    every k. Mapping both letters onto the target's i would call it right. A side without indices
+    (a vector) and a line stated for a case (which may make i and j one) are left to the comparison."""
+    for (line, before), (next_line, after) in zip(chain, chain[1:]):
+        left, right = free_indices_once(before), free_indices_once(after)
+        if left and right and not left & right and line not in conditions and next_line not in conditions:
+            return next_line, sorted(map(str, left)), sorted(map(str, right))
+    return None
 
 
 def _said(condition) -> str:
