@@ -153,7 +153,8 @@ def _sides_apart(chain: list, conditions: dict) -> tuple | None:
     """(line, left's free indices, right's) for the first equation whose sides share no free index,
     as dL/dz_k = sigma_i - y_i: the right side does not depend on k, so it is not the derivative for
     every k. Mapping both letters onto the target's i would call it right. A side without indices
-    (a vector) and a line stated for a case (which may make i and j one) are left to the comparison."""
+    (a vector) and a line stated for a case (which may make i and j one; with --case, every line is)
+    are left to the comparison."""
     for (line, before), (next_line, after) in zip(chain, chain[1:]):
         left, right = free_indices_once(before), free_indices_once(after)
         if left and right and not left & right and line not in conditions and next_line not in conditions:
