@@ -44,6 +44,16 @@ FALSE_POSITIVES = [
     (CE, r"(\sigma_i - y_i)\sqrt{1 + 10^{-120}}"),
     (CE, r"\sigma_i - y_i + \log(1 + 10^{-120})"),
     (CE, r"\sqrt{\sigma_i^2 + 10^{-240}} - y_i"),
+    # Matrix forms, their entry and the target's evaluated apart at rising precision (second round).
+    (SJ, r"(\operatorname{diag}(\sigma) - \sigma\sigma^\top)\sqrt{1+10^{-120}}"),
+    (CE, r"(\sigma - y)\sqrt{1+10^{-120}}"),
+    (SJ, r"\operatorname{diag}(\sigma) - \sigma\sigma^\top + 10^{-200}\sigma\sigma^\top"),
+    # Written-out entries with a constant the exact test reads as a number (second round).
+    (CE, r"\begin{bmatrix}\sigma_1 - y_1\\ (\sigma_2 - y_2)\sqrt{1+10^{-120}}\end{bmatrix}"),
+    (SJ, r"\begin{bmatrix}\sigma_1(1-\sigma_1) & -\sigma_1\sigma_2 \\ -\sigma_2\sigma_1 & "
+         r"\sigma_2(1-\sigma_2) + 10^{-120}\log(2)\end{bmatrix}"),
+    (SJ, r"\begin{bmatrix}\sigma_1(1-\sigma_1) & -\sigma_1\sigma_2\sqrt{1+10^{-120}} \\ "
+         r"-\sigma_2\sigma_1\sqrt{1+10^{-120}} & \sigma_2(1-\sigma_2)\end{bmatrix}"),  # one piece for two places
 ]
 
 
@@ -111,7 +121,7 @@ def test_a_written_out_jacobian_whose_equal_entries_sympy_merges_is_correct_unde
 
 def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
     assert check_answer(r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", target=CE, seed=1).verdict == "correct"
-    assert check_answer(r"\sigma_i(1-\sigma_i), \quad i = j", target=SJ, seed=1).verdict == "correct"
+    assert check_answer(r"\sigma_i(1-\sigma_i), \quad i = j", target=SJ, seed=1, case="i=j").verdict == "correct"
     assert check_answer(r"-\sigma_i\sigma_j", target=SJ, seed=1, case="i!=j").verdict == "correct"
     assert check_answer(r"\frac{1}{N}(P - Y)^T X", target="batched-linear-softmax-cross-entropy", seed=1).verdict == "correct"
     assert check_answer(r"(\sigma - y)x^T", target="linear-softmax-cross-entropy", seed=1).verdict == "correct"
@@ -417,6 +427,32 @@ def test_an_exact_difference_is_found_only_where_there_is_one(target, answer, K)
     assert exact_difference(_read(answer)[0][0][1], get(target)) == K
 
 
+@pytest.mark.parametrize("answer, case, verdict", [
+    (r"\sigma_i(1-\sigma_i), \quad i = j", None, "incorrect"),  # red team, round 2: right, but for i = j only
+    (r"\frac{\partial \sigma_i}{\partial z_i} = \sigma_i(1-\sigma_i)", None, "incorrect"),  # the left side's case
+    (r"-\sigma_i\sigma_j \quad (i \neq j)", None, "incorrect"),
+    (r"\sigma_i(1-\sigma_i), \quad i = j", "i=j", "correct"),  # the question asks for that case
+    ("\\sigma_i(1-\\sigma_i), \\quad i = j\n-\\sigma_i\\sigma_j, \\quad i \\neq j", None, "correct"),  # both cases
+    ("\\sigma_i(1-\\sigma_i), \\quad i = j\n-\\sigma_i\\sigma_j, \\quad \\text{otherwise}", None, "correct"),
+])
+def test_an_answer_for_one_case_is_incomplete_unless_the_question_asks_for_that_case(answer, case, verdict):
+    result = check_answer(answer, target=SJ, seed=1, case=case)
+    assert result.verdict == verdict, result.message
+    if verdict == "incorrect":
+        assert result.mistake.id == "case-missing" and "is not answered" in result.message
+        assert all(line.verdict == "correct" for line in result.lines)  # every line right where it is stated
+
+
+def test_a_case_naming_the_label_is_the_true_class():
+    """`\\text{if } i = y` with y the targets' letter: i is the true class (read as an index y, the right
+    sigma_i - 1 was judged at a y of its own and called wrong); its otherwise is y_i = 0."""
+    both = "\\sigma_i - 1 \\quad \\text{if } i = y\n\\sigma_i \\quad \\text{otherwise}"
+    assert check_answer(both, target=CE, seed=1).verdict == "correct"
+    wrong = "\\sigma_i - 1 \\quad \\text{if } i = y\n\\sigma_i + 1 \\quad \\text{otherwise}"
+    result = check_answer(wrong, target=CE, seed=1)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 2, result.message
+
+
 def test_a_nonzero_numerator_proves_nothing_unless_the_generators_are_independent():
     """sigma_1 beside e^{z_1} are related: their polynomial may vanish on the whole domain, so only
     entries of independent inputs make a non-zero numerator a difference."""
@@ -429,6 +465,22 @@ def test_a_nonzero_numerator_proves_nothing_unless_the_generators_are_independen
     assert not nonzero(sigma[1] - sp.exp(z[1]) / (sp.exp(z[1]) + sp.exp(z[2])), inputs)
     assert not nonzero(sp.exp(z[1]) - sp.exp(z[1]), inputs)
     assert not nonzero(sp.exp(2 * z[1]) * sp.exp(-z[1]) - sp.exp(z[1]), inputs)  # e^{2z} e^{-z} = e^z is seen
+
+
+def test_constants_are_numbers_of_the_exact_test_told_from_zero_or_not_at_all():
+    """sqrt(1 + 10^{-120}) - 1 and 10^{-120} log 2 are non-zero numbers (evalf with strict accuracy);
+    log 6 - log 2 - log 3 is zero, which evalf cannot show: nothing is proved then."""
+    import sympy as sp
+    from derive.algebra.zero_test import nonzero
+    from derive.symbols import y, z
+    def inputs(generators):
+        return all(isinstance(node, sp.Indexed) for _kind, node in generators)
+    tiny = sp.Rational(1, 10 ** 120)
+    assert nonzero((sp.exp(z[1]) - y[1]) * (sp.sqrt(1 + tiny) - 1), inputs)
+    assert nonzero(tiny * sp.log(2), inputs)
+    assert nonzero(sp.exp(z[1]) * sp.exp(sp.Rational(1, 2)) - sp.exp(z[1]) * sp.E, inputs)
+    assert not nonzero(sp.exp(z[1]) * (sp.log(6) - sp.log(2) - sp.log(3)), inputs)
+    assert not nonzero(sp.exp(z[1]) * (sp.sqrt(2) * sp.sqrt(3) - sp.sqrt(6)), inputs)
 
 
 # One answer per reading error of [check.parse]: (key, target, answer).

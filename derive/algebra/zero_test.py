@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Callable
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyRing
 
@@ -45,19 +46,57 @@ def vanishes(expr: sp.Expr) -> bool:
 
 
 def nonzero(expr: sp.Expr, independent: Callable[[tuple], bool]) -> bool:
-    """True when `expr` is proved NOT identically zero: its numerator is a non-zero polynomial and its
-    generators are algebraically independent, as `independent(generators)` says of the pairs (kind,
-    node), kind "exp" (node the term t of e^{c t}) or "leaf". A non-zero polynomial in independent
-    variables vanishes on no open set, so the expression differs from zero somewhere it is defined.
-    False: not proved either way (generators that may depend on each other, sigma_1 beside e^{z_1},
-    prove nothing)."""
+    """True when `expr` is proved NOT identically zero: its numerator is a non-zero polynomial in
+    generators that are algebraically independent, as `independent(generators)` says of the pairs
+    (kind, node), kind "exp" (node the term t of e^{c t}) or "leaf". A non-zero polynomial in
+    independent variables vanishes on no open set, so the expression differs from zero somewhere it
+    is defined. False: not proved either way (generators that may depend on each other, sigma_1
+    beside e^{z_1}, prove nothing).
+
+    Constant generators (sqrt(1 + 10^{-120}), log 2, e^{1/2}: no free symbol) are not variables but
+    numbers: the numerator is read as a polynomial in the other generators whose coefficients are
+    polynomials in the constants, and it is non-zero when one coefficient is, which SymPy's evalf
+    decides with guaranteed accuracy (strict) or cannot tell (then nothing is proved)."""
     if expr.is_Rational:
         return expr != 0
     converted = _numerator(expr)
     if converted is None:
         return False
     generators, numerator = converted
-    return independent(generators) and bool(numerator)
+    constant = [_is_constant(generator) for generator in generators]
+    if not independent(tuple(g for g, fixed in zip(generators, constant) if not fixed)) or not numerator:
+        return False
+    if not any(constant):
+        return True
+    values = [sp.exp(node) if kind == "exp" else node for kind, node in generators]
+    coefficients: dict = {}
+    for monomial, coefficient in numerator.terms():
+        variables = tuple(power for power, fixed in zip(monomial, constant) if not fixed)
+        term = sp.Mul(sp.Rational(int(coefficient.numerator), int(coefficient.denominator)), *(
+            value ** power for value, power, fixed in zip(values, monomial, constant) if fixed and power))
+        coefficients[variables] = coefficients.get(variables, sp.Integer(0)) + term
+    return any(_certainly_nonzero(coefficient) for coefficient in coefficients.values())
+
+
+def _is_constant(generator: tuple) -> bool:
+    _kind, node = generator
+    return not node.free_symbols
+
+
+# The working precision evalf may climb to when it tells a constant from zero: 10^{-3000} is still told.
+CONSTANT_DIGITS = 4000
+
+
+def _certainly_nonzero(constant: sp.Expr) -> bool:
+    """A constant proved non-zero: evalf with strict accuracy, which raises rather than guess when the
+    value cancels below what CONSTANT_DIGITS can tell (log 6 - log 2 - log 3)."""
+    if constant.is_Rational:
+        return constant != 0
+    try:
+        value = constant.evalf(15, strict=True, maxn=CONSTANT_DIGITS)
+    except (PrecisionExhausted, ValueError, TypeError, ZeroDivisionError):
+        return False
+    return value.is_Number and value != 0
 
 
 def _numerator(expr: sp.Expr) -> tuple | None:

@@ -23,6 +23,7 @@ tell, `exact_difference` looks for it exactly at K = 2..8 (a non-zero numerator 
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -258,16 +259,12 @@ def exact_difference(answer: sp.Basic, target: CheckTarget) -> int | None:
 
 def _independent_inputs(target: CheckTarget):
     """Whether generators of the zero test are algebraically independent: entries of the inputs, as
-    leaves or as e^{z_r}, and at most one e^q for a rational q (e^q is transcendental; two of them,
-    e^{1/2} and e, are not independent of each other)."""
+    leaves or as e^{z_r}. (Constants, such as e^{1/2} or log 2, the zero test reads as numbers.)"""
     inputs = {"z", *target.arrays}
 
     def independent(generators: tuple) -> bool:
-        constants = [node for kind, node in generators if kind == "exp" and node.is_Rational]
-        return len(constants) <= 1 and all(
-            (kind == "exp" and node.is_Rational and node != 0) or (
-                isinstance(node, sp.Indexed) and node.base.name in inputs and all(ix.is_Integer for ix in node.indices))
-            for kind, node in generators)
+        return all(isinstance(node, sp.Indexed) and node.base.name in inputs and all(ix.is_Integer for ix in node.indices)
+                   for _kind, node in generators)
     return independent
 
 
@@ -295,18 +292,23 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
 
 
 def _places(condition: sp.Basic) -> list:
-    """Each place a piece is stated at, as {K: n, i: r, j: c}: SymPy merges equal entries into one piece
-    under (K = 2 & i = 1 & j = 2) | (K = 2 & i = 2 & j = 1), each alternative a place of its own; a
-    condition that is not equalities (K >= 2) gives none."""
-    if condition is sp.true:
+    """Each place a piece is stated at, as {K: n, i: r, j: c}: every assignment of the values the
+    condition's equalities name that makes it true. SymPy merges equal entries into one piece and may
+    restate the condition ((K = 2 & i = 1 & j = 2) | (K = 2 & i = 2 & j = 1) as K = 2 & (i = 1 | j = 1)
+    & ...), so the places are found by trying the named values, not by reading the condition's shape;
+    a condition that is not made of equalities (K >= 2) gives none."""
+    if condition is sp.true or not condition.atoms(sp.Eq) or condition.atoms(sp.Ne, sp.Ge, sp.Gt, sp.Le, sp.Lt):
         return []
-    places = []
-    for alternative in (condition.args if isinstance(condition, sp.Or) else (condition,)):
-        parts = alternative.args if isinstance(alternative, sp.And) else (alternative,)
-        if not all(isinstance(part, sp.Eq) for part in parts):
-            continue
-        places.append({part.lhs: part.rhs for part in parts})
-    return places
+    named: dict = {}
+    for eq in condition.atoms(sp.Eq):
+        symbol, value = (eq.lhs, eq.rhs) if eq.rhs.is_Integer else (eq.rhs, eq.lhs)
+        if not (isinstance(symbol, sp.Symbol) and value.is_Integer):
+            return []
+        named.setdefault(symbol, set()).add(value)
+    symbols_named = sorted(named, key=str)
+    return [dict(zip(symbols_named, values))
+            for values in itertools.product(*(sorted(named[s]) for s in symbols_named))
+            if condition.xreplace(dict(zip(symbols_named, values))) is sp.true]
 
 
 def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
@@ -392,18 +394,26 @@ DIFFERENCE_DIGITS = tuple(PRECISION_DIGITS * 2 ** n for n in range(6))
 
 def tiny_difference(answer: sp.Basic, target: CheckTarget, seed: int) -> tuple | None:
     """(K, |answer - target|, the digits it was seen at) at a point where the difference is real though
-    below the comparison's tolerance, or None. Only for answers agreed numerically and not proved; matrix forms and answers
-    holding derivatives (taken numerically, so their noise is not rounding) are left alone."""
-    if answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
+    below the comparison's tolerance, or None. Only for answers agreed numerically and not proved;
+    answers holding derivatives (taken numerically, so their noise is not rounding) are left alone.
+    A matrix form ((diag(sigma) - sigma sigma^T) sqrt(1 + 10^{-120})) cannot be subtracted from the
+    target's entry symbolically: its entry and the target's are evaluated apart and subtracted, where
+    rounding is about 10^{-digits} and a real difference still keeps its value."""
+    answer, result = target.substitute(answer), target.substitute(target.result)
+    matrix_form = bool(answer.atoms(sp.MatrixSymbol) or result.atoms(sp.MatrixSymbol))
+    difference = sp.Integer(0) if matrix_form else answer - result
+    if answer.has(sp.Derivative) or result.has(sp.Derivative) or not matrix_form and difference == 0:
         return None
-    difference = target.substitute(answer) - target.substitute(target.result)
-    if difference == 0 or difference.has(sp.Derivative):
-        return None
-    free = enumerated_indices(difference, target)
+    free = enumerated_indices(answer if matrix_form else difference, target)
     coarse = None
     for digits in DIFFERENCE_DIGITS:
         with mpmath.workdps(digits):
-            run = evaluator(difference, target)
+            if matrix_form:
+                run_answer, run_result = evaluator(answer, target), evaluator(result, target)
+                def run(env, assignment):
+                    return safe(run_answer, env, assignment) - safe(run_result, env, assignment)
+            else:
+                run = evaluator(difference, target)
             chosen = points(simplex=target.simplex, semantics=target.semantics, seed=seed)[:DIFFERENCE_POINTS]
             fine = [(point.K, safe(run, env, assignment)) for point in chosen for assignment, env in
                     environments(point, free, target.arrays, target.semantics, seed=seed)[:DIFFERENCE_ASSIGNMENTS]]
