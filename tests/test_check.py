@@ -39,6 +39,8 @@ TABLE = [
     (SJ, r"\frac{\partial \sigma_i}{\partial z_j}", "incorrect", "not-differentiated"),
     (SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + 10^{-12}", "incorrect", "spurious-term"),
     (SJ, r"\sigma_i - y_i", "incorrect", "other-target"),
+    # right for one case only (mse945871 states the diagonal alone, then the other case apart)
+    (SJ, r"\frac{\partial p_j}{\partial o_i} = p_i(1 – p_i),\quad i = j", "incorrect", "case-missing"),
     # log-softmax Jacobian
     (LSJ, r"\delta_{ij}-\sigma_j", "correct", None),
     (LSJ, r"\mathbb{1}_{i=j} - \mathrm{softmax}(z)_j", "correct", None),
@@ -70,6 +72,7 @@ TABLE = [
     (CE, r"\ln \sigma_i", "incorrect", None),
     (CE, r"-y_i", "incorrect", "missing-term"),
     (CE, r"\sigma_i", "incorrect", "other-target"),  # right for logsumexp-gradient
+    (CE, r"\sigma_i - 1 \quad \text{if } i = y", "incorrect", "case-missing"),  # y: the label, i its class
 ]
 
 
@@ -78,7 +81,7 @@ def test_verdict_table(target, answer, verdict, mistake_id):
     result = check_answer(answer, target=target)
     assert result.verdict == verdict, result.message
     assert (result.mistake.id if result.mistake else None) == mistake_id
-    if verdict == "incorrect" and mistake_id != "not-differentiated":
+    if verdict == "incorrect" and mistake_id not in ("not-differentiated", "case-missing"):
         assert result.counterexample is not None
 
 

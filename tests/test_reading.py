@@ -128,9 +128,24 @@ FORMS = [
 ]
 
 
+# The case a page states for a formula it gives for one case only, given as the question's case (as a
+# grader would with --case): alone, a formula for one case leaves the other unanswered (case-missing).
+STATED_CASE = {
+    r"\frac{\partial p_j}{\partial o_i} = p_i(1 – p_i),\quad i = j": "i=j",
+    r"\frac{\partial p_j}{\partial o_i} = -p_i p_j,\quad i \neq j.": "i!=j",
+    r"\frac{\partial y_i}{\partial z_j} = y_i - y_i y_j 当 i = j 时": "i=j",
+    r"\frac{\partial y_i}{\partial z_j} = -y_i y_j （i ≠ j）": "i!=j",
+    r"y_i(1-y_i)（当 i = j 时）": "i=j",
+    r"\frac{\partial s_i}{\partial z_i} = s_i (1 - s_i)": "i=j",
+    r"\frac{\partial s_i}{\partial z_i} = s_i": "i=j",
+    r"\frac{e^{z_i}[\sum_k e^{z_k}] - e^{z_i}e^{z_j}}{[\sum_k e^{z_k}]^2}, \quad i = j": "i=j",
+    r"\partial_iS_i(\mathbf z) = \left(\frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)\left(1 - \frac{e^{z_i}}{\sum_k{e^{z_k}}}\right)": "i=j",
+}
+
+
 @pytest.mark.parametrize("source, target, text, verdict, roles", FORMS)
 def test_real_form_is_read_in_its_notation(source, target, text, verdict, roles):
-    result = check_answer(text, target=target)
+    result = check_answer(text, target=target, case=STATED_CASE.get(text))
     assert result.verdict == verdict, (source, result.message)
     assert roles.items() <= result.reading["roles"].items(), (source, result.reading)
 
@@ -391,7 +406,7 @@ MORE_FORMS = [
     ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k x_j}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=-\frac{e^{x_k}"
      r"e^{x_j}}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", "j!=k", "correct"),
     ("mse2416837", HESS, r"\frac{\partial^2}{\partial x_k^2}\log \left(\sum_{i=1}^{n} e^{x_i}\right)=\frac{e^{x_k}"
-     r"\left(\sum_{i=1}^{n} e^{x_i}-e^{x_k}\right)}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", None, "correct"),
+     r"\left(\sum_{i=1}^{n} e^{x_i}-e^{x_k}\right)}{\left(\sum_{i=1}^{n} e^{x_i}\right)^2},", "i=j", "correct"),
     ("second derivative", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i(\delta_{ij} - \sigma_j)",
      None, "correct"),
     ("second derivative, wrong sign", HESS, r"\frac{\partial^2 L}{\partial z_i \partial z_j} = \sigma_i\delta_{ij} + "
@@ -455,7 +470,7 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z² = −s_i s_j", "i!=j", "correct"),
     ("barryhan", "∂s_i/∂z_j = −exp(z_i)·exp(z_j)/Z = −s_i s_j", "i!=j", "incorrect"),  # Z, not Z²
     ("blatherstrike", r"\frac{\partial {S_i}}{\partial a_i} = \frac {e^{a_i}\times \sum - e^{a_i}\times e^{a_i}}{\sum^2}",
-     None, "correct"),
+     "i=j", "correct"),
     ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_j}} {\sum^2}",
      "i!=j", "correct"),
     ("blatherstrike", r"\frac{\partial S_i}{\partial a_j} = \frac {0 \times \sum - e^{a_i} \times e^{a_i}} {\sum^2}",

@@ -175,8 +175,8 @@ def restricted(expr: sp.Basic, condition: sp.Basic, goal) -> sp.Basic:
 def condition_expr(condition: tuple, mapping: dict) -> sp.Basic:
     """Eq(i, j) or Ne(i, j) for a condition read in the answer's letters, in the target's letters."""
     a, equal, b = condition
-    if b == TRUE_CLASS:  # i is the true class: its target is 1 (one-hot targets)
-        return sp.Eq(symbols.y[mapping.get(index_symbol(a), index_symbol(a))], 1)
+    if b == TRUE_CLASS:  # i is (or, otherwise, is not) the true class: its one-hot target is 1 (or 0)
+        return sp.Eq(symbols.y[mapping.get(index_symbol(a), index_symbol(a))], 1 if equal else 0)
     left, right = (mapping.get(index_symbol(x), index_symbol(x)) for x in (a, b))
     return sp.Eq(left, right) if equal else sp.Ne(left, right)
 

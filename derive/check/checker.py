@@ -24,7 +24,7 @@ from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comp
                           UnknownSize, compare, cpu_deadline, free_indices_once, time_limit)
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
-from .spellings import (OTHERWISE, code_aliases, expand_macros, is_prose, normalise, read_case,
+from .spellings import (OTHERWISE, TRUE_CLASS, code_aliases, expand_macros, is_prose, normalise, read_case,
                         set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import (EXACT, NUMERIC, SYMBOLIC, Evidence, class_numbers, exact_difference, prove, tiny_difference,
@@ -88,6 +88,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
             chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
         refuse_foreign_letters([expr for _line, expr in chain], goal)
+        conditions = _true_class_cases(conditions, roles, goal)
         question_case = read_case(case) if case is not None else None
         if question_case is not None:
             conditions = {**{line: question_case for line, _expr in chain}, **conditions}
@@ -127,7 +128,57 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         # Lines before the unreadable one hold no mistake: the verdict is that the rest cannot be read.
         return Verdict("invalid", interpretation, reading_error(lang, unread), column=unread.column, reading=echoed,
                        seed=seed)
-    return replace(verdict, reading=echoed)
+    verdict = replace(verdict, reading=echoed)
+    missing = _case_missing(aligned, conditions) if verdict.verdict == "correct" and question_case is None else None
+    return verdict if missing is None else _one_case_only(verdict, missing, reading, goal, lang)
+
+
+def _case_missing(aligned, conditions: dict) -> tuple | None:
+    """(the case stated, the case not answered) when every line is stated for a case (`, \\quad i = j`,
+    or a left side d s_i / d z_i) and no line for its complement: right where it is stated, the answer
+    still leaves part of the question unanswered (--case says when the question asks for one case)."""
+    own = aligned.case if isinstance(aligned.case, (sp.Eq, sp.Ne)) and all(
+        isinstance(side, sp.Symbol) for side in aligned.case.args) else None
+    stated = []
+    for line, _expr in aligned.chain:
+        cases = ([own] if own is not None else []) + (
+            [condition_expr(conditions[line], aligned.mapping)] if line in conditions else [])
+        if not cases:
+            return None  # a line for every case
+        stated.extend(cases)
+    if any(_complement(case) in stated for case in stated):
+        return None
+    return stated[0], _complement(stated[0])
+
+
+def _complement(case: sp.Basic) -> sp.Basic:
+    """The other case: i != j for i = j, and y_i = 0 (not the true class) for y_i = 1."""
+    if isinstance(case, sp.Eq) and isinstance(case.lhs, sp.Indexed) and case.rhs in (0, 1):
+        return sp.Eq(case.lhs, 1 - case.rhs)
+    return sp.Ne(*case.args) if isinstance(case, sp.Eq) else sp.Eq(*case.args)
+
+
+def _one_case_only(verdict: Verdict, missing: tuple, reading: str, goal, lang: str) -> Verdict:
+    """A right answer for one case when the question asks for every case: incorrect, every line right."""
+    from .mistakes import mistake
+    stated, other = (_said(case) for case in missing)
+    indices = ", ".join(str(index) for index in goal.free)
+    message = f"{reading} " + say(lang, "case_missing", case=stated, other=other, indices=indices)
+    return replace(verdict, verdict="incorrect", message=message, evidence=None, mistake=mistake("case-missing", lang=lang))
+
+
+def _true_class_cases(conditions: dict, roles: dict, goal) -> dict:
+    """A case naming the targets' letter as an index (`\\text{if } i = y`: y the label) is the case
+    "i is the true class"; read as an index y, it compared sigma_i - 1 at i = y against a y of its own."""
+    if "y" not in goal.arrays:
+        return conditions
+    label = next((letter for letter, role in roles.items() if role == "targets"), None if "y" in roles else "y")
+    def read(condition):
+        a, equal, b = condition
+        if label is not None and label in (a, b) and TRUE_CLASS not in (a, b) and a != b:
+            return (b if a == label else a), equal, TRUE_CLASS
+        return condition
+    return {line: read(condition) for line, condition in conditions.items()}
 
 
 def _restrict(aligned, conditions: dict, goal, question_case: tuple | None = None) -> list:
@@ -167,6 +218,8 @@ def _said(condition) -> str:
     if isinstance(condition, tuple):
         a, equal, b = condition
         return f"{a} = {b}" if equal else f"{a} != {b}"
+    if isinstance(condition, sp.Eq) and isinstance(condition.lhs, sp.Indexed):  # y_i = 1: the true class
+        return f"{condition.lhs.base}_{condition.lhs.indices[0]} = {condition.rhs}"
     if isinstance(condition, (sp.Eq, sp.Ne)):
         return f"{condition.lhs} {'=' if isinstance(condition, sp.Eq) else '!='} {condition.rhs}"
     return str(condition)

@@ -40,8 +40,8 @@ def stated_case(entry: dict) -> str | None:
     if true_class is not None:
         return f"y_{true_class.group(1)}=1"
     match = re.search(r"([a-z])\s*(=|!=|≠|\\neq?)\s*([a-z])", entry.get("notation", {}).get("case", ""))
-    if match is None:
-        return None
+    if match is None:  # "diagonal": the Hessian's or the Jacobian's i = j, whatever letters the page uses
+        return "i=j" if entry.get("notation", {}).get("case", "").startswith("diagonal") else None
     return f"{match.group(1)}{'=' if match.group(2) == '=' else '!='}{match.group(3)}"
 
 
