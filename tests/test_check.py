@@ -85,8 +85,20 @@ def test_verdict_table(target, answer, verdict, mistake_id):
         assert result.counterexample is not None
 
 
+# Mistakes that depend on what the question says (--classes): (target, answer, options, mistake id).
+WITH_OPTIONS = [
+    (CE, r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", {"classes": 9}, "class-count"),  # MNIST's sum (ecomnet), 9 asked
+]
+
+
+@pytest.mark.parametrize("target, answer, options, mistake_id", WITH_OPTIONS)
+def test_mistakes_named_by_the_question(target, answer, options, mistake_id):
+    result = check_answer(answer, target=target, **options)
+    assert result.verdict == "incorrect" and result.mistake.id == mistake_id, result.message
+
+
 def test_every_mistake_id_is_exercised():
-    assert {row[3] for row in TABLE if row[3]} == set(EXPLANATIONS)
+    assert {row[3] for row in TABLE if row[3]} | {row[3] for row in WITH_OPTIONS} == set(EXPLANATIONS)
 
 
 def test_counterexample_is_readable_and_separates():

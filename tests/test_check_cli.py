@@ -18,6 +18,14 @@ def test_exit_codes_follow_the_verdict():
     assert run("--target", "softmax-jacobian", r"\sigma_i(").exit_code == 2
 
 
+def test_classes_option_makes_a_sum_to_another_number_wrong():
+    mnist = r"-\sum_{k=1}^{10} y_k (\delta_{ik} - \sigma_i)"
+    assert run("--target", "cross-entropy-gradient", "--classes", "10", "--", mnist).exit_code == 0
+    wrong = run("--target", "cross-entropy-gradient", "--classes", "9", "--format", "json", "--", mnist)
+    assert wrong.exit_code == 1 and json.loads(wrong.stdout)["mistake"]["id"] == "class-count"
+    assert run("--target", "cross-entropy-gradient", "--classes", "1", "--", mnist).exit_code == 2  # not a number of classes
+
+
 def test_answer_starting_with_minus_after_double_dash():
     result = run("--target", "softmax-jacobian", "--format", "json", "--", r"-\sigma_i\sigma_j")
     assert result.exit_code == 1

@@ -463,6 +463,24 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     assert note is None or note in result.message, result.message
 
 
+@pytest.mark.parametrize("text, classes, verdict, Ks", [
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", None, "correct", [10]),  # right if the question has 10 classes
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", 10, "correct", [10]),
+    (r"-\sum_{k=0}^{9} y_k (\delta_{ik} - p_i)", 10, "correct", [10]),
+    (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", 9, "incorrect", None),  # red team, round 2: a sum to 9 of 10
+    (r"\frac{e^{z_i}}{\sum_{k=1}^{9} e^{z_k}} - y_i", 10, "incorrect", None),
+    (r"\sigma_i - y_i", 10, "correct", []),  # general K covers the question's 10
+])
+def test_a_sum_to_a_number_is_right_only_for_that_many_classes(text, classes, verdict, Ks):
+    result = check_answer(text, target=CE, seed=11, classes=classes)
+    assert result.verdict == verdict, result.message
+    if verdict == "incorrect":
+        assert result.mistake.id == "class-count" and f"the question has {classes}" in result.message
+    else:
+        assert result.evidence.to_dict()["Ks"] == Ks, result.evidence
+        assert ("Right for a question with" in result.message) == (classes is None and bool(Ks)), result.message
+
+
 
 @pytest.mark.parametrize("source, text, case, verdict", [
     # The normaliser written without its sum: Z, or a bare \sum standing as a value.

@@ -37,7 +37,8 @@ MEMO_ENTRIES = 4096  # decisions a batch keeps (a few kB each): a class's distin
 
 def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS, seed: int | None = None,
                  lang: str = "en", hint: bool = False, declared: dict | None = None, macros: tuple = (),
-                 case: str | None = None, memo: dict | None = None, printed: bool = True) -> Verdict:
+                 case: str | None = None, classes: int | None = None, memo: dict | None = None,
+                 printed: bool = True) -> Verdict:
     """The verdict on `text` (one expression or a derivation) for the registry derivation `target`.
 
     `seed` chooses the random points (default: a fresh one from the OS, recorded in the verdict);
@@ -45,6 +46,8 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     `hint`: for a wrong derivation, a hint toward the next step instead of the step's diagnosis.
     `declared`: the course's letters ({"a": "sigma"}, see reading.declared_roles); `macros`: `\\probs=\\sigma`;
     `case`: the case the question asks for, in the answer's letters ("i=j"), when the text does not say it.
+    `classes`: the question's number of classes, when it has one (10 for MNIST): a sum written to another
+    number is then wrong; without it, a sum to a number is read as all K and "correct" holds for that K.
     `memo`: decisions already made in this batch (grade passes one per worker): texts that read the same
     (spacing, \\left(, \\cdot, the order of terms) are then decided once, with the verdict a fresh check gives.
     `printed=False` leaves `interpretation` (the answer printed back as LaTeX) empty, for a caller that
@@ -55,7 +58,7 @@ def check_answer(text: str, *, target: str, seconds: float = TIME_LIMIT_SECONDS,
     one answer can neither crash `check` nor lose a `grade` batch."""
     try:
         return _check(text, target=target, seconds=seconds, seed=seed, lang=lang, hint=hint, declared=declared,
-                      macros=macros, case=case, memo=memo, printed=printed)
+                      macros=macros, case=case, classes=classes, memo=memo, printed=printed)
     except UsageError:
         raise  # an unknown target or language: the caller's mistake, not the answer's
     except Exception as error:  # the edge: see the docstring
@@ -69,7 +72,8 @@ def _internal_error(verdict: str, stage: str, error: Exception, seed: int | None
 
 
 def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: str, hint: bool,
-           declared: dict | None, macros: tuple, case: str | None, memo: dict | None, printed: bool) -> Verdict:
+           declared: dict | None, macros: tuple, case: str | None, classes: int | None, memo: dict | None,
+           printed: bool) -> Verdict:
     """check_answer's work; see there."""
     goal = targets.get(target)  # UsageError for an unknown name: that is the caller's mistake
     say(lang, "none")  # UsageError for an unknown language, before any work
@@ -112,6 +116,11 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     interpretation = " = ".join(to_latex(expr) for _line, expr in chain) if printed else ""
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
+    count = next((note[1]["count"] for note in notes if note[0] == "class_count"), None)
+    if count is not None and classes is not None and count != classes:
+        from .mistakes import mistake
+        return Verdict("incorrect", interpretation, f"{reading} " + say(lang, "class_count_wrong", count=count, classes=classes),
+                       mistake("class-count", lang=lang), reading=echoed, seed=seed, lang=lang)
     apart = None if aligned.case is not None else _sides_apart(written, conditions)
     if apart is not None:
         line, left, right = apart
@@ -130,7 +139,26 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
                        seed=seed)
     verdict = replace(verdict, reading=echoed)
     missing = _case_missing(aligned, conditions) if verdict.verdict == "correct" and question_case is None else None
-    return verdict if missing is None else _one_case_only(verdict, missing, reading, goal, lang)
+    if missing is not None:
+        return _one_case_only(verdict, missing, reading, goal, lang)
+    if verdict.verdict == "correct" and count is not None:
+        return _for_the_classes_written(verdict, count, goal, lang, asked=classes is not None)
+    return verdict
+
+
+def _for_the_classes_written(verdict: Verdict, count: int, goal, lang: str, asked: bool) -> Verdict:
+    """A right answer whose sum runs to a number (\\sum_{k=1}^{9}): right for a question with that many
+    classes, so the proof claims that K alone (a general-K proof covers it); without --classes (`asked`),
+    the message says the question must have that many."""
+    evidence = verdict.evidence
+    if evidence.level != NUMERIC:
+        evidence = replace(evidence, level=EXACT, Ks=(count,))
+    old_line = evidence_line(verdict.evidence, largest_K(verdict.seed, goal.semantics), lang)
+    new_line = evidence_line(evidence, largest_K(verdict.seed, goal.semantics), lang)
+    message = verdict.message.replace(old_line, new_line)
+    if not asked:
+        message = f"{message} " + say(lang, "class_count_only", count=count)
+    return replace(verdict, message=message, evidence=evidence)
 
 
 def _case_missing(aligned, conditions: dict) -> tuple | None:

@@ -25,7 +25,8 @@ from ..render.messages import derivation_text
 # Stable ids for graders; the explanations are in the catalogues ([check.mistakes] of en.toml, zh.toml).
 EXPLANATIONS = ("sign", "term-sign", "missing-delta", "diagonal-only", "off-diagonal-only", "scale", "index-slip",
                 "missing-factor", "unnormalized", "not-differentiated", "other-target", "outer-derivative-only",
-                "chain-rule-one-term", "true-class-only", "spurious-term", "missing-term", "case-missing")
+                "chain-rule-one-term", "true-class-only", "spurious-term", "missing-term", "case-missing",
+                "class-count")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ def reading_options(command):
 case_option = click.option("--case", "case", default=None, metavar="CASE",
                            help="The case the question asks for, in the answer's letters: i=j, i!=j, or y_i=1 "
                                 "(i is the true class); each line is judged in that case only.")
+# --classes, the same for check and grade: the question's number of classes, when it has one.
+classes_option = click.option("--classes", "classes", type=click.IntRange(2, 100_000), default=None, metavar="N",
+                              help="The question's number of classes (10 for MNIST): a sum written to another "
+                                   "number (\\sum_{k=1}^{9}) is then wrong. Without it, such a sum is read as all "
+                                   "K classes and a right answer is right for that K.")
 
 
 def declared(notation_file, symbols, macros) -> dict | None:
@@ -57,8 +62,9 @@ def declared(notation_file, symbols, macros) -> dict | None:
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
               help="Language of the messages, explanations and hints.")
 @case_option
+@classes_option
 @click.argument("answer", required=False)
-def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros, case) -> None:
+def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, macros, case, classes) -> None:
     """Check ANSWER (or --file) against the derivation TARGET. Put `--` before an answer starting with '-'."""
     from ..collector import imports_frozen
     with imports_frozen():  # SymPy and the checker, made once and kept until exit: see derive/collector.py
@@ -70,7 +76,7 @@ def check(target, fmt, path, seed, hint, lang, answer, notation_file, symbols, m
     read_case_option(case)
     text = _answer_text(answer, path)
     verdict = check_answer(text, target=target, declared=roles, macros=tuple(macros), seed=seed, lang=lang,
-                           hint=hint, case=case)
+                           hint=hint, case=case, classes=classes)
     if hint:  # a hint without the counterexample values or the answer
         verdict = verdict.without_solution()
     if fmt == "json":
