@@ -133,7 +133,9 @@ def test_a_written_out_right_answer_and_a_case_that_holds_stay_correct():
     (SJ, r"\sigma_j(\delta_{ij}-\sigma_i)", "proved-symbolic-K"),
     (SJ, r"\frac{e^{z_i}}{\sum_k e^{z_k}}(\delta_{ij} - \frac{e^{z_j}}{\sum_m e^{z_m}})", "proved-symbolic-K"),
     (CE, r"\sigma_i \sum_k y_k - y_i", "proved-symbolic-K"),
-    (SJ, r"\operatorname{diag}(\sigma) - \sigma\sigma^\top", "numeric"),
+    (SJ, r"\operatorname{diag}(\sigma) - \sigma\sigma^\top", "proved-exact-K"),  # entries (1, 1), (1, 2) at K = 2..8
+    (CE, r"\sigma - y", "proved-exact-K"),
+    (SJ, r"\sigma_i(1 - \sigma_i)\delta_{ij} - (1 - \delta_{ij})\sigma_i\sigma_j", "proved-symbolic-K"),
 ])
 def test_evidence_level_in_the_verdict_and_json(target, answer, level):
     result = check_answer(answer, target=target, seed=3)
@@ -141,6 +143,30 @@ def test_evidence_level_in_the_verdict_and_json(target, answer, level):
     data = result.to_dict()["evidence"]
     assert set(data) == {"level", "Ks", "points", "seed"} and data["seed"] == 3 and data["points"] > 50
     assert "Evidence:" in result.message
+
+
+@pytest.mark.parametrize("target, answer", [
+    ("linear-softmax-cross-entropy", r"(\sigma - y)x^T"),  # another size (D): no relabelling of classes alone
+    ("batched-linear-softmax-cross-entropy", r"\frac{1}{N}(P - Y)^T X"),
+])
+def test_matrix_forms_of_other_sizes_stay_numeric(target, answer):
+    result = check_answer(answer, target=target, seed=3)
+    assert result.verdict == "correct" and result.evidence.level == "numeric", result.message
+
+
+def test_a_matrix_form_proof_relies_on_relabelling_and_refuses_what_breaks_it():
+    """The entries (1, 1) and (1, 2) stand for all only when the form treats every class alike."""
+    import sympy as sp
+    from derive.check.proof import _matrix_form_proved
+    from derive.check.target import get
+    from derive.symbols import K, sigma
+    s = sp.MatrixSymbol("sigma", K, 1)
+    goal = get(SJ)
+    assert _matrix_form_proved(sp.DiagMatrix(s) - s * s.T, goal)
+    # A form naming class 3 is not the same under relabelling, whatever its entries: refused.
+    assert not _matrix_form_proved(sp.DiagMatrix(s) - s * s.T + (sigma[3] - sigma[1]) * s * s.T, goal)
+    assert not _matrix_form_proved(sp.DiagMatrix(s) - s * s.T + (K - 2) * sp.MatrixSymbol("W", K, K), goal)
+    assert not _matrix_form_proved(sp.DiagMatrix(s) + s * s.T, goal)
 
 
 def test_exact_K_level_when_the_symbolic_proof_is_out_of_reach():

@@ -127,9 +127,20 @@ def prepare(expr: sp.Basic, target: CheckTarget) -> sp.Basic:
 
 def evaluator(expr: sp.Basic, target: CheckTarget):
     """A function (env, assignment) -> mpf: the entry the target's free indices pick out."""
-    compiled = compile_expr(prepare(expr, target))
+    prepared = prepare(expr, target)
+    compiled = compile_expr(prepared)
+    # A whole matrix or vector (diag(sigma) - sigma sigma^T) holds no index: its value is the same for
+    # every assignment of a point, so it is computed once per point (in the point's memo, which is
+    # dropped when an array changes) and only the entry is picked per assignment.
+    per_point = object() if isinstance(prepared, sp.MatrixExpr) and not prepared.has(sp.Derivative) and not any(
+        isinstance(s, sp.Symbol) and s not in _SIZES for s in prepared.free_symbols) else None
     def run(env, assignment):
-        value = compiled(env)
+        if per_point is None:
+            value = compiled(env)
+        else:
+            value = env.memo.get(per_point)
+            if value is None:
+                value = env.memo[per_point] = compiled(env)
         if isinstance(value, mpmath.matrix):
             order = entry_order(target)
             picks = [assignment[s] for s in order]
@@ -142,6 +153,9 @@ def evaluator(expr: sp.Basic, target: CheckTarget):
                                 f"{', '.join(map(str, target.free))} is expected")
         return value
     return run
+
+
+_SIZES = frozenset({symbols.K, symbols.D, symbols.N})
 
 
 def _upper(index, env, target: CheckTarget) -> int:

@@ -35,8 +35,9 @@ from ..algebra.indices import free_indices
 from ..algebra.zero_test import nonzero
 from ..model import Rule, Step
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
+from .. import symbols
 from ..symbols import K, i, j, y
-from .equivalence import enumerated_indices, evaluator, safe
+from .equivalence import entry_order, enumerated_indices, evaluator, safe
 from .points import environments, points
 from .target import CheckTarget
 
@@ -64,9 +65,10 @@ class Evidence:
 
 def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     """(level, Ks): the strongest proof that answer = target, or (NUMERIC, ()) when none is found.
-    Matrix forms (diag(sigma) - sigma sigma^T) are compared entry-wise by the numbers only."""
+    Matrix forms (diag(sigma) - sigma sigma^T) are proved at K = 2..8 when made of vectors of the
+    classes alone (see _matrix_form_proved)."""
     if answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
-        return NUMERIC, ()
+        return (EXACT, EXACT_KS) if _matrix_form_proved(target.substitute(answer), target) else (NUMERIC, ())
     answer = target.substitute(answer)
     result = target.result
     if answer - result == 0:  # the target itself, up to SymPy's canonical order: no rewriting needed
@@ -92,6 +94,49 @@ def prove(answer: sp.Basic, target: CheckTarget) -> tuple:
     if _interchangeable(answer, target) and all(_exact(step, n, target) for n in Ks):
         return EXACT, Ks
     return NUMERIC, ()
+
+
+def _matrix_form_proved(answer: sp.Basic, target: CheckTarget) -> bool:
+    """A matrix form equal to the target's entry at K = 2..8, written out, at the entries (1, 1) and
+    (1, 2) (a vector: entry 1). Those two stand for every entry because relabelling the classes by a
+    permutation P maps each K-vector v to P v and every operation a form is built of (sums, products,
+    transposes, diag, the Hadamard product, 1 and I) commutes with it: the form's entry (r, c) is
+    its entry (1, 2) under a relabelling that takes r, c to 1, 2, as the target's is. So only forms of
+    whole K-vectors of the classes (sigma, z, y: no entry named, no other size, no written-out matrix)
+    and targets without semantics whose indices are plain subscripts."""
+    classes = {"sigma", "z", *target.arrays}
+    if target.semantics is not None or target.result.atoms(sp.MatrixSymbol) or not _interchangeable(sp.Integer(0), target):
+        return False
+    vectors = answer.atoms(sp.MatrixSymbol)
+    if answer.free_symbols - {K} - vectors or answer.has(sp.Derivative, sp.Indexed, sp.KroneckerDelta) or any(
+            isinstance(node, sp.MatrixBase) for node in sp.preorder_traversal(answer)):
+        return False
+    if any(vector.shape != (K, 1) or vector.name not in classes for vector in vectors):
+        return False
+    order = entry_order(target)
+    generic = verifier()
+    step = Step(lhs=answer, rhs=target.result, rule=Rule.DEFINITION,
+                uses=(TARGETS_SUM_TO_ONE,) if target.simplex else ())
+    try:
+        for n in EXACT_KS:
+            written = answer.xreplace({K: n}).xreplace({
+                sp.MatrixSymbol(vector.name, n, 1): sp.Matrix([getattr(symbols, vector.name)[r] for r in range(1, n + 1)])
+                for vector in vectors}).doit()
+            if not isinstance(written, sp.MatrixBase) or written.shape != ((n, n) if len(order) == 2 else (n, 1)):
+                return False
+            for place in ((1, 1), (1, 2)) if len(order) == 2 else ((1,),):
+                at = {K: n, **{index: sp.Integer(value) for index, value in zip(order, place)}}
+                entry = written[place[0] - 1, place[-1] - 1 if len(order) == 2 else 0]
+                expected = _written_out(target.result.xreplace(at))
+                if _by_cases(entry - expected):  # sigma_1, sigma_2, ... as free variables: most forms end here
+                    continue
+                lhs = generic.normal_form(entry, step, n, None)
+                rhs = generic.normal_form(expected, step, n, None)
+                if not generic.is_zero(lhs - rhs):
+                    return False
+    except UNDECIDABLE:
+        return False
+    return True
 
 
 def written_sizes(answer: sp.Basic) -> tuple:
