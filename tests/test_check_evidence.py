@@ -86,7 +86,34 @@ NEVER_CORRECT = [
     (CE, r"\frac{\partial L}{\partial z_k} = \sigma_i - y_i", None, "incorrect"),
     ("log-softmax-jacobian", r"\frac{\partial \log\sigma_l}{\partial z_k} = \delta_{ij} - \sigma_j", None, "incorrect"),
     ("softmax-vjp", r"\frac{\partial L}{\partial z_j} = \sigma_i(g_i - \sum_k g_k\sigma_k)", None, "incorrect"),
+    # Third round: a root of a square is |x|, one formula inside the points' ranges and another beyond.
+    (CE, r"\sigma_i - y_i + \sqrt{(z_i - 10)^2} + z_i - 10", None, "undecided"),
+    (CE, r"(\sigma_i - y_i)\frac{\sqrt{(\sigma_i - 0.999)^2}}{0.999 - \sigma_i}", None, "undecided"),
+    ("temperature-softmax-jacobian", r"\frac{1}{T}\sigma_i(\delta_{ij}-\sigma_j)\frac{\sqrt{(T-5)^2}}{5 - T}", None,
+     "undecided"),
+    ("label-smoothing-gradient", r"\sigma_i - (1-\epsilon) y_i - \frac{\epsilon}{K} + \sqrt{(\epsilon - 0.5)^2} + "
+     r"\epsilon - 0.5", None, "undecided"),
+    (CE, r"\sigma_i - y_i + \sqrt{(e^{z_i} - e^{4})^2} + e^{z_i} - e^{4}", None, "undecided"),
+    (CE, r"\sigma_i - y_i + \sqrt{(z_i - 10)^2} + z_i - 10", "y_i=1", "undecided"),
+    # Third round: a size polynomial that vanishes at the few K a target with semantics is tested at.
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) + (K-2)(K-3)(K-4)(K-5)", None,
+     "undecided"),
+    ("attention-backward:S", r"P_{nj}(dP_{nj} - \sum_r dP_{nr}P_{nr}) + (\sum_m 1 - 2)(\sum_m 1 - 3)(\sum_m 1 - 4)",
+     None, "undecided"),
+    # Third round: a sum written to N or D where the question has neither was read as a sum to K.
+    (CE, r"\frac{e^{z_i}}{\sum_{k=1}^{N} e^{z_k}} - y_i", None, "undecided"),
+    (SJ, r"\frac{e^{z_i}}{\sum_{k=1}^{D} e^{z_k}}(\delta_{ij} - \sigma_j)", None, "undecided"),
 ]
+
+
+@pytest.mark.parametrize("target, answer", [
+    (CE, r"(\sigma_i - y_i)\sqrt{\frac{\sum_k e^{z_k}}{\sum_m e^{z_m}}}"),  # a root of something positive: analytic
+    (CE, r"\sqrt{\sigma_i}\sqrt{\sigma_i} - y_i"),
+    (CE, r"\frac{e^{z_i}}{\sum_{n} e^{z_n}} - y_i"),  # n is only the summation letter here: over the K classes
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni})"),
+])
+def test_what_the_third_round_rules_leave_correct(target, answer):
+    assert check_answer(answer, target=target, seed=1).verdict == "correct"
 
 
 @pytest.mark.parametrize("target, answer, case, verdict", NEVER_CORRECT)

@@ -52,13 +52,19 @@ def align(chain: list, goal) -> Aligned:
 
 def sums_over_classes(expr: sp.Basic, goal) -> sp.Basic:
     """A sum over n (or d) runs to N (or D) only in a target that has that size (batched: N examples);
-    elsewhere n is just the author's summation letter, and the sum runs over the K classes."""
+    elsewhere n is just the author's summation letter, and the sum runs over the K classes. A sum
+    written to N or D (\\sum_{k=1}^{N}) says that size: it stays, and a question without it cannot
+    judge the answer (UnknownSize: undecided), rather than reading N as K and proving it."""
     sizes, _uppers = semantic_sizes(goal.semantics, min(CHECKED_KS))
     missing = {size: symbols.K for size in (symbols.D, symbols.N) if size not in sizes}
     if not missing or not isinstance(expr, sp.Basic) or not expr.has(*missing):  # a sum to N holds N
         return expr
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(limit[2] in missing for limit in e.limits),
-                        lambda s: sp.Sum(s.function, *((x, low, high.xreplace(missing)) for x, low, high in s.limits)))
+    implicit = {symbols.n: symbols.N, symbols.d: symbols.D}  # the upper limit the letter itself gave
+    def over_classes(summation) -> bool:
+        return isinstance(summation, sp.Sum) and any(
+            high in missing and implicit.get(x) == high for x, _low, high in summation.limits)
+    return expr.replace(over_classes, lambda s: sp.Sum(s.function, *(
+        (x, low, high.xreplace(missing) if implicit.get(x) == high else high) for x, low, high in s.limits)))
 
 
 def _index_mapping(exprs: list, used: set, goal) -> tuple:

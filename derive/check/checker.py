@@ -27,8 +27,8 @@ from .reading import echo, echo_text, infer, refuse_foreign_letters, target_role
 from .spellings import (OTHERWISE, TRUE_CLASS, code_aliases, expand_macros, is_prose, normalise, read_case,
                         set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
-from .proof import (EXACT, NUMERIC, SYMBOLIC, Evidence, class_numbers, exact_difference, prove, tiny_difference,
-                    undetermined_size, written_sizes)
+from .proof import (EXACT, NUMERIC, SYMBOLIC, Evidence, class_numbers, exact_difference, prove, switching_term,
+                    tiny_difference, undetermined_size, written_sizes)
 from .verdict import LineVerdict, Verdict
 from .words import reading_error, say
 
@@ -397,6 +397,14 @@ def _judge(chain: list, goal, interpretation: str, reading: str, deadline: float
                 return Verdict("incorrect", interpretation, f"{reading} {where}{say(lang, 'incorrect', reason=reason)}",
                                mistake("spurious-term", lang=lang), None, _line_verdicts(chain, per_line), line,
                                seed=seed, lang=lang)
+        # Agreement at points in a range proves an analytic answer equal on the whole domain, not one
+        # holding |x| or a root of something that vanishes: it may switch formula outside the range.
+        switching = next(filter(None, (switching_term(expr) for line, expr in chain
+                                       if not _is_the_question(expr, goal))), None)
+        if switching is not None:
+            return Verdict("undecided", interpretation,
+                           f"{reading} {say(lang, 'switching_term', term=to_latex(switching))}",
+                           None, None, _line_verdicts(chain, per_line), None, seed=seed)
         # An answer for general classes i, j that singles out a class by its number (delta_{i,99}) is
         # compared only where the points happen to reach that class (never above K = largest_K, and at
         # a sample of index values): agreement says nothing about the term, and it was not proved.

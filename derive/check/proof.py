@@ -409,6 +409,42 @@ def undetermined_size(answer: sp.Basic, target: CheckTarget) -> tuple | None:
     return None
 
 
+# Functions that are not one analytic formula everywhere: agreement on the points' ranges (|z| <= 3,
+# sigma <= 0.995, T in [0.25, 4]) says nothing where they switch formula.
+PIECEWISE_FUNCTIONS = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.floor, sp.ceiling, sp.Heaviside, sp.Mod)
+
+
+def switching_term(answer: sp.Basic) -> sp.Basic | None:
+    """A part of the answer that is not one analytic formula on the whole domain, or None: |x|, sign,
+    max, floor, ..., or a root of something that may vanish (sqrt((z_i - 10)^2) is |z_i - 10|,
+    which equals z_i - 10 at every test point and 10 - z_i beyond z_i = 10). An analytic expression
+    that agrees with the target on an open set of inputs agrees everywhere; these need not."""
+    for node in sp.preorder_traversal(answer):
+        if isinstance(node, PIECEWISE_FUNCTIONS):
+            return node
+        if node.is_Pow and not node.exp.is_Integer and not _positive(node.base):
+            return node
+    return None
+
+
+def _positive(expr: sp.Basic) -> bool:
+    """Positive by its construction wherever it is defined: positive numbers and sizes, sigma_r, e^x,
+    sums of exponentials, and sums and products of these (a square is only non-negative: it vanishes)."""
+    if expr.is_Number:
+        return bool(expr > 0)
+    if isinstance(expr, sp.Indexed):
+        return expr.base == symbols.sigma
+    if isinstance(expr, sp.exp) or expr.is_Symbol and expr.is_positive:
+        return True
+    if isinstance(expr, sp.Sum):
+        return _positive(expr.function)
+    if expr.is_Add or expr.is_Mul:
+        return all(_positive(arg) for arg in expr.args)
+    if expr.is_Pow:
+        return _positive(expr.base)
+    return False
+
+
 def _written_out(expr: sp.Basic) -> sp.Basic:
     """Every sum over a concrete range as its terms (innermost first), derivatives left as they are."""
     return expr.replace(lambda e: isinstance(e, sp.Sum), lambda s: s.doit(deep=False))
@@ -420,12 +456,18 @@ def _written_out(expr: sp.Basic) -> sp.Basic:
 DIFFERENCE_POINTS, DIFFERENCE_ASSIGNMENTS, STABLE_TO, STABLE_PAIRS = 4, 4, mpmath.mpf("1e-6"), 2
 @functools.lru_cache(maxsize=None)
 def _tested_sizes(target: CheckTarget) -> dict:
-    """How many values of each size the check tests exactly: the 7 K of the exact proof, and the D and
-    N the target's semantics gives the points' K (2 and 3)."""
+    """How many values of each size the check tests exactly: the 7 K of the exact proof, or the few K a
+    target with semantics is tested at (2, 3, 5 for the batched layer: its points reach no other), and
+    the D and N the target's semantics gives those K. A target at one K (the sigmoid's 2) asks about
+    that K alone, so its K is not counted."""
     tested = {K: len(EXACT_KS)}
+    Ks = range(2, 65)
+    if target.semantics is not None and target.semantics.Ks and len(set(target.semantics.Ks)) > 1:
+        Ks = sorted(set(target.semantics.Ks))
+        tested[K] = len(Ks)
     if target.semantics is not None and target.semantics.sizes:
         values: dict = {}
-        for n in range(2, 65):
+        for n in Ks:
             for symbol, value in target.semantics.sizes(n).items():
                 values.setdefault(symbol, set()).add(value)
         tested.update({symbol: len(seen) for symbol, seen in values.items()})
