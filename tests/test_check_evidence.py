@@ -116,6 +116,19 @@ def test_what_the_third_round_rules_leave_correct(target, answer):
     assert check_answer(answer, target=target, seed=1).verdict == "correct"
 
 
+@pytest.mark.parametrize("target, answer, verdict", [
+    (CE, r"\frac{\partial L}{\partial z_1} = \sigma_1 - y_1", "correct"),  # red team, round 3: was judged at every i
+    (CE, r"\frac{\partial L}{\partial z_1} = \sigma_1 + y_1", "incorrect"),
+    ("log-softmax-jacobian", r"\frac{\partial \log\sigma_1}{\partial z_2} = -\sigma_2", "correct"),
+    ("log-softmax-jacobian", r"\frac{\partial \log\sigma_1}{\partial z_2} = 1 - \sigma_2", "incorrect"),
+    # An entry was judged at K = 2 alone (its largest class number): a term vanishing there passed.
+    (SJ, r"\frac{\partial \sigma_1}{\partial z_2} = -\sigma_1\sigma_2 + (K-2)", "incorrect"),
+    (SJ, r"\frac{\partial \sigma_1}{\partial z_2} = -\frac{e^{z_1}e^{z_2}}{(e^{z_1}+e^{z_2})^2}", "correct"),  # K = 2
+])
+def test_a_left_side_naming_one_entry_is_judged_at_that_entry(target, answer, verdict):
+    assert check_answer(answer, target=target, seed=1).verdict == verdict
+
+
 @pytest.mark.parametrize("target, answer, case, verdict", NEVER_CORRECT)
 def test_red_team_answers_are_never_correct(target, answer, case, verdict):
     assert check_answer(answer, target=target, seed=1, case=case).verdict == verdict
@@ -552,7 +565,7 @@ READING_ERRORS = [
     ("nested_brackets", CE, "(" * 60 + r"\sigma_i" + ")" * 60), ("too_many_lines", CE, "\n".join(["1"] * 60)),
     ("only_words", CE, "所以"),
     ("class_numbers_left_side", CE, r"\frac{\partial \sigma_1}{\partial z_2} = -\sigma_1\sigma_2"),
-    ("written_out_classes", SJ, r"\frac{\partial \sigma_1}{\partial z_9} = -\sigma_1\sigma_9"),
+    ("written_out_classes", SJ, r"\frac{\partial \sigma_1}{\partial z_9} = -\frac{e^{z_1}e^{z_9}}{(e^{z_1}+e^{z_9})^2}"),
     ("too_many_symbols", CE, "+".join(["1"] * 800)), ("control_character", CE, "\u202e\\sigma_i - y_i"),
     ("character_not_understood", CE, "\\sigma_i - y_i \u2603"), ("exponent_notation", CE, r"\sigma_i - y_i + 1e5"),
     ("number_out_of_range", CE, r"10^{200} \cdot 10^{200}"), ("number_out_of_range", SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + e^{-1000}"),

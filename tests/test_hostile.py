@@ -156,7 +156,7 @@ def test_an_endless_notation_file_is_read_only_up_to_the_cap():
 
 @pytest.mark.parametrize("answer, target, verdict, words", [
     (r"\frac{\partial \sigma_i}{\partial u}", "softmax-jacobian", "undecided", "u, which is not an input"),
-    (r"\frac{\partial L}{\partial z_9}", "cross-entropy-gradient", "undecided", "beyond the inputs"),
+    (r"\frac{\partial L}{\partial z_9}", "cross-entropy-gradient", "incorrect", "restates the question"),  # entry 9
     (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i} = \sigma_i(\delta_{ij}-\sigma_j)",
      "cross-entropy-hessian", "correct", "Evidence"),
     (r"\frac{\partial}{\partial z_j}\frac{\partial L}{\partial z_i} = \sigma_i(\delta_{ij}+\sigma_j)",

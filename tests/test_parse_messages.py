@@ -121,7 +121,7 @@ EXPECTED = {
     "a matrix does not have the shape of the result of X": "matrix_shape",
     "a XxX matrix does not have the shape of the result of X": "sized_matrix_shape",
     "a vector does not have the shape of the result of X": "vector_shape",
-    "a left side with class numbers is read only for a Jacobian target": "class_numbers_left_side",
+    "a left side with class numbers is read only where it names one entry of the question": "class_numbers_left_side",
     "the answer writes out X classes; written-out answers are read for K in X..X": "written_out_classes",
     "'otherwise' follows no stated case": "otherwise_without_case",
     "the declared symbol X for X is not a letter the checker reads": "declared_symbol_unread",

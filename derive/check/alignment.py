@@ -114,23 +114,29 @@ def _derivative_indices(expr) -> tuple | None:
 
 
 def _concrete_entry(expr) -> tuple | None:
-    """(row, column) of d a_1 / d z_2, the entry a left side with class numbers names; None otherwise."""
+    """The class numbers of a left side that names one entry (d a_1 / d z_2, d log a_1 / d z_2, d L / d z_1),
+    output's first, or None: every index in it is a number."""
     if not isinstance(expr, sp.Derivative) or len(expr.variables) != 1:
         return None
     body, variable = expr.expr, expr.variables[0]
-    if not (isinstance(body, sp.Indexed) and isinstance(variable, sp.Indexed)):
+    if not isinstance(variable, sp.Indexed):
         return None
-    numbers = tuple(body.indices) + tuple(variable.indices)
-    return numbers if all(n.is_Integer for n in numbers) and len(numbers) == 2 else None
+    outputs = sorted(body.atoms(sp.Indexed), key=str)
+    if len(outputs) > 1:
+        return None  # e^{z_1} / (e^{z_1} + e^{z_2}) under the derivative: not one named entry
+    numbers = tuple(ix for node in outputs for ix in node.indices) + tuple(variable.indices)
+    return numbers if numbers and all(n.is_Integer for n in numbers) else None
 
 
 def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
-    """The case a concrete left side states: its entry, and the K its written-out sums imply."""
+    """The case a concrete left side states: its entry, and the K that written-out softmax outputs
+    (e^{z_1} / (e^{z_1} + e^{z_2}): K = 2) imply. Without those the entry is judged at every K."""
     target = _derivative_indices(goal.lhs)
-    if target is None or len(target) != 2:
-        raise ParseError("a left side with class numbers is read only for a Jacobian target")
-    condition = sp.And(sp.Eq(target[0], entry[0]), sp.Eq(target[1], entry[1]))
-    if any(e.has(sp.Sum) for e in chain_exprs):
+    if target is None or len(target) != len(entry):
+        raise ParseError("a left side with class numbers is read only where it names one entry of the question")
+    condition = sp.And(*(sp.Eq(index, number) for index, number in zip(target, entry)))
+    written_softmax = any(isinstance(node.args[0], sp.Indexed) for e in chain_exprs for node in e.atoms(sp.exp))
+    if any(e.has(sp.Sum) for e in chain_exprs) or not written_softmax:
         return condition
     written = max(int(n) for e in chain_exprs for ix in e.atoms(sp.Indexed) for n in ix.indices if n.is_Integer)
     if written not in CHECKED_KS:
