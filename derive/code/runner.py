@@ -33,6 +33,7 @@ from .verdict import CodeVerdict
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
 FLOAT_ROLES = ("logits", "probs", "W", "b", "x")
 # Errors a wrong layout causes (shapes, dtypes, indices); any other error ends the search.
+JUDGED = ("correct", "incorrect", "unstable")  # verdicts that called the code at the drawn cases
 LAYOUT_ERRORS = ("ValueError", "TypeError", "IndexError", "RuntimeError", "AxisError", "numpy.exceptions.AxisError")
 
 
@@ -40,7 +41,10 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
                      static_message: str = "", seed: int | None = None) -> CodeVerdict:
     """The verdict of calling the code at the fixed cases and the drawn ones of `seed` (default: a fresh one)."""
     seed = fresh_seed() if seed is None else seed
-    return replace(_check(path, target, name, signature, static_message, seed), seed=seed)
+    verdict = _check(path, target, name, signature, static_message, seed)
+    if verdict.verdict not in JUDGED:
+        return verdict
+    return replace(verdict, seed=seed, message=verdict.message + f" Drawn cases: seed {seed} (--seed {seed} replays them).")
 
 
 def _check(path: Path, target: str, name: str | None, signature: dict, static_message: str, seed: int) -> CodeVerdict:
@@ -263,7 +267,7 @@ def _judge(outputs, chosen, setup: _Setup, layout) -> CodeVerdict:
     drawn = [case for case in chosen if case.spread is not None]
     tried = [f"K = {_listed(c.K for c in fixed)}", "float32 and float64",
              f"K = {_listed(c.K for c in drawn)} at logit spreads {min(c.spread for c in drawn):.3g} to "
-             f"{max(c.spread for c in drawn):.3g} drawn from seed {setup.seed}"]
+             f"{max(c.spread for c in drawn):.3g} (drawn)"]
     arrays = next(iter(setup.checked.values())).arrays
     tried += ["random upstream gradients"] if "g" in arrays else (["a random upstream scalar"] if "c" in arrays else [])
     tried += ["one-hot and soft targets"] if any(case.soft for case in chosen) else []

@@ -20,7 +20,7 @@ class CodeVerdict:
     mistake: Mistake | None = None
     counterexample: dict | None = None  # JSON-ready: a point where it is wrong, or the input that broke it
     function: str = ""
-    seed: int | None = None  # of the run's drawn cases (`--seed` replays them); None when nothing was run
+    seed: int | None = None  # of the run's drawn cases (`--seed` replays them); None when none was judged
 
     @property
     def exit_code(self) -> int:

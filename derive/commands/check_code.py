@@ -51,8 +51,6 @@ def render_text(verdict) -> str:
         lines.append(f"mistake: {verdict.mistake.id}: {verdict.mistake.explanation}")
     if verdict.counterexample is not None:
         lines.append("counterexample: " + _counterexample_text(verdict.counterexample))
-    if verdict.seed is not None:
-        lines.append(f"seed: {verdict.seed} (--seed {verdict.seed} replays this run)")
     return "\n".join(lines)
 
 
