@@ -90,13 +90,14 @@ def invoke(*args):
 
 def test_check_code_prints_the_seed_and_seed_replays_the_verdict():
     wrong = str(CORPUS / "mutant_branch_on_spread.py")
-    runs = [invoke("check-code", "--target", "cross-entropy-gradient", "--run", "--format", "json", "--seed", "42", wrong)
-            for _ in range(2)]
+    replay = ("check-code", "--target", "cross-entropy-gradient", "--run", "--format", "json", "--seed", "42", wrong)
+    runs = [invoke(*replay) for _ in range(2)]
     assert runs[0].exit_code == 1 and runs[0].stdout == runs[1].stdout  # the same cases, the same counterexample
     assert json.loads(runs[0].stdout)["seed"] == 42
     fresh = invoke("check-code", "--target", "cross-entropy-gradient", "--run", wrong)  # no --seed: one from the OS
     assert re.search(r"Drawn cases: seed (\d+) \(--seed \1 replays them\)", fresh.stdout), fresh.stdout
-    static = invoke("check-code", "--target", "softmax-vjp", "--format", "json", str(CORPUS / "ref_numpy_softmax_vjp.py"))
+    reference = str(CORPUS / "ref_numpy_softmax_vjp.py")
+    static = invoke("check-code", "--target", "softmax-vjp", "--format", "json", reference)
     assert json.loads(static.stdout)["seed"] is None  # read statically: nothing was drawn
 
 
@@ -112,3 +113,7 @@ def test_grade_code_uses_one_seed_for_the_class(tmp_path):
     rows = json.loads(report.read_text())
     assert rows[0]["verdict"] == "correct" and rows[0]["message"] == rows[1]["message"]
     assert "Drawn cases: seed 7 " in rows[0]["message"]
+    fresh = invoke("grade-code", "--target", "softmax-jacobian", "--run", "--report", str(report), str(submissions))
+    seed = re.search(r"\(--seed (\d+)\)", fresh.stdout).group(1)  # drawn once for the class, printed
+    rows = json.loads(report.read_text())
+    assert all(f"Drawn cases: seed {seed} " in row["message"] for row in rows)

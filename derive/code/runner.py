@@ -32,8 +32,8 @@ from .verdict import CodeVerdict
 
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
 FLOAT_ROLES = ("logits", "probs", "W", "b", "x")
-# Errors a wrong layout causes (shapes, dtypes, indices); any other error ends the search.
 JUDGED = ("correct", "incorrect", "unstable")  # verdicts that called the code at the drawn cases
+# Errors a wrong layout causes (shapes, dtypes, indices); any other error ends the search.
 LAYOUT_ERRORS = ("ValueError", "TypeError", "IndexError", "RuntimeError", "AxisError", "numpy.exceptions.AxisError")
 
 
@@ -44,7 +44,8 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
     verdict = _check(path, target, name, signature, static_message, seed)
     if verdict.verdict not in JUDGED:
         return verdict
-    return replace(verdict, seed=seed, message=verdict.message + f" Drawn cases: seed {seed} (--seed {seed} replays them).")
+    replay = f" Drawn cases: seed {seed} (--seed {seed} replays them)."
+    return replace(verdict, seed=seed, message=verdict.message + replay)
 
 
 def _check(path: Path, target: str, name: str | None, signature: dict, static_message: str, seed: int) -> CodeVerdict:
@@ -137,7 +138,8 @@ def _run_layout(setup: _Setup, layout):
     if failed:  # it takes these inputs, but raises at some of them
         error, case = failed[0]
         return _Partial(CodeVerdict("incorrect", False, setup.prefix + f"Raises at K = {case.K} ({layout.describe()}"
-                                    f"{_spread_note(case)}): {error}", False, code_mistake("shape") if "broadcast" in error else None, None,
+                                    f"{_spread_note(case)}): {error}", False,
+                                    code_mistake("shape") if "broadcast" in error else None, None,
                                     setup.entry.name), len(chosen) - len(failed))
     return _judge([r["output"] for r in answer["results"]], chosen, setup, layout)
 
