@@ -146,7 +146,7 @@ def test_check_code_json_contract_and_exit_codes(tmp_path):
     result = invoke("check-code", "--target", "softmax-vjp", "--format", "json", str(right))
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
-    assert set(payload) == {"verdict", "static", "unstable", "mistake", "counterexample", "message"}
+    assert set(payload) == {"verdict", "static", "unstable", "mistake", "counterexample", "message", "seed"}
     result = invoke("check-code", "--target", "softmax-vjp", "--format", "json", f"{wrong}:softmax_vjp")
     assert result.exit_code == 1 and json.loads(result.stdout)["mistake"]["id"] == "missing-dot-product"
     result = invoke("check-code", "--target", "softmax-vjp", str(unreadable))

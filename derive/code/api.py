@@ -27,12 +27,13 @@ def read_source(path: str) -> str:
 
 
 def check_file(path: str, *, target: str, name: str | None = None, run: bool = False,
-               signature: dict | None = None) -> CodeVerdict:
-    """Static first; with run=True, code the reader could not follow is imported and called in a sandbox."""
+               signature: dict | None = None, seed: int | None = None) -> CodeVerdict:
+    """Static first; with run=True, code the reader could not follow is imported and called in a sandbox,
+    at fixed cases and at cases drawn from `seed` (default: a fresh one, recorded in the verdict)."""
     source = read_source(path)
     verdict = check_static(source, target=target, name=name, signature=signature)
     if verdict.verdict in ("correct", "incorrect", "unstable") or not run:
         return verdict
     from .runner import check_by_running
     return check_by_running(Path(path), target=target, name=name, signature=signature or {},
-                            static_message=verdict.message)
+                            static_message=verdict.message, seed=seed)

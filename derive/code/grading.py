@@ -47,11 +47,12 @@ def submissions(directory: Path) -> list:
 
 
 def grade_directory(directory: Path, *, target: str, name: str | None = None, run: bool = False,
-                    signature: dict | None = None, progress=None) -> tuple:
+                    signature: dict | None = None, seed: int | None = None, progress=None) -> tuple:
+    """Every submission checked at the same cases: pass one seed (None draws a fresh one per file)."""
     out = []
     for student, path in submissions(directory):
         try:
-            verdict = check_file(str(path), target=target, name=name, run=run, signature=signature)
+            verdict = check_file(str(path), target=target, name=name, run=run, signature=signature, seed=seed)
             graded = Graded(student, str(path), verdict.verdict, verdict.static, verdict.unstable,
                             verdict.mistake.id if verdict.mistake else "", verdict.message)
         except UsageError as error:  # one student's file cannot be checked: reported, the class goes on

@@ -5,6 +5,10 @@ g = 1 the VJP's dot-product term is a constant and slips through); K = 2, 3, 5; 
 targets; a batch of rows that differ; float32 and float64; and logits of size 1000, where an
 implementation that does not subtract max z overflows. Reference values are the target's own formula
 evaluated at 50 digits (check.equivalence's evaluator) at the same inputs.
+Why drawn cases too: fixed inputs can be gamed (`if K == 4`, a branch on the logit spread). After
+the fixed cases come cases from a seed (fresh per run, printed, `--seed N` replays): every other K
+up to 8, one K from each of DRAWN_K_RANGES, and logit spreads (max z - min z) drawn log-uniformly
+from SPREAD_RANGE, one per stratum, so every band of spreads a factor SAFE_BAND wide is met.
 """
 from __future__ import annotations
 
@@ -17,13 +21,20 @@ import mpmath
 from .. import symbols
 from ..check.equivalence import evaluator
 from ..check.points import Point, environments
-from ..settings import PRECISION_DIGITS
+from ..settings import CHECK_SEED, PRECISION_DIGITS
 from ..check.target import CheckTarget
 from .signature import Layout
 
-KS = (2, 3, 5)
+KS = (2, 3, 5)  # every kind of fixed case (float32, extreme logits, soft targets) at each
 ROWS = 3  # examples in a batched call
-SEED = 16
+SEED = 16  # the fixed cases' own seed: they stay the same from run to run
+SMALL_KS = (4, 6, 7, 8)  # with KS, every K up to 8 is met by a drawn case: a small K has nowhere to hide
+DRAWN_K_RANGES = ((9, 16), (17, 64))  # one K drawn from each
+SPREAD_RANGE = (1, 1000)  # max z - min z of a drawn case, log-uniform
+DRAWN_COUNT = len(SMALL_KS) + len(DRAWN_K_RANGES)  # one spread stratum per drawn case
+# Any band of spreads this many times wide holds a whole stratum, so a branch on it is always met (10x).
+SAFE_BAND = (SPREAD_RANGE[1] / SPREAD_RANGE[0]) ** (2 / DRAWN_COUNT)
+FIXED_SPREAD = 6  # the fixed cases' logits are in [-3, 3]
 EXTREME_WEIGHT = 500  # |X W| up to ~2000 for X in [-2, 2], W in [-1, 1], D >= 2
 
 
@@ -35,43 +46,89 @@ class Case:
     soft: bool  # soft targets (else one-hot)
     envs: tuple  # one Env per example (one, or ROWS for a batch of a per-example target)
     labels: tuple  # the true class of each example (0-based), for integer-label inputs
+    spread: float | None = None  # max z - min z of a drawn case; None for a fixed one
 
 
-def cases(goal: CheckTarget, probe: CheckTarget, layout: Layout, *, uses_targets: bool, bias_free: bool = False) -> list:
+
+def cases(goal: CheckTarget, probe: CheckTarget, layout: Layout, *, uses_targets: bool, seed: int,
+          bias_free: bool = False) -> list:
+    """The fixed cases (the same every run), then the drawn ones of `seed` (the same seed, the same cases)."""
     rng = random.Random(SEED)
+    soft_allowed = uses_targets and not layout.labels
     out = []
     with mpmath.workdps(PRECISION_DIGITS):
         for K in _Ks(goal):
             kinds = [(False, False, "float64"), (False, False, "float32"), (True, False, "float64")]
-            if uses_targets and not layout.labels:
+            if soft_allowed:
                 kinds.append((False, True, "float64"))
             for extreme, soft, dtype in kinds:
-                rows = ROWS if layout.batched and "X" not in goal.arrays else 1
-                examples = [_example(rng, goal, probe, K, extreme, soft, bias_free) for _ in range(rows)]
-                if "c" in probe.arrays:  # a loss over the batch has one upstream scalar, not one per row
-                    shared = examples[0][0].arrays["c"]
-                    examples = [(replace(env, arrays={**env.arrays, "c": shared}), label) for env, label in examples]
-                out.append(Case(K, dtype, extreme, soft, tuple(e for e, _ in examples), tuple(c for _, c in examples)))
+                out.append(_case(rng, goal, probe, layout, K, dtype, extreme, soft, None, bias_free, CHECK_SEED))
+        drawn = random.Random(seed)
+        for K, spread in zip(_drawn_Ks(drawn, goal), _spreads(drawn)):
+            soft = soft_allowed and drawn.random() < 0.5
+            out.append(_case(drawn, goal, probe, layout, K, "float64", False, soft, spread, bias_free, seed))
     return out
 
 
+def _case(rng, goal, probe, layout, K, dtype, extreme, soft, spread, bias_free, env_seed) -> Case:
+    """One call's inputs; `env_seed` seeds the target's other arrays (W, x, b: check.points.environments)."""
+    rows = ROWS if layout.batched and "X" not in goal.arrays else 1
+    examples = [_example(rng, goal, probe, K, extreme, soft, spread, bias_free, env_seed) for _ in range(rows)]
+    if "c" in probe.arrays:  # a loss over the batch has one upstream scalar, not one per row
+        shared = examples[0][0].arrays["c"]
+        examples = [(replace(env, arrays={**env.arrays, "c": shared}), label) for env, label in examples]
+    return Case(K, dtype, extreme, soft, tuple(e for e, _ in examples), tuple(c for _, c in examples), spread)
+
+
+def _fixed_K(goal: CheckTarget) -> tuple | None:
+    return tuple(goal.semantics.Ks) if goal.semantics is not None and goal.semantics.Ks else None
+
+
 def _Ks(goal: CheckTarget) -> tuple:
-    fixed = goal.semantics.Ks if goal.semantics is not None and goal.semantics.Ks else None
-    return tuple(k for k in KS if fixed is None or k in fixed) or tuple(fixed)
+    fixed = _fixed_K(goal)
+    return tuple(k for k in KS if fixed is None or k in fixed) or fixed
 
 
-def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, soft: bool, bias_free: bool) -> tuple:
+def _drawn_Ks(rng: random.Random, goal: CheckTarget) -> list:
+    """SMALL_KS and one K from each of DRAWN_K_RANGES; a target whose K is fixed keeps its own, in turn."""
+    fixed = _fixed_K(goal)
+    if fixed:
+        return [fixed[r % len(fixed)] for r in range(DRAWN_COUNT)]
+    return list(SMALL_KS) + [rng.randint(low, high) for low, high in DRAWN_K_RANGES]
+
+
+def _spreads(rng: random.Random) -> list:
+    """One spread per case, log-uniform over SPREAD_RANGE and stratified (case r's from the r-th of equal
+    slices of log-spread, then shuffled): any band of spreads a factor SAFE_BAND wide holds a whole slice."""
+    low, high = (mpmath.log(v) for v in SPREAD_RANGE)
+    spreads = [float(mpmath.exp(low + (high - low) * (r + rng.random()) / DRAWN_COUNT)) for r in range(DRAWN_COUNT)]
+    rng.shuffle(spreads)
+    return spreads
+
+
+def _logits(rng, K: int, extreme: bool, spread: float | None) -> list:
     if extreme:  # |z| ~ 1000, signs alternating, so neither exp(z) nor exp(-z) is representable
-        z = [mpmath.mpf(1000 * (-1) ** r + rng.uniform(-1, 1)) for r in range(K)]
-    else:
-        z = [mpmath.mpf(rng.uniform(-3, 3)) for _ in range(K)]
+        return [mpmath.mpf(1000 * (-1) ** r + rng.uniform(-1, 1)) for r in range(K)]
+    if spread is None:
+        return [mpmath.mpf(rng.uniform(-3, 3)) for _ in range(K)]
+    # max z - min z is exactly the spread (one logit at each end), centred near 0: |z| <= 503, so a
+    # correct float64 implementation stays finite and only the spread, not overflow, is tested here.
+    unit = [0.0, 1.0] + [rng.random() for _ in range(K - 2)]
+    rng.shuffle(unit)
+    offset = rng.uniform(-3, 3) - spread / 2
+    return [mpmath.mpf(offset + spread * u) for u in unit]
+
+
+def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, soft: bool, spread: float | None,
+             bias_free: bool, env_seed: int) -> tuple:
+    z = _logits(rng, K, extreme, spread)
     true_class = rng.randrange(K)
     if soft:
         raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(K)]
         y = [v / mpmath.fsum(raw) for v in raw]
     else:
         y = [mpmath.mpf(int(r == true_class)) for r in range(K)]
-    (_assignment, env), = environments(Point(K, tuple(z), tuple(y)), (), probe.arrays, goal.semantics)
+    (_assignment, env), = environments(Point(K, tuple(z), tuple(y)), (), probe.arrays, goal.semantics, env_seed)
     arrays = dict(env.arrays)
     # Non-uniform upstream gradients, different for every example (environments' are seeded per K).
     for name in ("g", "c"):
@@ -79,6 +136,8 @@ def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, 
             arrays[name] = [mpmath.mpf(rng.uniform(-1, 1)) for _ in range(K)]
     if extreme and bias_free:  # scores X W reach ~1000 only through large weights when there is no bias
         arrays["W"] = arrays["W"] * EXTREME_WEIGHT
+    elif spread is not None and bias_free:  # the spread of the scores then scales with the weights
+        arrays["W"] = arrays["W"] * mpmath.mpf(spread / FIXED_SPREAD)
     if "Y" in arrays:  # batched-linear: its own rows of targets, one-hot or soft like the others
         arrays["Y"] = _batch_targets(rng, arrays["Y"], soft)
     return replace(env, arrays=arrays, memo={}), true_class

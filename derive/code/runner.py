@@ -20,6 +20,7 @@ from ..check.equivalence import ShapeMismatch, entry_order
 from ..numeric.evaluate import EvaluationError
 from ..check.mistakes import Mistake
 from .naming import EXPLANATIONS as CODE_EXPLANATIONS, candidates as code_candidates, code_mistake
+from ..check.points import fresh_seed
 from .probes import cases, entries, sizes_at
 from .entry import backward_roles, roles as entry_roles
 from .problem import is_batch_target, is_jacobian, is_linear, parts, probe, upstream_shape, without_bias
@@ -31,12 +32,23 @@ from .verdict import CodeVerdict
 
 TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-5)}  # (relative, absolute)
 FLOAT_ROLES = ("logits", "probs", "W", "b", "x")
+JUDGED = ("correct", "incorrect", "unstable")  # verdicts that called the code at the drawn cases
 # Errors a wrong layout causes (shapes, dtypes, indices); any other error ends the search.
 LAYOUT_ERRORS = ("ValueError", "TypeError", "IndexError", "RuntimeError", "AxisError", "numpy.exceptions.AxisError")
 
 
 def check_by_running(path: Path, *, target: str, name: str | None, signature: dict,
-                     static_message: str = "") -> CodeVerdict:
+                     static_message: str = "", seed: int | None = None) -> CodeVerdict:
+    """The verdict of calling the code at the fixed cases and the drawn ones of `seed` (default: a fresh one)."""
+    seed = fresh_seed() if seed is None else seed
+    verdict = _check(path, target, name, signature, static_message, seed)
+    if verdict.verdict not in JUDGED:
+        return verdict
+    replay = f" Drawn cases: seed {seed} (--seed {seed} replays them)."
+    return replace(verdict, seed=seed, message=verdict.message + replay)
+
+
+def _check(path: Path, target: str, name: str | None, signature: dict, static_message: str, seed: int) -> CodeVerdict:
     goal_parts = parts(target)
     goal = goal_parts[0].target
     try:
@@ -51,7 +63,7 @@ def check_by_running(path: Path, *, target: str, name: str | None, signature: di
     bias_free = is_linear(goal) and "b" not in roles.values()
     checked = {p.role: probe(without_bias(p.target) if bias_free else p.target, with_upstream=takes_upstream)
                for p in goal_parts}
-    setup = _Setup(path, entry, kind, framework, roles, extra, goal_parts, checked, bias_free,
+    setup = _Setup(path, entry, kind, framework, roles, extra, goal_parts, checked, bias_free, seed,
                    prefix=f"Not read statically ({static_message.split('not read statically: ')[-1]}); run instead. "
                    if static_message else "Run. ")
     errors, partial = [], []
@@ -100,6 +112,7 @@ class _Setup:
     goal_parts: tuple
     checked: dict
     bias_free: bool
+    seed: int  # of the drawn cases
     prefix: str
 
 
@@ -108,7 +121,7 @@ def _run_layout(setup: _Setup, layout):
     goal = setup.goal_parts[0].target
     shape = upstream_shape(goal, layout.batched)
     chosen = cases(goal, next(iter(setup.checked.values())), layout, uses_targets="targets" in setup.roles.values(),
-                   bias_free=setup.bias_free)
+                   seed=setup.seed, bias_free=setup.bias_free)
     entry = setup.entry
     request = {"name": entry.name, "kind": setup.kind, "framework": setup.framework,
                "method": entry.function.name if entry.function is not None else None,
@@ -124,8 +137,9 @@ def _run_layout(setup: _Setup, layout):
         return failed[0][0]
     if failed:  # it takes these inputs, but raises at some of them
         error, case = failed[0]
-        return _Partial(CodeVerdict("incorrect", False, setup.prefix + f"Raises at K = {case.K} ({layout.describe()}): "
-                                    f"{error}", False, code_mistake("shape") if "broadcast" in error else None, None,
+        return _Partial(CodeVerdict("incorrect", False, setup.prefix + f"Raises at K = {case.K} ({layout.describe()}"
+                                    f"{_spread_note(case)}): {error}", False,
+                                    code_mistake("shape") if "broadcast" in error else None, None,
                                     setup.entry.name), len(chosen) - len(failed))
     return _judge([r["output"] for r in answer["results"]], chosen, setup, layout)
 
@@ -247,16 +261,30 @@ def _judge(outputs, chosen, setup: _Setup, layout) -> CodeVerdict:
                                    "case.", True, None, where, setup.entry.name)
             mistake = _name(got, expected, case, part, check_target, layout)
             return CodeVerdict("incorrect", False, setup.prefix + f"Wrong at K = {case.K} ({case.dtype}"
-                               f"{', soft targets' if case.soft else ''}{', a batch' if len(case.envs) > 1 else ''})."
+                               f"{', soft targets' if case.soft else ''}{', a batch' if len(case.envs) > 1 else ''}"
+                               f"{_spread_note(case)})."
                                + (f" Mistake: {mistake.id}." if mistake else ""), False, mistake, where,
                                setup.entry.name)
-    tried = ["K = 2, 3, 5", "float32 and float64"]
+    fixed = [case for case in chosen if case.spread is None]
+    drawn = [case for case in chosen if case.spread is not None]
+    tried = [f"K = {_listed(c.K for c in fixed)}", "float32 and float64",
+             f"K = {_listed(c.K for c in drawn)} at logit spreads {min(c.spread for c in drawn):.3g} to "
+             f"{max(c.spread for c in drawn):.3g} (drawn)"]
     arrays = next(iter(setup.checked.values())).arrays
     tried += ["random upstream gradients"] if "g" in arrays else (["a random upstream scalar"] if "c" in arrays else [])
     tried += ["one-hot and soft targets"] if any(case.soft for case in chosen) else []
     tried += ["extreme logits |z| ~ 1000", layout.describe()]
     return CodeVerdict("correct", False, setup.prefix + f"Equal to the target at {len(chosen)} cases "
                        f"({'; '.join(tried)}).{mean_note}", False, None, None, setup.entry.name)
+
+
+def _listed(Ks) -> str:
+    return ", ".join(str(K) for K in dict.fromkeys(Ks))
+
+
+def _spread_note(case) -> str:
+    """Where a drawn case is meant: its logit spread (the seed is in the verdict)."""
+    return "" if case.spread is None else f", logit spread {case.spread:.4g}"
 
 
 def _wrong_shape(items, expected, case, part, setup: _Setup, layout) -> CodeVerdict:

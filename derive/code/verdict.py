@@ -20,6 +20,7 @@ class CodeVerdict:
     mistake: Mistake | None = None
     counterexample: dict | None = None  # JSON-ready: a point where it is wrong, or the input that broke it
     function: str = ""
+    seed: int | None = None  # of the run's drawn cases (`--seed` replays them); None when none was judged
 
     @property
     def exit_code(self) -> int:
@@ -34,6 +35,7 @@ class CodeVerdict:
             "mistake": None if self.mistake is None else {"id": self.mistake.id, "explanation": self.mistake.explanation},
             "counterexample": self.counterexample,
             "message": self.message,
+            "seed": self.seed,
         }
 
 

@@ -20,8 +20,11 @@ import click
 @click.option("--signature", "signature", default=None,
               help="Roles of the parameters, e.g. 's=probs,dout=upstream' (logits, probs, upstream, targets, "
                    "labels, W, b, x, T, epsilon, ignore).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="Seed of the cases --run draws (K and logit spreads; default: a fresh one, printed with the "
+                   "verdict); replays a verdict.")
 @click.argument("location")
-def check_code(target, fmt, run, signature, location) -> None:
+def check_code(target, fmt, run, signature, seed, location) -> None:
     """Check the function (or autograd.Function class) at FILE.py[:NAME] against TARGET."""
     from ..check.target import get as lookup
     from ..code.api import check_file, split_location
@@ -30,7 +33,7 @@ def check_code(target, fmt, run, signature, location) -> None:
     lookup(target)
     path, name = split_location(location)
     verdict = check_file(path, target=target, name=name, run=run,
-                         signature=parse_signature(signature) if signature else {})
+                         signature=parse_signature(signature) if signature else {}, seed=seed)
     if fmt == "json":
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:

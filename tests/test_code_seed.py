@@ -1,0 +1,119 @@
+"""check-code --run's drawn cases: branches on K or on the logit spread are caught, a seed replays a run."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from derive.cli_app import main
+from derive.code.api import check_file
+from derive.code.probes import DRAWN_K_RANGES, KS, SAFE_BAND, SPREAD_RANGE, cases
+from derive.code.problem import parts, probe
+from derive.code.signature import Layout, parse_signature
+
+CORPUS = Path(__file__).parent / "data" / "backward_code"
+INDEX = {row["file"]: row for row in json.loads((CORPUS / "index.json").read_text(encoding="utf-8"))["implementations"]}
+SEEDS = (0, 1, 2)  # fixed, so a failure reproduces; the properties below hold at every seed by construction
+# Wrong only where fixed cases never look (red team round 3): at K = 4, above K = 5, at spreads of 20..500.
+BRANCHING = ["mutant_branch_on_k4.py", "mutant_branch_on_large_k.py", "mutant_branch_on_spread.py",
+             "mutant_vjp_branch_on_k4.py"]
+# Right, and read only by running (a branch or a loop the static reader does not follow).
+RIGHT_WHEN_RUN = ["real_nnfs_softmax_backward.py", "real_nn_from_scratch_softmax_cce.py", "real_deepml_219_lists.py"]
+
+
+def _check(file: str, seed: int | None):
+    row = INDEX[file]
+    return check_file(str(CORPUS / file), target=row["target"], name=row["name"], run=True,
+                      signature=parse_signature(row["signature"] or ""), seed=seed)
+
+
+@pytest.mark.parametrize("file", BRANCHING)
+def test_a_branch_off_the_fixed_cases_is_caught_at_every_seed(file):
+    for seed in SEEDS:
+        verdict = _check(file, seed)
+        assert (verdict.verdict, verdict.static, verdict.seed) == ("incorrect", False, seed), verdict.message
+        assert verdict.counterexample is not None
+
+
+@pytest.mark.parametrize("file", RIGHT_WHEN_RUN)
+def test_a_right_file_stays_correct_at_every_seed(file):
+    for seed in SEEDS:
+        verdict = _check(file, seed)
+        assert (verdict.verdict, verdict.static) == ("correct", False), verdict.message
+        assert f"Drawn cases: seed {seed} (--seed {seed} replays them)." in verdict.message
+
+
+def _drawn(target: str, seed: int) -> list:
+    goal = parts(target)[0].target
+    chosen = cases(goal, probe(goal, with_upstream=False), Layout(), uses_targets=True, seed=seed)
+    return [case for case in chosen if case.spread is not None]
+
+
+def test_drawn_cases_meet_every_small_k_and_every_band_of_spreads():
+    bands = 40  # lower ends of bands a factor SAFE_BAND wide, spread evenly over SPREAD_RANGE
+    low, high = (math.log(v) for v in SPREAD_RANGE)
+    lows = [math.exp(low + (high - low - math.log(SAFE_BAND)) * b / (bands - 1)) for b in range(bands)]
+    for seed in range(20):
+        drawn = _drawn("cross-entropy-gradient", seed)
+        Ks = {case.K for case in drawn} | set(KS)
+        assert set(range(2, 9)) <= Ks
+        assert all(any(lo <= K <= hi for K in Ks) for lo, hi in DRAWN_K_RANGES)
+        for case in drawn:  # the spread asked for is the logits' own
+            for env in case.envs:
+                z = [float(v) for v in env.arrays["z"]]
+                assert max(z) - min(z) == pytest.approx(case.spread, rel=1e-9) and max(map(abs, z)) < 510
+        for band in lows:
+            assert any(band <= case.spread <= band * SAFE_BAND for case in drawn), (seed, band)
+
+
+def test_the_same_seed_draws_the_same_cases_and_another_seed_others():
+    first, again, other = _drawn("softmax-vjp", 11), _drawn("softmax-vjp", 11), _drawn("softmax-vjp", 12)
+    assert [(c.K, c.spread, c.envs[0].arrays["z"]) for c in first] == [(c.K, c.spread, c.envs[0].arrays["z"])
+                                                                       for c in again]
+    assert [c.spread for c in first] != [c.spread for c in other]
+
+
+def test_a_target_with_a_fixed_k_keeps_it_in_the_drawn_cases():
+    goal = parts("batched-linear-softmax-cross-entropy")[0].target
+    assert {case.K for case in _drawn("batched-linear-softmax-cross-entropy", 3)} <= set(goal.semantics.Ks)
+
+
+# --- the command line ----------------------------------------------------------------------------------------------
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_code_prints_the_seed_and_seed_replays_the_verdict():
+    wrong = str(CORPUS / "mutant_branch_on_spread.py")
+    replay = ("check-code", "--target", "cross-entropy-gradient", "--run", "--format", "json", "--seed", "42", wrong)
+    runs = [invoke(*replay) for _ in range(2)]
+    assert runs[0].exit_code == 1 and runs[0].stdout == runs[1].stdout  # the same cases, the same counterexample
+    assert json.loads(runs[0].stdout)["seed"] == 42
+    fresh = invoke("check-code", "--target", "cross-entropy-gradient", "--run", wrong)  # no --seed: one from the OS
+    assert re.search(r"Drawn cases: seed (\d+) \(--seed \1 replays them\)", fresh.stdout), fresh.stdout
+    reference = str(CORPUS / "ref_numpy_softmax_vjp.py")
+    static = invoke("check-code", "--target", "softmax-vjp", "--format", "json", reference)
+    assert json.loads(static.stdout)["seed"] is None  # read statically: nothing was drawn
+
+
+def test_grade_code_uses_one_seed_for_the_class(tmp_path):
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    for student in ("alice", "bob"):
+        (submissions / f"{student}.py").write_text((CORPUS / "real_nnfs_softmax_backward.py").read_text())
+    report = tmp_path / "report.json"
+    result = invoke("grade-code", "--target", "softmax-jacobian", "--run", "--seed", "7", "--report", str(report),
+                    str(submissions))
+    assert result.exit_code == 0 and "(--seed 7)" in result.stdout
+    rows = json.loads(report.read_text())
+    assert rows[0]["verdict"] == "correct" and rows[0]["message"] == rows[1]["message"]
+    assert "Drawn cases: seed 7 " in rows[0]["message"]
+    fresh = invoke("grade-code", "--target", "softmax-jacobian", "--run", "--report", str(report), str(submissions))
+    seed = re.search(r"\(--seed (\d+)\)", fresh.stdout).group(1)  # drawn once for the class, printed
+    rows = json.loads(report.read_text())
+    assert all(f"Drawn cases: seed {seed} " in row["message"] for row in rows)
