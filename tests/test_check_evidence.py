@@ -296,6 +296,21 @@ def test_hint_gives_no_values_and_no_answer():
     assert out.exit_code == 1 and data["counterexample"] is None and data["mistake"] is None
     assert data["hint"].startswith("Hint for line 2") and data["message"] == data["hint"]
     assert "0." not in data["hint"] and "y_{i}" not in data["hint"] and "sigma_i - y_i" not in data["hint"]
+    assert data["step"] is None  # the broken step's diagnosis names the slip: not in a hint
+    text_out = CliRunner().invoke(main, ["check", "--target", CE, "--hint", "--", text])
+    assert "step:" not in text_out.stdout and "mistake:" not in text_out.stdout
+
+
+@pytest.mark.parametrize("target, first", [
+    (SJ, "Write the softmax as a quotient"), ("log-softmax-jacobian", "Take the logarithm apart"),
+    ("cross-entropy-hessian", "The Hessian is the derivative of the gradient"),
+    (CE, "The loss reaches the variable"), ("temperature-softmax-jacobian", "Write the softmax as a quotient"),
+])
+def test_a_one_line_answer_gets_the_hint_its_question_calls_for_first(target, first):
+    """Red team, round 3: every target got the cross-entropy's chain-rule hint, the Hessian "compare with
+    the previous line" on line 1."""
+    result = check_answer(r"\sigma_i + 3", target=target, seed=1, hint=True)
+    assert result.verdict == "incorrect" and first in result.hint, result.hint
 
 
 def test_chinese_messages_and_no_missing_key():

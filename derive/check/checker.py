@@ -516,7 +516,18 @@ def identify(expr, goal, lang: str):
 
 
 def _first_step(expr, goal) -> str:
-    """For a one-line answer: the transformation the question itself calls for first."""
+    """For a one-line answer: the transformation the question itself calls for first, read from its left
+    side: d sigma_i / d z_j a quotient, d log(...) / d z_j the logarithm, the Hessian H_ij the derivative
+    of the gradient, d L / d(anything) the chain rule; other questions as the step diagnosis reads them."""
+    lhs = goal.lhs
+    if isinstance(lhs, sp.Indexed) and lhs.base.name == "H":
+        return "differentiate-gradient"
+    if isinstance(lhs, sp.Derivative):
+        if isinstance(lhs.expr, sp.Indexed) and lhs.expr.base.name == "sigma":
+            return "quotient-rule"
+        if isinstance(lhs.expr, sp.log):
+            return "log-rule"
+        return "chain-rule"
     from .steps import diagnose  # see identify
     try:
         return diagnose(goal.lhs, expr, goal).transformation

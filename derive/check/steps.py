@@ -19,7 +19,7 @@ from .target import CheckTarget
 from .words import say
 
 TRANSFORMATIONS = ("quotient-rule", "chain-rule", "delta-sum", "substitute-softmax", "sum-to-one", "factor", "cancel",
-                   "unknown")
+                   "log-rule", "differentiate-gradient", "unknown")
 # Stable ids of the wrong rewrites, with the transformation each belongs to.
 WRONG_REWRITES = {
     "quotient-term-dropped": "quotient-rule",

@@ -45,11 +45,11 @@ class Verdict:
         return EXIT_CODES[self.verdict]
 
     def without_solution(self) -> "Verdict":
-        """For --hint: the hint alone, without the counterexample's values or a mistake explanation
-        that would give the answer away."""
+        """For --hint: the hint alone, without the counterexample's values, a mistake explanation or the
+        broken step's diagnosis that would give the answer away."""
         if self.verdict != "incorrect" or self.hint is None:
             return self
-        return replace(self, message=self.hint, counterexample=None, mistake=None)
+        return replace(self, message=self.hint, counterexample=None, mistake=None, step=None)
 
     def to_dict(self) -> dict:
         """Exactly the keys of the JSON contract."""
