@@ -144,6 +144,14 @@ def test_a_tiny_term_on_a_line_still_holding_a_derivative_is_found(middle):
     assert result.verdict == "incorrect" and result.first_wrong_line == 1
 
 
+def test_a_written_out_matrix_is_echoed_as_the_matrix():
+    """Not as the Piecewise it is judged as, whose merged places SymPy prints as K = 2, K = 2 v i = 1, ..."""
+    result = check_answer(r"\begin{bmatrix}\sigma_1(1-\sigma_1) & -\sigma_1\sigma_2 \\ -\sigma_2\sigma_1 & "
+                          r"\sigma_2(1-\sigma_2)\end{bmatrix}", target=SJ, seed=1)
+    assert result.verdict == "correct" and result.interpretation.startswith(r"\begin{pmatrix}")
+    assert "vee" not in result.interpretation and "cases" not in result.interpretation
+
+
 def test_a_written_out_jacobian_whose_equal_entries_sympy_merges_is_correct_under_any_hash_seed():
     """SymPy merges the two equal off-diagonal entries into one piece under (i = 1, j = 2) | (i = 2,
     j = 1): each alternative is a place of its own, whatever order the set of equalities comes in."""

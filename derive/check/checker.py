@@ -105,6 +105,9 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     written = chain  # in the answer's own letters, before they are mapped onto the target's
     try:  # aligning a named left side (d sigma_1 / d z_9) may find it cannot be read
         aligned = align(chain, goal)
+        # A written-out matrix is echoed as the matrix: as the Piecewise it is judged as, SymPy prints
+        # the merged places of equal entries as a conjunction of alternatives (K = 2, K = 2 v i = 1, ...).
+        shown = [expr if isinstance(expr, sp.MatrixBase) else None for _line, expr in aligned.chain]
         aligned = replace(aligned, chain=[(line, explicit_entries(expr, goal)) for line, expr in aligned.chain])
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
@@ -113,7 +116,8 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     echoed = echo(letters, aligned, text, aliases)
-    interpretation = " = ".join(to_latex(expr) for _line, expr in chain) if printed else ""
+    interpretation = " = ".join(to_latex(matrix if matrix is not None else expr)
+                                for (_line, expr), matrix in zip(chain, shown)) if printed else ""
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
     count = next((note[1]["count"] for note in notes if note[0] == "class_count"), None)
