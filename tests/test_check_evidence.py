@@ -540,6 +540,9 @@ def test_a_case_naming_the_label_is_the_true_class():
     wrong = "\\sigma_i - 1 \\quad \\text{if } i = y\n\\sigma_i + 1 \\quad \\text{otherwise}"
     result = check_answer(wrong, target=CE, seed=1)
     assert result.verdict == "incorrect" and result.first_wrong_line == 2, result.message
+    # Line 2 states the other case: it is no step from line 1, and its left side is not its mistake.
+    assert result.step is None and "does not follow" not in result.message
+    assert result.mistake is None or result.mistake.id != "not-differentiated"
 
 
 def test_a_nonzero_numerator_proves_nothing_unless_the_generators_are_independent():

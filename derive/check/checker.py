@@ -439,10 +439,15 @@ def _unfinished(chain: list, goal) -> bool:
     return not isinstance(last, sp.Derivative) or last not in earlier and not _is_the_question(last, goal)
 
 
+def _case_of(expr):
+    """The case a line is stated for (alignment.restricted's condition), or None."""
+    restricted_to_a_case = isinstance(expr, sp.Piecewise) and len(expr.args) == 2 and expr.args[1].cond == sp.true
+    return expr.args[0].cond if restricted_to_a_case else None
+
+
 def _claim(expr):
     """What a line claims, without the case it is stated for (alignment.restricted's Piecewise)."""
-    restricted_to_a_case = isinstance(expr, sp.Piecewise) and len(expr.args) == 2 and expr.args[1].cond == sp.true
-    return expr.args[0].expr if restricted_to_a_case else expr
+    return expr.args[0].expr if _case_of(expr) is not None else expr
 
 
 @functools.lru_cache(maxsize=None)
@@ -487,7 +492,10 @@ def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Ve
     from .steps import diagnose, step_message
     line = verdict.first_wrong_line
     wrong = [expr for ln, expr in chain if ln == line]
-    expr = wrong[0] if wrong else chain[-1][1]
+    # A line that restates the left side for its case (dL/dz_i = sigma_i + 1, otherwise): its claim is
+    # the part after the derivative, which is what the mistake is named from.
+    claims = [expr for expr in wrong if not _is_the_question(_claim(expr), goal)]
+    expr = (claims or wrong)[0] if wrong else chain[-1][1]
     is_left_side = (line, expr) == chain[0] and len(chain) > 1 and isinstance(expr, sp.Derivative)
     found, step, hint_text = None, None, None
     try:
@@ -497,6 +505,8 @@ def _explained(verdict: Verdict, chain: list, goal, lang: str, hint: bool) -> Ve
             elif verdict.counterexample is not None:
                 found = identify(expr, goal, lang)
             previous = [(ln, e) for ln, e in chain if ln < line]
+            if previous and _case_of(previous[-1][1]) != _case_of(expr):
+                previous = []  # the line before states another case: this line is no step from it
             if previous and not is_left_side:
                 step = diagnose(previous[-1][1], expr, goal)
     except (CheckTimeout, ShapeMismatch, EvaluationError, TypeError, ValueError, ArithmeticError):
