@@ -124,6 +124,11 @@ def test_what_the_third_round_rules_leave_correct(target, answer):
     # An entry was judged at K = 2 alone (its largest class number): a term vanishing there passed.
     (SJ, r"\frac{\partial \sigma_1}{\partial z_2} = -\sigma_1\sigma_2 + (K-2)", "incorrect"),
     (SJ, r"\frac{\partial \sigma_1}{\partial z_2} = -\frac{e^{z_1}e^{z_2}}{(e^{z_1}+e^{z_2})^2}", "correct"),  # K = 2
+    # Red team, round 4: an entry the sample of index pairs at K = 29 missed was compared nowhere.
+    (SJ, r"\frac{\partial \sigma_{20}}{\partial z_{21}} = 5", "incorrect"),
+    (SJ, r"\frac{\partial \sigma_{20}}{\partial z_{21}} = -\sigma_{20}\sigma_{21}", "correct"),
+    (CE, r"\frac{\partial L}{\partial z_{25}} = \sigma_{25} - y_{25} + 5", "incorrect"),
+    (CE, r"\frac{\partial L}{\partial z_{70}} = \sigma_{70} - y_{70} + 5", "invalid"),  # no point has 70 classes
 ])
 def test_a_left_side_naming_one_entry_is_judged_at_that_entry(target, answer, verdict):
     assert check_answer(answer, target=target, seed=1).verdict == verdict
@@ -592,6 +597,8 @@ READING_ERRORS = [
     ("only_words", CE, "所以"),
     ("class_numbers_left_side", CE, r"\frac{\partial \sigma_1}{\partial z_2} = -\sigma_1\sigma_2"),
     ("written_out_classes", SJ, r"\frac{\partial \sigma_1}{\partial z_9} = -\frac{e^{z_1}e^{z_9}}{(e^{z_1}+e^{z_9})^2}"),
+    ("class_beyond_points", CE, r"\frac{\partial L}{\partial z_{70}} = \sigma_{70} - y_{70} + 5"),
+    ("class_beyond_sum", CE, r"\frac{\partial L}{\partial z_{5}} = \frac{e^{z_5}}{\sum_{k=1}^{3} e^{z_k}} - y_5"),
     ("too_many_symbols", CE, "+".join(["1"] * 800)), ("control_character", CE, "\u202e\\sigma_i - y_i"),
     ("character_not_understood", CE, "\\sigma_i - y_i \u2603"), ("exponent_notation", CE, r"\sigma_i - y_i + 1e5"),
     ("number_out_of_range", CE, r"10^{200} \cdot 10^{200}"), ("number_out_of_range", SJ, r"\sigma_i(\delta_{ij}-\sigma_j) + e^{-1000}"),

@@ -123,6 +123,9 @@ EXPECTED = {
     "a vector does not have the shape of the result of X": "vector_shape",
     "a left side with class numbers is read only where it names one entry of the question": "class_numbers_left_side",
     "the answer writes out X classes; written-out answers are read for K in X..X": "written_out_classes",
+    "the left side names class X, beyond the X classes the check reaches; write the answer for general indices":
+        "class_beyond_points",
+    "class X is named, beyond the X classes a sum runs over": "class_beyond_sum",
     "'otherwise' follows no stated case": "otherwise_without_case",
     "the declared symbol X for X is not a letter the checker reads": "declared_symbol_unread",
     "the letter X has no meaning in X; declare what it stands for with --symbol (e.g. --symbol probs=X)":

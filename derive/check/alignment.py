@@ -134,6 +134,10 @@ def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
     target = _derivative_indices(goal.lhs)
     if target is None or len(target) != len(entry):
         raise ParseError("a left side with class numbers is read only where it names one entry of the question")
+    beyond = max(int(number) for number in entry)
+    if beyond > max(RANDOM_KS):  # no test point has that many classes: the entry would be compared nowhere
+        raise ParseError(f"the left side names class {beyond}, beyond the {max(RANDOM_KS)} classes the check "
+                         f"reaches; write the answer for general indices")
     condition = sp.And(*(sp.Eq(index, number) for index, number in zip(target, entry)))
     written_softmax = any(isinstance(node.args[0], sp.Indexed) for e in chain_exprs for node in e.atoms(sp.exp))
     if any(e.has(sp.Sum) for e in chain_exprs) or not written_softmax:

@@ -121,6 +121,10 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
     count = next((note[1]["count"] for note in notes if note[0] == "class_count"), None)
+    named = max((n for _line, expr in written for n in class_numbers(expr)), default=0)
+    if count is not None and named > count:
+        error = ParseError(f"class {named} is named, beyond the {count} classes a sum runs over")
+        return Verdict("invalid", "", reading_error(lang, error), seed=seed)
     if count is not None and classes is not None and count != classes:
         from .mistakes import mistake
         return Verdict("incorrect", interpretation, f"{reading} " + say(lang, "class_count_wrong", count=count, classes=classes),

@@ -23,7 +23,6 @@ tell, `exact_difference` looks for it exactly at K = 2..8 (a non-zero numerator 
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -37,7 +36,7 @@ from ..model import Rule, Step
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from .. import symbols
 from ..symbols import K, i, j, y
-from .equivalence import entry_order, enumerated_indices, evaluator, safe
+from .equivalence import entry_order, enumerated_indices, evaluator, places, safe
 from .points import environments, points
 from .target import CheckTarget
 
@@ -153,8 +152,8 @@ def _entries_proved(answer: sp.Basic, result: sp.Expr) -> bool:
     for entry, condition in answer.args:
         if condition is sp.true:
             continue
-        places = _places(condition)
-        if not places or not all(_by_cases(entry - result.xreplace(at).doit()) for at in places):
+        stated = places(condition)
+        if not stated or not all(_by_cases(entry - result.xreplace(at).doit()) for at in stated):
             return False
     return True
 
@@ -321,7 +320,7 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
         return None
     generic = verifier()
     for entry, condition in answer.args:
-        for at in _places(condition):
+        for at in places(condition):
             if not isinstance(at.get(K), sp.Integer):
                 continue
             n = int(at[K])
@@ -334,26 +333,6 @@ def _written_entry_difference(answer: sp.Basic, target: CheckTarget, uses: tuple
             except UNDECIDABLE:
                 continue
     return None
-
-
-def _places(condition: sp.Basic) -> list:
-    """Each place a piece is stated at, as {K: n, i: r, j: c}: every assignment of the values the
-    condition's equalities name that makes it true. SymPy merges equal entries into one piece and may
-    restate the condition ((K = 2 & i = 1 & j = 2) | (K = 2 & i = 2 & j = 1) as K = 2 & (i = 1 | j = 1)
-    & ...), so the places are found by trying the named values, not by reading the condition's shape;
-    a condition that is not made of equalities (K >= 2) gives none."""
-    if condition is sp.true or not condition.atoms(sp.Eq) or condition.atoms(sp.Ne, sp.Ge, sp.Gt, sp.Le, sp.Lt):
-        return []
-    named: dict = {}
-    for eq in condition.atoms(sp.Eq):
-        symbol, value = (eq.lhs, eq.rhs) if eq.rhs.is_Integer else (eq.rhs, eq.lhs)
-        if not (isinstance(symbol, sp.Symbol) and value.is_Integer):
-            return []
-        named.setdefault(symbol, set()).add(value)
-    symbols_named = sorted(named, key=str)
-    return [dict(zip(symbols_named, values))
-            for values in itertools.product(*(sorted(named[s]) for s in symbols_named))
-            if condition.xreplace(dict(zip(symbols_named, values))) is sp.true]
 
 
 def size_degree(expr: sp.Basic, size: sp.Symbol) -> float:
