@@ -95,6 +95,7 @@ NEVER_CORRECT = [
      r"\epsilon - 0.5", None, "undecided"),
     (CE, r"\sigma_i - y_i + \sqrt{(e^{z_i} - e^{4})^2} + e^{z_i} - e^{4}", None, "undecided"),
     (CE, r"\sigma_i - y_i + \sqrt{(z_i - 10)^2} + z_i - 10", "y_i=1", "undecided"),
+    (CE, r"\sigma_i - y_i + \log((z_i-10)^2) - 2\log(10-z_i)", None, "undecided"),  # round 4: log of a negative
     # Third round: a size polynomial that vanishes at the few K a target with semantics is tested at.
     ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) + (K-2)(K-3)(K-4)(K-5)", None,
      "undecided"),

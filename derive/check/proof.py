@@ -395,13 +395,16 @@ PIECEWISE_FUNCTIONS = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.floor, sp.ceiling, sp
 
 def switching_term(answer: sp.Basic) -> sp.Basic | None:
     """A part of the answer that is not one analytic formula on the whole domain, or None: |x|, sign,
-    max, floor, ..., or a root of something that may vanish (sqrt((z_i - 10)^2) is |z_i - 10|,
-    which equals z_i - 10 at every test point and 10 - z_i beyond z_i = 10). An analytic expression
-    that agrees with the target on an open set of inputs agrees everywhere; these need not."""
+    max, floor, ..., a root of something that may vanish (sqrt((z_i - 10)^2) is |z_i - 10|, which
+    equals z_i - 10 at every test point and 10 - z_i beyond z_i = 10), or a logarithm of something
+    that may be negative (log(10 - z_i), undefined beyond). An analytic expression that agrees with
+    the target on an open set of inputs agrees everywhere; these need not."""
     for node in sp.preorder_traversal(answer):
         if isinstance(node, PIECEWISE_FUNCTIONS):
             return node
         if node.is_Pow and not node.exp.is_Integer and not _positive(node.base):
+            return node
+        if isinstance(node, sp.log) and not _positive(node.args[0]):  # log(10 - z_i): undefined beyond 10
             return node
     return None
 
