@@ -82,6 +82,9 @@ NEVER_CORRECT = [
     (CE, r"\sigma_i - y_i + \sqrt{(K-64)^{2}} - 64 + K", None, "undecided"),
     (SJ, r"-\sigma_i\sigma_j, \quad i \neq j", "i=j", "invalid"),
     (SJ, r"\sigma_i(1-\sigma_i), \quad i = j", "i!=j", "invalid"),
+    # Fourth round: a named entry against a --case it is not in claimed nothing and was correct.
+    (SJ, r"\frac{\partial \sigma_1}{\partial z_2} = 5", "i=j", "invalid"),
+    (SJ, r"\frac{\partial \sigma_1}{\partial z_1} = 5", "i!=j", "invalid"),
     # Sides that share no free index: both letters were mapped onto the target's i.
     (CE, r"\frac{\partial L}{\partial z_k} = \sigma_i - y_i", None, "incorrect"),
     ("log-softmax-jacobian", r"\frac{\partial \log\sigma_l}{\partial z_k} = \delta_{ij} - \sigma_j", None, "incorrect"),

@@ -254,6 +254,8 @@ def _said(condition) -> str:
     if isinstance(condition, tuple):
         a, equal, b = condition
         return f"{a} = {b}" if equal else f"{a} != {b}"
+    if isinstance(condition, sp.And):  # a named entry: i = 1, j = 2
+        return ", ".join(_said(part) for part in sorted(condition.args, key=str))
     if isinstance(condition, sp.Eq) and isinstance(condition.lhs, sp.Indexed):  # y_i = 1: the true class
         return f"{condition.lhs.base}_{condition.lhs.indices[0]} = {condition.rhs}"
     if isinstance(condition, (sp.Eq, sp.Ne)):
@@ -262,11 +264,16 @@ def _said(condition) -> str:
 
 
 def _no_index_in(conditions: list) -> bool:
-    """The cases contradict each other or themselves: Ne(i, i), or Eq(i, j) beside Ne(i, j)."""
+    """The cases contradict each other or themselves: Ne(i, i), Eq(i, j) beside Ne(i, j), or a named
+    entry (i = 1 and j = 2) against a case it is not in (i = j)."""
     if any(condition is sp.false for condition in conditions):
         return True
     equal = {frozenset(c.args) for c in conditions if isinstance(c, sp.Eq)}
-    return any(isinstance(c, sp.Ne) and frozenset(c.args) in equal for c in conditions)
+    if any(isinstance(c, sp.Ne) and frozenset(c.args) in equal for c in conditions):
+        return True
+    named = {eq.lhs: eq.rhs for c in conditions for eq in c.atoms(sp.Eq)
+             if isinstance(eq.lhs, sp.Symbol) and eq.rhs.is_Integer}
+    return bool(named) and any(c.xreplace(named) is sp.false for c in conditions)
 
 
 def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float, seed: int, lang: str,
