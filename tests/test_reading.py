@@ -470,6 +470,8 @@ def test_sums_from_zero_and_to_a_number(text, verdict, note):
     (r"-\sum_{k=1}^{10} y_k (\delta_{ik} - p_i)", 9, "incorrect", None),  # red team, round 2: a sum to 9 of 10
     (r"\frac{e^{z_i}}{\sum_{k=1}^{9} e^{z_k}} - y_i", 10, "incorrect", None),
     (r"\sigma_i - y_i", 10, "correct", []),  # general K covers the question's 10
+    (r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", 10, "incorrect", None),  # round 4: K = 2 of 10
+    (r"\begin{bmatrix}\sigma_1 - y_1\\ \sigma_2 - y_2\end{bmatrix}", 2, "correct", [2]),
 ])
 def test_a_sum_to_a_number_is_right_only_for_that_many_classes(text, classes, verdict, Ks):
     result = check_answer(text, target=CE, seed=11, classes=classes)

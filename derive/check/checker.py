@@ -129,6 +129,12 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         from .mistakes import mistake
         return Verdict("incorrect", interpretation, f"{reading} " + say(lang, "class_count_wrong", count=count, classes=classes),
                        mistake("class-count", lang=lang), reading=echoed, seed=seed, lang=lang)
+    shown_sizes = sorted({n for _line, expr in chain for n in written_sizes(expr)} - {classes})
+    if classes is not None and shown_sizes:
+        from .mistakes import mistake
+        return Verdict("incorrect", interpretation, f"{reading} " + say(
+            lang, "class_count_written", count=shown_sizes[0], classes=classes),
+            mistake("class-count", lang=lang), reading=echoed, seed=seed, lang=lang)
     apart = None if aligned.case is not None else _sides_apart(written, conditions)
     if apart is not None:
         line, left, right = apart
