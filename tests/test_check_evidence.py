@@ -143,6 +143,16 @@ def test_red_team_answers_are_never_correct(target, answer, case, verdict):
     assert check_answer(answer, target=target, seed=1, case=case).verdict == verdict
 
 
+@pytest.mark.parametrize("derivation", [  # red team, round 4: a derivative under the sum escaped the exact test
+    r"\frac{\partial L}{\partial z_i} &= -\sum_k y_k \frac{\partial \log \sigma_k}{\partial z_i} + 10^{-25} \\ &= \sigma_i - y_i",
+    r"\frac{\partial L}{\partial z_i} &= \sum_k \frac{\partial L}{\partial \sigma_k}\frac{\partial \sigma_k}{\partial z_i}"
+    r" + 10^{-25} \\ &= \sigma_i - y_i",
+])
+def test_a_tiny_term_beside_a_derivative_under_a_sum_is_found(derivation):
+    result = check_answer(derivation, target=CE, seed=1)
+    assert result.verdict == "incorrect" and result.first_wrong_line == 1, result.message
+
+
 @pytest.mark.parametrize("middle", [r"+ 10^{-22}", r"(1 + 10^{-22})"])
 def test_a_tiny_term_on_a_line_still_holding_a_derivative_is_found(middle):
     """Lines with a derivative are compared at a looser tolerance (numeric differentiation): the exact

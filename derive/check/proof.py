@@ -36,7 +36,7 @@ from ..model import Rule, Step
 from ..settings import PRECISION_DIGITS, TARGETS_SUM_TO_ONE
 from .. import symbols
 from ..symbols import K, i, j, y
-from .equivalence import entry_order, enumerated_indices, evaluator, places, safe
+from .equivalence import entry_order, enumerated_indices, evaluator, places, prepare, safe
 from .points import environments, points
 from .target import CheckTarget
 
@@ -268,7 +268,9 @@ def _written_differences(step: Step, n: int, target: CheckTarget):
         at = {K: n, **{s: sp.Integer(v) for s, v in values.items()}}
         lhs = generic.normal_form(_written_out(step.lhs.subs(at)), step, n, target.semantics)
         rhs = generic.normal_form(_written_out(step.rhs.subs(at)), step, n, target.semantics)
-        yield lhs - rhs
+        # subs leaves an index inside a derivative's variable (d log sigma_k / d z_i under a sum): the
+        # derivative, taken, brings it out as delta(1, i), set here as everywhere else.
+        yield (lhs - rhs).xreplace(at)
 
 
 def exact_difference(answer: sp.Basic, target: CheckTarget) -> int | None:
@@ -284,7 +286,7 @@ def exact_difference(answer: sp.Basic, target: CheckTarget) -> int | None:
     still holding a derivative is differentiated by the verifier's rewriting first)."""
     if target.semantics is not None or answer.atoms(sp.MatrixSymbol) or target.result.atoms(sp.MatrixSymbol):
         return None
-    answer = target.substitute(answer)
+    answer = prepare(answer, target)  # dL/dsigma_k taken symbolically: the rewriting cannot take it inside a sum
     uses = (TARGETS_SUM_TO_ONE,) if target.simplex else ()
     independent = _independent_inputs(target)
     if written_sizes(answer):
