@@ -60,6 +60,21 @@ def test_long_sums_match_plain_mpmath(seed):
     assert _close(evaluate(cancelling, env), logits[0] / mpmath.mpf(10) ** 30, digits=75)
 
 
+@pytest.mark.parametrize("digits", [15, 50, 101])
+def test_a_sum_of_numbers_is_mpmaths_fsum_bit_for_bit(digits):
+    """Three or more terms that are all numbers: the same value, to the last bit, as mpmath.fsum of the
+    terms at the working precision (the evaluator adds their raw values as fsum does)."""
+    logits, _targets, env = _point(2)
+    terms = [sp.exp(z[1]), -z[2] / 3, z[3] * sp.Rational(1, 10**20), sp.log(sp.Integer(7))]
+    with mpmath.workdps(digits):
+        values = [evaluate(term, env) for term in terms]
+        got = evaluate(sp.Add(*terms, evaluate=False), env)
+        assert got._mpf_ == mpmath.fsum(values)._mpf_ and type(got) is mpmath.mpf
+    # a term that is not an mpf after two that are (an index): left to right, the numbers before it kept
+    with_index = Env(K=N, arrays=env.arrays, scalars={i: 3}, derived=default_derived())
+    assert evaluate(sp.Add(z[1], z[2], i, evaluate=False), with_index) == (logits[0] + logits[1]) + 3
+
+
 def test_sums_of_other_kinds_are_added_in_order():
     """Sums with Python ints (indices, K) or matrices in them take the left-to-right path."""
     logits, targets, env = _point(1)

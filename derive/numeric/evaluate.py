@@ -88,13 +88,13 @@ def _add(expr):
         first, second = parts
         return lambda env: first(env) + second(env)
     def run(env):
-        values = []
-        for index, part in enumerate(parts):
+        raw = []  # the terms' mpf values: fsum's own sum (libmp.mpf_sum at the working precision and
+        for index, part in enumerate(parts):  # rounding), without fsum asking each term its kind again
             value = part(env)
             if type(value) is not mpmath.mpf:  # a matrix, a Python int, a complex value
-                return _add_in_order(values + [value], parts[index + 1:], env)
-            values.append(value)
-        return mpmath.fsum(values)  # a sum of K numbers: rounded once (not K - 1 times), and faster
+                return _add_in_order([mpmath.mp.make_mpf(v) for v in raw] + [value], parts[index + 1:], env)
+            raw.append(value._mpf_)
+        return mpmath.mp.make_mpf(mpf_sum(raw, *mpmath.mp._prec_rounding))  # rounded once, not K - 1 times
     products = _products_of_entries(expr) if len(parts) >= _MANY_TERMS else None
     if products is None:
         return run
