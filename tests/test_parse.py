@@ -255,3 +255,31 @@ def test_the_screen_keeps_each_characters_column_in_the_students_own_line():
         _screened, origin = screen_with_origin(text)
         assert origin == tuple(where(text, index)[1] for index, ch in enumerate(text)
                                for _ in UNICODE_TO_LATEX.get(ch, ch))
+
+
+_LINE_PIECES = ["a", " ", "\\", "\\\\", "\n", "&", "\\&", "=", "x_1", "{", "}", "$", "$$", "\\[", "\\]", "\\\\[2em]",
+                "\\begin{cases}", "\\end{cases}", "\\begin{pmatrix}", "\\end {matrix}", "\\begin{align}", "\\begin",
+                "\\end", "\\sum_k", "σ", "\t", "\r"]
+
+
+def test_a_text_without_a_break_is_split_as_the_walk_splits_it():
+    """split walks the text character by character only where it holds a line break, \\\\, &, \\begin or
+    \\end: any other text gives the segments (and errors) the walk gives it."""
+    import random
+    import re
+    from unittest import mock
+
+    from derive.parse import lines
+
+    def segments(text):
+        try:
+            return [(segment.line, segment.text) for segment in lines.split(text)]
+        except ParseError as error:
+            return str(error)
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(_LINE_PIECES) for _ in range(rng.randint(0, 10))) for _ in range(5000)]
+    fast = [segments(text) for text in texts]
+    with mock.patch.object(lines, "_BREAKS", re.compile("")):  # every text walked
+        walked = [segments(text) for text in texts]
+    assert fast == walked
+    assert sum(lines._BREAKS.search(text) is None for text in texts) > 500  # the fast path was taken
