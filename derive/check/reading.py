@@ -16,6 +16,7 @@ from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
 from ..parse.build import role as default_role
+from ..parse.nodes import atoms_of
 from .spellings import EXPONENTIATED
 from .words import say
 
@@ -220,7 +221,7 @@ def refuse_foreign_letters(exprs: list, goal) -> None:
     for expr in exprs:
         # Only g: other foreign letters (y in a Jacobian, x_d in dL/db) are an answer to another
         # question, which the mistake catalogue names; g there is always the author's own name.
-        if any(_named(node, _FOREIGN) for node in sp.preorder_traversal(expr)):
+        if any(_named(node, _FOREIGN) for node in atoms_of(expr, sp.Indexed, sp.MatrixSymbol)):  # walked when read
             raise ParseError(f"the letter {_FOREIGN} has no meaning in {goal.name}; declare what it stands for "
                              f"with --symbol (e.g. --symbol probs={_FOREIGN})")
 
