@@ -751,3 +751,23 @@ def test_a_case_condition_is_searched_for_only_where_the_text_it_needs_stands(te
                              (spellings._CONDITION, spellings._CONDITION_OPS)):
         match = pattern.search(text)
         assert match is None or any(needle in match.group(0) for needle in needles), (pattern.pattern, text)
+
+
+_LEFT_SIDE_PIECES = ["\\frac{\\partial ", "\\dfrac{", "\\partial ", "∂", "d", "/", "\\over", "{", "}", "L", "z_i", "a_j", "e^{",
+                     "e^", "e ^", "\\exp(", "exp (", "\\exp", "\\mathbf{", "x", "_k", " ", "-", "(", ")", "=", ",", "^"]
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_LEFT_SIDE_PIECES), max_size=10).map("".join))
+@example("\\frac{\\partial L}{\\partial z_i}")
+@example("{\\partial L \\over \\partial z_i}")
+@example("dL/dz_i")
+@example("e^{a_i} + \\exp(a_j) - exp(\\mathbf{a}_k)")
+def test_a_left_side_or_an_exponential_is_searched_for_only_where_the_text_it_needs_stands(text):
+    """infer searches for each form of a left side, and for what is exponentiated, only in a text that
+    holds its literal (frac, \\over, /; ^ or exp): every match holds it."""
+    from derive.check import reading, spellings
+    for needle, pattern in reading._LEFT_SIDES:
+        assert all(needle in match.group(0) for match in pattern.finditer(text)), (needle, text)
+    assert all(any(needle in match.group(0) for needle in spellings.EXPONENTIATED_NEEDS)
+               for match in spellings.EXPONENTIATED.finditer(text)), text

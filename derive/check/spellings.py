@@ -261,6 +261,7 @@ _PARTITION_Z = re.compile(r"(?<![A-Za-z\\_{(])Z(?![A-Za-z_(\[^]|\^\s*\{?\s*(?:T|
 _BARE_SUM = re.compile(r"\\sum(?=\s*(?:[-+)}=]|\\times|\\cdot|$|\^\s*\{?\s*[0-9]\s*\}?\s*(?:[-+)}=]|\\times|\\cdot|$)))")
 # The letter an answer exponentiates (e^{x_i}, \\exp(a_i), exp(z_j)): its logits.
 EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+EXPONENTIATED_NEEDS = ("^", "exp")  # one of them stands in every match of EXPONENTIATED
 
 
 def spell_out_normaliser(text: str) -> str:
