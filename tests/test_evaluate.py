@@ -374,3 +374,19 @@ def test_log_softmax_gives_the_numbers_of_its_plain_operations(digits, spread):
             shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in values))
             assert [v._mpf_ for v in stable_log_softmax(values)] == [(v - shift)._mpf_ for v in values]
         assert stable_log_softmax([1, 2])[1] == 2 - (2 + mpmath.log(mpmath.exp(-1) + 1))
+
+
+def test_an_entry_reads_its_index_as_bound_at_the_point_whatever_its_kind():
+    """y_i with i bound to an int, to a whole mpf, to K's value through K: the same entry; bound to a
+    fraction, or not bound at all, the evaluator's own errors."""
+    logits, targets, env = _point(3)
+    entry = compile_expr(y[i])
+    for bound in (2, mpmath.mpf(2), sp.Integer(2)):
+        assert entry(Env(K=N, arrays=env.arrays, scalars={i: bound}, derived=default_derived())) == targets[1]
+    assert compile_expr(y[K])(env) == targets[N - 1]
+    with pytest.raises(EvaluationError, match="not an integer"):
+        entry(Env(K=N, arrays=env.arrays, scalars={i: mpmath.mpf(2.5)}, derived=default_derived()))
+    with pytest.raises(EvaluationError, match="no value for symbol i"):
+        entry(Env(K=N, arrays=env.arrays, scalars={}, derived=default_derived()))
+    with pytest.raises(EvaluationError, match="out of range"):
+        entry(Env(K=N, arrays=env.arrays, scalars={i: N + 1}, derived=default_derived()))

@@ -279,9 +279,13 @@ def _indexed(expr):
     indices = [compile_expr(ix) for ix in expr.indices]
     if len(indices) == 1:  # sigma_k in a Sum: the commonest entry, without the general path's lists
         index, = indices
+        symbol = expr.indices[0] if expr.indices[0].is_Symbol else None
         def entry(env):
             values = env.array(name)
-            position = _index_value(index, env) - 1
+            # y_i, sigma_k: the index's value read here when it is bound to an int (a Sum's dummy, a free
+            # index); anything else (K, a number, an error) as _index_value gives it
+            value = env.scalars.get(symbol, _UNBOUND) if symbol is not None else _UNBOUND
+            position = (value if type(value) is int else _index_value(index, env)) - 1
             if position < 0 or isinstance(values, (mpmath.matrix, LazyMatrix)):
                 return _entry_at(values, [position], expr)  # its errors, and a matrix's indexing
             try:
