@@ -288,7 +288,7 @@ def test_a_text_without_a_break_is_split_as_the_walk_splits_it():
 def test_the_nodes_of_an_expression_are_those_sympys_atoms_finds_and_are_walked_once():
     """atoms_of gives what expr.atoms gives, for every kind and for a mutable matrix too; the walk is
     remembered per expression (reading an answer asks it of its sums, then of the letters it uses)."""
-    from derive.parse import nodes
+    from derive.algebra import nodes
     texts = [r"\sigma_i \sum_k y_k - y_i + 537(\sum_k y_k - 1)", r"\frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} - y_i",
              r"\frac{\partial L}{\partial z_i}", r"\sum_j \sum_k \delta_{jk} \sigma_j \log \sigma_k",
              r"\begin{cases} 1 & i = j \\ 0 & i \neq j \end{cases}", r"\sigma \odot g - \sigma \sigma^T g",

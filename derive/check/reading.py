@@ -17,7 +17,7 @@ from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
 from ..parse.build import role as default_role
-from ..parse.nodes import atoms_of
+from ..algebra.nodes import atoms_of
 from .spellings import EXPONENTIATED, EXPONENTIATED_NEEDS
 from .words import say
 

@@ -15,7 +15,7 @@ from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from .bounds import checked
 from .markers import value
-from .nodes import atoms_of
+from ..algebra.nodes import atoms_of
 
 MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
 MAX_SUMS = 12

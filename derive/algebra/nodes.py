@@ -1,8 +1,8 @@
-"""The nodes of a read expression by kind, found in one walk and remembered per expression.
+"""The nodes of an expression by kind, found in one walk and remembered per expression.
 
-Why: reading an answer asks its tree several questions that each walked all of it (which sums it holds,
-whether it uses a letter the target has no meaning for); the answers are the same for an expression
-every time, so one walk serves all of them.
+Why: checking an answer asks its tree several questions that each walked all of it (which sums it holds,
+when it is read and when its reading is described; whether it uses a letter the target has no meaning
+for); the answers are the same for an expression every time, so one walk serves all of them.
 """
 from __future__ import annotations
 
