@@ -236,6 +236,28 @@ def test_close_is_the_relative_test_at_the_working_precision_right_at_its_edge()
 
 
 
+def test_answers_are_aligned_against_the_indices_of_their_target_worked_out_once(monkeypatch):
+    """Aligning an answer reads the target's left side (d L / d z_i: its index i and what it stands for):
+    worked out once per target, not for every answer; the meanings still come out as before."""
+    from derive.check import alignment
+    from derive.check.target import get
+    goal = get("cross-entropy-gradient")
+    read = []
+    def counted(expr):
+        read.append(expr)
+        return derivative_indices(expr)
+    derivative_indices = alignment._derivative_indices
+    monkeypatch.setattr(alignment, "_derivative_indices", counted)
+    alignment._target_indices.cache_clear()
+    alignment._meanings.cache_clear()
+    for text in (r"\sigma_i - y_i", r"y_k - \sigma_k", r"\sigma_j - y_j + 1"):
+        assert check_answer(text, target="cross-entropy-gradient", seed=5).reading["indices"]
+    assert read.count(goal.lhs) == 1
+    assert alignment.index_meanings(goal) == {goal.free[0]: "entry index"}
+    alignment.index_meanings(goal).clear()  # a caller's copy: the next one is whole again
+    assert alignment.index_meanings(goal) == {goal.free[0]: "entry index"}
+
+
 def test_a_check_works_out_the_free_indices_of_its_answer_once(monkeypatch):
     """Aligning, describing the reading, comparing and naming all ask which indices stand free in the
     answer: the walk is made once per expression (equivalence.free_indices_once), not by each of them."""

@@ -60,6 +60,21 @@ def test_long_sums_match_plain_mpmath(seed):
     assert _close(evaluate(cancelling, env), logits[0] / mpmath.mpf(10) ** 30, digits=75)
 
 
+@pytest.mark.parametrize("digits", [15, 50, 101])
+def test_a_sum_of_numbers_is_mpmaths_fsum_bit_for_bit(digits):
+    """Three or more terms that are all numbers: the same value, to the last bit, as mpmath.fsum of the
+    terms at the working precision (the evaluator adds their raw values as fsum does)."""
+    logits, _targets, env = _point(2)
+    terms = [sp.exp(z[1]), -z[2] / 3, z[3] * sp.Rational(1, 10**20), sp.log(sp.Integer(7))]
+    with mpmath.workdps(digits):
+        values = [evaluate(term, env) for term in terms]
+        got = evaluate(sp.Add(*terms, evaluate=False), env)
+        assert got._mpf_ == mpmath.fsum(values)._mpf_ and type(got) is mpmath.mpf
+    # a term that is not an mpf after two that are (an index): left to right, the numbers before it kept
+    with_index = Env(K=N, arrays=env.arrays, scalars={i: 3}, derived=default_derived())
+    assert evaluate(sp.Add(z[1], z[2], i, evaluate=False), with_index) == (logits[0] + logits[1]) + 3
+
+
 def test_sums_of_other_kinds_are_added_in_order():
     """Sums with Python ints (indices, K) or matrices in them take the left-to-right path."""
     logits, targets, env = _point(1)
@@ -359,3 +374,19 @@ def test_log_softmax_gives_the_numbers_of_its_plain_operations(digits, spread):
             shift = top + mpmath.log(mpmath.fsum(_exp(v, top) for v in values))
             assert [v._mpf_ for v in stable_log_softmax(values)] == [(v - shift)._mpf_ for v in values]
         assert stable_log_softmax([1, 2])[1] == 2 - (2 + mpmath.log(mpmath.exp(-1) + 1))
+
+
+def test_an_entry_reads_its_index_as_bound_at_the_point_whatever_its_kind():
+    """y_i with i bound to an int, to a whole mpf, to K's value through K: the same entry; bound to a
+    fraction, or not bound at all, the evaluator's own errors."""
+    logits, targets, env = _point(3)
+    entry = compile_expr(y[i])
+    for bound in (2, mpmath.mpf(2), sp.Integer(2)):
+        assert entry(Env(K=N, arrays=env.arrays, scalars={i: bound}, derived=default_derived())) == targets[1]
+    assert compile_expr(y[K])(env) == targets[N - 1]
+    with pytest.raises(EvaluationError, match="not an integer"):
+        entry(Env(K=N, arrays=env.arrays, scalars={i: mpmath.mpf(2.5)}, derived=default_derived()))
+    with pytest.raises(EvaluationError, match="no value for symbol i"):
+        entry(Env(K=N, arrays=env.arrays, scalars={}, derived=default_derived()))
+    with pytest.raises(EvaluationError, match="out of range"):
+        entry(Env(K=N, arrays=env.arrays, scalars={i: N + 1}, derived=default_derived()))

@@ -92,6 +92,28 @@ def test_the_workers_fork_with_the_verifiers_rewriting_imported(monkeypatch):
     assert events == ["verifier", "pool"]
 
 
+def test_the_workers_fork_with_the_lexer_states_of_the_targets_question_built(monkeypatch):
+    """lark builds a parser state's scanner at its first use: the parent parses the target's question
+    written out (its left side = its result) before the pool starts, so the workers inherit them."""
+    from derive.check import grading
+    from derive.parse import parser
+    built = []
+    monkeypatch.setattr(grading, "_on_all_cores",
+                        lambda jobs, workers: built.append(_scanners_built()) or [grading.grade_one(job) for job in jobs])
+    parser.grammar.cache_clear()  # a grammar whose scanners are all still to be built
+    rows = [Row(str(n), f"(( {n}") for n in range(64)]  # 64 distinct texts: enough for the pool
+    grade_all(rows, target="cross-entropy-gradient", workers=2, seed=7)
+    before = _scanners_built()
+    parser.parse_line(r"\frac{\partial L}{\partial z_i} = \sigma_i - y_i")  # a right answer: no new state
+    assert built[0] >= 10 and _scanners_built() == before
+
+
+def _scanners_built() -> int:
+    from derive.parse.parser import grammar
+    lexers = grammar().parser.lexer.lexers.values()
+    return len({id(lexer) for lexer in lexers if lexer._scanner is not None})
+
+
 def test_the_workers_fork_from_a_frozen_heap_and_grade_unfreezes_it(monkeypatch):
     """The pool starts with the parent's objects frozen (a worker's collections skip them), and grade_all
     leaves nothing frozen behind."""

@@ -255,3 +255,52 @@ def test_the_screen_keeps_each_characters_column_in_the_students_own_line():
         _screened, origin = screen_with_origin(text)
         assert origin == tuple(where(text, index)[1] for index, ch in enumerate(text)
                                for _ in UNICODE_TO_LATEX.get(ch, ch))
+
+
+_LINE_PIECES = ["a", " ", "\\", "\\\\", "\n", "&", "\\&", "=", "x_1", "{", "}", "$", "$$", "\\[", "\\]", "\\\\[2em]",
+                "\\begin{cases}", "\\end{cases}", "\\begin{pmatrix}", "\\end {matrix}", "\\begin{align}", "\\begin",
+                "\\end", "\\sum_k", "σ", "\t", "\r"]
+
+
+def test_a_text_without_a_break_is_split_as_the_walk_splits_it():
+    """split walks the text character by character only where it holds a line break, \\\\, &, \\begin or
+    \\end: any other text gives the segments (and errors) the walk gives it."""
+    import random
+    import re
+    from unittest import mock
+
+    from derive.parse import lines
+
+    def segments(text):
+        try:
+            return [(segment.line, segment.text) for segment in lines.split(text)]
+        except ParseError as error:
+            return str(error)
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(_LINE_PIECES) for _ in range(rng.randint(0, 10))) for _ in range(5000)]
+    fast = [segments(text) for text in texts]
+    with mock.patch.object(lines, "_BREAKS", re.compile("")):  # every text walked
+        walked = [segments(text) for text in texts]
+    assert fast == walked
+    assert sum(lines._BREAKS.search(text) is None for text in texts) > 500  # the fast path was taken
+
+
+def test_the_nodes_of_an_expression_are_those_sympys_atoms_finds_and_are_walked_once():
+    """atoms_of gives what expr.atoms gives, for every kind and for a mutable matrix too; the walk is
+    remembered per expression (reading an answer asks it of its sums, then of the letters it uses)."""
+    from derive.algebra import nodes
+    texts = [r"\sigma_i \sum_k y_k - y_i + 537(\sum_k y_k - 1)", r"\frac{e^{z_i}}{\sum_{k=1}^{K} e^{z_k}} - y_i",
+             r"\frac{\partial L}{\partial z_i}", r"\sum_j \sum_k \delta_{jk} \sigma_j \log \sigma_k",
+             r"\begin{cases} 1 & i = j \\ 0 & i \neq j \end{cases}", r"\sigma \odot g - \sigma \sigma^T g",
+             r"\sigma \sigma^T", "2.5 x_3^{2} / 7"]
+    kinds = [(sp.Sum,), (sp.Indexed, sp.MatrixSymbol), (sp.Symbol,), (sp.Number,), (sp.Basic,), (sp.Derivative, sp.exp)]
+    for text in texts:
+        expr = parse(text)
+        for kind in kinds:
+            assert nodes.atoms_of(expr, *kind) == expr.atoms(*kind), (text, kind)
+    matrix = sp.Matrix([[sigma[i], sp.Sum(y[k], (k, 1, K))], [sp.Integer(2), z[j]]])
+    assert nodes.atoms_of(matrix, sp.Indexed, sp.Sum) == matrix.atoms(sp.Indexed, sp.Sum)
+    nodes._nodes_by_kind.cache_clear()
+    expr = parse(texts[0])
+    nodes.atoms_of(expr, sp.Sum), nodes.atoms_of(expr, sp.Indexed)
+    assert nodes._nodes_by_kind.cache_info().misses == 1

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from derive.check import check_answer
 from derive.check.reading import infer
@@ -728,3 +728,48 @@ def test_a_spelling_is_skipped_only_where_its_pattern_cannot_match(text):
         if any(needle in skipping for needle in needles):
             skipping = pattern.sub(replacement, skipping)
         assert every == skipping
+
+
+_CONDITION_PIECES = ["a", "i", "j", "k", " ", ",", ";", "\\quad", "\\qquad", "=", "==", "!=", "\\ne", "\\neq", "≠", "1",
+                     "..", "\\ldots", "K", "for", "if", "\\text{if}", "\\text{ otherwise }", "otherwise", "else", "其他",
+                     "否则", "当", "时", "(", ")", "（", "）", ".", "\\\\", "σ_i", "y_i", " - ", "\\,", "。", "…", "\\cdots"]
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_CONDITION_PIECES), max_size=10).map("".join))
+@example("a, i ≠ j")
+@example("a \\quad i \\neq j")
+@example("a (i != j)")
+@example("a, i == j")
+@example("a, 其他")
+@example("a \\text{ else }")
+@example("a, 否则")
+@example("a, \\quad i = 1, \\ldots, K")
+def test_a_case_condition_is_searched_for_only_where_the_text_it_needs_stands(text):
+    """split_condition searches for a range, an `otherwise` and a case only in a text holding "=", one of
+    the words or one of the operators: every match of each pattern holds them."""
+    from derive.check import spellings
+    for pattern, needles in ((spellings._INDEX_RANGE, ("=",)), (spellings._OTHERWISE, spellings._OTHERWISE_WORDS),
+                             (spellings._CONDITION, spellings._CONDITION_OPS)):
+        match = pattern.search(text)
+        assert match is None or any(needle in match.group(0) for needle in needles), (pattern.pattern, text)
+
+
+_LEFT_SIDE_PIECES = ["\\frac{\\partial ", "\\dfrac{", "\\partial ", "∂", "d", "/", "\\over", "{", "}", "L", "z_i", "a_j", "e^{",
+                     "e^", "e ^", "\\exp(", "exp (", "\\exp", "\\mathbf{", "x", "_k", " ", "-", "(", ")", "=", ",", "^"]
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_LEFT_SIDE_PIECES), max_size=10).map("".join))
+@example("\\frac{\\partial L}{\\partial z_i}")
+@example("{\\partial L \\over \\partial z_i}")
+@example("dL/dz_i")
+@example("e^{a_i} + \\exp(a_j) - exp(\\mathbf{a}_k)")
+def test_a_left_side_or_an_exponential_is_searched_for_only_where_the_text_it_needs_stands(text):
+    """infer searches for each form of a left side, and for what is exponentiated, only in a text that
+    holds its literal (frac, \\over, /; ^ or exp): every match holds it."""
+    from derive.check import reading, spellings
+    for needle, pattern in reading._LEFT_SIDES:
+        assert all(needle in match.group(0) for match in pattern.finditer(text)), (needle, text)
+    assert all(any(needle in match.group(0) for needle in spellings.EXPONENTIATED_NEEDS)
+               for match in spellings.EXPONENTIATED.finditer(text)), text

@@ -5,6 +5,8 @@ from typing import Callable
 
 import sympy as sp
 
+from .nodes import atoms_of
+
 SIZES = frozenset({"K", "D", "N"})  # integer symbols that are sizes, never indices
 
 
@@ -24,7 +26,7 @@ def free_indices(expr: sp.Basic) -> set:
 
 
 def summed_indices(expr: sp.Basic) -> set:
-    return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
+    return {limit[0] for s in atoms_of(expr, sp.Sum) for limit in s.limits}  # the sums found when it was read
 
 
 def rename_sum_indices(expr: sp.Basic, renaming: Callable[[sp.Sum], dict]) -> sp.Basic:

@@ -6,6 +6,7 @@ and a line stated for a case (i = j, one entry d a_1 / d z_2) is compared in tha
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -68,7 +69,7 @@ def sums_over_classes(expr: sp.Basic, goal) -> sp.Basic:
 
 
 def _index_mapping(exprs: list, used: set, goal) -> tuple:
-    target = _derivative_indices(goal.lhs)
+    target = _target_indices(goal.lhs)
     entry = _concrete_entry(exprs[0]) if exprs else None
     if entry is not None:
         return {}, (), _concrete_case(exprs, goal, entry)
@@ -98,6 +99,13 @@ def _second_derivative_indices(expr) -> tuple | None:
         return None
     out = tuple(v.indices[0] for v in expr.variables if isinstance(v, sp.Indexed) and len(v.indices) == 1)
     return out if len(out) == 2 and all(ix.is_Symbol for ix in out) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _target_indices(lhs: sp.Basic) -> tuple | None:
+    """_derivative_indices of a target's left side, once per target: SymPy works out a Derivative's
+    variables anew at each call (half of aligning an answer), and every answer meets the same targets."""
+    return _derivative_indices(lhs)
 
 
 def _derivative_indices(expr) -> tuple | None:
@@ -131,7 +139,7 @@ def _concrete_entry(expr) -> tuple | None:
 def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
     """The case a concrete left side states: its entry, and the K that written-out softmax outputs
     (e^{z_1} / (e^{z_1} + e^{z_2}): K = 2) imply. Without those the entry is judged at every K."""
-    target = _derivative_indices(goal.lhs)
+    target = _target_indices(goal.lhs)
     if target is None or len(target) != len(entry):
         raise ParseError("a left side with class numbers is read only where it names one entry of the question")
     beyond = max(int(number) for number in entry)
@@ -151,11 +159,17 @@ def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
 
 def index_meanings(goal) -> dict:
     """What each target index stands for: the row and column of a Jacobian, or the gradient's entry."""
-    target = _derivative_indices(goal.lhs) or ()
-    if isinstance(goal.lhs, sp.Indexed) and len(goal.lhs.indices) == 2:  # H_{ij}
-        return {goal.lhs.indices[0]: "row index", goal.lhs.indices[1]: "column index"}
-    if len(target) == 2 and not isinstance(goal.lhs.variables[0], sp.Indexed) or len(target) == 2 and \
-            len(goal.lhs.variables[0].indices) == 2:
+    return dict(_meanings(goal.lhs))
+
+
+@functools.lru_cache(maxsize=64)
+def _meanings(lhs: sp.Basic) -> dict:
+    """index_meanings, once per target's left side (see _target_indices); callers get a copy."""
+    target = _target_indices(lhs) or ()
+    if isinstance(lhs, sp.Indexed) and len(lhs.indices) == 2:  # H_{ij}
+        return {lhs.indices[0]: "row index", lhs.indices[1]: "column index"}
+    if len(target) == 2 and not isinstance(lhs.variables[0], sp.Indexed) or len(target) == 2 and \
+            len(lhs.variables[0].indices) == 2:
         return {target[0]: "row index", target[1]: "column index"}
     if len(target) == 2:
         return {target[0]: "row index (output)", target[1]: "column index (logit)"}

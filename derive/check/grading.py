@@ -169,11 +169,17 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
         checked = [grade_one(job) for job in jobs]
     else:
         # Forked workers inherit what this process has loaded: read the target, the grammar and the
-        # naming catalogue once here (with an answer of our own), and import the verifier's rewriting
-        # that proves right answers, instead of once per worker.
+        # naming catalogue once here (with an answer of our own), import the verifier's rewriting that
+        # proves right answers, and build the lexer states of the target's own question written out
+        # (its left side = its result, as answers are written), instead of once per worker.
         grade_one((target, Row("", "0"), seed, lang, declared, macros, case))
         from .proof import verifier
         verifier()
+        from ..parse.parser import warm_lexer
+        from ..render.printer import to_latex
+        from .target import get
+        goal = get(target)
+        warm_lexer(f"{to_latex(goal.lhs)} = {to_latex(goal.result)}")
         checked = _forked_after_freezing(jobs, workers)
     by_answer = dict(zip(distinct, checked))
     results = []

@@ -7,6 +7,7 @@ target's indices is alignment.py's, after parsing; spellings.py rewrites spellin
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ from .. import symbols
 from ..errors import ParseError
 from ..parse.build import MATRIX_ROLE, RESERVED, Y_NAMES, Build
 from ..parse.build import role as default_role
-from .spellings import EXPONENTIATED
+from ..algebra.nodes import atoms_of
+from .spellings import EXPONENTIATED, EXPONENTIATED_NEEDS
 from .words import say
 
 # Builder roles, and how the echo names them.
@@ -42,10 +44,11 @@ _HEAD = re.compile(r"\s*(?:\{\s*)?(?:\\log|\\ln|log|ln)?\s*(?:\\left)?\s*[({]?\s
 _D = r"(?:\\partial|∂|\bd)"
 # The left side: \frac{\partial N}{\partial D}, \partial N / \partial D, dN/dD, {\partial N \over \partial D}.
 _BODY = r"(?P<{0}>(?:[^{{}}]|\{{[^{{}}]*\}}){{0,80}}?)"
+# Each with the text that stands in every match of it: a pattern is searched only in a text that holds it.
 _LEFT_SIDES = (
-    re.compile(r"\\[dt]?frac\s*\{\s*" + _D + _BODY.format("num") + r"\}\s*\{\s*" + _D + _BODY.format("den") + r"\}"),
-    re.compile(r"\{\s*" + _D + _BODY.format("num") + r"\\over\s*" + _D + _BODY.format("den") + r"\}"),
-    re.compile(_D + r"\s*(?P<num>[^/=\s]{1,30})\s*/\s*" + _D + r"\s*(?P<den>[^=\s,]{1,30})"),
+    ("frac", re.compile(r"\\[dt]?frac\s*\{\s*" + _D + _BODY.format("num") + r"\}\s*\{\s*" + _D + _BODY.format("den") + r"\}")),
+    ("\\over", re.compile(r"\{\s*" + _D + _BODY.format("num") + r"\\over\s*" + _D + _BODY.format("den") + r"\}")),
+    ("/", re.compile(_D + r"\s*(?P<num>[^/=\s]{1,30})\s*/\s*" + _D + r"\s*(?P<den>[^=\s,]{1,30})")),
 )
 _STANDALONE = r"(?<![A-Za-z\\{])(?:\\mathbf\s*\{\s*)?LETTER(?![A-Za-z])"
 
@@ -125,7 +128,7 @@ def _exponent_letter(text: str, roles: dict, arrays: tuple) -> str | None:
     """The one letter the answer exponentiates (e^{x_i}, \\exp(a_i)) when nothing else names the logits."""
     if any(role == "z" for role in roles.values()) or _has_letter(text, "z"):
         return None
-    letters = set(EXPONENTIATED.findall(text))
+    letters = set(EXPONENTIATED.findall(text)) if any(needle in text for needle in EXPONENTIATED_NEEDS) else set()
     if len(letters) != 1:
         return None
     letter = letters.pop()
@@ -142,13 +145,18 @@ def target_roles(goal) -> dict:
 
 
 def _has_letter(text: str, letter: str, *, indexed: bool = True) -> bool:
+    return _letter_pattern(letter, indexed).search(text) is not None
+
+
+@functools.lru_cache(maxsize=256)  # a few letters, asked of every answer
+def _letter_pattern(letter: str, indexed: bool) -> re.Pattern:
     pattern = re.escape(letter) if letter.startswith("\\") else letter
-    return re.search(_STANDALONE.replace("LETTER", pattern) + (r"\s*_" if indexed else ""), text) is not None
+    return re.compile(_STANDALONE.replace("LETTER", pattern) + (r"\s*_" if indexed else ""))
 
 
 def _derivatives(text: str) -> list:
     """Every derivative written as a fraction, a slash or \\over, in the order it appears."""
-    found = [m for pattern in _LEFT_SIDES for m in pattern.finditer(text)]
+    found = [m for needle, pattern in _LEFT_SIDES if needle in text for m in pattern.finditer(text)]
     return sorted(found, key=lambda m: m.start())[:MAX_DERIVATIVES]
 
 
@@ -220,7 +228,7 @@ def refuse_foreign_letters(exprs: list, goal) -> None:
     for expr in exprs:
         # Only g: other foreign letters (y in a Jacobian, x_d in dL/db) are an answer to another
         # question, which the mistake catalogue names; g there is always the author's own name.
-        if any(_named(node, _FOREIGN) for node in sp.preorder_traversal(expr)):
+        if any(_named(node, _FOREIGN) for node in atoms_of(expr, sp.Indexed, sp.MatrixSymbol)):  # walked when read
             raise ParseError(f"the letter {_FOREIGN} has no meaning in {goal.name}; declare what it stands for "
                              f"with --symbol (e.g. --symbol probs={_FOREIGN})")
 

@@ -261,6 +261,7 @@ _PARTITION_Z = re.compile(r"(?<![A-Za-z\\_{(])Z(?![A-Za-z_(\[^]|\^\s*\{?\s*(?:T|
 _BARE_SUM = re.compile(r"\\sum(?=\s*(?:[-+)}=]|\\times|\\cdot|$|\^\s*\{?\s*[0-9]\s*\}?\s*(?:[-+)}=]|\\times|\\cdot|$)))")
 # The letter an answer exponentiates (e^{x_i}, \\exp(a_i), exp(z_j)): its logits.
 EXPONENTIATED = re.compile(r"(?:\be\s*\^\s*\{?|\\exp\s*\(|\bexp\s*\()\s*(?:\\mathbf\s*\{\s*)?([A-Za-z])\s*\}?\s*_")
+EXPONENTIATED_NEEDS = ("^", "exp")  # one of them stands in every match of EXPONENTIATED
 
 
 def spell_out_normaliser(text: str) -> str:
@@ -331,11 +332,14 @@ _INDEX_RANGE = re.compile(r"(?:,|\\q?quad|\bfor\b)(?:\s|\\q?quad)*[a-z](?:\s*,\s
 def split_condition(text: str) -> tuple:
     """(text without a trailing case condition, (a, equal, b) or None): `..., \\quad i = j`, `\\text{if } i \\ne j`."""
     text = _LEADING_PROSE.sub("", text.lstrip(" ,;:，；：")).lstrip(" ,;:，；：")
-    text = _INDEX_RANGE.sub("", text)
-    otherwise = _OTHERWISE.search(text)
+    # Each pattern is searched only where the literal it must match stands (an answer without "=" has
+    # neither a range nor a case; the searches tried every position of every answer).
+    if "=" in text:
+        text = _INDEX_RANGE.sub("", text)
+    otherwise = _OTHERWISE.search(text) if any(word in text for word in _OTHERWISE_WORDS) else None
     if otherwise is not None:
         return _TRAILING.sub("", text[:otherwise.start()]), OTHERWISE
-    match = _CONDITION.search(text)
+    match = _CONDITION.search(text) if any(op in text for op in _CONDITION_OPS) else None
     if match is None:
         return _TRAILING.sub("", text), None
     equal = match.group("op") in ("=", "==")
@@ -349,6 +353,7 @@ _TRAILING = re.compile(r"(?:\s|(?<!\\)[.,;。，；])*$")
 OTHERWISE = "otherwise"  # the complement of the previous line's case
 _OTHERWISE = re.compile(r"(?:,|;|，|；|\\quad|\\qquad|\s)\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else|其他|否则)"
                         r"\s*[.,;。]?\s*$")
+_OTHERWISE_WORDS = ("otherwise", "else", "其他", "否则")  # one of them stands in every match of _OTHERWISE
 # A line that opens with a connective of prose: "and $-p_j p_i$ else."
 _LEADING_PROSE = re.compile(r"^\s*(?:(?:and|or|so|thus|hence|then|where|with|i\.e\.)\s+(?![_^])"
                             r"|[\u4e00-\u9fff]{1,12}\s*[,:，：]\s*)")  # 综上, 故: Chinese words that open a sentence
@@ -356,3 +361,4 @@ _CONDITION = re.compile(
     r"(?:,|;|，|；|\\quad|\\qquad|\\text\s*\{\s*(?:if|for|when)\s*\}|\bif\b|\bfor\b|当|若|\(|（)"
     r"(?:\s|\\quad|\\qquad|\\[,;:!]|\\text\s*\{\s*(?:if|for|when)\s*\})*(?P<a>[a-z])\s*(?P<op>==|=|\\neq|\\ne|≠|!=)\s*(?P<b>[a-z])"
     r"\s*(?:\)|）|时)?\s*[.,;。，；]?\s*(?:\\\\)?\s*$")
+_CONDITION_OPS = ("=", "\\ne", "≠")  # one of them stands in every match of _CONDITION (=, ==, !=, \ne, \neq, ≠)

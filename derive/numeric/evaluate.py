@@ -88,13 +88,13 @@ def _add(expr):
         first, second = parts
         return lambda env: first(env) + second(env)
     def run(env):
-        values = []
-        for index, part in enumerate(parts):
+        raw = []  # the terms' mpf values: fsum's own sum (libmp.mpf_sum at the working precision and
+        for index, part in enumerate(parts):  # rounding), without fsum asking each term its kind again
             value = part(env)
             if type(value) is not mpmath.mpf:  # a matrix, a Python int, a complex value
-                return _add_in_order(values + [value], parts[index + 1:], env)
-            values.append(value)
-        return mpmath.fsum(values)  # a sum of K numbers: rounded once (not K - 1 times), and faster
+                return _add_in_order([mpmath.mp.make_mpf(v) for v in raw] + [value], parts[index + 1:], env)
+            raw.append(value._mpf_)
+        return mpmath.mp.make_mpf(mpf_sum(raw, *mpmath.mp._prec_rounding))  # rounded once, not K - 1 times
     products = _products_of_entries(expr) if len(parts) >= _MANY_TERMS else None
     if products is None:
         return run
@@ -279,9 +279,13 @@ def _indexed(expr):
     indices = [compile_expr(ix) for ix in expr.indices]
     if len(indices) == 1:  # sigma_k in a Sum: the commonest entry, without the general path's lists
         index, = indices
+        symbol = expr.indices[0] if expr.indices[0].is_Symbol else None
         def entry(env):
             values = env.array(name)
-            position = _index_value(index, env) - 1
+            # y_i, sigma_k: the index's value read here when it is bound to an int (a Sum's dummy, a free
+            # index); anything else (K, a number, an error) as _index_value gives it
+            value = env.scalars.get(symbol, _UNBOUND) if symbol is not None else _UNBOUND
+            position = (value if type(value) is int else _index_value(index, env)) - 1
             if position < 0 or isinstance(values, (mpmath.matrix, LazyMatrix)):
                 return _entry_at(values, [position], expr)  # its errors, and a matrix's indexing
             try:

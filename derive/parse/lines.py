@@ -19,6 +19,8 @@ _ROW_SPACE = re.compile(r"(?<=\\\\)\[\s*-?[0-9.]{1,6}\s*(?:em|ex|pt|mm|cm)\s*\]"
 _CASES_OPEN = re.compile(r"\\begin\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
 _CASES_CLOSE = re.compile(r"\\end\s*\{\s*(?:cases|[bpBvV]?matrix)\s*\}")
 MAX_LINES = 40
+# What the walk in `split` acts on: a line break, a row break \\, an alignment mark &, \begin or \end.
+_BREAKS = re.compile(r"[\n&]|\\\\|\\begin|\\end")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ def split(text: str) -> tuple:
         raise ParseError(f"the answer is too long ({len(text)} characters; at most {MAX_CHARS})")
     text = _ROW_SPACE.sub(lambda m: " " * len(m.group(0)), text)
     text = _WRAPPER.sub(lambda m: " " * len(m.group(0)), text)
+    if not _BREAKS.search(text):  # one line (most answers): what the walk below would find, without it
+        return _segments(text, text, [(0, len(text))])
     segments, start, depth, position = [], 0, 0, 0
     chars = list(text)
     while position < len(text):
@@ -54,7 +58,11 @@ def split(text: str) -> tuple:
             position += 1  # skip the escaped character (\& or \\ inside cases)
         position += 1
     segments.append((start, len(text)))
-    cleaned = "".join(chars)
+    return _segments(text, "".join(chars), segments)
+
+
+def _segments(text: str, cleaned: str, segments: list) -> tuple:
+    """The non-empty spans (begin, end) of `cleaned` (`text` with its alignment marks blanked) as Segments."""
     out = []
     for begin, end in segments:
         body = cleaned[begin:end]

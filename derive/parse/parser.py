@@ -93,6 +93,16 @@ def _example_failure(example: str) -> UnexpectedInput | None:
     return None
 
 
+def warm_lexer(text: str) -> None:
+    """Parse `text` and keep nothing: lark builds the scanner of each parser state at its first use (about
+    0.5 ms each, 15 for a typical answer), so a process about to fork workers builds those a text like this
+    one needs once, for all of them. A text that cannot be read builds the ones it reached."""
+    try:
+        grammar().parse(screen_with_origin(text)[0])
+    except (UnexpectedInput, ParseError):
+        pass
+
+
 def _column(error: UnexpectedInput, origin: tuple) -> int | None:
     """The column in the student's text (before Unicode was rewritten) where lark stopped."""
     position = getattr(error, "pos_in_stream", None)

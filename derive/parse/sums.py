@@ -15,6 +15,7 @@ from ..algebra.indices import free_indices, rename_sum_indices
 from ..errors import ParseError
 from .bounds import checked
 from .markers import value
+from ..algebra.nodes import atoms_of
 
 MAX_NESTED_SUMS = 3  # evaluation costs K^depth per point
 MAX_SUMS = 12
@@ -31,7 +32,7 @@ def rebind_reused_sum_indices(expr: sp.Basic) -> tuple:
     """(expr, letters): a sum whose index is also a free index elsewhere (e^{z_j} / \\sum_j e^{z_j}) read
     with normal scoping, as real notes mean it: the sum's j is its own bound variable, renamed to a
     fresh letter so that no later renaming of the free j can reach it; `letters` are the reused ones."""
-    sums = expr.atoms(sp.Sum) if isinstance(expr, sp.Basic) else ()
+    sums = atoms_of(expr, sp.Sum) if isinstance(expr, sp.Basic) else ()  # the check asks more of this walk
     if not sums:
         return expr, ()
     free = free_indices(expr)
