@@ -130,3 +130,18 @@ def test_the_workers_fork_from_a_frozen_heap_and_grade_unfreezes_it(monkeypatch)
     assert [r.verdict for r in results] == ["invalid"] * 64
     assert frozen_at_fork and frozen_at_fork[0] > 1000
     assert gc.get_freeze_count() == 0
+
+
+def test_grade_takes_the_question_s_number_of_classes(tmp_path):
+    """grade --classes: a sum to another number of classes is class-count, as check --classes says."""
+    from click.testing import CliRunner
+    from derive.cli_app import main
+    answers = tmp_path / "mnist.jsonl"
+    answers.write_text('{"id": "ten", "answer": "-\\\\sum_{k=1}^{10} y_k (\\\\delta_{ik} - \\\\sigma_i)"}\n'
+                       '{"id": "nine", "answer": "-\\\\sum_{k=1}^{9} y_k (\\\\delta_{ik} - \\\\sigma_i)"}\n', encoding="utf-8")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["grade", "--target", "cross-entropy-gradient", "--classes", "10", "--seed", "1",
+                                       "--report", str(report), str(answers)])
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in json.loads(report.read_text(encoding="utf-8"))}
+    assert rows["ten"]["verdict"] == "correct" and rows["nine"]["mistake"] == "class-count"

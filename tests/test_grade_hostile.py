@@ -167,6 +167,20 @@ def test_macros_that_feed_each_other_stop_at_the_length_limit():
     assert verdict.verdict == "invalid" and "too long" in verdict.message
 
 
+def test_an_id_that_is_not_text_costs_nothing_and_a_missing_one_names_the_line(tmp_path):
+    """Red team, rounds 3 and 4: an id null, true, a list or an object refused the whole file."""
+    jsonl = tmp_path / "ids.jsonl"
+    jsonl.write_text('{"id": null, "answer": "\\\\sigma_i - y_i"}\n{"id": true, "answer": "1"}\n'
+                     '{"id": [1, 2], "answer": "1"}\n{"id": {"a": 1}, "answer": "1"}\n{"answer": "1"}\n'
+                     '{"id": "ok", "answer": "\\\\sigma_i - y_i"}\n', encoding="utf-8")
+    rows = read_rows(jsonl)
+    assert [row.id for row in rows] == ["line 1", "true", '["1", "2"]', '{"a": "1"}', "line 5", "ok"]  # numbers kept as text
+    result = _grade(jsonl, "--report", str(tmp_path / "ids.json"))
+    assert result.exit_code == 0, result.output
+    verdicts = {row["id"]: row["verdict"] for row in json.loads((tmp_path / "ids.json").read_text(encoding="utf-8"))}
+    assert verdicts["line 1"] == "correct" and verdicts["ok"] == "correct" and len(verdicts) == 6
+
+
 def test_a_missing_answer_or_a_byte_that_is_not_utf8_costs_only_its_own_row(tmp_path):
     jsonl = tmp_path / "null.jsonl"
     jsonl.write_text('{"id": "ann", "answer": null}\n{"id": "bob", "answer": "\\\\sigma_i - y_i"}\n'

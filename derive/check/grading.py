@@ -120,13 +120,17 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[Row]:
             raise UsageError(f"{path}: line {number} is not JSON: {error.msg}") from None
         except RecursionError:
             raise UsageError(f"{path}: line {number} is nested too deeply") from None
-        if isinstance(record, dict) and record.get("answer", "") is None:
-            record["answer"] = ""  # no answer given: that row is invalid (empty), not the whole file
-        elif isinstance(record, dict) and not isinstance(record.get("answer", ""), str):
-            record["answer"] = json.dumps(record["answer"])  # a list or true: read as written, that row invalid
-        if not isinstance(record, dict) or not all(isinstance(record.get(k, ""), str) for k in ("id", "answer")):
+        if not isinstance(record, dict):
             raise UsageError(f"{path}: line {number} must be an object with id and answer (text or numbers)")
-        yield Row(record.get("id", ""), record.get("answer", ""))
+        if record.get("answer", "") is None:
+            record["answer"] = ""  # no answer given: that row is invalid (empty), not the whole file
+        elif not isinstance(record.get("answer", ""), str):
+            record["answer"] = json.dumps(record["answer"])  # a list or true: read as written, that row invalid
+        if record.get("id") is None:
+            record["id"] = f"line {number}"  # no id: the row is still graded, and named where it stands
+        elif not isinstance(record["id"], str):
+            record["id"] = json.dumps(record["id"], ensure_ascii=False)  # true, [1, 2]: the id as written
+        yield Row(record["id"], record["answer"] if "answer" in record else "")
 
 
 # This process's decisions in the current batch (see check_answer's memo); one per worker process.
@@ -135,10 +139,10 @@ _DECISIONS: dict = {}
 
 def grade_one(job: tuple) -> Graded:
     """Check one answer; never raises for a bad answer (check_answer turns every failure into a verdict)."""
-    target, row, seed, lang, declared, macros, case = job
+    target, row, seed, lang, declared, macros, case, classes = job
     from .checker import check_answer
     verdict = check_answer(row.answer, target=target, seed=seed, lang=lang, declared=declared, macros=macros,
-                           case=case, memo=_DECISIONS, printed=False)
+                           case=case, classes=classes, memo=_DECISIONS, printed=False)
     return Graded(row.id, verdict.verdict, verdict.mistake.id if verdict.mistake else None, verdict.message,
                   verdict.evidence.level if verdict.evidence else None)
 
@@ -152,9 +156,11 @@ def _limit_worker_memory() -> None:
 
 def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
               progress: Callable[[int], None] | None = None, seed: int | None = None, lang: str = "en",
-              declared: dict | None = None, macros: tuple = (), case: str | None = None) -> tuple:
+              declared: dict | None = None, macros: tuple = (), case: str | None = None,
+              classes: int | None = None) -> tuple:
     """Results in input order, checked on all cores; `declared`, `macros`: the course's notation;
-    `case`: the case the question asks for (i=j, i!=j, y_i=1), as `check --case`.
+    `case`: the case the question asks for (i=j, i!=j, y_i=1), as `check --case`; `classes`: its number of
+    classes, as `check --classes`.
     One seed for the whole class (drawn fresh unless given), so equal answers get equal verdicts:
     each distinct answer text is checked once. If a worker dies, the first unfinished answer is
     checked again on its own (undecided if that kills its worker too) and the rest go on."""
@@ -162,7 +168,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
     rows = tuple(rows)
     seed = fresh_seed() if seed is None else seed
     distinct = list(dict.fromkeys(row.answer for row in rows))
-    jobs = [(target, Row("", answer), seed, lang, declared, macros, case) for answer in distinct]
+    jobs = [(target, Row("", answer), seed, lang, declared, macros, case, classes) for answer in distinct]
     _DECISIONS.clear()  # a batch's decisions, not an earlier one's (the key holds the seed, this bounds memory)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 32 * workers:  # starting a worker costs about as much as 30 checks
@@ -172,7 +178,7 @@ def grade_all(rows: Iterable[Row], *, target: str, workers: int | None = None,
         # naming catalogue once here (with an answer of our own), import the verifier's rewriting that
         # proves right answers, and build the lexer states of the target's own question written out
         # (its left side = its result, as answers are written), instead of once per worker.
-        grade_one((target, Row("", "0"), seed, lang, declared, macros, case))
+        grade_one((target, Row("", "0"), seed, lang, declared, macros, case, classes))
         from .proof import verifier
         verifier()
         from ..parse.parser import warm_lexer

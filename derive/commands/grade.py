@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .check import case_option, declared, read_case_option, reading_options
+from .check import case_option, classes_option, declared, read_case_option, reading_options
 
 
 @click.command()
@@ -21,8 +21,9 @@ from .check import case_option, declared, read_case_option, reading_options
 @click.option("--lang", type=click.Choice(("en", "zh")), default="en", show_default=True,
               help="Language of the messages in the report.")
 @case_option
+@classes_option
 @click.argument("answers", type=click.Path(exists=True, dir_okay=False))
-def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros, case) -> None:
+def grade(target, report, workers, seed, lang, answers, notation_file, symbols, macros, case, classes) -> None:
     """Check every row (id, answer) of ANSWERS (.csv or .jsonl) against TARGET; print a summary."""
     from ..collector import imports_frozen
     from .progress import plural, progress
@@ -48,7 +49,7 @@ def grade(target, report, workers, seed, lang, answers, notation_file, symbols, 
     rows = read_rows(source)
     with progress("checking", total=len(rows)) as bar:
         results = grade_all(rows, target=target, workers=workers, progress=lambda n: bar.advance(count=n),
-                            declared=roles, macros=tuple(macros), seed=seed, lang=lang, case=case)
+                            declared=roles, macros=tuple(macros), seed=seed, lang=lang, case=case, classes=classes)
     write_report(results, destination)
     counts = summary(results)
     from ..check.words import say
