@@ -773,3 +773,19 @@ def test_a_left_side_or_an_exponential_is_searched_for_only_where_the_text_it_ne
         assert all(needle in match.group(0) for match in pattern.finditer(text)), (needle, text)
     assert all(any(needle in match.group(0) for needle in spellings.EXPONENTIATED_NEEDS)
                for match in spellings.EXPONENTIATED.finditer(text)), text
+
+
+@pytest.mark.parametrize("target, text", [  # red team, rounds 3 and 4: the forms `softmax-derive list` prints
+    ("log-softmax-jacobian", r"I - \mathbf{1}\sigma^\top"),
+    ("softmax-vjp", r"\sigma \odot (g - \sigma^\top g)"),  # the inner product taken from every entry
+    ("softmax-vjp", r"\sigma \odot (g - g^\top \sigma)"),
+])
+def test_matrix_forms_with_the_vector_of_ones_and_an_inner_product_are_read(target, text):
+    result = check_answer(text, target=target, seed=11)
+    assert result.verdict == "correct", result.message
+
+
+def test_a_bold_one_stays_an_indicator_where_a_condition_follows_and_a_number_is_no_vector():
+    assert check_answer(r"\mathbb{1}_{i=j} - \sigma_j", target="log-softmax-jacobian", seed=11).verdict == "correct"
+    assert check_answer(r"\sigma \odot (g - g^\top g)", target="softmax-vjp", seed=11).verdict == "incorrect"
+    assert check_answer(r"\sigma + 1", target=CE, seed=11).verdict == "invalid"

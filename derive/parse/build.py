@@ -126,6 +126,17 @@ def _broadcast_rowsums(terms: list) -> list:
     return [t * sp.OneMatrix(1, cols) if t.shape == (rows, 1) and t.has(sp.OneMatrix) else t for t in terms]
 
 
+def _broadcast_inner_products(terms: list) -> list:
+    """g - \\sigma^\\top g: an inner product (a 1 x 1 matrix) beside a column vector is taken from every
+    entry, as NumPy broadcasts it and as sigma (g - sigma^T g) is written; a plain number is not (sigma + 1
+    stays a shape error: nobody writes it for the vector of ones)."""
+    columns = {t.shape for t in terms if t.shape[1] == 1 and t.shape[0] != 1}
+    if len(columns) != 1 or not any(t.shape == (1, 1) for t in terms):
+        return terms
+    (rows, _one), = columns
+    return [sp.OneMatrix(rows, 1) * t if t.shape == (1, 1) else t for t in terms]
+
+
 def _has_index_zero(parts: tuple) -> bool:
     """An entry with index 0 outside the matrix that counts from 0 (a walk of every part: asked only when
     some index 0 was read at all)."""
@@ -173,7 +184,7 @@ class Build(SumRules, DerivativeRules, Transformer):
         if any(isinstance(t, matrices.GeneralMatrix) for t in terms):
             raise ParseError("a matrix with dots is read standing alone or times a number")
         if all(getattr(t, "is_Matrix", False) for t in terms):
-            terms = _broadcast_rowsums(terms)
+            terms = _broadcast_inner_products(_broadcast_rowsums(terms))
         if any(getattr(t, "is_Matrix", False) for t in terms):
             _same_shapes([t for t in terms if getattr(t, "is_Matrix", False)])
             total = terms[0]
@@ -404,6 +415,10 @@ class Build(SumRules, DerivativeRules, Transformer):
     def cond(self, children):
         left, op, right = children
         return Cond(self._index(left), op.type == "EQ", self._index(right))
+
+    def ones(self, _children):
+        """The bold 1: the column of K ones (1 sigma^T is K x K, 1^T y the sum of y)."""
+        return sp.OneMatrix(symbols.K, 1)
 
     def indicator(self, children):
         cond = [c for c in children if isinstance(c, Cond)][0]
