@@ -551,6 +551,16 @@ def test_an_answer_for_one_case_is_incomplete_unless_the_question_asks_for_that_
         assert all(line.verdict == "correct" for line in result.lines)  # every line right where it is stated
 
 
+@pytest.mark.parametrize("target, answer", [  # red team, round 4: the second row's case was the first's too
+    (SJ, r"\sigma_i(1-\sigma_i) \quad \text{if } i = j \\ -\sigma_i\sigma_j \quad \text{otherwise}"),
+    ("label-smoothing-gradient", r"\frac{\partial L}{\partial z_i} = \sigma_i - (1-\epsilon) - \frac{\epsilon}{K} \quad "
+     r"\text{if } i = y \\ \frac{\partial L}{\partial z_i} = \sigma_i - \frac{\epsilon}{K} \quad \text{otherwise}"),
+])
+def test_rows_of_one_line_each_keep_their_own_case(target, answer):
+    assert "\n" not in answer
+    assert check_answer(answer, target=target, seed=1).verdict == "correct"
+
+
 def test_a_case_naming_the_label_is_the_true_class():
     """`\\text{if } i = y` with y the targets' letter: i is the true class (read as an index y, the right
     sigma_i - 1 was judged at a y of its own and called wrong); its otherwise is y_i = 0."""

@@ -95,7 +95,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         conditions = _true_class_cases(conditions, roles, goal)
         question_case = read_case(case) if case is not None else None
         if question_case is not None:
-            conditions = {**{line: question_case for line, _expr in chain}, **conditions}
+            conditions = {**{at: question_case for at in range(len(chain))}, **conditions}
     except ParseError as error:
         return Verdict("invalid", "", reading_error(lang, error), column=error.column, seed=seed)
     except CheckTimeout as error:
@@ -182,9 +182,9 @@ def _case_missing(aligned, conditions: dict) -> tuple | None:
     own = aligned.case if isinstance(aligned.case, (sp.Eq, sp.Ne)) and all(
         isinstance(side, sp.Symbol) for side in aligned.case.args) else None
     stated = []
-    for line, _expr in aligned.chain:
+    for at in range(len(aligned.chain)):
         cases = ([own] if own is not None else []) + (
-            [condition_expr(conditions[line], aligned.mapping)] if line in conditions else [])
+            [condition_expr(conditions[at], aligned.mapping)] if at in conditions else [])
         if not cases:
             return None  # a line for every case
         stated.extend(cases)
@@ -220,17 +220,18 @@ def _true_class_cases(conditions: dict, roles: dict, goal) -> dict:
         if label is not None and label in (a, b) and TRUE_CLASS not in (a, b) and a != b:
             return (b if a == label else a), equal, TRUE_CLASS
         return condition
-    return {line: read(condition) for line, condition in conditions.items()}
+    return {at: read(condition) for at, condition in conditions.items()}
 
 
 def _restrict(aligned, conditions: dict, goal, question_case: tuple | None = None) -> list:
     """Lines stated for a case (`, \\quad i = j`, or a left side d s_i / d z_i) judged in that case only;
-    a line's own case and the question's (--case) must have an index in common."""
+    a line's own case and the question's (--case) must have an index in common. `conditions` is keyed by
+    the place in the chain: rows of one line (a \\\\ b) may each state their case."""
     out = []
-    for line, expr in aligned.chain:
+    for at, (line, expr) in enumerate(aligned.chain):
         said = ([(aligned.case, _said(aligned.case))] if aligned.case is not None else []) + (
-            [(condition_expr(conditions[line], aligned.mapping), _said(conditions[line]))] if line in conditions else [])
-        if question_case is not None and conditions.get(line) != question_case:
+            [(condition_expr(conditions[at], aligned.mapping), _said(conditions[at]))] if at in conditions else [])
+        if question_case is not None and conditions.get(at) != question_case:
             said.append((condition_expr(question_case, aligned.mapping), _said(question_case)))
         stated = [condition for condition, _words in said]
         if _no_index_in(stated):  # i != i, or d s_i / d z_i for i != j: elsewhere is the target itself
@@ -248,9 +249,9 @@ def _sides_apart(chain: list, conditions: dict) -> tuple | None:
     every k. Mapping both letters onto the target's i would call it right. A side without indices
     (a vector) and a line stated for a case (which may make i and j one; with --case, every line is)
     are left to the comparison."""
-    for (line, before), (next_line, after) in zip(chain, chain[1:]):
+    for at, ((_line, before), (next_line, after)) in enumerate(zip(chain, chain[1:])):
         left, right = free_indices_once(before), free_indices_once(after)
-        if left and right and not left & right and line not in conditions and next_line not in conditions:
+        if left and right and not left & right and at not in conditions and at + 1 not in conditions:
             return next_line, sorted(map(str, left)), sorted(map(str, right))
     return None
 
@@ -305,8 +306,9 @@ def _decide(chain: list, goal, interpretation: str, reading: str, seconds: float
 
 
 def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tuple:
-    """[(line, expression)] in order, notes on the reading (log is natural), {line: condition}, and the
-    ParseError of the first unreadable line after a readable one (None when every line was read)."""
+    """[(line, expression)] in order, notes on the reading (log is natural), {place in that list:
+    condition}, and the ParseError of the first unreadable line after a readable one (None when every
+    line was read)."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
     chain, ln, log, conditions, unread, count, reused = [], False, False, {}, None, None, set()
@@ -323,17 +325,18 @@ def _read(text: str, *, binary: bool = False, roles: dict | None = None) -> tupl
             unread = error  # judge the lines before it: a wrong one among them is still the first wrong line
             break
         if condition == OTHERWISE:
-            previous = [c for _line, c in sorted(conditions.items()) if c != OTHERWISE][-1:]
+            previous = [c for _at, c in sorted(conditions.items()) if c != OTHERWISE][-1:]
             if not previous:
                 raise ParseError("'otherwise' follows no stated case", line=segment.line)
             a, equal, b = previous[0]
             condition = (a, not equal, b)
-        if condition is not None:
-            conditions[segment.line] = condition
+        parts = [(segment.line, part) for part in parsed.parts if part is not None]
+        if condition is not None:  # by place in the chain: the rows of one line (a \\ b) each have their own
+            conditions.update({at: condition for at in range(len(chain), len(chain) + len(parts))})
         ln, log = ln or parsed.used_ln, log or parsed.used_log
         count = count or parsed.class_count
         reused.update(parsed.reused_sum_indices)
-        chain.extend((segment.line, part) for part in parsed.parts if part is not None)
+        chain.extend(parts)
     if not chain and unread is None:
         raise ParseError("the answer holds no formula, only words")
     notes = []
