@@ -104,6 +104,9 @@ NEVER_CORRECT = [
      "undecided"),
     ("attention-backward:S", r"P_{nj}(dP_{nj} - \sum_r dP_{nr}P_{nr}) + (\sum_m 1 - 2)(\sum_m 1 - 3)(\sum_m 1 - 4)",
      None, "undecided"),
+    # Fourth round: a product in two sizes vanishing at every (K, N) the few points of a semantics pair.
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) + (K-2)(K-3)(N-2)", None, "undecided"),
+    ("attention-backward:V", r"\sum_n P_{nj} dO_{nd} + (\sum_m 1 - 2)(\sum_m 1 - 3)(\sum_n 1 - 2)", None, "undecided"),
     # Third round: a sum written to N or D where the question has neither was read as a sum to K.
     (CE, r"\frac{e^{z_i}}{\sum_{k=1}^{N} e^{z_k}} - y_i", None, "undecided"),
     (SJ, r"\frac{e^{z_i}}{\sum_{k=1}^{D} e^{z_k}}(\delta_{ij} - \sigma_j)", None, "undecided"),
@@ -115,6 +118,8 @@ NEVER_CORRECT = [
     (CE, r"\sqrt{\sigma_i}\sqrt{\sigma_i} - y_i"),
     (CE, r"\frac{e^{z_i}}{\sum_{n} e^{z_n}} - y_i"),  # n is only the summation letter here: over the K classes
     ("batched-linear-softmax-cross-entropy:b", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni})"),
+    ("batched-linear-softmax-cross-entropy", r"\frac{1}{N}\sum_n (P_{ni}-Y_{ni}) X_{nd}"),  # sums of entries: no factor
+    ("attention-backward:Q", r"\frac{1}{\sqrt{d}}\sum_j P_{nj}(dP_{nj} - \sum_r dP_{nr}P_{nr}) K_{jd}"),
 ])
 def test_what_the_third_round_rules_leave_correct(target, answer):
     assert check_answer(answer, target=target, seed=1).verdict == "correct"

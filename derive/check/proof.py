@@ -383,11 +383,28 @@ def undetermined_size(answer: sp.Basic, target: CheckTarget) -> tuple | None:
     at every K a check reaches; a rational function of K of degree below the 7 K of the exact proof
     that vanishes there vanishes for every K, one of higher degree need not. D and N take the values
     the target's semantics gives them (2 and 3)."""
-    for size, count in _tested_sizes(target).items():
+    tested = _tested_sizes(target)
+    for size, count in tested.items():
         degree = size_degree(answer, size)
         if degree >= count:
             return size, degree, count
+    if target.semantics is not None and target.semantics.Ks and len(set(target.semantics.Ks)) > 1:
+        # The few (K, N, D) a semantics tests go together (K = 2 with N = 3, else N = 2): a product such as
+        # (K - 2)(K - 3)(N - 2) vanishes at every one of them, though its degree in each size is below
+        # that size's count. A factor in two sizes at once is beyond what those points pin down.
+        pure = _size_factors(answer)
+        degrees = {size: size_degree(pure, size) for size in tested}
+        involved = sorted((size for size, degree in degrees.items() if degree >= 1), key=str)
+        if len(involved) > 1:
+            return (" and ".join(map(str, involved)), sum(degrees[size] for size in involved),
+                    min(tested[size] for size in involved))
     return None
+
+
+def _size_factors(expr: sp.Basic) -> sp.Basic:
+    """The answer with each sum of input entries (sum_n X_nd) read as its terms' expression: its count of
+    terms is no factor in the size; what is left in the sizes (K - 2, sum_m 1 = K) is."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.has(sp.Indexed), lambda e: e.function)
 
 
 # Functions that are not one analytic formula everywhere: agreement on the points' ranges (|z| <= 3,
