@@ -1,4 +1,5 @@
-"""check-code --run's drawn cases: branches on K or on the logit spread are caught, a seed replays a run."""
+"""check-code --run's drawn cases: branches on K, the logit spread, the logits' shape or a call count are caught,
+a seed replays a run."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from derive.cli_app import main
 from derive.code.api import check_file
-from derive.code.probes import DRAWN_K_RANGES, KS, SAFE_BAND, SPREAD_RANGE, cases
+from derive.code.probes import (DATASET_KS, DRAWN_K_RANGES, INTEGER, KS, LARGE_K_RANGE, SAFE_BAND, SHAPES, SHIFT,
+                                SHIFTED_DOWN, SHIFTED_UP, SPREAD_RANGE, TIED, ZERO, cases, repeat_order)
 from derive.code.problem import parts, probe
 from derive.code.signature import Layout, parse_signature
 
@@ -21,6 +23,12 @@ SEEDS = (0, 1, 2)  # fixed, so a failure reproduces; the properties below hold a
 # Wrong only where fixed cases never look (red team round 3): at K = 4, above K = 5, at spreads of 20..500.
 BRANCHING = ["mutant_branch_on_k4.py", "mutant_branch_on_large_k.py", "mutant_branch_on_spread.py",
              "mutant_vjp_branch_on_k4.py"]
+# Wrong only where round 3's drawn cases never looked (red team round 4): K > 64, K == 10, all logits above 50 or
+# below -50, a tied maximum, an exact 0, integer logits.
+SHAPE_BRANCHING = ["mutant_branch_on_k_above_64.py", "mutant_branch_on_k10.py", "mutant_branch_on_shifted_up.py",
+                   "mutant_branch_on_shifted_down.py", "mutant_branch_on_tied_max.py", "mutant_branch_on_exact_zero.py",
+                   "mutant_branch_on_integer_dtype.py"]
+STATEFUL = "mutant_call_counter.py"  # right for its first 30 calls, then wrong
 # Right, and read only by running (a branch or a loop the static reader does not follow).
 RIGHT_WHEN_RUN = ["real_nnfs_softmax_backward.py", "real_nn_from_scratch_softmax_cce.py", "real_deepml_219_lists.py"]
 
@@ -31,12 +39,28 @@ def _check(file: str, seed: int | None):
                       signature=parse_signature(row["signature"] or ""), seed=seed)
 
 
-@pytest.mark.parametrize("file", BRANCHING)
+@pytest.mark.parametrize("file", BRANCHING + SHAPE_BRANCHING + [STATEFUL])
 def test_a_branch_off_the_fixed_cases_is_caught_at_every_seed(file):
     for seed in SEEDS:
         verdict = _check(file, seed)
         assert (verdict.verdict, verdict.static, verdict.seed) == ("incorrect", False, seed), verdict.message
         assert verdict.counterexample is not None
+
+
+def test_state_kept_between_calls_is_named():
+    verdict = _check(STATEFUL, 0)
+    assert "Gave a different result when called again on the same inputs" in verdict.message, verdict.message
+    assert verdict.counterexample["expected"] != verdict.counterexample["got"]
+
+
+def test_code_that_refuses_integer_logits_is_not_failed_for_it(tmp_path):
+    source = tmp_path / "floats_only.py"
+    source.write_text((CORPUS / "mutant_branch_on_integer_dtype.py").read_text().replace(
+        "        return s\n", "        raise TypeError('float logits only')\n"))
+    verdict = check_file(str(source), target="cross-entropy-gradient", name=None, run=True, signature={}, seed=0)
+    assert (verdict.verdict, verdict.static) == ("correct", False), verdict.message
+    assert f"with {INTEGER}" not in verdict.message  # the refused case is not listed among those it agreed at
+    assert "It raises at integer logits (int64); that is allowed." in verdict.message
 
 
 @pytest.mark.parametrize("file", RIGHT_WHEN_RUN)
@@ -47,10 +71,13 @@ def test_a_right_file_stays_correct_at_every_seed(file):
         assert f"Drawn cases: seed {seed} (--seed {seed} replays them)." in verdict.message
 
 
-def _drawn(target: str, seed: int) -> list:
+def _cases(target: str, seed: int) -> list:
     goal = parts(target)[0].target
-    chosen = cases(goal, probe(goal, with_upstream=False), Layout(), uses_targets=True, seed=seed)
-    return [case for case in chosen if case.spread is not None]
+    return cases(goal, probe(goal, with_upstream=False), Layout(), uses_targets=True, seed=seed)
+
+
+def _drawn(target: str, seed: int) -> list:
+    return [case for case in _cases(target, seed) if case.spread is not None]
 
 
 def test_drawn_cases_meet_every_small_k_and_every_band_of_spreads():
@@ -68,6 +95,31 @@ def test_drawn_cases_meet_every_small_k_and_every_band_of_spreads():
                 assert max(z) - min(z) == pytest.approx(case.spread, rel=1e-9) and max(map(abs, z)) < 510
         for band in lows:
             assert any(band <= case.spread <= band * SAFE_BAND for case in drawn), (seed, band)
+
+
+def _shaped(target: str, seed: int) -> dict:
+    return {case.shape: case for case in _cases(target, seed) if case.shape is not None}
+
+
+def test_shaped_cases_meet_k10_a_large_k_and_every_shape_of_logits():
+    for seed in range(20):
+        shaped = _shaped("cross-entropy-gradient", seed)
+        assert list(shaped) == list(SHAPES)
+        Ks = [case.K for shape, case in shaped.items() if shape != INTEGER]  # code may refuse integer logits
+        assert set(DATASET_KS) <= set(Ks) and any(LARGE_K_RANGE[0] <= K <= LARGE_K_RANGE[1] for K in Ks)
+        z = {shape: [float(v) for v in case.envs[0].arrays["z"]] for shape, case in shaped.items()}
+        assert all(SHIFT <= v <= SHIFT + 10 for v in z[SHIFTED_UP])
+        assert all(-SHIFT - 10 <= v <= -SHIFT for v in z[SHIFTED_DOWN])
+        assert z[TIED].count(max(z[TIED])) >= 2  # exact in float64, as the code receives them
+        assert 0.0 in z[ZERO]
+        assert all(v == int(v) for v in z[INTEGER]) and shaped[INTEGER].logits_dtype == "int64"
+        assert all(case.logits_dtype == "float64" for shape, case in shaped.items() if shape != INTEGER)
+
+
+def test_the_second_round_calls_every_case_again_and_the_first_last():
+    order = repeat_order(23, 5)
+    assert sorted(order[:-1]) == list(range(23)) and order[-1] == 0
+    assert order == repeat_order(23, 5) and order != repeat_order(23, 6)
 
 
 def test_the_same_seed_draws_the_same_cases_and_another_seed_others():

@@ -1,8 +1,10 @@
-"""The sandboxed side of check-code --run: import the submission, call it on each case, print JSON.
+"""The sandboxed side of check-code --run: import the submission, call it on each case (twice), print JSON.
 
 Run as a script (python -I child.py) in a fresh process with resource limits (see sandbox.py); it
 imports nothing of derive, reads one request on stdin and writes one JSON answer on its own copy
-of stdout. Anything the submission prints goes to stderr, so it cannot forge the answer.
+of stdout. Anything the submission prints goes to stderr, so it cannot forge the answer. A second
+round calls the cases again, in the request's order (`repeats`) and in the same process, so a result
+that depends on earlier calls shows.
 """
 import importlib.util
 import json
@@ -90,13 +92,17 @@ def main():
     except BaseException as error:  # the submission's failure is a finding, reported, never re-raised
         _emit(answer, {"error": f"import failed: {type(error).__name__}: {error}"[:400]})
         return
-    results = []
-    for case in request["cases"]:
-        try:
-            results.append({"output": _call(target, request, case)})
-        except BaseException as error:
-            results.append({"error": f"{type(error).__name__}: {error}"[:400]})
-    _emit(answer, {"results": results})
+    results = [_result(target, request, case) for case in request["cases"]]
+    # The same inputs again (a second round): a result that changed shows state kept between calls.
+    repeated = [_result(target, request, request["cases"][index]) for index in request["repeats"]]
+    _emit(answer, {"results": results, "repeated": repeated})
+
+
+def _result(target, request, case):
+    try:
+        return {"output": _call(target, request, case)}
+    except BaseException as error:
+        return {"error": f"{type(error).__name__}: {error}"[:400]}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ Why drawn cases too: fixed inputs can be gamed (`if K == 4`, a branch on the log
 the fixed cases come cases from a seed (fresh per run, printed, `--seed N` replays): every other K
 up to 8, one K from each of DRAWN_K_RANGES, and logit spreads (max z - min z) drawn log-uniformly
 from SPREAD_RANGE, one per stratum, so every band of spreads a factor SAFE_BAND wide is met.
+Why logits of given shapes too (red team round 4): real data has them, and a branch on them is cheap to
+write. One drawn case each: all logits shifted far up, far down, a tied maximum, an exact 0, integer
+logits passed as integers; among them K = 10 (MNIST) always and one K from LARGE_K_RANGE (CIFAR-100).
 """
 from __future__ import annotations
 
@@ -34,6 +37,14 @@ SPREAD_RANGE = (1, 1000)  # max z - min z of a drawn case, log-uniform
 DRAWN_COUNT = len(SMALL_KS) + len(DRAWN_K_RANGES)  # one spread stratum per drawn case
 # Any band of spreads this many times wide holds a whole stratum, so a branch on it is always met (10x).
 SAFE_BAND = (SPREAD_RANGE[1] / SPREAD_RANGE[0]) ** (2 / DRAWN_COUNT)
+# The shapes of logits real data has, one drawn case each; a code that refuses integer logits is not wrong.
+SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER = ("all z in [50, 60]", "all z in [-60, -50]", "a tied maximum",
+                                                 "an exact 0", "integer logits (int64)")
+SHAPES = (SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER)
+SHIFT = 50  # a common offset of the logits far beyond the fixed cases' [-3, 3] (SHIFTED_UP, SHIFTED_DOWN)
+DATASET_KS = (10,)  # MNIST's K, always met by a shaped case
+LARGE_K_RANGE = (65, 128)  # one shaped case's K (CIFAR-100 is 100): above every other drawn K
+SHAPED_K_RANGE = (2, 16)  # the other shaped cases' K
 FIXED_SPREAD = 6  # the fixed cases' logits are in [-3, 3]
 EXTREME_WEIGHT = 500  # |X W| up to ~2000 for X in [-2, 2], W in [-1, 1], D >= 2
 
@@ -46,7 +57,16 @@ class Case:
     soft: bool  # soft targets (else one-hot)
     envs: tuple  # one Env per example (one, or ROWS for a batch of a per-example target)
     labels: tuple  # the true class of each example (0-based), for integer-label inputs
-    spread: float | None = None  # max z - min z of a drawn case; None for a fixed one
+    spread: float | None = None  # max z - min z of a drawn case of random logits
+    shape: str | None = None  # what is special about a drawn case's logits (SHAPES); None for random ones
+
+    @property
+    def drawn(self) -> bool:
+        return self.spread is not None or self.shape is not None
+
+    @property
+    def logits_dtype(self) -> str:
+        return "int64" if self.shape == INTEGER else self.dtype
 
 
 
@@ -67,17 +87,28 @@ def cases(goal: CheckTarget, probe: CheckTarget, layout: Layout, *, uses_targets
         for K, spread in zip(_drawn_Ks(drawn, goal), _spreads(drawn)):
             soft = soft_allowed and drawn.random() < 0.5
             out.append(_case(drawn, goal, probe, layout, K, "float64", False, soft, spread, bias_free, seed))
+        for K, shape in zip(_shaped_Ks(drawn, goal), SHAPES):
+            soft = soft_allowed and drawn.random() < 0.5
+            out.append(_case(drawn, goal, probe, layout, K, "float64", False, soft, None, bias_free, seed, shape))
     return out
 
 
-def _case(rng, goal, probe, layout, K, dtype, extreme, soft, spread, bias_free, env_seed) -> Case:
+def repeat_order(count: int, seed: int) -> list:
+    """The cases' indices for a second round of calls: all of them in an order drawn from `seed`, then the
+    first again last. State kept between calls (a counter, a cache) then shows as a changed result."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return order + [0]
+
+
+def _case(rng, goal, probe, layout, K, dtype, extreme, soft, spread, bias_free, env_seed, shape=None) -> Case:
     """One call's inputs; `env_seed` seeds the target's other arrays (W, x, b: check.points.environments)."""
     rows = ROWS if layout.batched and "X" not in goal.arrays else 1
-    examples = [_example(rng, goal, probe, K, extreme, soft, spread, bias_free, env_seed) for _ in range(rows)]
+    examples = [_example(rng, goal, probe, K, extreme, soft, spread, bias_free, env_seed, shape) for _ in range(rows)]
     if "c" in probe.arrays:  # a loss over the batch has one upstream scalar, not one per row
         shared = examples[0][0].arrays["c"]
         examples = [(replace(env, arrays={**env.arrays, "c": shared}), label) for env, label in examples]
-    return Case(K, dtype, extreme, soft, tuple(e for e, _ in examples), tuple(c for _, c in examples), spread)
+    return Case(K, dtype, extreme, soft, tuple(e for e, _ in examples), tuple(c for _, c in examples), spread, shape)
 
 
 def _fixed_K(goal: CheckTarget) -> tuple | None:
@@ -89,12 +120,30 @@ def _Ks(goal: CheckTarget) -> tuple:
     return tuple(k for k in KS if fixed is None or k in fixed) or fixed
 
 
+def _in_turn(fixed: tuple, count: int) -> list:
+    return [fixed[r % len(fixed)] for r in range(count)]
+
+
 def _drawn_Ks(rng: random.Random, goal: CheckTarget) -> list:
     """SMALL_KS and one K from each of DRAWN_K_RANGES; a target whose K is fixed keeps its own, in turn."""
     fixed = _fixed_K(goal)
     if fixed:
-        return [fixed[r % len(fixed)] for r in range(DRAWN_COUNT)]
+        return _in_turn(fixed, DRAWN_COUNT)
     return list(SMALL_KS) + [rng.randint(low, high) for low, high in DRAWN_K_RANGES]
+
+
+def _shaped_Ks(rng: random.Random, goal: CheckTarget) -> list:
+    """One K per shape: DATASET_KS and one from LARGE_K_RANGE shuffled among the shapes whose code must take
+    them (not INTEGER, which code may refuse), the rest from SHAPED_K_RANGE; a fixed K is kept, in turn."""
+    fixed = _fixed_K(goal)
+    if fixed:
+        return _in_turn(fixed, len(SHAPES))
+    taken = [shape for shape in SHAPES if shape != INTEGER]
+    Ks = list(DATASET_KS) + [rng.randint(*LARGE_K_RANGE)]
+    Ks += [rng.randint(*SHAPED_K_RANGE) for _ in range(len(taken) - len(Ks))]
+    rng.shuffle(Ks)
+    chosen = {**dict(zip(taken, Ks)), INTEGER: rng.randint(*SHAPED_K_RANGE)}
+    return [chosen[shape] for shape in SHAPES]
 
 
 def _spreads(rng: random.Random) -> list:
@@ -106,7 +155,9 @@ def _spreads(rng: random.Random) -> list:
     return spreads
 
 
-def _logits(rng, K: int, extreme: bool, spread: float | None) -> list:
+def _logits(rng, K: int, extreme: bool, spread: float | None, shape: str | None) -> list:
+    if shape is not None:
+        return _shaped(rng, K, shape)
     if extreme:  # |z| ~ 1000, signs alternating, so neither exp(z) nor exp(-z) is representable
         return [mpmath.mpf(1000 * (-1) ** r + rng.uniform(-1, 1)) for r in range(K)]
     if spread is None:
@@ -119,9 +170,23 @@ def _logits(rng, K: int, extreme: bool, spread: float | None) -> list:
     return [mpmath.mpf(offset + spread * u) for u in unit]
 
 
+def _shaped(rng, K: int, shape: str) -> list:
+    """Logits of one of SHAPES, exact in float64 (a tie or a 0 survives the conversion)."""
+    if shape in (SHIFTED_UP, SHIFTED_DOWN):
+        sign = 1 if shape == SHIFTED_UP else -1
+        return [mpmath.mpf(sign * (SHIFT + rng.uniform(0, 10))) for _ in range(K)]
+    if shape == INTEGER:
+        return [mpmath.mpf(rng.randint(-5, 5)) for _ in range(K)]
+    z = [mpmath.mpf(rng.uniform(-3, 3)) for _ in range(K)]
+    top = max(range(K), key=lambda r: z[r])
+    other = rng.choice([r for r in range(K) if r != top])
+    z[other] = z[top] if shape == TIED else mpmath.mpf(0)
+    return z
+
+
 def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, soft: bool, spread: float | None,
-             bias_free: bool, env_seed: int) -> tuple:
-    z = _logits(rng, K, extreme, spread)
+             bias_free: bool, env_seed: int, shape: str | None = None) -> tuple:
+    z = _logits(rng, K, extreme, spread, shape)
     true_class = rng.randrange(K)
     if soft:
         raw = [mpmath.mpf(rng.uniform(0.05, 1)) for _ in range(K)]

@@ -3,7 +3,8 @@
 A recipe: read the signature from the syntax tree (nothing executed here) -> for each layout, the
 cases (probes.py) and their exact answers -> one sandboxed child calls the code on every case ->
 compare per dtype tolerance; a non-finite or wrong answer only at extreme logits is "unstable"; a
-wrong answer elsewhere is "incorrect", its mistake named by evaluating the catalogue's formulas.
+wrong answer elsewhere is "incorrect", its mistake named by evaluating the catalogue's formulas; so is a
+right answer that changes when the same inputs are passed again (state kept between calls).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..numeric.evaluate import EvaluationError
 from ..check.mistakes import Mistake
 from .naming import EXPLANATIONS as CODE_EXPLANATIONS, candidates as code_candidates, code_mistake
 from ..check.points import fresh_seed
-from .probes import cases, entries, sizes_at
+from .probes import INTEGER, cases, entries, repeat_order, sizes_at
 from .entry import backward_roles, roles as entry_roles
 from .problem import is_batch_target, is_jacobian, is_linear, parts, probe, upstream_shape, without_bias
 from .values import NotReadable
@@ -127,21 +128,64 @@ def _run_layout(setup: _Setup, layout):
                "method": entry.function.name if entry.function is not None else None,
                "forward": entry.forward.name if entry.forward is not None else None,
                "backward": entry.backward.name if entry.backward is not None else None,
-               "cases": [_request_case(c, setup.roles, setup.extra, layout, goal, setup.kind, shape) for c in chosen]}
+               "cases": [_request_case(c, setup.roles, setup.extra, layout, goal, setup.kind, shape) for c in chosen],
+               "repeats": repeat_order(len(chosen), setup.seed)}
     try:
         answer = call(setup.path, request)
     except NotRunnable as error:
         return CodeVerdict("unreadable", False, setup.prefix + f"Not runnable: {error}")
-    failed = [(r["error"], case) for r, case in zip(answer["results"], chosen) if "error" in r]
-    if len(failed) == len(chosen):
+    # Code written for float logits may refuse integer ones: that case is left out, not failed.
+    kept = [(r, case) for r, case in zip(answer["results"], chosen) if not ("error" in r and case.shape == INTEGER)]
+    failed = [(r["error"], case) for r, case in kept if "error" in r]
+    if len(failed) == len(kept):
         return failed[0][0]
     if failed:  # it takes these inputs, but raises at some of them
         error, case = failed[0]
         return _Partial(CodeVerdict("incorrect", False, setup.prefix + f"Raises at K = {case.K} ({layout.describe()}"
-                                    f"{_spread_note(case)}): {error}", False,
+                                    f"{_drawn_note(case)}): {error}", False,
                                     code_mistake("shape") if "broadcast" in error else None, None,
-                                    setup.entry.name), len(chosen) - len(failed))
-    return _judge([r["output"] for r in answer["results"]], chosen, setup, layout)
+                                    setup.entry.name), len(kept) - len(failed))
+    verdict = _judge([r["output"] for r, _ in kept], [case for _, case in kept], setup, layout)
+    if verdict.verdict != "correct":
+        return verdict
+    if len(kept) < len(chosen):
+        verdict = replace(verdict, message=verdict.message + " It raises at integer logits (int64); that is allowed.")
+    return _changed(answer, request["repeats"], chosen, setup, layout) or verdict
+
+
+def _changed(answer: dict, repeats: list, chosen: list, setup: _Setup, layout) -> CodeVerdict | None:
+    """Incorrect when a call in the second round returned other than the first call on the same inputs."""
+    first = answer["results"]
+    for number, (index, again) in enumerate(zip(repeats, answer["repeated"]), start=len(first) + 1):
+        if _same(first[index], again, chosen[index], setup):
+            continue
+        case = chosen[index]
+        before, after = (_first_array(r, setup) for r in (first[index], again))
+        where = (_counterexample(case, setup.roles, layout, setup.goal_parts[0], before, after)
+                 if before is not None and after is not None and before.shape == after.shape else None)
+        return CodeVerdict("incorrect", False, setup.prefix + f"Gave a different result when called again on the same "
+                           f"inputs (call {number} repeats call {index + 1}: K = {case.K}{_drawn_note(case)}); it keeps "
+                           "state between calls. The counterexample's expected value is the first call's, which was "
+                           "right.", False, None, where, setup.entry.name)
+    return None
+
+
+def _same(first: dict, again: dict, case, setup: _Setup) -> bool:
+    """The same error, or the same arrays within the tolerance a right answer has at this case."""
+    if "output" not in first or "output" not in again:
+        return first.get("error") == again.get("error")
+    before, after = _items(first["output"], setup), _items(again["output"], setup)
+    rtol, atol = TOLERANCE[case.dtype]
+    return len(before) == len(after) and all(
+        (b is None and a is None) or (b is not None and a is not None and b.shape == a.shape
+                                      and np.allclose(b, a, rtol=rtol, atol=atol, equal_nan=True))
+        for b, a in zip(before, after))
+
+
+def _first_array(result: dict, setup: _Setup):
+    """The first array a call returned (for a counterexample), or None after an error."""
+    return next((item for item in _items(result["output"], setup) if item is not None), None) if "output" in result \
+        else None
 
 
 def _floats(values) -> list:
@@ -188,7 +232,8 @@ def _request_case(case, roles: dict, extra: dict, layout, goal, kind: str, shape
                 values = [_role_value(role, env, label, layout, goal) for env, label in zip(case.envs, case.labels)]
                 value = values if len(case.envs) > 1 else values[0]
             integer = role == "labels" or (role == "targets" and layout.labels)
-            out.append({"name": name, "data": value, "dtype": "int64" if integer else case.dtype,
+            dtype = case.logits_dtype if role == "logits" else case.dtype
+            out.append({"name": name, "data": value, "dtype": "int64" if integer else dtype,
                         "grad": kind == "autograd" and role in FLOAT_ROLES})
         return out
     upstream = {"data": _upstream(case, shape), "dtype": case.dtype} if kind == "autograd" else None
@@ -262,18 +307,20 @@ def _judge(outputs, chosen, setup: _Setup, layout) -> CodeVerdict:
             mistake = _name(got, expected, case, part, check_target, layout)
             return CodeVerdict("incorrect", False, setup.prefix + f"Wrong at K = {case.K} ({case.dtype}"
                                f"{', soft targets' if case.soft else ''}{', a batch' if len(case.envs) > 1 else ''}"
-                               f"{_spread_note(case)})."
+                               f"{_drawn_note(case)})."
                                + (f" Mistake: {mistake.id}." if mistake else ""), False, mistake, where,
                                setup.entry.name)
-    fixed = [case for case in chosen if case.spread is None]
+    fixed = [case for case in chosen if not case.drawn]
     drawn = [case for case in chosen if case.spread is not None]
+    shaped = [case for case in chosen if case.shape is not None]
     tried = [f"K = {_listed(c.K for c in fixed)}", "float32 and float64",
              f"K = {_listed(c.K for c in drawn)} at logit spreads {min(c.spread for c in drawn):.3g} to "
-             f"{max(c.spread for c in drawn):.3g} (drawn)"]
+             f"{max(c.spread for c in drawn):.3g} (drawn)",
+             "; ".join(f"K = {c.K} with {c.shape}" for c in shaped) + " (drawn)"]
     arrays = next(iter(setup.checked.values())).arrays
     tried += ["random upstream gradients"] if "g" in arrays else (["a random upstream scalar"] if "c" in arrays else [])
     tried += ["one-hot and soft targets"] if any(case.soft for case in chosen) else []
-    tried += ["extreme logits |z| ~ 1000", layout.describe()]
+    tried += ["extreme logits |z| ~ 1000", "every case called a second time with the same result", layout.describe()]
     return CodeVerdict("correct", False, setup.prefix + f"Equal to the target at {len(chosen)} cases "
                        f"({'; '.join(tried)}).{mean_note}", False, None, None, setup.entry.name)
 
@@ -282,8 +329,10 @@ def _listed(Ks) -> str:
     return ", ".join(str(K) for K in dict.fromkeys(Ks))
 
 
-def _spread_note(case) -> str:
-    """Where a drawn case is meant: its logit spread (the seed is in the verdict)."""
+def _drawn_note(case) -> str:
+    """Which drawn case is meant: its logit spread or its logits' shape (the seed is in the verdict)."""
+    if case.shape is not None:
+        return f", {case.shape}"
     return "" if case.spread is None else f", logit spread {case.spread:.4g}"
 
 

@@ -21,8 +21,9 @@ import click
               help="Roles of the parameters, e.g. 's=probs,dout=upstream' (logits, probs, upstream, targets, "
                    "labels, W, b, x, T, epsilon, ignore).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
-              help="Seed of the cases --run draws (K and logit spreads; default: a fresh one, printed with the "
-                   "verdict); replays a verdict.")
+              help="Seed of the cases --run draws (K, logit spreads, logits shifted, tied, 0 or integer, the "
+                   "order of the second round of calls; default: a fresh one, printed with the verdict); replays "
+                   "a verdict.")
 @click.argument("location")
 def check_code(target, fmt, run, signature, seed, location) -> None:
     """Check the function (or autograd.Function class) at FILE.py[:NAME] against TARGET."""
