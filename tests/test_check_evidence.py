@@ -138,6 +138,9 @@ def test_what_the_third_round_rules_leave_correct(target, answer):
     (SJ, r"\frac{\partial \sigma_{20}}{\partial z_{21}} = -\sigma_{20}\sigma_{21}", "correct"),
     (CE, r"\frac{\partial L}{\partial z_{25}} = \sigma_{25} - y_{25} + 5", "incorrect"),
     (CE, r"\frac{\partial L}{\partial z_{70}} = \sigma_{70} - y_{70} + 5", "invalid"),  # no point has 70 classes
+    # Round 5: the batched layer is tested at K = 2, 3, 5 only; class 9 was compared nowhere.
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{\partial L}{\partial b_{9}} = 5", "invalid"),
+    ("batched-linear-softmax-cross-entropy:b", r"\frac{\partial L}{\partial b_{2}} = 5", "incorrect"),
 ])
 def test_a_left_side_naming_one_entry_is_judged_at_that_entry(target, answer, verdict):
     assert check_answer(answer, target=target, seed=1).verdict == verdict

@@ -143,8 +143,9 @@ def _concrete_case(chain_exprs: list, goal, entry: tuple) -> sp.Basic:
     if target is None or len(target) != len(entry):
         raise ParseError("a left side with class numbers is read only where it names one entry of the question")
     beyond = max(int(number) for number in entry)
-    if beyond > max(RANDOM_KS):  # no test point has that many classes: the entry would be compared nowhere
-        raise ParseError(f"the left side names class {beyond}, beyond the {max(RANDOM_KS)} classes the check "
+    reached = max(goal.semantics.Ks) if goal.semantics is not None and goal.semantics.Ks else max(RANDOM_KS)
+    if beyond > reached:  # no test point has that many classes: the entry would be compared nowhere
+        raise ParseError(f"the left side names class {beyond}, beyond the {reached} classes the check "
                          f"reaches; write the answer for general indices")
     condition = sp.And(*(sp.Eq(index, number) for index, number in zip(target, entry)))
     written_softmax = any(isinstance(node.args[0], sp.Indexed) for e in chain_exprs for node in e.atoms(sp.exp))
