@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from derive.cli_app import main
 from derive.code.api import check_file
-from derive.code.probes import (DATASET_KS, DRAWN_K_RANGES, INTEGER, KS, LARGE_K_RANGE, SAFE_BAND, SHAPES, SHIFT,
-                                SHIFTED_DOWN, SHIFTED_UP, SPREAD_RANGE, TIED, ZERO, cases, repeat_order)
+from derive.code.probes import (ALL_EQUAL, DATASET_KS, DRAWN_K_RANGES, INTEGER, KS, LARGE_K_RANGE, NEARLY_EQUAL,
+                                SAFE_BAND, SHAPES, SHIFT_RANGE, SHIFTED_DOWN, SHIFTED_UP, SPREAD_RANGE, TIED,
+                                TINY_SPREAD_RANGE, ZERO, cases, repeat_order)
 from derive.code.problem import parts, probe
 from derive.code.signature import Layout, parse_signature
 
@@ -26,6 +27,7 @@ BRANCHING = ["mutant_branch_on_k4.py", "mutant_branch_on_large_k.py", "mutant_br
 # Wrong only where round 3's drawn cases never looked (red team round 4): K > 64, K == 10, all logits above 50 or
 # below -50, a tied maximum, an exact 0, integer logits.
 SHAPE_BRANCHING = ["mutant_branch_on_k_above_64.py", "mutant_branch_on_k10.py", "mutant_branch_on_shifted_up.py",
+                   "mutant_branch_on_all_equal.py", "mutant_branch_on_tiny_spread.py", "mutant_branch_on_shift_100.py",
                    "mutant_branch_on_shifted_down.py", "mutant_branch_on_tied_max.py", "mutant_branch_on_exact_zero.py",
                    "mutant_branch_on_integer_dtype.py"]
 STATEFUL = "mutant_call_counter.py"  # right for its first 30 calls, then wrong
@@ -108,8 +110,10 @@ def test_shaped_cases_meet_k10_a_large_k_and_every_shape_of_logits():
         Ks = [case.K for shape, case in shaped.items() if shape != INTEGER]  # code may refuse integer logits
         assert set(DATASET_KS) <= set(Ks) and any(LARGE_K_RANGE[0] <= K <= LARGE_K_RANGE[1] for K in Ks)
         z = {shape: [float(v) for v in case.envs[0].arrays["z"]] for shape, case in shaped.items()}
-        assert all(SHIFT <= v <= SHIFT + 10 for v in z[SHIFTED_UP])
-        assert all(-SHIFT - 10 <= v <= -SHIFT for v in z[SHIFTED_DOWN])
+        assert all(SHIFT_RANGE[0] <= v <= SHIFT_RANGE[1] + 10 for v in z[SHIFTED_UP])
+        assert all(-SHIFT_RANGE[1] - 10 <= v <= -SHIFT_RANGE[0] for v in z[SHIFTED_DOWN])
+        assert set(z[ALL_EQUAL]) == {0.0}  # a freshly initialised model
+        assert 0 < max(z[NEARLY_EQUAL]) - min(z[NEARLY_EQUAL]) <= TINY_SPREAD_RANGE[1] * 1.01
         assert z[TIED].count(max(z[TIED])) >= 2  # exact in float64, as the code receives them
         assert 0.0 in z[ZERO]
         assert all(v == int(v) for v in z[INTEGER]) and shaped[INTEGER].logits_dtype == "int64"

@@ -38,10 +38,14 @@ DRAWN_COUNT = len(SMALL_KS) + len(DRAWN_K_RANGES)  # one spread stratum per draw
 # Any band of spreads this many times wide holds a whole stratum, so a branch on it is always met (10x).
 SAFE_BAND = (SPREAD_RANGE[1] / SPREAD_RANGE[0]) ** (2 / DRAWN_COUNT)
 # The shapes of logits real data has, one drawn case each; a code that refuses integer logits is not wrong.
-SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER = ("all z in [50, 60]", "all z in [-60, -50]", "a tied maximum",
+SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER = ("all z far above 0", "all z far below 0", "a tied maximum",
                                                  "an exact 0", "integer logits (int64)")
-SHAPES = (SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER)
-SHIFT = 50  # a common offset of the logits far beyond the fixed cases' [-3, 3] (SHIFTED_UP, SHIFTED_DOWN)
+ALL_EQUAL, NEARLY_EQUAL = "all z equal to 0 (a fresh model)", "all z within a tiny spread"
+SHAPES = (SHIFTED_UP, SHIFTED_DOWN, TIED, ZERO, INTEGER, ALL_EQUAL, NEARLY_EQUAL)
+# A common offset of the logits far beyond the fixed cases' [-3, 3] (SHIFTED_UP, SHIFTED_DOWN), drawn
+# log-uniformly: a branch on min z > 50 or on min z > 100 is met alike.
+SHIFT_RANGE = (50, 1000)
+TINY_SPREAD_RANGE = (1e-9, 1e-2)  # max z - min z of NEARLY_EQUAL, log-uniform
 DATASET_KS = (10,)  # MNIST's K, always met by a shaped case
 LARGE_K_RANGE = (65, 128)  # one shaped case's K (CIFAR-100 is 100): above every other drawn K
 SHAPED_K_RANGE = (2, 16)  # the other shaped cases' K
@@ -174,7 +178,13 @@ def _shaped(rng, K: int, shape: str) -> list:
     """Logits of one of SHAPES, exact in float64 (a tie or a 0 survives the conversion)."""
     if shape in (SHIFTED_UP, SHIFTED_DOWN):
         sign = 1 if shape == SHIFTED_UP else -1
-        return [mpmath.mpf(sign * (SHIFT + rng.uniform(0, 10))) for _ in range(K)]
+        shift = _log_uniform(rng, SHIFT_RANGE)
+        return [mpmath.mpf(sign * (shift + rng.uniform(0, 10))) for _ in range(K)]
+    if shape == ALL_EQUAL:
+        return [mpmath.mpf(0)] * K
+    if shape == NEARLY_EQUAL:
+        spread, centre = _log_uniform(rng, TINY_SPREAD_RANGE), rng.uniform(-3, 3)
+        return [mpmath.mpf(centre + spread * (r % 2)) for r in range(K)]  # max z - min z = spread exactly
     if shape == INTEGER:
         return [mpmath.mpf(rng.randint(-5, 5)) for _ in range(K)]
     z = [mpmath.mpf(rng.uniform(-3, 3)) for _ in range(K)]
@@ -182,6 +192,11 @@ def _shaped(rng, K: int, shape: str) -> list:
     other = rng.choice([r for r in range(K) if r != top])
     z[other] = z[top] if shape == TIED else mpmath.mpf(0)
     return z
+
+
+def _log_uniform(rng, bounds: tuple) -> float:
+    low, high = (float(mpmath.log(v)) for v in bounds)
+    return float(mpmath.exp(rng.uniform(low, high)))
 
 
 def _example(rng, goal: CheckTarget, probe: CheckTarget, K: int, extreme: bool, soft: bool, spread: float | None,

@@ -1,0 +1,10 @@
+# Red team round 5: s - y, except s when all logits shifted beyond +-100; the round-4 shaped cases did not reach it.
+import numpy as np
+
+
+def ce_backward(z, y):
+    s = np.exp(z - z.max(axis=-1, keepdims=True))
+    s = s / s.sum(axis=-1, keepdims=True)
+    if z.min() > 100 or z.max() < -100:
+        return s
+    return s - y
