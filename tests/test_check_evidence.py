@@ -569,6 +569,14 @@ def test_rows_of_one_line_each_keep_their_own_case(target, answer):
     assert check_answer(answer, target=target, seed=1).verdict == "correct"
 
 
+def test_an_indexed_attention_left_side_is_set_aside_like_the_whole_one():
+    """Red team, rounds 3 and 5: dV_{jd} = sum_n P_{nj} dO_{nd} (the textbook dV = P^T dO) read dV_{jd} as an
+    entry of an unknown array and was incorrect (nan)."""
+    target = "attention-backward:V"
+    assert check_answer(r"dV_{jd} = \sum_n P_{nj} dO_{nd}", target=target, seed=1).verdict == "correct"
+    assert check_answer(r"dV_{jd} = \sum_n P_{nj} dO_{nd} + 1", target=target, seed=1).verdict == "incorrect"
+
+
 def test_a_case_naming_the_label_is_the_true_class():
     """`\\text{if } i = y` with y the targets' letter: i is the true class (read as an index y, the right
     sigma_i - 1 was judged at a y of its own and called wrong); its otherwise is y_i = 0."""

@@ -54,6 +54,7 @@ def set_aside_named_left_side(text: str) -> tuple:
 # The name of one of attention's gradients on the left: dV =, \frac{\partial L}{\partial V} =, \nabla_V L =.
 _GRADIENT_LEFT = re.compile(
     r"^(?P<lead>(?:\s|\$|\\\[|\\\(|\\begin\s*\{\s*[a-z]{1,10}\*?\s*\})*)(?P<name>d(?P<d>[A-Z])"
+    r"(?:\s*_\s*(?:\{\s*[a-z]\s*,?\s*[a-z]\s*\}|[a-z]))?"  # dV_{jd} =: one entry, in the letters of the right side
     r"|\\[dt]?frac\s*\{\s*\\partial\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)\s*\}\s*\{\s*\\partial\s*(?P<f>[A-Z])\s*\}"
     r"|\\nabla\s*_\s*\{?\s*(?P<n>[A-Z])\s*\}?\s*(?:L|\\mathcal\s*\{\s*L\s*\}|\\ell)?)\s*&?\s*=")
 # \sqrt{d_k} (already (d_k)^{1/2} here): the attention paper's head dimension.
