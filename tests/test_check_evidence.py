@@ -577,6 +577,16 @@ def test_an_indexed_attention_left_side_is_set_aside_like_the_whole_one():
     assert check_answer(r"dV_{jd} = \sum_n P_{nj} dO_{nd} + 1", target=target, seed=1).verdict == "incorrect"
 
 
+def test_a_line_defining_the_loss_before_the_derivation_is_set_aside():
+    """Red team, round 5: notes open with L = -sum_k y_k log sigma_k; judged as a step, a right derivation
+    was "not differentiated". The lines after it keep their numbers."""
+    defined = "L = -\\sum_k y_k \\log \\sigma_k\n"
+    assert check_answer(defined + r"\frac{\partial L}{\partial z_i} = \sigma_i - y_i", target=CE, seed=1).verdict == "correct"
+    wrong = check_answer(defined + r"\frac{\partial L}{\partial z_i} = \sigma_i + y_i", target=CE, seed=1)
+    assert wrong.verdict == "incorrect" and wrong.first_wrong_line == 2
+    assert check_answer(defined, target=CE, seed=1).verdict == "incorrect"  # the definition alone is no answer
+
+
 def test_a_case_naming_the_label_is_the_true_class():
     """`\\text{if } i = y` with y the targets' letter: i is the true class (read as an index y, the right
     sigma_i - 1 was judged at a y of its own and called wrong); its otherwise is y_i = 0."""

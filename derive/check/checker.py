@@ -92,6 +92,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
             chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
         refuse_foreign_letters([expr for _line, expr in chain], goal)
+        chain, conditions = _without_definitions(chain, conditions, goal)
         conditions = _true_class_cases(conditions, roles, goal)
         question_case = read_case(case) if case is not None else None
         if question_case is not None:
@@ -207,6 +208,21 @@ def _one_case_only(verdict: Verdict, missing: tuple, reading: str, goal, lang: s
     indices = ", ".join(str(index) for index in goal.free)
     message = f"{reading} " + say(lang, "case_missing", case=stated, other=other, indices=indices)
     return replace(verdict, verdict="incorrect", message=message, evidence=None, mistake=mistake("case-missing", lang=lang))
+
+
+def _without_definitions(chain: list, conditions: dict, goal) -> tuple:
+    """The chain without the lines that define the question's own symbols (L = -sum_k y_k log sigma_k,
+    written before the derivation, as notes do): the target knows L, and the line is no step toward
+    dL/dz_i (it was judged as one, and a right derivation was "not differentiated")."""
+    defined = {symbol for symbol, _value in goal.definitions}
+    opening = {}
+    for line, expr in chain:
+        opening.setdefault(line, expr)
+    dropped = {line for line, expr in opening.items() if expr in defined}
+    if not dropped or len(dropped) == len(opening):
+        return chain, conditions
+    kept = [at for at, (line, _expr) in enumerate(chain) if line not in dropped]
+    return [chain[at] for at in kept], {new: conditions[old] for new, old in enumerate(kept) if old in conditions}
 
 
 def _true_class_cases(conditions: dict, roles: dict, goal) -> dict:
