@@ -789,3 +789,25 @@ def test_a_bold_one_stays_an_indicator_where_a_condition_follows_and_a_number_is
     assert check_answer(r"\mathbb{1}_{i=j} - \sigma_j", target="log-softmax-jacobian", seed=11).verdict == "correct"
     assert check_answer(r"\sigma \odot (g - g^\top g)", target="softmax-vjp", seed=11).verdict == "incorrect"
     assert check_answer(r"\sigma + 1", target=CE, seed=11).verdict == "invalid"
+
+
+PAGE = ("We have $L = -\\sum_k y_k \\log \\sigma_k$. Using $\\frac{\\partial \\log\\sigma_k}{\\partial z_i} = \\delta_{ki} - "
+        "\\sigma_i$,\n$$\\frac{\\partial L}{\\partial z_i} = -\\sum_k y_k(\\delta_{ki} - \\sigma_i) = \\sigma_i - y_i$$\n"
+        "since $\\sum_k y_k = 1$.")
+
+
+@pytest.mark.parametrize("text, verdict, line", [  # red team, round 5: a page pasted whole was invalid
+    (PAGE, "correct", None),
+    (PAGE.replace("= \\sigma_i - y_i$$", "= \\sigma_i + y_i$$"), "incorrect", 2),  # the line on the page
+    ("解：交叉熵损失为\n$$L = -\\sum_k y_k \\log \\sigma_k$$\n对 z_i 求偏导得\n"
+     "$$\\frac{\\partial L}{\\partial z_i} = \\sigma_i - y_i$$", "correct", None),
+])
+def test_a_pasted_page_is_read_by_its_display_formulas(text, verdict, line):
+    result = check_answer(text, target=CE, seed=11)
+    assert result.verdict == verdict and result.first_wrong_line == line, result.message
+    assert "Only the display formulas" in result.message
+
+
+def test_the_display_search_is_bounded_by_the_answer_length():
+    from derive.check.spellings import displayed_formulas
+    assert displayed_formulas("\\[" * 50_000) == ("\\[" * 50_000, False)  # refused as too long when read

@@ -24,8 +24,8 @@ from .equivalence import (NAMING_SECONDS, TIME_LIMIT_SECONDS, CheckTimeout, Comp
                           UnknownSize, compare, cpu_deadline, free_indices_once, time_limit)
 from .alignment import align, condition_expr, explicit_entries, restricted
 from .reading import echo, echo_text, infer, refuse_foreign_letters, target_roles
-from .spellings import (OTHERWISE, TRUE_CLASS, code_aliases, expand_macros, is_prose, normalise, read_case,
-                        set_aside_gradient_name, set_aside_named_left_side, split_condition)
+from .spellings import (OTHERWISE, TRUE_CLASS, code_aliases, displayed_formulas, expand_macros, is_prose, normalise,
+                        read_case, set_aside_gradient_name, set_aside_named_left_side, split_condition)
 from .points import fresh_seed, largest_K
 from .proof import (EXACT, NUMERIC, SYMBOLIC, Evidence, class_numbers, exact_difference, prove, switching_term,
                     tiny_difference, undetermined_size, written_sizes)
@@ -82,6 +82,7 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         if not isinstance(text, str):
             raise ParseError("the answer must be text")
         aliases = code_aliases(text)
+        text, prose = displayed_formulas(text)
         text, named = set_aside_named_left_side(normalise(expand_macros(text, macros)))
         given = target_roles(goal)
         if given:
@@ -91,6 +92,8 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
         letters = replace(letters, roles=tuple(sorted(roles.items())))
         with time_limit(seconds):  # reading is bounded by counts; this is the safety net
             chain, notes, conditions, unread = _read(text, binary=is_binary(goal), roles=roles)
+        if prose:
+            notes.append("prose_set_aside")
         refuse_foreign_letters([expr for _line, expr in chain], goal)
         chain, conditions = _without_definitions(chain, conditions, goal)
         conditions = _true_class_cases(conditions, roles, goal)

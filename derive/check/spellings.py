@@ -227,6 +227,34 @@ def latex_from_image(text: str) -> str:
     return urllib.parse.unquote(match.group("tex")) if match else text
 
 
+# A display formula of a pasted page: $$ ... $$ or \[ ... \] (each at most a few thousand characters: the
+# text is bounded before this, and the non-greedy body stops at the first closing delimiter).
+_DISPLAY = re.compile(r"\$\$(?P<dollars>.*?)\$\$|\\\[(?P<brackets>.*?)\\\]", re.DOTALL)
+
+
+def displayed_formulas(text: str) -> tuple:
+    """(the text with everything outside its display formulas blanked, whether prose was set aside).
+    A page pasted whole ("We have $$L = ...$$ Using the chain rule, $$...$$ since the labels sum to one.")
+    states its derivation in display formulas; the sentences around them, with their inline $...$, are
+    prose. Blanking keeps every line where it was, so line numbers still point into the page. A text
+    without display formulas is returned as it is."""
+    if len(text) > MAX_CHARS:  # refused as too long when read; the search below is quadratic in the worst case
+        return text, False
+    kept, end = [], 0
+    for match in _DISPLAY.finditer(text):
+        kept.append(_blank(text[end:match.start()]) + "  " + (match.group("dollars") or match.group("brackets") or "") + "  ")
+        end = match.end()
+    if not kept:
+        return text, False
+    blanked = "".join(kept) + _blank(text[end:])
+    prose = bool(_DISPLAY.sub("", text).strip(" \t\n$.,;:"))
+    return blanked, prose
+
+
+def _blank(prose: str) -> str:
+    return re.sub(r"[^\n]", " ", prose)
+
+
 def normalise(text: str) -> str:
     """One spelling for each notation the grammar reads: δ_ij, \\delta{ij}, \\frac{\\delta p}{\\delta a}, 1_{i=j}, \\diag."""
     text = read_through_decorations(latex_from_image(text))
