@@ -125,20 +125,14 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     named_note = f"The left side {named} is read as the target's own name." if named else ""
     reading = " ".join(filter(None, [echo_text(echoed, lang), _reading(chain, notes, lang), named_note]))
     count = next((note[1]["count"] for note in notes if note[0] == "class_count"), None)
-    named = max((n for _line, expr in written for n in class_numbers(expr)), default=0)
-    if count is not None and named > count:
-        error = ParseError(f"class {named} is named, beyond the {count} classes a sum runs over")
-        return Verdict("invalid", "", reading_error(lang, error), seed=seed)
-    if count is not None and classes is not None and count != classes:
+    against = _against_the_classes(written, chain, count, classes)
+    if against is not None:
+        if isinstance(against, ParseError):
+            return Verdict("invalid", "", reading_error(lang, against), seed=seed)
+        key, fields = against
         from .mistakes import mistake
-        return Verdict("incorrect", interpretation, f"{reading} " + say(lang, "class_count_wrong", count=count, classes=classes),
+        return Verdict("incorrect", interpretation, f"{reading} " + say(lang, key, **fields),
                        mistake("class-count", lang=lang), reading=echoed, seed=seed, lang=lang)
-    shown_sizes = sorted({n for _line, expr in chain for n in written_sizes(expr)} - {classes})
-    if classes is not None and shown_sizes:
-        from .mistakes import mistake
-        return Verdict("incorrect", interpretation, f"{reading} " + say(
-            lang, "class_count_written", count=shown_sizes[0], classes=classes),
-            mistake("class-count", lang=lang), reading=echoed, seed=seed, lang=lang)
     apart = None if aligned.case is not None else _sides_apart(written, conditions)
     if apart is not None:
         line, left, right = apart
@@ -162,6 +156,22 @@ def _check(text: str, *, target: str, seconds: float, seed: int | None, lang: st
     if verdict.verdict == "correct" and count is not None:
         return _for_the_classes_written(verdict, count, goal, lang, asked=classes is not None)
     return verdict
+
+
+def _against_the_classes(written: list, chain: list, count: int | None, classes: int | None):
+    """When the classes the answer names or writes out contradict the number its sums run to or the
+    question's (--classes): a ParseError for a class named beyond the sum's count (class 5 beside
+    sum_{k=1}^{3}), or (message key, fields) of an incorrect answer (class-count) for a sum to another
+    number than --classes or a matrix written out at another K; None when they agree."""
+    highest = max((n for _line, expr in written for n in class_numbers(expr)), default=0)
+    if count is not None and highest > count:
+        return ParseError(f"class {highest} is named, beyond the {count} classes a sum runs over")
+    if count is not None and classes is not None and count != classes:
+        return "class_count_wrong", {"count": count, "classes": classes}
+    shown = sorted({n for _line, expr in chain for n in written_sizes(expr)} - {classes})
+    if classes is not None and shown:
+        return "class_count_written", {"count": shown[0], "classes": classes}
+    return None
 
 
 def _for_the_classes_written(verdict: Verdict, count: int, goal, lang: str, asked: bool) -> Verdict:
